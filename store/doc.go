@@ -1,0 +1,32 @@
+// Package store is herald's durable state on Pebble. Nothing above this
+// package sees a Pebble key: callers use typed accessors, and every write that
+// backs a 2xx answer is committed with pebble.Sync (Pebble group-commits
+// concurrent syncs, so callers must not serialize them).
+//
+// # Key schema
+//
+// Keys are a short table tag followed by key parts. IDs are printable and never
+// contain a NUL byte (the ingress validates them), so NUL separates parts and a
+// scan over "<tag><part>\x00" sees exactly one owner's rows.
+//
+//	d/<user_id>\x00<device_id>   → Device     (a user's device binding)
+//	p/<vendor>\x00<token>        → Binding    (PushID index: which user/device holds a token)
+//	l/<user_id>\x00<device_id>   → Lease      (presence lease of one device session)
+//	u/<user_id>                  → UserMeta   (badge and other per-user counters)
+//
+// # Value encoding
+//
+// Every value starts with a one-byte format version (currently 1) followed by
+// its fields in a fixed order: strings as uvarint length + bytes, integers as
+// signed varints. Decoders reject unknown versions, truncated input and
+// trailing bytes, so a corrupted record is an error, never a panic. The golden
+// files in testdata/ pin the exact bytes.
+//
+// # Invariants
+//
+//   - A PushID (vendor + token) is held by at most one (user, device): the
+//     p/ row and the d/ row that names it are written in one batch.
+//   - A device record changes only while the store holds the stripe lock of
+//     every PushID involved (its old token and its new one), so two users
+//     racing for one token cannot both win.
+package store

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrClosed is returned by every accessor after Close.
+var ErrClosed = errors.New("store: closed")
+
+// lockStripes is the number of PushID lock stripes.
+const lockStripes = 256
+
+// Options configures Open.
+type Options struct {
+	// Logger receives Pebble's own log lines and the store's. Required.
+	Logger *slog.Logger
+	// ObserveWrite, when set, is called after every synced commit with the
+	// operation name and how long the commit took (for metrics).
+	ObserveWrite func(op string, d time.Duration)
+	// FS replaces the file system (tests inject errors); nil means the OS.
+	FS vfs.FS
+}
+
+// Store is herald's Pebble database. It is safe for concurrent use.
+type Store struct {
+	db      *pebble.DB
+	log     *slog.Logger
+	observe func(op string, d time.Duration)
+
+	// mu guards closed; every accessor holds it shared so Close waits for
+	// in-flight operations instead of pulling Pebble from under them.
+	mu     sync.RWMutex
+	closed bool
+
+	locks [lockStripes]sync.Mutex
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		return nil, errors.New("store: Options.Logger is required")
+	}
+	log := opts.Logger.With("component", "pebble")
+	po := &pebble.Options{Logger: pebbleLogger{log: log}}
+	if opts.FS != nil {
+		po.FS = opts.FS
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite}
+	if s.observe == nil {
+		s.observe = func(string, time.Duration) {}
+	}
+	return s, nil
+}
+
+// Close flushes and closes the database. It waits for operations in flight.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// acquire marks an operation in flight; release with s.mu.RUnlock.
+func (s *Store) acquire() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// commit writes b with fsync and records its latency under op.
+func (s *Store) commit(op string, b *pebble.Batch) error {
+	start := time.Now()
+	err := b.Commit(pebble.Sync)
+	s.observe(op, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("store: commit %s: %w", op, err)
+	}
+	return nil
+}
+
+// get returns a copy of the value at key, or found=false.
+func (s *Store) get(key []byte) (val []byte, found bool, err error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get: %w", err)
+	}
+	val = slices.Clone(v)
+	if err := closer.Close(); err != nil {
+		return nil, false, fmt.Errorf("store: get: %w", err)
+	}
+	return val, true, nil
+}
+
+// stripe returns the lock stripe of a PushID.
+func stripe(vendor, token string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(vendor))
+	_, _ = h.Write([]byte{separator})
+	_, _ = h.Write([]byte(token))
+	return int(h.Sum32() % lockStripes)
+}
+
+// lockStripesOf locks the stripes of the given devices' PushIDs in a fixed
+// order and returns the unlock function.
+func (s *Store) lockStripesOf(devs ...Device) func() {
+	idx := make([]int, 0, len(devs))
+	for _, d := range devs {
+		if d.Token != "" {
+			idx = append(idx, stripe(d.Vendor, d.Token))
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.locks[i].Lock()
+	}
+	return func() {
+		for j := len(idx) - 1; j >= 0; j-- {
+			s.locks[idx[j]].Unlock()
+		}
+	}
+}
+
+// pebbleLogger routes Pebble's logger into slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelInfo) {
+		l.log.Info(fmt.Sprintf(format, args...))
+	}
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...))
+}
+
+// Fatalf is Pebble's report of an unrecoverable state (for example a
+// corrupted on-disk structure). Continuing would risk acknowledging writes
+// that are not durable, so the process exits after logging, as Pebble's own
+// default logger does.
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	l.log.Error("fatal: "+fmt.Sprintf(format, args...), "exit", 70)
+	os.Exit(70)
+}
