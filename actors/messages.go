@@ -1,0 +1,79 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/store"
+)
+
+// envelope carries one request for one user through its shard.
+type envelope struct {
+	userID string
+	msg    any
+}
+
+// Requests handled by a user actor. Each is answered with the reply type
+// named in its comment.
+type (
+	bindDevice struct { // → bindReply
+		deviceID string
+		device   store.Device
+	}
+	deleteDevice  struct{ deviceID string }          // → boolReply
+	logout        struct{ deviceID string }          // → boolReply ("" = all devices)
+	setBadge      struct{ count int64 }              // → boolReply
+	getUser       struct{}                           // → UserView
+	applyPresence struct{ updates []PresenceUpdate } // → presenceReply
+	// reloadDevice tells a user actor that the store changed one of its
+	// devices behind its back (a PushID moved to another user).
+	reloadDevice struct{ deviceID string } // → boolReply
+)
+
+type bindReply struct {
+	res store.BindResult
+	err error
+}
+
+type boolReply struct {
+	ok  bool
+	err error
+}
+
+type presenceReply struct {
+	wasOnline, online bool
+	view              UserView
+	err               error
+}
+
+// Shard-internal messages.
+type (
+	sweepTick struct{ done chan struct{} } // check idleness; close done after
+	countReq  struct{}                     // → int (live user actors)
+	passivate struct{ pid *actor.PID }     // a user actor asks to be stopped
+)
+
+// PresenceUpdate is one device session's presence report.
+type PresenceUpdate struct {
+	UserID   string
+	DeviceID string
+	Online   bool
+	TTLMs    int64 // lease length in milliseconds (online only)
+}
+
+// UserView is a user's state as the API shows it.
+type UserView struct {
+	UserID       string
+	Online       bool
+	Devices      []DeviceView
+	Badge        int64
+	InboxPending int64
+	RingingCalls []string
+}
+
+// DeviceView is one device in a UserView. Devices with a presence lease but
+// no push binding appear with an empty PushID.
+type DeviceView struct {
+	DeviceID string
+	PushID   string
+	Vendor   string
+	Online   bool
+}

@@ -1,0 +1,259 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/store"
+)
+
+// ErrBusy means a user actor did not answer in time (overload or shutdown).
+var ErrBusy = errors.New("actors: user actor did not answer in time")
+
+// ErrStopped means Users was stopped.
+var ErrStopped = errors.New("actors: stopped")
+
+// Deps are what the user actors need from outside.
+type Deps struct {
+	Store  *store.Store
+	Clock  Clock
+	Logger *slog.Logger
+
+	active atomic.Int64
+}
+
+// UsersConfig tunes the user actors.
+type UsersConfig struct {
+	Shards         int           // number of shard activators
+	IdleTimeout    time.Duration // passivate a user actor after this long without messages
+	SweepInterval  time.Duration // how often shards look for idle actors; 0 = IdleTimeout/4 in [100ms, 30s]
+	RequestTimeout time.Duration // how long a caller waits for a user actor
+}
+
+// Users routes requests to per-user virtual actors through sharded
+// activators. It is safe for concurrent use.
+type Users struct {
+	system  *actor.ActorSystem
+	deps    *Deps
+	cfg     UsersConfig
+	shards  []*actor.PID
+	stopped atomic.Bool
+	stopT   chan struct{}
+	wg      sync.WaitGroup
+}
+
+// NewUsers starts the shard activators. deps.Store, Clock and Logger are required.
+func NewUsers(system *actor.ActorSystem, deps *Deps, cfg UsersConfig) (*Users, error) {
+	if deps.Store == nil || deps.Clock == nil || deps.Logger == nil {
+		return nil, errors.New("actors: Deps needs Store, Clock and Logger")
+	}
+	if cfg.Shards < 1 || cfg.IdleTimeout <= 0 || cfg.RequestTimeout <= 0 {
+		return nil, fmt.Errorf("actors: bad UsersConfig %+v", cfg)
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = min(max(cfg.IdleTimeout/4, 100*time.Millisecond), 30*time.Second)
+	}
+	u := &Users{system: system, deps: deps, cfg: cfg, stopT: make(chan struct{})}
+	for i := range cfg.Shards {
+		pid, err := system.Root.SpawnNamed(newShardProps(deps, cfg.IdleTimeout), fmt.Sprintf("users-%d", i))
+		if err != nil {
+			return nil, fmt.Errorf("actors: spawn shard %d: %w", i, err)
+		}
+		u.shards = append(u.shards, pid)
+	}
+	u.wg.Add(1)
+	go u.tick()
+	return u, nil
+}
+
+func (u *Users) tick() {
+	defer u.wg.Done()
+	t := time.NewTicker(u.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.stopT:
+			return
+		case <-t.C:
+			for _, pid := range u.shards {
+				u.system.Root.Send(pid, &sweepTick{})
+			}
+		}
+	}
+}
+
+// Sweep makes every shard passivate its idle user actors now and returns
+// once each shard has issued its stops (the actors finish asynchronously).
+func (u *Users) Sweep() {
+	for _, pid := range u.shards {
+		done := make(chan struct{})
+		u.system.Root.Send(pid, &sweepTick{done: done})
+		<-done
+	}
+}
+
+// Active is the number of live user actors.
+func (u *Users) Active() int64 { return u.deps.active.Load() }
+
+// Stop stops the ticker and every shard with its user actors, waiting for
+// them to finish what they are processing.
+func (u *Users) Stop() {
+	if u.stopped.Swap(true) {
+		return
+	}
+	close(u.stopT)
+	u.wg.Wait()
+	for _, pid := range u.shards {
+		_ = u.system.Root.PoisonFuture(pid).Wait()
+	}
+}
+
+func (u *Users) shardOf(userID string) *actor.PID {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	return u.shards[h.Sum32()%uint32(len(u.shards))]
+}
+
+// ask sends one request to a user's actor and waits for the answer.
+func (u *Users) ask(ctx context.Context, userID string, msg any) (any, error) {
+	if u.stopped.Load() {
+		return nil, ErrStopped
+	}
+	timeout := u.cfg.RequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return nil, ErrBusy
+	}
+	res, err := u.system.Root.RequestFuture(u.shardOf(userID), &envelope{userID: userID, msg: msg}, timeout).Result()
+	if errors.Is(err, actor.ErrTimeout) {
+		return nil, ErrBusy
+	}
+	if err != nil {
+		return nil, fmt.Errorf("actors: %w", err)
+	}
+	return res, nil
+}
+
+// BindDevice binds a push token to a user's device. When the token moves
+// away from another user, that user's actor has dropped it before this
+// returns, so a read that follows sees the move everywhere.
+func (u *Users) BindDevice(ctx context.Context, userID, deviceID string, d store.Device) (store.BindResult, error) {
+	r, err := u.ask(ctx, userID, bindDevice{deviceID: deviceID, device: d})
+	if err != nil {
+		return store.BindResult{}, err
+	}
+	rep := r.(bindReply)
+	if rep.err != nil {
+		return rep.res, rep.err
+	}
+	if mf := rep.res.MovedFrom; mf != nil && mf.UserID != userID {
+		if _, err := u.boolAsk(ctx, mf.UserID, reloadDevice{deviceID: mf.DeviceID}); err != nil {
+			// The move is durable; the other actor's cache is what lags.
+			// It reloads on its next activation; say so and go on.
+			u.deps.Logger.Warn("reload after move failed", "user_id", mf.UserID, "err", err)
+		}
+	}
+	return rep.res, nil
+}
+
+func (u *Users) boolAsk(ctx context.Context, userID string, msg any) (bool, error) {
+	r, err := u.ask(ctx, userID, msg)
+	if err != nil {
+		return false, err
+	}
+	rep := r.(boolReply)
+	return rep.ok, rep.err
+}
+
+// DeleteDevice unbinds one device; ok reports whether it was bound.
+func (u *Users) DeleteDevice(ctx context.Context, userID, deviceID string) (bool, error) {
+	return u.boolAsk(ctx, userID, deleteDevice{deviceID: deviceID})
+}
+
+// Logout clears the binding and presence of one device, or of all the
+// user's devices when deviceID is empty.
+func (u *Users) Logout(ctx context.Context, userID, deviceID string) error {
+	_, err := u.boolAsk(ctx, userID, logout{deviceID: deviceID})
+	return err
+}
+
+// SetBadge stores the badge count a device reported.
+func (u *Users) SetBadge(ctx context.Context, userID string, count int64) error {
+	_, err := u.boolAsk(ctx, userID, setBadge{count: count})
+	return err
+}
+
+// Get returns the user's current view.
+func (u *Users) Get(ctx context.Context, userID string) (UserView, error) {
+	r, err := u.ask(ctx, userID, getUser{})
+	if err != nil {
+		return UserView{}, err
+	}
+	switch v := r.(type) {
+	case UserView:
+		return v, nil
+	case error:
+		return UserView{}, v
+	}
+	return UserView{}, fmt.Errorf("actors: unexpected reply %T", r)
+}
+
+// PresenceResult summarises a presence batch.
+type PresenceResult struct {
+	Applied    int
+	CameOnline []UserView // users offline before the batch and online after
+}
+
+// ApplyPresence applies a batch of presence updates. Updates for one user
+// go to its actor as one message, in batch order; users run concurrently.
+func (u *Users) ApplyPresence(ctx context.Context, updates []PresenceUpdate) (PresenceResult, error) {
+	byUser := map[string][]PresenceUpdate{}
+	var order []string
+	for _, up := range updates {
+		if _, seen := byUser[up.UserID]; !seen {
+			order = append(order, up.UserID)
+		}
+		byUser[up.UserID] = append(byUser[up.UserID], up)
+	}
+	type result struct {
+		rep presenceReply
+		err error
+	}
+	results := make([]result, len(order))
+	var wg sync.WaitGroup
+	for i, id := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := u.ask(ctx, id, applyPresence{updates: byUser[id]})
+			if err == nil {
+				results[i].rep = r.(presenceReply)
+				err = results[i].rep.err
+			}
+			results[i].err = err
+		}()
+	}
+	wg.Wait()
+	var out PresenceResult
+	var errs []error
+	for i, r := range results {
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("user %q: %w", order[i], r.err))
+			continue
+		}
+		out.Applied += len(byUser[order[i]])
+		if r.rep.online && !r.rep.wasOnline {
+			out.CameOnline = append(out.CameOnline, r.rep.view)
+		}
+	}
+	return out, errors.Join(errs...)
+}
