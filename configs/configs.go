@@ -1,0 +1,228 @@
+// Package configs holds herald's typed configuration, defaults, strict
+// loading and validation; the example file is embedded.
+//
+// The flow is: Load (or Parse) starts from Default, decodes the YAML over it
+// rejecting unknown keys, then the caller runs Validate, which is pure (it
+// reads no files and no environment). Auth key secrets are resolved
+// separately with Key.Secret when the daemon starts.
+package configs
+
+import (
+	_ "embed"
+	"time"
+)
+
+//go:embed herald.yaml
+var exampleYAML []byte
+
+// Example returns a copy of the documented example configuration
+// (configs/herald.yaml). Loading it yields exactly Default().
+func Example() []byte {
+	return append([]byte(nil), exampleYAML...)
+}
+
+// Config is herald's whole configuration.
+type Config struct {
+	Listen    string              `yaml:"listen"`     // HTTP API address; default "127.0.0.1:8080"
+	DataDir   string              `yaml:"data_dir"`   // state directory; default "./herald-data"
+	SimListen string              `yaml:"sim_listen"` // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
+	Log       Log                 `yaml:"log"`
+	Auth      Auth                `yaml:"auth"`
+	Limits    Limits              `yaml:"limits"`
+	Presence  Presence            `yaml:"presence"`
+	Users     Users               `yaml:"users"`
+	Shutdown  Shutdown            `yaml:"shutdown"`
+	Vendors   Vendors             `yaml:"vendors"`
+	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error; default "info"
+	Format string `yaml:"format"` // json|text; default "json"
+}
+
+// Auth lists the API keys accepted by the HTTP API.
+type Auth struct {
+	Keys []Key `yaml:"keys"` // default none (empty slice)
+}
+
+// Key is one API key. Exactly one of Key, KeyFile and KeyEnv is set; resolve
+// it with Secret.
+type Key struct {
+	Name    string   `yaml:"name"`     // required, unique; appears in logs instead of the key
+	Key     string   `yaml:"key"`      // inline secret (discouraged)
+	KeyFile string   `yaml:"key_file"` // file holding the secret (trailing whitespace trimmed)
+	KeyEnv  string   `yaml:"key_env"`  // environment variable holding the secret
+	Scopes  []string `yaml:"scopes"`   // non-empty subset of {"ingest", "admin"}
+}
+
+// Limits bounds request sizes and waiting.
+type Limits struct {
+	MaxBodyBytes     ByteSize `yaml:"max_body_bytes"`     // default 1MiB
+	MaxIDBytes       int      `yaml:"max_id_bytes"`       // default 128
+	MaxTokenBytes    int      `yaml:"max_token_bytes"`    // default 4096
+	MaxPresenceBatch int      `yaml:"max_presence_batch"` // default 1000
+	RequestTimeout   Duration `yaml:"request_timeout"`    // how long a request may wait for a user actor; default 5s
+}
+
+// Presence configures presence leases.
+type Presence struct {
+	DefaultTTL Duration `yaml:"default_ttl"` // default 90s
+	MaxTTL     Duration `yaml:"max_ttl"`     // default 24h
+}
+
+// Users configures the per-user actors.
+type Users struct {
+	Shards        int      `yaml:"shards"`         // default 64
+	IdleTimeout   Duration `yaml:"idle_timeout"`   // default 5m
+	SweepInterval Duration `yaml:"sweep_interval"` // default 0 = idle_timeout/4 clamped to [100ms, 30s]; see EffectiveSweepInterval
+}
+
+// EffectiveSweepInterval returns SweepInterval, or when it is 0,
+// IdleTimeout/4 clamped to [100ms, 30s].
+func (u Users) EffectiveSweepInterval() time.Duration {
+	if u.SweepInterval > 0 {
+		return u.SweepInterval.Std()
+	}
+	return min(max(u.IdleTimeout.Std()/4, 100*time.Millisecond), 30*time.Second)
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	Timeout Duration `yaml:"timeout"` // in-flight requests get this long; default 30s
+}
+
+// Vendors holds one section per push vendor.
+type Vendors struct {
+	APNs   Vendor `yaml:"apns"`
+	FCM    Vendor `yaml:"fcm"`
+	Web    Vendor `yaml:"web"`
+	Huawei Vendor `yaml:"huawei"`
+	Xiaomi Vendor `yaml:"xiaomi"`
+	OPPO   Vendor `yaml:"oppo"`
+	Vivo   Vendor `yaml:"vivo"`
+}
+
+// VendorNames returns the vendor names in their fixed order: apns, fcm, web,
+// huawei, xiaomi, oppo, vivo. These are also the YAML keys under vendors.
+func VendorNames() []string {
+	return []string{"apns", "fcm", "web", "huawei", "xiaomi", "oppo", "vivo"}
+}
+
+// ByName returns pointers to v's sections keyed by vendor name (see
+// VendorNames). The pointers alias v, so changes through them change v.
+func (v *Vendors) ByName() map[string]*Vendor {
+	return map[string]*Vendor{
+		"apns": &v.APNs, "fcm": &v.FCM, "web": &v.Web, "huawei": &v.Huawei,
+		"xiaomi": &v.Xiaomi, "oppo": &v.OPPO, "vivo": &v.Vivo,
+	}
+}
+
+// maxBatchSize is the largest batch_size each vendor's API accepts.
+func maxBatchSize(vendor string) int {
+	switch vendor {
+	case "apns":
+		return 1
+	case "fcm", "web":
+		return 500
+	}
+	return 1000
+}
+
+// Vendor is the per-vendor section. Credentials and wire settings arrive with
+// the vendors work; for now it carries what operators tune.
+type Vendor struct {
+	Enabled  *bool        `yaml:"enabled"`  // default true (nil also means true); see IsEnabled
+	Endpoint string       `yaml:"endpoint"` // default "" = the vendor's real host (or the simulator in simulator mode)
+	Limits   VendorLimits `yaml:"limits"`
+	Retry    Retry        `yaml:"retry"`
+}
+
+// IsEnabled reports whether the vendor is enabled; a nil Enabled means true.
+func (v Vendor) IsEnabled() bool { return v.Enabled == nil || *v.Enabled }
+
+// VendorLimits throttles and batches sends to one vendor.
+type VendorLimits struct {
+	QPS         float64  `yaml:"qps"`           // requests per second; default apns 2000, fcm/web 1000, huawei/xiaomi/oppo 50, vivo 10
+	Burst       int      `yaml:"burst"`         // token bucket size; default equals qps
+	MaxInFlight int      `yaml:"max_in_flight"` // concurrent requests; default apns 500, fcm/web 200, huawei/xiaomi/oppo 8, vivo 4
+	BatchSize   int      `yaml:"batch_size"`    // tokens per request; default apns/fcm/web 1, others 1000 (max apns 1, fcm/web 500, others 1000)
+	BatchWait   Duration `yaml:"batch_wait"`    // how long to wait to fill a batch; default 20ms
+	DailyQuota  int64    `yaml:"daily_quota"`   // sends per day; default 0 = unlimited
+}
+
+// Retry configures retries of failed sends with exponential backoff.
+type Retry struct {
+	MaxAttempts    int      `yaml:"max_attempts"`    // default 8
+	InitialBackoff Duration `yaml:"initial_backoff"` // default 500ms
+	MaxBackoff     Duration `yaml:"max_backoff"`     // default 5m
+}
+
+// Resource maps a resources_id (ZIM ZIMPushConfig.resourcesID) to
+// per-vendor notification settings.
+type Resource struct {
+	Sound      string            `yaml:"sound"`      // notification sound; default "" = platform default
+	VoIP       bool              `yaml:"voip"`       // deliver as a VoIP/call push; default false
+	Badge      bool              `yaml:"badge"`      // update the app badge; default false
+	Channels   map[string]string `yaml:"channels"`   // vendor name -> channel id (fcm, huawei, xiaomi, oppo, vivo)
+	Categories map[string]string `yaml:"categories"` // vendor name -> category (e.g. huawei IM/VOIP, vivo IM, oppo IM, apns category)
+}
+
+// Default returns the default configuration. It is the one place defaults are
+// defined; configs/herald.yaml spells out the same values.
+func Default() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		DataDir:   "./herald-data",
+		SimListen: "127.0.0.1:8090",
+		Log:       Log{Level: "info", Format: "json"},
+		Auth:      Auth{Keys: []Key{}},
+		Limits: Limits{
+			MaxBodyBytes:     1 * MiB,
+			MaxIDBytes:       128,
+			MaxTokenBytes:    4096,
+			MaxPresenceBatch: 1000,
+			RequestTimeout:   Duration(5 * time.Second),
+		},
+		Presence: Presence{
+			DefaultTTL: Duration(90 * time.Second),
+			MaxTTL:     Duration(24 * time.Hour),
+		},
+		Users: Users{
+			Shards:      64,
+			IdleTimeout: Duration(5 * time.Minute),
+		},
+		Shutdown: Shutdown{Timeout: Duration(30 * time.Second)},
+		Vendors: Vendors{
+			APNs:   defaultVendor(2000, 500, 1),
+			FCM:    defaultVendor(1000, 200, 1),
+			Web:    defaultVendor(1000, 200, 1),
+			Huawei: defaultVendor(50, 8, 1000),
+			Xiaomi: defaultVendor(50, 8, 1000),
+			OPPO:   defaultVendor(50, 8, 1000),
+			Vivo:   defaultVendor(10, 4, 1000),
+		},
+		Resources: map[string]Resource{},
+	}
+}
+
+// defaultVendor returns a vendor section with its own Enabled pointer.
+func defaultVendor(qps, maxInFlight, batchSize int) Vendor {
+	enabled := true
+	return Vendor{
+		Enabled: &enabled,
+		Limits: VendorLimits{
+			QPS:         float64(qps),
+			Burst:       qps,
+			MaxInFlight: maxInFlight,
+			BatchSize:   batchSize,
+			BatchWait:   Duration(20 * time.Millisecond),
+		},
+		Retry: Retry{
+			MaxAttempts:    8,
+			InitialBackoff: Duration(500 * time.Millisecond),
+			MaxBackoff:     Duration(5 * time.Minute),
+		},
+	}
+}

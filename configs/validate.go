@@ -1,0 +1,275 @@
+package configs
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Problem is one validation failure. Key is the YAML path of the offending
+// value, e.g. "vendors.huawei.limits.batch_size" or "auth.keys[1].name".
+type Problem struct {
+	Key     string
+	Message string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// ValidationError lists every problem Validate found.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return "configs: invalid configuration: " + e.Problems[0].String()
+	}
+	lines := make([]string, 0, len(e.Problems)+1)
+	lines = append(lines, fmt.Sprintf("configs: invalid configuration (%d problems):", len(e.Problems)))
+	for _, p := range e.Problems {
+		lines = append(lines, p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+type checker struct{ problems []Problem }
+
+func (c *checker) add(key, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) intRange(key string, v, lo, hi int) {
+	if v < lo || v > hi {
+		c.add(key, "must be between %d and %d (got %d)", lo, hi, v)
+	}
+}
+
+func (c *checker) positive(key string, d Duration) {
+	if d <= 0 {
+		c.add(key, "must be > 0 (got %s)", d)
+	}
+}
+
+func (c *checker) oneOf(key, v string, allowed ...string) {
+	if !slices.Contains(allowed, v) {
+		c.add(key, "must be one of %s (got %q)", strings.Join(allowed, ", "), v)
+	}
+}
+
+func (c *checker) hostPort(key, v string) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		c.add(key, "must be host:port, e.g. \"127.0.0.1:8080\" (got %q)", v)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		c.add(key, "invalid port %q in %q", port, v)
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || r == '/' }) {
+		c.add(key, "invalid host %q in %q", host, v)
+	}
+}
+
+// Validate checks c and returns a *ValidationError listing every problem, or
+// nil. It is pure: it reads no files and no environment variables.
+func (c *Config) Validate() error {
+	var ck checker
+	ck.hostPort("listen", c.Listen)
+	if strings.TrimSpace(c.DataDir) == "" {
+		ck.add("data_dir", "must not be empty")
+	}
+	ck.hostPort("sim_listen", c.SimListen)
+	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	ck.oneOf("log.format", c.Log.Format, "json", "text")
+	validateKeys(&ck, c.Auth.Keys)
+
+	l := c.Limits
+	if l.MaxBodyBytes < KiB || l.MaxBodyBytes > 64*MiB {
+		ck.add("limits.max_body_bytes", "must be between 1KiB and 64MiB (got %s)", l.MaxBodyBytes)
+	}
+	ck.intRange("limits.max_id_bytes", l.MaxIDBytes, 1, 1024)
+	ck.intRange("limits.max_token_bytes", l.MaxTokenBytes, 1, 65536)
+	ck.intRange("limits.max_presence_batch", l.MaxPresenceBatch, 1, 10000)
+	ck.positive("limits.request_timeout", l.RequestTimeout)
+
+	ck.positive("presence.default_ttl", c.Presence.DefaultTTL)
+	ck.positive("presence.max_ttl", c.Presence.MaxTTL)
+	if c.Presence.DefaultTTL > c.Presence.MaxTTL && c.Presence.MaxTTL > 0 {
+		ck.add("presence.default_ttl", "must not exceed presence.max_ttl (%s > %s)", c.Presence.DefaultTTL, c.Presence.MaxTTL)
+	}
+
+	ck.intRange("users.shards", c.Users.Shards, 1, 4096)
+	if c.Users.IdleTimeout < Duration(10*time.Millisecond) {
+		ck.add("users.idle_timeout", "must be at least 10ms (got %s)", c.Users.IdleTimeout)
+	}
+	if c.Users.SweepInterval < 0 {
+		ck.add("users.sweep_interval", "must not be negative (got %s)", c.Users.SweepInterval)
+	}
+	ck.positive("shutdown.timeout", c.Shutdown.Timeout)
+
+	byName := c.Vendors.ByName()
+	for _, name := range VendorNames() {
+		validateVendor(&ck, "vendors."+name, name, byName[name])
+	}
+	validateResources(&ck, c.Resources)
+
+	if len(ck.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: ck.problems}
+}
+
+func validateKeys(ck *checker, keys []Key) {
+	names := map[string]int{}
+	for i, k := range keys {
+		base := fmt.Sprintf("auth.keys[%d]", i)
+		switch {
+		case k.Name == "":
+			ck.add(base+".name", "must not be empty")
+		case !isToken(k.Name, 64):
+			ck.add(base+".name", "must be 1..64 printable characters without whitespace (got %q)", k.Name)
+		}
+		if j, dup := names[k.Name]; dup && k.Name != "" {
+			ck.add(base+".name", "duplicate name %q (also auth.keys[%d])", k.Name, j)
+		} else {
+			names[k.Name] = i
+		}
+		var set []string
+		for _, s := range []struct{ name, v string }{{"key", k.Key}, {"key_file", k.KeyFile}, {"key_env", k.KeyEnv}} {
+			if s.v != "" {
+				set = append(set, s.name)
+			}
+		}
+		switch len(set) {
+		case 0:
+			ck.add(base, "one of key, key_file, key_env must be set")
+		case 1:
+		default:
+			ck.add(base, "only one of key, key_file, key_env may be set (got %s)", strings.Join(set, " and "))
+		}
+		if k.KeyEnv != "" && !isEnvName(k.KeyEnv) {
+			ck.add(base+".key_env", "invalid environment variable name %q", k.KeyEnv)
+		}
+		if len(k.Scopes) == 0 {
+			ck.add(base+".scopes", "must list at least one of ingest, admin")
+		}
+		for j, s := range k.Scopes {
+			key := fmt.Sprintf("%s.scopes[%d]", base, j)
+			if s != "ingest" && s != "admin" {
+				ck.add(key, "unknown scope %q (want ingest or admin)", s)
+			} else if slices.Index(k.Scopes, s) < j {
+				ck.add(key, "duplicate scope %q", s)
+			}
+		}
+	}
+}
+
+func validateVendor(ck *checker, base, name string, v *Vendor) {
+	if v.Endpoint != "" {
+		u, err := url.Parse(v.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ck.add(base+".endpoint", "must be empty or an http(s) URL such as \"https://push.example.com\" (got %q)", v.Endpoint)
+		}
+	}
+	l := v.Limits
+	if math.IsNaN(l.QPS) || math.IsInf(l.QPS, 0) || l.QPS <= 0 {
+		ck.add(base+".limits.qps", "must be a finite number > 0 (got %v)", l.QPS)
+	}
+	if l.Burst < 1 {
+		ck.add(base+".limits.burst", "must be at least 1 (got %d)", l.Burst)
+	}
+	if l.MaxInFlight < 1 {
+		ck.add(base+".limits.max_in_flight", "must be at least 1 (got %d)", l.MaxInFlight)
+	}
+	if maxBatch := maxBatchSize(name); l.BatchSize < 1 || l.BatchSize > maxBatch {
+		ck.add(base+".limits.batch_size", "must be between 1 and %d for %s (got %d)", maxBatch, name, l.BatchSize)
+	}
+	if l.BatchWait < 0 || l.BatchWait > Duration(10*time.Second) {
+		ck.add(base+".limits.batch_wait", "must be between 0s and 10s (got %s)", l.BatchWait)
+	}
+	if l.DailyQuota < 0 {
+		ck.add(base+".limits.daily_quota", "must not be negative (0 = unlimited; got %d)", l.DailyQuota)
+	}
+	r := v.Retry
+	if r.MaxAttempts < 1 {
+		ck.add(base+".retry.max_attempts", "must be at least 1 (got %d)", r.MaxAttempts)
+	}
+	ck.positive(base+".retry.initial_backoff", r.InitialBackoff)
+	if r.MaxBackoff < r.InitialBackoff {
+		ck.add(base+".retry.max_backoff", "must be at least initial_backoff (%s < %s)", r.MaxBackoff, r.InitialBackoff)
+	}
+}
+
+func validateResources(ck *checker, resources map[string]Resource) {
+	ids := make([]string, 0, len(resources))
+	for id := range resources {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		base := "resources." + id
+		if !isToken(id, 128) || strings.Contains(id, "/") {
+			ck.add(base, "resource id %q must be 1..128 printable characters without whitespace or '/'", id)
+		}
+		r := resources[id]
+		checkVendorMap(ck, base+".channels", r.Channels, "fcm", "huawei", "xiaomi", "oppo", "vivo")
+		checkVendorMap(ck, base+".categories", r.Categories, VendorNames()...)
+	}
+}
+
+func checkVendorMap(ck *checker, base string, m map[string]string, allowed ...string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		switch {
+		case !slices.Contains(allowed, k):
+			ck.add(base+"."+k, "unknown vendor %q here (want one of %s)", k, strings.Join(allowed, ", "))
+		case m[k] == "":
+			ck.add(base+"."+k, "must not be empty")
+		}
+	}
+}
+
+// isToken reports whether s is 1..maxLen bytes of valid UTF-8, printable and
+// free of whitespace.
+func isToken(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) })
+}
+
+func isEnvName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ListenIsLoopback reports whether the listen host is a loopback IP address
+// or "localhost". An empty host (":8080", all interfaces) is not loopback;
+// other host names are not resolved and count as not loopback.
+func (c *Config) ListenIsLoopback() (bool, error) {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return false, fmt.Errorf("configs: listen %q: %w", c.Listen, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, nil
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.IsLoopback(), nil
+}
