@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/herald-push/herald/configs"
+)
+
+// TestErrorAnswers checks every bad-input case of the devices and presence
+// API: status, error code and the field named.
+func TestErrorAnswers(t *testing.T) {
+	s := startDaemon(t, nil, Env{})
+	dev := "/v1/users/u1/devices/d1"
+	long := strings.Repeat("x", 129)
+	cases := []struct {
+		name, method, path, body string
+		hdr                      []string
+		status                   int
+		code, field              string
+	}{
+		{"malformed json", "PUT", dev, `{"vendor":"fcm",`, nil, 400, "invalid_argument", ""},
+		{"not an object", "PUT", dev, `[1,2]`, nil, 400, "invalid_argument", ""},
+		{"trailing data", "PUT", dev, `{"vendor":"fcm","token":"t"} {}`, nil, 400, "invalid_argument", ""},
+		{"empty body", "PUT", "/v1/users/u1/badge", "", []string{"Content-Type", "application/json"}, 400, "invalid_argument", ""},
+		{"unknown field", "PUT", dev, `{"vendor":"fcm","token":"t","tokn":"x"}`, nil, 400, "invalid_argument", "tokn"},
+		{"wrong type", "PUT", dev, `{"vendor":"fcm","token":7}`, nil, 400, "invalid_argument", "token"},
+		{"unknown vendor", "PUT", dev, `{"vendor":"nokia","token":"t"}`, nil, 400, "invalid_argument", "vendor"},
+		{"missing vendor", "PUT", dev, `{"token":"t"}`, nil, 400, "invalid_argument", "vendor"},
+		{"missing token", "PUT", dev, `{"vendor":"fcm"}`, nil, 400, "invalid_argument", "token"},
+		{"token with space", "PUT", dev, `{"vendor":"fcm","token":"a b"}`, nil, 400, "invalid_argument", "token"},
+		{"token too long", "PUT", dev, `{"vendor":"fcm","token":"` + strings.Repeat("t", 4097) + `"}`, nil, 400, "invalid_argument", "token"},
+		{"apns_env on fcm", "PUT", dev, `{"vendor":"fcm","token":"t","apns_env":"production"}`, nil, 400, "invalid_argument", "apns_env"},
+		{"bad apns_env", "PUT", dev, `{"vendor":"apns","token":"t","apns_env":"prod"}`, nil, 400, "invalid_argument", "apns_env"},
+		{"voip on vivo", "PUT", dev, `{"vendor":"vivo","token":"t","voip_token":"v"}`, nil, 400, "invalid_argument", "voip_token"},
+		{"bad locale", "PUT", dev, `{"vendor":"fcm","token":"t","locale":"zh CN"}`, nil, 400, "invalid_argument", "locale"},
+		{"user id too long", "PUT", "/v1/users/" + long + "/devices/d1", `{"vendor":"fcm","token":"t"}`, nil, 400, "invalid_argument", "user_id"},
+		{"encoded slash in id", "PUT", "/v1/users/a%2Fb/devices/d1", `{"vendor":"fcm","token":"t"}`, nil, 400, "invalid_argument", "user_id"},
+		{"space in device id", "DELETE", "/v1/users/u1/devices/a%20b", "", nil, 400, "invalid_argument", "device_id"},
+		{"control char in id", "GET", "/v1/users/a%01b", "", nil, 400, "invalid_argument", "user_id"},
+		{"wrong content type", "PUT", dev, `{"vendor":"fcm","token":"t"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
+		{"wrong charset", "PUT", dev, `{"vendor":"fcm","token":"t"}`, []string{"Content-Type", "application/json; charset=latin1"}, 415, "unsupported_media_type", ""},
+		{"oversize body", "PUT", dev, `{"vendor":"fcm","token":"` + strings.Repeat("t", 1<<20) + `"}`, nil, 413, "payload_too_large", ""},
+		{"badge missing", "PUT", "/v1/users/u1/badge", `{}`, nil, 400, "invalid_argument", "count"},
+		{"badge negative", "PUT", "/v1/users/u1/badge", `{"count":-1}`, nil, 400, "invalid_argument", "count"},
+		{"badge float", "PUT", "/v1/users/u1/badge", `{"count":1.5}`, nil, 400, "invalid_argument", "count"},
+		{"logout bad device", "POST", "/v1/users/u1/logout", `{"device_id":"a/b"}`, nil, 400, "invalid_argument", "device_id"},
+		{"presence no updates", "POST", "/v1/presence", `{}`, nil, 400, "invalid_argument", "updates"},
+		{"presence empty", "POST", "/v1/presence", `{"updates":[]}`, nil, 400, "invalid_argument", "updates"},
+		{"presence missing online", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d"}]}`, nil, 400, "invalid_argument", "updates[0].online"},
+		{"presence bad user", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d","online":true},{"user_id":"","device_id":"d","online":true}]}`, nil, 400, "invalid_argument", "updates[1].user_id"},
+		{"presence ttl zero", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d","online":true,"ttl_s":0}]}`, nil, 400, "invalid_argument", "updates[0].ttl_s"},
+		{"presence ttl too big", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d","online":true,"ttl_s":86401}]}`, nil, 400, "invalid_argument", "updates[0].ttl_s"},
+		{"presence unknown nested", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d","online":true,"tll_s":5}]}`, nil, 400, "invalid_argument", "updates[0].tll_s"},
+		{"presence online string", "POST", "/v1/presence", `{"updates":[{"user_id":"u","device_id":"d","online":"yes"}]}`, nil, 400, "invalid_argument", "updates[0].online"},
+		{"unknown route", "GET", "/v1/nope", "", nil, 404, "not_found", ""},
+		{"wrong method", "POST", dev, `{}`, nil, 405, "method_not_allowed", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.do(t, c.method, c.path, c.body, c.hdr...)
+			if r.status != c.status {
+				t.Fatalf("status %d, want %d; body %s", r.status, c.status, r.body)
+			}
+			var e errBody
+			r.json(t, &e)
+			if e.Error.Code != c.code || e.Error.Field != c.field || e.Error.Message == "" {
+				t.Fatalf("error %+v, want code %s field %q", e.Error, c.code, c.field)
+			}
+		})
+	}
+	// Nothing above was half-written.
+	r := s.do(t, "GET", "/v1/users/u1", "")
+	var u userResponse
+	r.json(t, &u)
+	if len(u.Devices) != 0 || u.Badge != 0 {
+		t.Fatalf("rejected requests changed state: %s", r.body)
+	}
+}
+
+func TestPresenceBatchLimit(t *testing.T) {
+	s := startDaemon(t, func(c *configs.Config) { c.Limits.MaxPresenceBatch = 2 }, Env{})
+	body := `{"updates":[{"user_id":"a","device_id":"d","online":true},{"user_id":"b","device_id":"d","online":true},{"user_id":"c","device_id":"d","online":true}]}`
+	r := s.do(t, "POST", "/v1/presence", body)
+	if r.status != 400 || !strings.Contains(string(r.body), `"field":"updates"`) {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	env := Env{Getenv: func(k string) string {
+		return map[string]string{"INGEST_KEY": "s3cret-ingest", "ADMIN_KEY": "s3cret-admin"}[k]
+	}}
+	s := startDaemon(t, func(c *configs.Config) {
+		c.Auth.Keys = []configs.Key{
+			{Name: "backend", KeyEnv: "INGEST_KEY", Scopes: []string{"ingest"}},
+			{Name: "ops", KeyEnv: "ADMIN_KEY", Scopes: []string{"admin"}},
+		}
+	}, env)
+	cases := []struct {
+		name   string
+		hdr    []string
+		status int
+		code   string
+	}{
+		{"no key", nil, 401, "unauthenticated"},
+		{"not bearer", []string{"Authorization", "Basic s3cret-ingest"}, 401, "unauthenticated"},
+		{"wrong key", []string{"Authorization", "Bearer nope"}, 401, "unauthenticated"},
+		{"wrong scope", []string{"Authorization", "Bearer s3cret-admin"}, 403, "permission_denied"},
+		{"right key", []string{"Authorization", "Bearer s3cret-ingest"}, 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.do(t, "GET", "/v1/users/u1", "", c.hdr...)
+			if r.status != c.status {
+				t.Fatalf("status %d want %d: %s", r.status, c.status, r.body)
+			}
+			if c.code != "" {
+				var e errBody
+				r.json(t, &e)
+				if e.Error.Code != c.code {
+					t.Fatalf("code %q want %q", e.Error.Code, c.code)
+				}
+				if strings.Contains(string(r.body), "s3cret") {
+					t.Fatal("a key leaked into an error body")
+				}
+			}
+		})
+	}
+	// Probes stay open.
+	if r := s.do(t, "GET", "/healthz", ""); r.status != 200 {
+		t.Fatalf("healthz %d", r.status)
+	}
+}
+
+func TestRefusesPublicListenWithoutKeys(t *testing.T) {
+	cfg := configs.Default()
+	cfg.Listen = "0.0.0.0:8080"
+	if _, err := New(cfg, Env{Logger: discardLogger()}); err == nil || !strings.Contains(err.Error(), "non-loopback") {
+		t.Fatalf("want refusal, got %v", err)
+	}
+}

@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"slices"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/valyala/fasthttp"
+)
+
+// apiKey is a resolved key: only its hash is kept.
+type apiKey struct {
+	name   string
+	hash   [sha256.Size]byte
+	scopes []string
+}
+
+// authenticator checks bearer keys. With no keys every request passes (the
+// daemon then refuses to listen anywhere but loopback).
+type authenticator struct{ keys []apiKey }
+
+func newAuthenticator(keys []configs.Key, getenv func(string) string, readFile func(string) ([]byte, error)) (*authenticator, error) {
+	a := &authenticator{}
+	for _, k := range keys {
+		secret, err := k.Secret(getenv, readFile)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: auth key %q: %w", k.Name, err)
+		}
+		a.keys = append(a.keys, apiKey{name: k.Name, hash: sha256.Sum256([]byte(secret)), scopes: k.Scopes})
+	}
+	return a, nil
+}
+
+func (a *authenticator) enabled() bool { return len(a.keys) > 0 }
+
+// check returns the key name that authorises sc, or an error answer. It
+// compares hashes in constant time against every key.
+func (a *authenticator) check(rc *fasthttp.RequestCtx, sc scope) (string, *apiError) {
+	if sc == scopeNone || !a.enabled() {
+		return "", nil
+	}
+	h := rc.Request.Header.Peek(fasthttp.HeaderAuthorization)
+	token, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	if !ok || len(token) == 0 {
+		return "", &apiError{Status: fasthttp.StatusUnauthorized, Code: codeUnauthenticated,
+			Message: "missing API key: send Authorization: Bearer <key>"}
+	}
+	sum := sha256.Sum256(token)
+	found := -1
+	for i := range a.keys {
+		if subtle.ConstantTimeCompare(sum[:], a.keys[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return "", &apiError{Status: fasthttp.StatusUnauthorized, Code: codeUnauthenticated, Message: "unknown API key"}
+	}
+	k := &a.keys[found]
+	if !slices.Contains(k.scopes, string(sc)) {
+		return k.name, &apiError{Status: fasthttp.StatusForbidden, Code: codePermissionDenied,
+			Message: fmt.Sprintf("API key %q lacks the %s scope", k.name, sc)}
+	}
+	return k.name, nil
+}

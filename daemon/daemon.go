@@ -1,0 +1,233 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/store"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Env is what the daemon takes from its surroundings.
+type Env struct {
+	Logger   *slog.Logger
+	Clock    actors.Clock                  // nil = wall clock
+	Getenv   func(string) string           // nil = os.Getenv
+	ReadFile func(string) ([]byte, error) // nil = os.ReadFile
+}
+
+// Daemon is one herald server.
+type Daemon struct {
+	cfg   configs.Config
+	log   *slog.Logger
+	clock actors.Clock
+	auth  *authenticator
+	m     *metrics
+
+	router  router
+	metricH fasthttp.RequestHandler
+
+	users *actors.Users
+	ready atomic.Bool
+	addr  atomic.Value // string: the bound listen address
+}
+
+// New validates cfg and prepares a daemon; Run starts it.
+func New(cfg configs.Config, env Env) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if env.Logger == nil {
+		return nil, errors.New("daemon: Env.Logger is required")
+	}
+	if env.Clock == nil {
+		env.Clock = actors.SystemClock{}
+	}
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.ReadFile == nil {
+		env.ReadFile = os.ReadFile
+	}
+	auth, err := newAuthenticator(cfg.Auth.Keys, env.Getenv, env.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	loopback, err := cfg.ListenIsLoopback()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: listen: %w", err)
+	}
+	if !auth.enabled() && !loopback {
+		return nil, fmt.Errorf("daemon: refusing to listen on non-loopback address %q without auth.keys; add an API key or listen on 127.0.0.1", cfg.Listen)
+	}
+	d := &Daemon{cfg: cfg, log: env.Logger, clock: env.Clock, auth: auth}
+	d.m = newMetrics(func() float64 {
+		if d.users == nil {
+			return 0
+		}
+		return float64(d.users.Active())
+	})
+	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
+	d.routes()
+	return d, nil
+}
+
+func (d *Daemon) routes() {
+	r := &d.router
+	r.add("GET", "/healthz", scopeNone, d.healthz)
+	r.add("GET", "/readyz", scopeNone, d.readyz)
+	r.add("GET", "/metrics", scopeNone, d.metrics)
+	r.add("PUT", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.putDevice)
+	r.add("DELETE", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.deleteDevice)
+	r.add("POST", "/v1/users/:user_id/logout", scopeIngest, d.logout)
+	r.add("PUT", "/v1/users/:user_id/badge", scopeIngest, d.putBadge)
+	r.add("GET", "/v1/users/:user_id", scopeIngest, d.getUser)
+	r.add("POST", "/v1/presence", scopeIngest, d.postPresence)
+}
+
+// Addr is the address the API listens on once Run has started it.
+func (d *Daemon) Addr() string {
+	s, _ := d.addr.Load().(string)
+	return s
+}
+
+// Run opens the store, starts the actors and serves the API until ctx is
+// done, then stops gracefully: stop accepting, let in-flight requests finish
+// (up to shutdown.timeout), stop the actors, close Pebble.
+func (d *Daemon) Run(ctx context.Context) error {
+	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			d.log.Error("closing store", "err", err)
+		}
+	}()
+	alog := d.log.With("component", "actor")
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return alog }))
+	defer sys.Shutdown()
+	d.users, err = actors.NewUsers(sys, &actors.Deps{Store: st, Clock: d.clock, Logger: d.log}, actors.UsersConfig{
+		Shards:         d.cfg.Users.Shards,
+		IdleTimeout:    d.cfg.Users.IdleTimeout.Std(),
+		SweepInterval:  d.cfg.Users.EffectiveSweepInterval(),
+		RequestTimeout: d.cfg.Limits.RequestTimeout.Std(),
+	})
+	if err != nil {
+		return err
+	}
+	defer d.users.Stop()
+
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("daemon: listen: %w", err)
+	}
+	srv := d.server()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	d.addr.Store(ln.Addr().String())
+	d.ready.Store(true)
+	if d.auth.enabled() {
+		d.log.Info("listening", "addr", ln.Addr().String(), "data_dir", d.cfg.DataDir, "auth_keys", len(d.auth.keys))
+	} else {
+		d.log.Warn("listening without API keys: loopback only, every request is trusted", "addr", ln.Addr().String(), "data_dir", d.cfg.DataDir)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		d.ready.Store(false)
+		return fmt.Errorf("daemon: serve: %w", err)
+	}
+	d.ready.Store(false)
+	d.log.Info("shutting down: draining requests", "timeout", d.cfg.Shutdown.Timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.Timeout.Std())
+	defer cancel()
+	if err := srv.ShutdownWithContext(sctx); err != nil {
+		d.log.Warn("requests still open at shutdown timeout", "err", err)
+	}
+	d.users.Stop()
+	d.log.Info("stopped")
+	return nil
+}
+
+func (d *Daemon) server() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                       d.handle,
+		ErrorHandler:                  d.handleParseError,
+		Name:                          "herald",
+		MaxRequestBodySize:            int(d.cfg.Limits.MaxBodyBytes),
+		ReadTimeout:                   30 * time.Second,
+		WriteTimeout:                  30 * time.Second,
+		IdleTimeout:                   2 * time.Minute,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultServerHeader:         false,
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        fasthttpLogger{d.log.With("component", "fasthttp")},
+	}
+}
+
+// handle is the single fasthttp handler: route, authenticate, dispatch,
+// record metrics.
+func (d *Daemon) handle(rc *fasthttp.RequestCtx) {
+	start := time.Now()
+	name := "unmatched"
+	rt, p, e := d.router.match(string(rc.Method()), rc.URI().PathOriginal())
+	if e == nil {
+		name = rt.name
+		if _, e = d.auth.check(rc, rt.scope); e == nil {
+			e = rt.handler(rc, p)
+		}
+	}
+	if e != nil {
+		writeError(rc, e)
+	}
+	d.m.observeRequest(name, rc.Response.StatusCode(), time.Since(start))
+}
+
+// handleParseError answers requests fasthttp could not read: an oversize
+// body gets 413, anything else 400, both as API error bodies.
+func (d *Daemon) handleParseError(rc *fasthttp.RequestCtx, err error) {
+	var e *apiError
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		e = &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
+			Message: fmt.Sprintf("request body exceeds %s", d.cfg.Limits.MaxBodyBytes)}
+	} else {
+		e = invalid("", "malformed HTTP request")
+	}
+	writeError(rc, e)
+	d.m.observeRequest("unparsed", e.Status, 0)
+}
+
+func (d *Daemon) healthz(rc *fasthttp.RequestCtx, _ params) *apiError {
+	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (d *Daemon) readyz(rc *fasthttp.RequestCtx, _ params) *apiError {
+	if !d.ready.Load() {
+		return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: codeOverloaded, Message: "not ready", RetryAfter: 1}
+	}
+	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (d *Daemon) metrics(rc *fasthttp.RequestCtx, _ params) *apiError {
+	d.metricH(rc)
+	return nil
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Warn(fmt.Sprintf(format, args...)) }

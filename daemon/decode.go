@@ -1,0 +1,182 @@
+package daemon
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// decodeJSON decodes body into dst (a pointer to a request struct) strictly:
+// one JSON object, no unknown fields, no trailing data. Errors name the
+// offending field by its JSON path ("updates[3].ttl_s").
+func decodeJSON(body []byte, dst any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid("", "request body is required (a JSON object)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return invalid("", "malformed JSON: unexpected data after the top-level object")
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return invalid("", "malformed JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	// Find the field by walking a generic decode against dst's type.
+	var generic any
+	gd := json.NewDecoder(bytes.NewReader(body))
+	gd.UseNumber()
+	if gerr := gd.Decode(&generic); gerr != nil {
+		return invalid("", "malformed JSON: "+strings.TrimPrefix(gerr.Error(), "json: "))
+	}
+	if e := diagnose(generic, reflect.TypeOf(dst).Elem(), ""); e != nil {
+		return e
+	}
+	return invalid("", "malformed JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// diagnose returns the first place where v does not fit t, or nil.
+func diagnose(v any, t reflect.Type, path string) *apiError {
+	if t.Kind() == reflect.Pointer {
+		if v == nil {
+			return nil
+		}
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[json.RawMessage]() || t.Kind() == reflect.Interface {
+		return nil
+	}
+	if v == nil {
+		return nil // null leaves the zero value, as encoding/json does
+	}
+	where := path
+	if where == "" {
+		where = "body"
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return invalid(path, where+" must be a JSON object")
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			f, ok := fieldByJSONName(t, k)
+			if !ok {
+				return invalid(join(path, k), fmt.Sprintf("unknown field %q", join(path, k)))
+			}
+			if e := diagnose(obj[k], f.Type, join(path, k)); e != nil {
+				return e
+			}
+		}
+	case reflect.Slice:
+		arr, ok := v.([]any)
+		if !ok {
+			return invalid(path, where+" must be a JSON array")
+		}
+		for i, item := range arr {
+			if e := diagnose(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); e != nil {
+				return e
+			}
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return invalid(path, where+" must be a JSON object")
+		}
+		for k, item := range obj {
+			if e := diagnose(item, t.Elem(), join(path, k)); e != nil {
+				return e
+			}
+		}
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return invalid(path, where+" must be a string")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return invalid(path, where+" must be true or false")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return invalid(path, where+" must be an integer")
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || i < minInt(t.Bits()) || i > maxInt(t.Bits()) {
+			return invalid(path, where+" must be an integer in range")
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return invalid(path, where+" must be a non-negative integer")
+		}
+		if _, err := strconv.ParseUint(string(n), 10, t.Bits()); err != nil {
+			return invalid(path, where+" must be a non-negative integer in range")
+		}
+	case reflect.Float32, reflect.Float64:
+		if _, ok := v.(json.Number); !ok {
+			return invalid(path, where+" must be a number")
+		}
+	}
+	return nil
+}
+
+func minInt(bits int) int64 { return -1 << (bits - 1) }
+func maxInt(bits int) int64 {
+	if bits == 64 {
+		return math.MaxInt64
+	}
+	return 1<<(bits-1) - 1
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// fieldByJSONName finds the struct field encoding/json would fill for key
+// (exact tag match first, then case-insensitive, as encoding/json does).
+func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
+	var fold *reflect.StructField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f, true
+		}
+		if fold == nil && strings.EqualFold(name, key) {
+			fold = &f
+		}
+	}
+	if fold != nil {
+		return *fold, true
+	}
+	return reflect.StructField{}, false
+}

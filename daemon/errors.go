@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Error codes of the API (api.md "Conventions").
+const (
+	codeInvalidArgument    = "invalid_argument"
+	codeUnauthenticated    = "unauthenticated"
+	codePermissionDenied   = "permission_denied"
+	codeNotFound           = "not_found"
+	codeMethodNotAllowed   = "method_not_allowed"
+	codeConflict           = "conflict"
+	codePayloadTooLarge    = "payload_too_large"
+	codeUnsupportedMedia   = "unsupported_media_type"
+	codeOverloaded         = "overloaded"
+	codeInternal           = "internal"
+	defaultRetryAfterSecs  = 1
+	contentTypeJSON        = "application/json"
+	contentTypeJSONCharset = "application/json; charset=utf-8"
+)
+
+// apiError is an error answer: HTTP status plus the JSON error body.
+type apiError struct {
+	Status     int    `json:"-"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Field      string `json:"field,omitempty"`
+	RetryAfter int    `json:"-"` // seconds; sent as Retry-After when > 0
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func invalid(field, msg string) *apiError {
+	return &apiError{Status: fasthttp.StatusBadRequest, Code: codeInvalidArgument, Field: field, Message: msg}
+}
+
+func overloaded(msg string) *apiError {
+	return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: codeOverloaded, Message: msg, RetryAfter: defaultRetryAfterSecs}
+}
+
+func internalError() *apiError {
+	return &apiError{Status: fasthttp.StatusInternalServerError, Code: codeInternal, Message: "internal error; see the server log"}
+}
+
+// writeError writes e as the response.
+func writeError(rc *fasthttp.RequestCtx, e *apiError) {
+	body, _ := json.Marshal(struct {
+		Error *apiError `json:"error"`
+	}{e})
+	rc.Response.Reset()
+	rc.SetStatusCode(e.Status)
+	rc.SetContentType(contentTypeJSONCharset)
+	if e.RetryAfter > 0 {
+		rc.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	rc.SetBody(body)
+}
+
+// writeJSON writes v as a JSON response with status.
+func writeJSON(rc *fasthttp.RequestCtx, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(rc, internalError())
+		return
+	}
+	rc.SetStatusCode(status)
+	rc.SetContentType(contentTypeJSONCharset)
+	rc.SetBody(body)
+}

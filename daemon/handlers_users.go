@@ -1,0 +1,270 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+	"github.com/valyala/fasthttp"
+)
+
+// putDeviceRequest is the body of PUT /v1/users/{user_id}/devices/{device_id}.
+type putDeviceRequest struct {
+	Vendor    string `json:"vendor"`
+	Token     string `json:"token"`
+	APNsEnv   string `json:"apns_env"`
+	VoIPToken string `json:"voip_token"`
+	Locale    string `json:"locale"`
+}
+
+type putDeviceResponse struct {
+	PushID    string  `json:"push_id"`
+	UserID    string  `json:"user_id"`
+	DeviceID  string  `json:"device_id"`
+	MovedFrom *string `json:"moved_from"`
+}
+
+type logoutRequest struct {
+	DeviceID string `json:"device_id"`
+}
+
+type badgeRequest struct {
+	Count *int64 `json:"count"`
+}
+
+type userResponse struct {
+	UserID       string           `json:"user_id"`
+	Online       bool             `json:"online"`
+	Devices      []deviceResponse `json:"devices"`
+	Badge        int64            `json:"badge"`
+	InboxPending int64            `json:"inbox_pending"`
+	RingingCalls []string         `json:"ringing_calls"`
+}
+
+type deviceResponse struct {
+	DeviceID string `json:"device_id"`
+	PushID   string `json:"push_id"`
+	Vendor   string `json:"vendor"`
+	Online   bool   `json:"online"`
+}
+
+const maxBadge = 1_000_000
+
+// requireJSON answers 415 unless the request says its body is JSON.
+func requireJSON(rc *fasthttp.RequestCtx) *apiError {
+	ct := string(rc.Request.Header.ContentType())
+	mt, ps, err := mime.ParseMediaType(ct)
+	if err != nil || mt != contentTypeJSON {
+		return &apiError{Status: fasthttp.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
+			Message: fmt.Sprintf("Content-Type must be application/json, got %q", ct)}
+	}
+	if cs, ok := ps["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return &apiError{Status: fasthttp.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
+			Message: "charset must be utf-8"}
+	}
+	return nil
+}
+
+// readJSON checks the content type and decodes the body into dst.
+func readJSON(rc *fasthttp.RequestCtx, dst any) *apiError {
+	if e := requireJSON(rc); e != nil {
+		return e
+	}
+	return decodeJSON(rc.PostBody(), dst)
+}
+
+// userIDs validates the path ids named in names.
+func (d *Daemon) pathIDs(p params, names ...string) *apiError {
+	for _, n := range names {
+		if e := checkID(n, p[n], d.cfg.Limits.MaxIDBytes); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// reqContext bounds how long a handler waits on actors.
+func (d *Daemon) reqContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.cfg.Limits.RequestTimeout.Std())
+}
+
+// actorError maps an actor/store failure to an answer.
+func (d *Daemon) actorError(route string, err error) *apiError {
+	if errors.Is(err, actors.ErrBusy) || errors.Is(err, actors.ErrStopped) || errors.Is(err, store.ErrClosed) {
+		return overloaded("the server is busy or shutting down; retry")
+	}
+	d.log.Error("request failed", "route", route, "err", err)
+	return internalError()
+}
+
+func (d *Daemon) putDevice(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := d.pathIDs(p, "user_id", "device_id"); e != nil {
+		return e
+	}
+	var req putDeviceRequest
+	if e := readJSON(rc, &req); e != nil {
+		return e
+	}
+	dev, e := d.deviceFromRequest(req)
+	if e != nil {
+		return e
+	}
+	ctx, cancel := d.reqContext()
+	defer cancel()
+	res, err := d.users.BindDevice(ctx, p["user_id"], p["device_id"], dev)
+	if err != nil {
+		return d.actorError("put_device", err)
+	}
+	out := putDeviceResponse{PushID: dev.PushID(), UserID: p["user_id"], DeviceID: p["device_id"]}
+	if res.MovedFrom != nil {
+		out.MovedFrom = &res.MovedFrom.UserID
+	}
+	writeJSON(rc, fasthttp.StatusOK, out)
+	return nil
+}
+
+func (d *Daemon) deviceFromRequest(req putDeviceRequest) (store.Device, *apiError) {
+	if req.Vendor == "" {
+		return store.Device{}, invalid("vendor", "vendor is required: one of "+vendors.KindList())
+	}
+	kind, ok := vendors.ParseKind(req.Vendor)
+	if !ok {
+		return store.Device{}, invalid("vendor", fmt.Sprintf("unknown vendor %q: must be one of %s", req.Vendor, vendors.KindList()))
+	}
+	if e := checkToken("token", req.Token, d.cfg.Limits.MaxTokenBytes); e != nil {
+		return store.Device{}, e
+	}
+	if kind == vendors.APNs {
+		switch req.APNsEnv {
+		case "":
+			req.APNsEnv = "automatic"
+		case "production", "development", "automatic":
+		default:
+			return store.Device{}, invalid("apns_env", "apns_env must be one of production, development, automatic")
+		}
+		if req.VoIPToken != "" {
+			if e := checkToken("voip_token", req.VoIPToken, d.cfg.Limits.MaxTokenBytes); e != nil {
+				return store.Device{}, e
+			}
+		}
+	} else {
+		if req.APNsEnv != "" {
+			return store.Device{}, invalid("apns_env", "apns_env applies to vendor apns only")
+		}
+		if req.VoIPToken != "" {
+			return store.Device{}, invalid("voip_token", "voip_token applies to vendor apns only")
+		}
+	}
+	if e := checkLocale(req.Locale); e != nil {
+		return store.Device{}, e
+	}
+	return store.Device{
+		Vendor: string(kind), Token: req.Token, APNsEnv: req.APNsEnv, VoIPToken: req.VoIPToken,
+		Locale: req.Locale, UpdatedAt: d.clock.Now().UnixMilli(),
+	}, nil
+}
+
+func (d *Daemon) deleteDevice(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := d.pathIDs(p, "user_id", "device_id"); e != nil {
+		return e
+	}
+	ctx, cancel := d.reqContext()
+	defer cancel()
+	if _, err := d.users.DeleteDevice(ctx, p["user_id"], p["device_id"]); err != nil {
+		return d.actorError("delete_device", err)
+	}
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+func (d *Daemon) logout(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := d.pathIDs(p, "user_id"); e != nil {
+		return e
+	}
+	var req logoutRequest
+	// The body is optional: none means every device.
+	if len(rc.PostBody()) > 0 {
+		if e := readJSON(rc, &req); e != nil {
+			return e
+		}
+		if req.DeviceID != "" {
+			if e := checkID("device_id", req.DeviceID, d.cfg.Limits.MaxIDBytes); e != nil {
+				return e
+			}
+		}
+	}
+	ctx, cancel := d.reqContext()
+	defer cancel()
+	if err := d.users.Logout(ctx, p["user_id"], req.DeviceID); err != nil {
+		return d.actorError("logout", err)
+	}
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+func (d *Daemon) putBadge(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := d.pathIDs(p, "user_id"); e != nil {
+		return e
+	}
+	var req badgeRequest
+	if e := readJSON(rc, &req); e != nil {
+		return e
+	}
+	if req.Count == nil {
+		return invalid("count", "count is required")
+	}
+	if *req.Count < 0 || *req.Count > maxBadge {
+		return invalid("count", fmt.Sprintf("count must be between 0 and %d", maxBadge))
+	}
+	ctx, cancel := d.reqContext()
+	defer cancel()
+	if err := d.users.SetBadge(ctx, p["user_id"], *req.Count); err != nil {
+		return d.actorError("badge", err)
+	}
+	rc.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+func (d *Daemon) getUser(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := d.pathIDs(p, "user_id"); e != nil {
+		return e
+	}
+	ctx, cancel := d.reqContext()
+	defer cancel()
+	v, err := d.users.Get(ctx, p["user_id"])
+	if err != nil {
+		return d.actorError("get_user", err)
+	}
+	writeJSON(rc, fasthttp.StatusOK, toUserResponse(v))
+	return nil
+}
+
+func toUserResponse(v actors.UserView) userResponse {
+	out := userResponse{UserID: v.UserID, Online: v.Online, Badge: v.Badge, InboxPending: v.InboxPending,
+		RingingCalls: v.RingingCalls, Devices: make([]deviceResponse, 0, len(v.Devices))}
+	if out.RingingCalls == nil {
+		out.RingingCalls = []string{}
+	}
+	for _, dv := range v.Devices {
+		out.Devices = append(out.Devices, deviceResponse(dv))
+	}
+	return out
+}
+
+// ttlMillis converts an optional ttl_s to milliseconds with the config's bounds.
+func (d *Daemon) ttlMillis(field string, ttl *int64) (int64, *apiError) {
+	if ttl == nil {
+		return d.cfg.Presence.DefaultTTL.Std().Milliseconds(), nil
+	}
+	maxS := int64(d.cfg.Presence.MaxTTL.Std() / time.Second)
+	if *ttl < 1 || *ttl > maxS {
+		return 0, invalid(field, fmt.Sprintf("%s must be between 1 and %d seconds", field, maxS))
+	}
+	return *ttl * 1000, nil
+}
