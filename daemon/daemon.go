@@ -22,8 +22,8 @@ import (
 // Env is what the daemon takes from its surroundings.
 type Env struct {
 	Logger   *slog.Logger
-	Clock    actors.Clock                  // nil = wall clock
-	Getenv   func(string) string           // nil = os.Getenv
+	Clock    actors.Clock                 // nil = wall clock
+	Getenv   func(string) string          // nil = os.Getenv
 	ReadFile func(string) ([]byte, error) // nil = os.ReadFile
 }
 

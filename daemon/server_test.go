@@ -108,3 +108,7 @@ type errBody struct {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }
