@@ -1,0 +1,147 @@
+package vendors
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Sender delivers one notification to many tokens of one vendor account.
+// Implementations are safe for concurrent use; Send never retries on its
+// own (the caller owns retry policy) except for transparent auth refresh.
+type Sender interface {
+	// Kind is the vendor this sender talks to.
+	Kind() Kind
+	// MaxBatch is the most targets one Send may carry (1000 for the batch
+	// vendors; APNs and FCM send one request per token, concurrently).
+	MaxBatch() int
+	// Send delivers n to every target and returns one Result per target,
+	// in order. The error is for failures of the whole call that produced
+	// no verdicts (a cancelled context, a closed sender); vendor answers,
+	// including auth and transport failures, are Results.
+	Send(ctx context.Context, n *Notification, targets []Target) ([]Result, error)
+}
+
+// Priority of a notification.
+type Priority int
+
+// Priorities.
+const (
+	PriorityNormal Priority = iota
+	PriorityHigh
+)
+
+// Notification is the vendor-neutral content of one push, already resolved
+// for the vendor it goes to (its channel and category come from the push
+// resource's entry for that vendor).
+type Notification struct {
+	MessageID   string            // idempotency id; every sender also puts it in the custom data as "message_id"
+	Title       string            // may be empty for passthrough
+	Body        string            // the notification text ("content" in the API)
+	Data        map[string]string // custom data delivered to the app (payload, call_id, …)
+	Passthrough bool              // data-only message: no visible notification
+	Priority    Priority
+	TTL         time.Duration // how long the vendor may hold it; 0 = vendor default
+	CollapseID  string        // replaces an earlier notification with the same id
+	Badge       *int          // absolute badge count to show; nil = leave as is
+	Sound       string        // "" = vendor default
+	VoIP        bool          // a call: APNs VoIP push, Android high priority / call category
+	Channel     string        // Android notification channel (FCM channel_id, Xiaomi/OPPO channel_id)
+	Category    string        // vendor category: APNs category, Huawei IM/VOIP, vivo/OPPO IM…
+	NotifyLevel int           // OPPO notify_level (1, 2, 16); 0 = vendor default
+	ThreadID    string        // APNs thread-id
+	Mutable     bool          // APNs mutable-content
+}
+
+// Target is one device token to send to.
+type Target struct {
+	Token string
+	// APNsEnv is the APNs environment for this token: production,
+	// development or automatic. Other vendors ignore it.
+	APNsEnv string
+}
+
+// Verdict is what a vendor's answer means for one token.
+type Verdict int
+
+// Verdicts.
+const (
+	Delivered         Verdict = iota // accepted by the vendor
+	TokenInvalid                     // the token is dead: unbind it, never retry
+	Retry                            // transient: try again later (RetryAfter if the vendor said)
+	CredentialsBroken                // our credentials were refused: pause the account
+	Rejected                         // the request itself is wrong: do not retry
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Delivered:
+		return "delivered"
+	case TokenInvalid:
+		return "token_invalid"
+	case Retry:
+		return "retry"
+	case CredentialsBroken:
+		return "credentials_broken"
+	case Rejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("verdict(%d)", int(v))
+}
+
+// Result is the outcome for one target.
+type Result struct {
+	Verdict    Verdict
+	Code       string        // the vendor's own code or reason, e.g. "BadDeviceToken", "80300007", "UNREGISTERED"
+	Reason     string        // human-readable detail
+	RetryAfter time.Duration // for Retry, when the vendor said how long
+	// ResolvedEnv is set by APNs when an automatic token turned out to
+	// belong to one environment ("production" or "development").
+	ResolvedEnv string
+}
+
+// OK reports whether the vendor accepted the notification.
+func (r Result) OK() bool { return r.Verdict == Delivered }
+
+// Err returns nil for Delivered, else an *Error describing the result.
+func (r Result) Err() error {
+	if r.Verdict == Delivered {
+		return nil
+	}
+	return &Error{Verdict: r.Verdict, Code: r.Code, Reason: r.Reason, RetryAfter: r.RetryAfter}
+}
+
+// Error is the one typed vendor error; inspect it with errors.As.
+type Error struct {
+	Verdict    Verdict
+	Code       string
+	Reason     string
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	s := "vendors: " + e.Verdict.String()
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// Retryable reports whether trying again later may succeed.
+func (e *Error) Retryable() bool { return e.Verdict == Retry }
+
+// TokenInvalid reports whether the token should be unbound.
+func (e *Error) TokenInvalid() bool { return e.Verdict == TokenInvalid }
+
+// Fill returns results of len(targets) all set to r; for whole-request
+// answers (auth failures, 5xx) that apply to every token of a batch.
+func Fill(n int, r Result) []Result {
+	out := make([]Result, n)
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}
