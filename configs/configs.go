@@ -3,8 +3,9 @@
 //
 // The flow is: Load (or Parse) starts from Default, decodes the YAML over it
 // rejecting unknown keys, then the caller runs Validate, which is pure (it
-// reads no files and no environment). Auth key secrets are resolved
-// separately with Key.Secret when the daemon starts.
+// reads no files and no environment). Secrets are resolved separately when
+// the daemon starts: API keys with Key.Secret, vendor account settings with
+// Vendor.AccountValue.
 package configs
 
 import (
@@ -130,13 +131,15 @@ func maxBatchSize(vendor string) int {
 	return 1000
 }
 
-// Vendor is the per-vendor section. Credentials and wire settings arrive with
-// the vendors work; for now it carries what operators tune.
+// Vendor is the per-vendor section: the account herald sends as, the hosts
+// it talks to and what operators tune.
 type Vendor struct {
-	Enabled  *bool        `yaml:"enabled"`  // default true (nil also means true); see IsEnabled
-	Endpoint string       `yaml:"endpoint"` // default "" = the vendor's real host (or the simulator in simulator mode)
-	Limits   VendorLimits `yaml:"limits"`
-	Retry    Retry        `yaml:"retry"`
+	Enabled  *bool             `yaml:"enabled"`  // default true (nil also means true); see IsEnabled
+	Endpoint string            `yaml:"endpoint"` // default "" = the vendor's real host (or the simulator in simulator mode)
+	CAFile   string            `yaml:"ca_file"`  // extra CA certificate (PEM) trusted for this vendor's endpoints, e.g. the one herald sim writes; default ""
+	Account  map[string]string `yaml:"account"`  // vendor account settings (keys per vendor in herald.yaml); default empty = not configured
+	Limits   VendorLimits      `yaml:"limits"`
+	Retry    Retry             `yaml:"retry"`
 }
 
 // IsEnabled reports whether the vendor is enabled; a nil Enabled means true.
@@ -157,16 +160,6 @@ type Retry struct {
 	MaxAttempts    int      `yaml:"max_attempts"`    // default 8
 	InitialBackoff Duration `yaml:"initial_backoff"` // default 500ms
 	MaxBackoff     Duration `yaml:"max_backoff"`     // default 5m
-}
-
-// Resource maps a resources_id (ZIM ZIMPushConfig.resourcesID) to
-// per-vendor notification settings.
-type Resource struct {
-	Sound      string            `yaml:"sound"`      // notification sound; default "" = platform default
-	VoIP       bool              `yaml:"voip"`       // deliver as a VoIP/call push; default false
-	Badge      bool              `yaml:"badge"`      // update the app badge; default false
-	Channels   map[string]string `yaml:"channels"`   // vendor name -> channel id (fcm, huawei, xiaomi, oppo, vivo)
-	Categories map[string]string `yaml:"categories"` // vendor name -> category (e.g. huawei IM/VOIP, vivo IM, oppo IM, apns category)
 }
 
 // Default returns the default configuration. It is the one place defaults are
@@ -212,6 +205,7 @@ func defaultVendor(qps, maxInFlight, batchSize int) Vendor {
 	enabled := true
 	return Vendor{
 		Enabled: &enabled,
+		Account: map[string]string{},
 		Limits: VendorLimits{
 			QPS:         float64(qps),
 			Burst:       qps,

@@ -130,7 +130,7 @@ vendors:
   vivo:
     retry: {max_attempts: 3}
 resources:
-  chat: {sound: ding, channels: {huawei: im}}
+  chat: {sound: ding, vendors: {huawei: {category: IM}, oppo: {notify_level: 2}}}
 `
 	got, err := Parse([]byte(in), "t")
 	if err != nil {
@@ -142,7 +142,7 @@ resources:
 	want.Vendors.Huawei.Enabled = &no
 	want.Vendors.Huawei.Limits.QPS = 7
 	want.Vendors.Vivo.Retry.MaxAttempts = 3
-	want.Resources["chat"] = Resource{Sound: "ding", Channels: map[string]string{"huawei": "im"}}
+	want.Resources["chat"] = Resource{Sound: "ding", Vendors: map[string]ResourceVendor{"huawei": {Category: "IM"}, "oppo": {NotifyLevel: 2}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}

@@ -173,12 +173,13 @@ func validateKeys(ck *checker, keys []Key) {
 }
 
 func validateVendor(ck *checker, base, name string, v *Vendor) {
-	if v.Endpoint != "" {
-		u, err := url.Parse(v.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ck.add(base+".endpoint", "must be empty or an http(s) URL such as \"https://push.example.com\" (got %q)", v.Endpoint)
-		}
+	if v.Endpoint != "" && !isHTTPURL(v.Endpoint) {
+		ck.add(base+".endpoint", "must be empty or an http(s) URL such as \"https://push.example.com\" (got %q)", v.Endpoint)
 	}
+	if v.CAFile != "" && strings.TrimSpace(v.CAFile) == "" {
+		ck.add(base+".ca_file", "must be empty or the path of a PEM file (got only whitespace)")
+	}
+	validateAccount(ck, base+".account", name, v.Account)
 	l := v.Limits
 	if math.IsNaN(l.QPS) || math.IsInf(l.QPS, 0) || l.QPS <= 0 {
 		ck.add(base+".limits.qps", "must be a finite number > 0 (got %v)", l.QPS)
@@ -208,37 +209,10 @@ func validateVendor(ck *checker, base, name string, v *Vendor) {
 	}
 }
 
-func validateResources(ck *checker, resources map[string]Resource) {
-	ids := make([]string, 0, len(resources))
-	for id := range resources {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		base := "resources." + id
-		if !isToken(id, 128) || strings.Contains(id, "/") {
-			ck.add(base, "resource id %q must be 1..128 printable characters without whitespace or '/'", id)
-		}
-		r := resources[id]
-		checkVendorMap(ck, base+".channels", r.Channels, "fcm", "huawei", "xiaomi", "oppo", "vivo")
-		checkVendorMap(ck, base+".categories", r.Categories, VendorNames()...)
-	}
-}
-
-func checkVendorMap(ck *checker, base string, m map[string]string, allowed ...string) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		switch {
-		case !slices.Contains(allowed, k):
-			ck.add(base+"."+k, "unknown vendor %q here (want one of %s)", k, strings.Join(allowed, ", "))
-		case m[k] == "":
-			ck.add(base+"."+k, "must not be empty")
-		}
-	}
+// isHTTPURL reports whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // isToken reports whether s is 1..maxLen bytes of valid UTF-8, printable and

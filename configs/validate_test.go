@@ -109,7 +109,8 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	c.Vendors.APNs.Limits.BatchSize = 2
 	c.Vendors.Vivo.Endpoint = "ftp://x"
 	c.Vendors.FCM.Retry.MaxBackoff = Duration(time.Millisecond)
-	c.Resources["a b"] = Resource{Channels: map[string]string{"hauwei": "x", "apns": "y"}, Categories: map[string]string{"huawei": ""}}
+	c.Resources["a b"] = Resource{Priority: "urgent", Vendors: map[string]ResourceVendor{"hauwei": {}, "apns": {ChannelID: "y"}, "huawei": {Category: "im"}}}
+	c.Vendors.OPPO.Account = map[string]string{"app_key": "k", "master_secret": "inline"}
 
 	err := c.Validate()
 	var ve *ValidationError
@@ -125,17 +126,18 @@ func TestValidateReportsAllProblems(t *testing.T) {
 		"auth.keys[1].scopes[2]", "auth.keys[2].name", "auth.keys[2]", "auth.keys[2].scopes",
 		"limits.max_body_bytes", "presence.default_ttl", "users.shards",
 		"vendors.apns.limits.batch_size", "vendors.vivo.endpoint", "vendors.fcm.retry.max_backoff",
-		"resources.a b", "resources.a b.channels.hauwei", "resources.a b.channels.apns",
-		"resources.a b.categories.huawei",
+		"resources.a b", "resources.a b.priority", "resources.a b.vendors.hauwei",
+		"resources.a b.vendors.apns.channel_id", "resources.a b.vendors.huawei.category",
+		"vendors.oppo.account.master_secret", "vendors.oppo.account",
 	} {
 		if !got[key] {
 			t.Errorf("no problem reported for %q", key)
 		}
 	}
-	if len(ve.Problems) != 19 {
-		t.Errorf("got %d problems; want 19:\n%v", len(ve.Problems), err)
+	if len(ve.Problems) != 22 {
+		t.Errorf("got %d problems; want 22:\n%v", len(ve.Problems), err)
 	}
-	if msg := err.Error(); !strings.HasPrefix(msg, "configs: invalid configuration (19 problems):\n") ||
+	if msg := err.Error(); !strings.HasPrefix(msg, "configs: invalid configuration (22 problems):\n") ||
 		!strings.Contains(msg, "\nusers.shards: must be between 1 and 4096 (got 0)") {
 		t.Errorf("unexpected message:\n%s", msg)
 	}
@@ -260,7 +262,8 @@ func TestVendorNamesMatchByName(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(Example())
 	f.Add([]byte("a: &a [*a, *a]\nvendors: {<<: [{apns: {}}]}\n"))
-	f.Add([]byte("resources: {x: {channels: {fcm: a}}}\nauth: {keys: [{name: n, key: k, scopes: [ingest]}]}\n"))
+	f.Add([]byte("resources: {x: {priority: high, vendors: {fcm: {channel_id: a}, oppo: {category: IM, notify_level: 16}}}}\nauth: {keys: [{name: n, key: k, scopes: [ingest]}]}\n"))
+	f.Add([]byte("vendors: {huawei: {ca_file: /ca.pem, account: {app_id: \"1\", app_secret_env: S, x: y}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, "fuzz")
 		if err == nil {

@@ -15,6 +15,8 @@ const (
 	tagPushID  = "p/"
 	tagLease   = "l/"
 	tagUser    = "u/"
+	tagGroup   = "g/"
+	tagGroupM  = "gm/"
 	separator  = 0x00
 	maxStrSize = 1 << 20
 )
@@ -248,3 +250,32 @@ func splitKey2(key []byte, prefixLen int) (string, error) {
 	}
 	return string(key[prefixLen:]), nil
 }
+
+// GroupMeta holds a group's member count.
+type GroupMeta struct {
+	Members int64
+}
+
+// EncodeGroupMeta returns the stored form of m.
+func EncodeGroupMeta(m GroupMeta) []byte {
+	e := encoder{b: make([]byte, 0, 11)}
+	e.b = append(e.b, formatV1)
+	e.int(m.Members)
+	return e.b
+}
+
+// DecodeGroupMeta parses a value written by EncodeGroupMeta.
+func DecodeGroupMeta(b []byte) (GroupMeta, error) {
+	dec := newDecoder(b)
+	m := GroupMeta{Members: dec.int()}
+	if err := dec.done(); err != nil {
+		return GroupMeta{}, fmt.Errorf("group meta: %w", err)
+	}
+	return m, nil
+}
+
+// GroupMemberKey is the key of one group membership (the value is empty).
+func GroupMemberKey(groupID, userID string) []byte { return key2(tagGroup, groupID, userID) }
+
+// GroupMetaKey is the key of a group's meta record.
+func GroupMetaKey(groupID string) []byte { return append([]byte(tagGroupM), groupID...) }
