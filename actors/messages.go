@@ -23,6 +23,12 @@ type (
 	setBadge      struct{ count int64 }              // → boolReply
 	getUser       struct{}                           // → UserView
 	applyPresence struct{ updates []PresenceUpdate } // → presenceReply
+	getDevices    struct{}                           // → devicesReply
+	// rememberEnv records which APNs environment accepted an automatic
+	// token, if the device still holds that token.
+	rememberEnv struct { // → boolReply
+		deviceID, token, env string
+	}
 	// reloadDevice tells a user actor that the store changed one of its
 	// devices behind its back (a PushID moved to another user).
 	reloadDevice struct{ deviceID string } // → boolReply
@@ -31,6 +37,17 @@ type (
 type bindReply struct {
 	res store.BindResult
 	err error
+}
+
+type devicesReply struct {
+	devices []DeviceRecord
+	err     error
+}
+
+// DeviceRecord is one bound device with its stored binding.
+type DeviceRecord struct {
+	DeviceID string
+	Device   store.Device
 }
 
 type boolReply struct {

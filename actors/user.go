@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/herald-push/herald/store"
@@ -92,17 +93,37 @@ func (u *user) handle(msg any) any {
 		}
 		return boolReply{ok: len(removed) > 0, err: err}
 	case setBadge:
-		meta := u.state.Meta
-		meta.Badge = m.count
-		err := u.deps.Store.SetUserMeta(u.id, meta)
-		if err == nil {
-			u.state.Meta = meta
-		}
+		err := u.deps.Store.SetBadge(u.id, m.count)
 		return boolReply{ok: err == nil, err: err}
 	case getUser:
+		// Meta (badge, inbox) also changes by dispatch, outside this actor:
+		// read it fresh.
+		meta, err := u.deps.Store.UserMeta(u.id)
+		if err != nil {
+			return err
+		}
+		u.state.Meta = meta
 		return u.view()
 	case applyPresence:
 		return u.presence(m.updates)
+	case getDevices:
+		out := make([]DeviceRecord, 0, len(u.state.Devices))
+		for id, d := range u.state.Devices {
+			out = append(out, DeviceRecord{DeviceID: id, Device: d})
+		}
+		slices.SortFunc(out, func(a, b DeviceRecord) int { return strings.Compare(a.DeviceID, b.DeviceID) })
+		return devicesReply{devices: out}
+	case rememberEnv:
+		d, ok := u.state.Devices[m.deviceID]
+		if !ok || d.Token != m.token || d.ResolvedEnv == m.env {
+			return boolReply{}
+		}
+		d.ResolvedEnv = m.env
+		updated, err := u.deps.Store.UpdateDevice(u.id, m.deviceID, d)
+		if err == nil && updated {
+			u.state.Devices[m.deviceID] = d
+		}
+		return boolReply{ok: updated, err: err}
 	case reloadDevice:
 		d, ok, err := u.deps.Store.GetDevice(u.id, m.deviceID)
 		switch {
@@ -143,6 +164,9 @@ func (u *user) presence(updates []PresenceUpdate) presenceReply {
 	}
 	r := presenceReply{wasOnline: was, online: u.online(now)}
 	if r.online && !was {
+		if meta, err := u.deps.Store.UserMeta(u.id); err == nil {
+			u.state.Meta = meta // inbox counts change outside this actor
+		}
 		r.view = u.view()
 	}
 	return r
@@ -160,7 +184,7 @@ func (u *user) online(now int64) bool {
 
 func (u *user) view() UserView {
 	now := u.deps.Clock.Now().UnixMilli()
-	v := UserView{UserID: u.id, Badge: u.state.Meta.Badge, RingingCalls: []string{}}
+	v := UserView{UserID: u.id, Badge: u.state.Meta.Badge, InboxPending: u.state.Meta.Pending(), RingingCalls: []string{}}
 	ids := make([]string, 0, len(u.state.Devices)+len(u.state.Leases))
 	for id := range u.state.Devices {
 		ids = append(ids, id)
@@ -195,6 +219,8 @@ func errorReply(msg any, err error) any {
 		return presenceReply{err: err}
 	case getUser:
 		return err
+	case getDevices:
+		return devicesReply{err: err}
 	default:
 		return boolReply{err: err}
 	}

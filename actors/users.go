@@ -257,3 +257,20 @@ func (u *Users) ApplyPresence(ctx context.Context, updates []PresenceUpdate) (Pr
 	}
 	return out, errors.Join(errs...)
 }
+
+// Devices returns the user's bound devices with their stored bindings.
+func (u *Users) Devices(ctx context.Context, userID string) ([]DeviceRecord, error) {
+	r, err := u.ask(ctx, userID, getDevices{})
+	if err != nil {
+		return nil, err
+	}
+	rep := r.(devicesReply)
+	return rep.devices, rep.err
+}
+
+// RememberAPNsEnv records that an automatic APNs token belongs to env, if
+// the device still holds token.
+func (u *Users) RememberAPNsEnv(ctx context.Context, userID, deviceID, token, env string) error {
+	_, err := u.boolAsk(ctx, userID, rememberEnv{deviceID: deviceID, token: token, env: env})
+	return err
+}

@@ -209,3 +209,28 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: %+v %v", v, err)
 	}
 }
+
+func TestDevicesAndRememberEnv(t *testing.T) {
+	h := newHarness(t, t.TempDir(), 2)
+	ctx := context.Background()
+	if _, err := h.users.BindDevice(ctx, "u", "b", store.Device{Vendor: "apns", Token: "t1", APNsEnv: "automatic"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.users.BindDevice(ctx, "u", "a", store.Device{Vendor: "fcm", Token: "t2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.users.RememberAPNsEnv(ctx, "u", "b", "t1", "development"); err != nil {
+		t.Fatal(err)
+	}
+	// A stale token is ignored.
+	if err := h.users.RememberAPNsEnv(ctx, "u", "b", "old", "production"); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := h.users.Devices(ctx, "u")
+	if err != nil || len(devs) != 2 || devs[0].DeviceID != "a" || devs[1].Device.ResolvedEnv != "development" {
+		t.Fatalf("devices: %+v %v", devs, err)
+	}
+	if d, _, _ := h.store.GetDevice("u", "b"); d.ResolvedEnv != "development" {
+		t.Fatalf("stored env: %+v", d)
+	}
+}

@@ -17,6 +17,11 @@ const (
 	tagUser    = "u/"
 	tagGroup   = "g/"
 	tagGroupM  = "gm/"
+	tagMessage = "m/"
+	tagJob     = "j/"
+	tagOutbox  = "o/"
+	tagDead    = "x/"
+	tagInbox   = "i/"
 	separator  = 0x00
 	maxStrSize = 1 << 20
 )
@@ -53,7 +58,10 @@ type Lease struct {
 
 // UserMeta holds per-user counters.
 type UserMeta struct {
-	Badge int64
+	Badge      int64
+	InboxNext  int64 // sequence number the next inbox entry gets (0 = 1)
+	InboxFirst int64 // lowest sequence still stored (0 = 1)
+	InboxAcked int64 // entries up to this sequence are acknowledged
 }
 
 // encoder appends fields to a buffer.
@@ -194,16 +202,19 @@ func DecodeLease(b []byte) (Lease, error) {
 
 // EncodeUserMeta returns the stored form of m.
 func EncodeUserMeta(m UserMeta) []byte {
-	e := encoder{b: make([]byte, 0, 11)}
+	e := encoder{b: make([]byte, 0, 31)}
 	e.b = append(e.b, formatV1)
 	e.int(m.Badge)
+	e.int(m.InboxNext)
+	e.int(m.InboxFirst)
+	e.int(m.InboxAcked)
 	return e.b
 }
 
 // DecodeUserMeta parses a value written by EncodeUserMeta.
 func DecodeUserMeta(b []byte) (UserMeta, error) {
 	dec := newDecoder(b)
-	m := UserMeta{Badge: dec.int()}
+	m := UserMeta{Badge: dec.int(), InboxNext: dec.int(), InboxFirst: dec.int(), InboxAcked: dec.int()}
 	if err := dec.done(); err != nil {
 		return UserMeta{}, fmt.Errorf("user meta: %w", err)
 	}
@@ -279,3 +290,9 @@ func GroupMemberKey(groupID, userID string) []byte { return key2(tagGroup, group
 
 // GroupMetaKey is the key of a group's meta record.
 func GroupMetaKey(groupID string) []byte { return append([]byte(tagGroupM), groupID...) }
+
+// Pending is the number of stored, unacknowledged inbox entries.
+func (m UserMeta) Pending() int64 {
+	next, first := max(m.InboxNext, 1), max(m.InboxFirst, 1)
+	return max(next-max(m.InboxAcked+1, first), 0)
+}

@@ -12,12 +12,6 @@ type GroupChange struct {
 	Members        int64 // members after the change
 }
 
-// groupLock is the stripe lock of a group's member count.
-func (s *Store) groupLock(groupID string) func() {
-	unlock := s.lockStripesOf(Device{Vendor: "\x00group", Token: groupID})
-	return unlock
-}
-
 // UpdateGroup adds and removes members in one synced batch and keeps the
 // member count. Adding a member twice or removing a non-member is a no-op.
 func (s *Store) UpdateGroup(groupID string, add, remove []string) (GroupChange, error) {
@@ -25,7 +19,7 @@ func (s *Store) UpdateGroup(groupID string, add, remove []string) (GroupChange, 
 		return GroupChange{}, err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.groupLock(groupID)
+	unlock := s.lockNames(groupLock(groupID))
 	defer unlock()
 	meta, err := s.groupMeta(groupID)
 	if err != nil {
@@ -136,7 +130,7 @@ func (s *Store) DeleteGroup(groupID string) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.groupLock(groupID)
+	unlock := s.lockNames(groupLock(groupID))
 	defer unlock()
 	lower, upper := ownerPrefix(tagGroup, groupID)
 	b := s.db.NewBatch()

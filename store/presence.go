@@ -1,6 +1,10 @@
 package store
 
-import "github.com/cockroachdb/pebble/v2"
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
 
 // ApplyLeases writes one user's presence changes in one synced batch: puts
 // set or renew leases, deletes end sessions.
@@ -48,16 +52,45 @@ func (s *Store) PruneLeases(userID string, deviceIDs []string) error {
 	return b.Commit(pebble.NoSync)
 }
 
-// SetUserMeta writes a user's meta record.
-func (s *Store) SetUserMeta(userID string, m UserMeta) error {
+// SetBadge stores the badge count a device reported, keeping the rest of
+// the user's meta.
+func (s *Store) SetBadge(userID string, count int64) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
+	unlock := s.lockNames(userLock(userID))
+	defer unlock()
+	m, err := s.userMeta(userID)
+	if err != nil {
+		return err
+	}
+	m.Badge = count
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.Set(UserKey(userID), EncodeUserMeta(m), nil); err != nil {
 		return err
 	}
 	return s.commit("user_meta", b)
+}
+
+// UserMeta reads a user's meta record (zero for an unknown user).
+func (s *Store) UserMeta(userID string) (UserMeta, error) {
+	if err := s.acquire(); err != nil {
+		return UserMeta{}, err
+	}
+	defer s.mu.RUnlock()
+	return s.userMeta(userID)
+}
+
+func (s *Store) userMeta(userID string) (UserMeta, error) {
+	v, ok, err := s.get(UserKey(userID))
+	if err != nil || !ok {
+		return UserMeta{}, err
+	}
+	m, err := DecodeUserMeta(v)
+	if err != nil {
+		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
+	}
+	return m, nil
 }

@@ -120,23 +120,37 @@ func (s *Store) get(key []byte) (val []byte, found bool, err error) {
 	return val, true, nil
 }
 
-// stripe returns the lock stripe of a PushID.
-func stripe(vendor, token string) int {
+// stripe returns the lock stripe of a lock name.
+func stripe(name string) int {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(vendor))
-	_, _ = h.Write([]byte{separator})
-	_, _ = h.Write([]byte(token))
+	_, _ = h.Write([]byte(name))
 	return int(h.Sum32() % lockStripes)
 }
+
+// Lock names: one namespace per kind of thing locked.
+func pushIDLock(d Device) string      { return "p\x00" + d.Vendor + "\x00" + d.Token }
+func userLock(userID string) string   { return "u\x00" + userID }
+func groupLock(groupID string) string { return "g\x00" + groupID }
+func messageLock(id string) string    { return "m\x00" + id }
 
 // lockStripesOf locks the stripes of the given devices' PushIDs in a fixed
 // order and returns the unlock function.
 func (s *Store) lockStripesOf(devs ...Device) func() {
-	idx := make([]int, 0, len(devs))
+	names := make([]string, 0, len(devs))
 	for _, d := range devs {
 		if d.Token != "" {
-			idx = append(idx, stripe(d.Vendor, d.Token))
+			names = append(names, pushIDLock(d))
 		}
+	}
+	return s.lockNames(names...)
+}
+
+// lockNames locks the stripes of names in a fixed order (so two callers
+// can never deadlock) and returns the unlock function.
+func (s *Store) lockNames(names ...string) func() {
+	idx := make([]int, 0, len(names))
+	for _, n := range names {
+		idx = append(idx, stripe(n))
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)

@@ -114,7 +114,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err := s.ApplyLeases("u", map[string]Lease{"d": {ExpiresAt: 77}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetUserMeta("u", UserMeta{Badge: 3}); err != nil {
+	if err := s.SetBadge("u", 3); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

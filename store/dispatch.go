@@ -1,0 +1,306 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Chunk is one planned slice of a message's fan-out, committed atomically:
+// the message record (first chunk), the job checkpoint, and for every
+// offline recipient its inbox entry, badge increment and one outbox row per
+// device.
+type Chunk struct {
+	Message   *Message // written when non-nil (the accepting batch)
+	Job       *Job     // checkpoint written when non-nil
+	DeleteJob bool     // the fan-out is complete: remove its job
+
+	MessageID      string
+	SentAt         int64 // unix ms, the inbox timestamp
+	Offline        []Recipient
+	Inbox          bool  // offline recipients get an inbox entry
+	Push           bool  // offline recipients' devices get outbox rows
+	BadgeIncrement int64 // added to each offline recipient's badge
+	InboxCap       int64 // per-user cap; older entries are dropped (0 = no cap)
+	VendorOf       func(Device) (vendor string, token string, voip bool)
+}
+
+// Queued is one outbox row written by CommitChunk.
+type Queued struct {
+	Key   OutboxKey
+	Entry OutboxEntry
+}
+
+// ChunkResult is what CommitChunk wrote.
+type ChunkResult struct {
+	Queued       []Queued
+	InboxDropped int64 // entries dropped by the per-user cap
+}
+
+// CommitChunk writes c in one synced batch. Badge and inbox sequence
+// updates hold the users' meta locks until the commit, so concurrent
+// chunks and badge reports never lose an update.
+func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
+	if err := s.acquire(); err != nil {
+		return ChunkResult{}, err
+	}
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(c.Offline))
+	for _, r := range c.Offline {
+		names = append(names, userLock(r.UserID))
+	}
+	unlock := s.lockNames(names...)
+	defer unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	var res ChunkResult
+	if c.Message != nil {
+		if err := b.Set(MessageKey(c.Message.MessageID), EncodeMessage(*c.Message), nil); err != nil {
+			return res, err
+		}
+	}
+	for _, r := range c.Offline {
+		if !c.Inbox && c.BadgeIncrement == 0 && !c.Push {
+			continue
+		}
+		meta, err := s.userMeta(r.UserID)
+		if err != nil {
+			return res, err
+		}
+		meta.Badge += c.BadgeIncrement
+		if c.Inbox {
+			dropped, err := appendInbox(b, r.UserID, &meta, InboxEntry{MessageID: c.MessageID, SentAt: c.SentAt}, c.InboxCap)
+			if err != nil {
+				return res, err
+			}
+			res.InboxDropped += dropped
+		}
+		if c.Inbox || c.BadgeIncrement != 0 {
+			if err := b.Set(UserKey(r.UserID), EncodeUserMeta(meta), nil); err != nil {
+				return res, err
+			}
+		}
+		if !c.Push {
+			continue
+		}
+		badge := int64(-1)
+		if c.BadgeIncrement != 0 {
+			badge = meta.Badge
+		}
+		for _, d := range r.Devices {
+			vendor, token, voip := d.Device.Vendor, d.Device.Token, false
+			if c.VendorOf != nil {
+				vendor, token, voip = c.VendorOf(d.Device)
+			}
+			env := d.Device.APNsEnv
+			if d.Device.ResolvedEnv != "" {
+				env = d.Device.ResolvedEnv
+			}
+			q := Queued{Key: OutboxKey{Vendor: vendor, MessageID: c.MessageID, UserID: r.UserID, DeviceID: d.DeviceID},
+				Entry: OutboxEntry{Token: token, APNsEnv: env, Badge: badge, VoIP: voip}}
+			if err := b.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
+				return res, err
+			}
+			res.Queued = append(res.Queued, q)
+		}
+	}
+	switch {
+	case c.DeleteJob:
+		if err := b.Delete(JobKey(c.MessageID), nil); err != nil {
+			return res, err
+		}
+	case c.Job != nil:
+		if err := b.Set(JobKey(c.Job.MessageID), EncodeJob(*c.Job), nil); err != nil {
+			return res, err
+		}
+	}
+	if b.Empty() {
+		return res, nil
+	}
+	return res, s.commit("dispatch_chunk", b)
+}
+
+// appendInbox adds e to the user's inbox in b and applies the cap.
+func appendInbox(b *pebble.Batch, userID string, m *UserMeta, e InboxEntry, limit int64) (dropped int64, err error) {
+	next := max(m.InboxNext, 1)
+	if err := b.Set(InboxKey(userID, next), EncodeInboxEntry(e), nil); err != nil {
+		return 0, err
+	}
+	m.InboxNext = next + 1
+	first := max(m.InboxFirst, 1)
+	if limit > 0 && m.InboxNext-first > limit {
+		newFirst := m.InboxNext - limit
+		if err := b.DeleteRange(InboxKey(userID, first), InboxKey(userID, newFirst), nil); err != nil {
+			return 0, err
+		}
+		dropped = newFirst - first
+		m.InboxFirst = newFirst
+	}
+	return dropped, nil
+}
+
+// GetMessage reads an accepted message.
+func (s *Store) GetMessage(id string) (Message, bool, error) {
+	if err := s.acquire(); err != nil {
+		return Message{}, false, err
+	}
+	defer s.mu.RUnlock()
+	v, ok, err := s.get(MessageKey(id))
+	if err != nil || !ok {
+		return Message{}, false, err
+	}
+	m, err := DecodeMessage(v)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store: message %q: %w", id, err)
+	}
+	return m, true, nil
+}
+
+// LockMessage serialises acceptance of one message id: the caller checks
+// GetMessage and commits the first chunk while holding it.
+func (s *Store) LockMessage(id string) func() { return s.lockNames(messageLock(id)) }
+
+// Jobs returns every unfinished fan-out job.
+func (s *Store) Jobs() ([]Job, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagJob), UpperBound: []byte("j0")})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []Job
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		j, err := DecodeJob(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: job %q: %w", it.Key(), err)
+		}
+		out = append(out, j)
+	}
+	return out, it.Error()
+}
+
+// Outbox calls fn for every outbox row of vendor, in key order.
+func (s *Store) Outbox(vendor string, fn func(Queued) error) error {
+	return s.scanOutbox(tagOutbox, vendor, nil, -1, fn)
+}
+
+func (s *Store) scanOutbox(tag, vendor string, after []byte, limit int, fn func(Queued) error) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	lower := append(append([]byte(tag), vendor...), separator)
+	upper := append(append([]byte(tag), vendor...), separator+1)
+	if after != nil {
+		lower = append(slices.Clone(after), separator)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid() && (limit < 0 || n < limit); it.Next() {
+		k, err := parseOutboxKey(tag, it.Key())
+		if err != nil {
+			return err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		e, err := DecodeOutboxEntry(v)
+		if err != nil {
+			return fmt.Errorf("store: outbox row: %w", err)
+		}
+		if err := fn(Queued{Key: k, Entry: e}); err != nil {
+			return err
+		}
+		n++
+	}
+	return it.Error()
+}
+
+// OutboxDone removes rows that reached a final verdict. The batch is not
+// synced: a removal lost in a crash only means that notification is sent
+// again (at-least-once), never that one is lost.
+func (s *Store) OutboxDone(keys []OutboxKey) error {
+	return s.outboxWrite(func(b *pebble.Batch) error {
+		for _, k := range keys {
+			if err := b.Delete(k.Encode(), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, pebble.NoSync)
+}
+
+// OutboxRetry records a row's attempt count and next attempt time (not
+// synced: a lost update only retries sooner).
+func (s *Store) OutboxRetry(q []Queued) error {
+	return s.outboxWrite(func(b *pebble.Batch) error {
+		for _, e := range q {
+			if err := b.Set(e.Key.Encode(), EncodeOutboxEntry(e.Entry), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, pebble.NoSync)
+}
+
+// DeadLetter moves rows from the outbox to the dead letters, synced.
+func (s *Store) DeadLetter(q []Queued) error {
+	return s.outboxWrite(func(b *pebble.Batch) error {
+		for _, e := range q {
+			if err := b.Delete(e.Key.Encode(), nil); err != nil {
+				return err
+			}
+			if err := b.Set(e.Key.DeadKey(), EncodeOutboxEntry(e.Entry), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, pebble.Sync)
+}
+
+func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOptions) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := fill(b); err != nil {
+		return err
+	}
+	if b.Empty() {
+		return nil
+	}
+	if opt == pebble.Sync {
+		return s.commit("outbox", b)
+	}
+	return b.Commit(opt)
+}
+
+// DeadLetters lists up to limit dead letters of vendor after the given key
+// (nil = from the start).
+func (s *Store) DeadLetters(vendor string, after *OutboxKey, limit int) ([]Queued, error) {
+	var from []byte
+	if after != nil {
+		from = after.DeadKey()
+	}
+	var out []Queued
+	err := s.scanOutbox(tagDead, vendor, from, limit, func(q Queued) error {
+		out = append(out, q)
+		return nil
+	})
+	return out, err
+}

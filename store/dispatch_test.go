@@ -1,0 +1,94 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	mustBind(t, s, "bob", "ios", Device{Vendor: "apns", Token: "a1", APNsEnv: "automatic", ResolvedEnv: "development"})
+	mustBind(t, s, "bob", "hw", Device{Vendor: "huawei", Token: "h1"})
+	mustBind(t, s, "amy", "mi", Device{Vendor: "xiaomi", Token: "x1"})
+	if err := s.ApplyLeases("amy", map[string]Lease{"mi": {ExpiresAt: 2000}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBadge("bob", 2); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s.Recipients([]string{"amy", "bob", "nobody"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs[0].Online || rs[1].Online || len(rs[1].Devices) != 2 || rs[2].Online || len(rs[2].Devices) != 0 {
+		t.Fatalf("recipients: %+v", rs)
+	}
+	msg := &Message{MessageID: "m1", From: "amy", ToType: "peer", ToID: "bob", Body: []byte(`{"t":1}`), HasPush: true, Title: "hi"}
+	res, err := s.CommitChunk(Chunk{Message: msg, MessageID: "m1", SentAt: 5, Offline: rs[1:2], Inbox: true, Push: true, BadgeIncrement: 1, InboxCap: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Queued) != 2 || res.Queued[1].Entry.Badge != 3 || res.Queued[1].Entry.APNsEnv != "development" {
+		t.Fatalf("queued: %+v", res.Queued)
+	}
+	if m, _ := s.UserMeta("bob"); m.Badge != 3 || m.Pending() != 1 {
+		t.Fatalf("bob meta: %+v", m)
+	}
+	// Two more messages with cap 2: the first falls off.
+	for i := 2; i <= 3; i++ {
+		id := fmt.Sprint("m", i)
+		if _, err := s.CommitChunk(Chunk{Message: &Message{MessageID: id}, MessageID: id, SentAt: int64(5 + i), Offline: rs[1:2], Inbox: true, InboxCap: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, more, err := s.Inbox("bob", 0, 10)
+	if err != nil || more || len(items) != 2 || items[0].Entry.MessageID != "m2" || items[1].Seq != 3 || items[1].Message == nil {
+		t.Fatalf("inbox: %+v %v %v", items, more, err)
+	}
+	if left, err := s.AckInbox("bob", 2); err != nil || left != 1 {
+		t.Fatalf("ack: %v %v", left, err)
+	}
+	if items, _, _ := s.Inbox("bob", 0, 10); len(items) != 1 || items[0].Seq != 3 {
+		t.Fatalf("after ack: %+v", items)
+	}
+	if n, err := s.ExpireInbox("bob", 100); err != nil || n != 1 {
+		t.Fatalf("expire: %v %v", n, err)
+	}
+	if m, _ := s.UserMeta("bob"); m.Pending() != 0 {
+		t.Fatalf("after expire: %+v", m)
+	}
+	// Outbox survives a reopen; done rows leave; dead letters are listed.
+	var rows []Queued
+	_ = s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	for _, v := range []string{"apns", "huawei"} {
+		if err := s.Outbox(v, func(q Queued) error { rows = append(rows, q); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rows) != 2 || rows[0].Key != (OutboxKey{"apns", "m1", "bob", "ios"}) {
+		t.Fatalf("outbox after reopen: %+v", rows)
+	}
+	if err := s.OutboxDone([]OutboxKey{rows[0].Key}); err != nil {
+		t.Fatal(err)
+	}
+	rows[1].Entry.LastCode = "81000001"
+	if err := s.DeadLetter(rows[1:]); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := s.DeadLetters("huawei", nil, 10)
+	if err != nil || len(dead) != 1 || dead[0].Entry.LastCode != "81000001" {
+		t.Fatalf("dead letters: %+v %v", dead, err)
+	}
+	left := 0
+	_ = s.Outbox("huawei", func(Queued) error { left++; return nil })
+	_ = s.Outbox("apns", func(Queued) error { left++; return nil })
+	if left != 0 {
+		t.Fatalf("%d outbox rows left", left)
+	}
+	if m, ok, _ := s.GetMessage("m1"); !ok || string(m.Body) != `{"t":1}` || m.Title != "hi" {
+		t.Fatalf("message: %+v", m)
+	}
+}

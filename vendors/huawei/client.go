@@ -1,0 +1,150 @@
+package huawei
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// maxAnswer bounds how much of any answer body is read.
+const maxAnswer = 1 << 20
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("huawei: sender closed")
+
+// Client sends through Huawei Push Kit. Safe for concurrent use.
+type Client struct {
+	hc      *http.Client
+	tr      *http.Transport
+	sendURL string
+	timeout time.Duration
+	now     func() time.Time
+	auth    *tokenSource
+	closed  atomic.Bool
+}
+
+var _ vendors.Sender = (*Client)(nil)
+
+// New validates cfg and returns a Client; the error names every missing or
+// bad field. It does no network I/O: the first Send fetches the token.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.TLS != nil {
+		tr.TLSClientConfig = cfg.TLS.Clone()
+	}
+	tr.ForceAttemptHTTP2 = true // HTTP/2 via ALPN even with a custom TLS config
+	tr.MaxIdleConnsPerHost = 64
+	tr.ResponseHeaderTimeout = cfg.Timeout
+	hc := &http.Client{
+		Transport: tr,
+		// The push API answers directly; a redirect would leak the bearer
+		// token to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Client{
+		hc:      hc,
+		tr:      tr,
+		sendURL: cfg.PushURL + "/v1/" + url.PathEscape(cfg.AppID) + "/messages:send",
+		timeout: cfg.Timeout,
+		now:     cfg.Now,
+		auth:    newTokenSource(hc, cfg),
+	}, nil
+}
+
+// Kind is vendors.Huawei.
+func (c *Client) Kind() vendors.Kind { return vendors.Huawei }
+
+// MaxBatch is 1000 tokens per request.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// Close releases idle connections; later Sends fail with ErrClosed.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.tr.CloseIdleConnections()
+	return nil
+}
+
+// Send pushes n to every target in one request and returns one Result per
+// target, in order. An expired or refused access token is refreshed and the
+// request resent once. The error is only for a cancelled ctx, a closed
+// client or a call that breaks the contract (nil n, too many targets).
+func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	switch {
+	case c.closed.Load():
+		return nil, ErrClosed
+	case n == nil:
+		return nil, errors.New("huawei: nil notification")
+	case len(targets) > MaxBatch:
+		return nil, fmt.Errorf("huawei: %d targets exceed the batch limit of %d", len(targets), MaxBatch)
+	case len(targets) == 0:
+		return []vendors.Result{}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("huawei: send: %w", err)
+	}
+	tokens := make([]string, len(targets))
+	for i, t := range targets {
+		tokens[i] = t.Token
+	}
+	body, err := encodeSend(n, tokens)
+	if err != nil {
+		return nil, err
+	}
+	var o outcome
+	for attempt := 0; attempt < 2; attempt++ {
+		tok, fail, err := c.auth.token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("huawei: access token: %w", err)
+		}
+		if fail != nil {
+			return vendors.Fill(len(targets), *fail), nil
+		}
+		o = c.post(ctx, tok, body)
+		if err := ctx.Err(); err != nil && o.noAnswer {
+			return nil, fmt.Errorf("huawei: send: %w", err)
+		}
+		if !o.authRetry {
+			break
+		}
+		c.auth.invalidate(tok)
+	}
+	if o.authRetry {
+		o.reason = "access token refused again after a refresh: " + o.reason
+	}
+	return o.results(tokens), nil
+}
+
+// post sends one messages:send request and classifies the answer.
+func (c *Client) post(ctx context.Context, accessToken string, body []byte) outcome {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.sendURL, bytes.NewReader(body))
+	if err != nil {
+		return outcome{verdict: vendors.Rejected, code: "bad_push_url", reason: "huawei: push request: " + err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json;charset=UTF-8")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return transportOutcome("huawei: push request", err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return transportOutcome("huawei: push answer", err)
+	}
+	return classify(resp.StatusCode, resp.Header, answer, c.now())
+}

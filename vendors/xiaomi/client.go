@@ -1,0 +1,181 @@
+package xiaomi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// maxAnswer bounds how much of an answer body is read.
+const maxAnswer = 1 << 20
+
+// Client sends notifications through MiPush. Safe for concurrent use.
+type Client struct {
+	url    string // Endpoint + SendPath
+	auth   string // "key=<AppSecret>"
+	enc    encoder
+	in     interpreter
+	http   *http.Client
+	own    *http.Transport // the transport New built; nil when Config.HTTPClient was given
+	secret string
+	// timeout bounds each request.
+	timeout time.Duration
+}
+
+var _ vendors.Sender = (*Client)(nil)
+
+// New returns a Client for cfg after checking it; the error names every
+// missing or malformed field.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Client{
+		url:     cfg.Endpoint + SendPath,
+		auth:    "key=" + cfg.AppSecret,
+		enc:     encoder{pkg: cfg.PackageName, channel: cfg.ChannelID},
+		http:    cfg.HTTPClient,
+		secret:  cfg.AppSecret,
+		timeout: cfg.Timeout,
+	}
+	c.in = interpreter{now: cfg.Now, redact: c.redact}
+	if c.http == nil {
+		c.own = newTransport(cfg.TLS, cfg.Timeout)
+		c.http = &http.Client{Transport: c.own}
+	}
+	return c, nil
+}
+
+// newTransport is an HTTP transport that negotiates HTTP/2 over TLS.
+func newTransport(tlsConf *tls.Config, timeout time.Duration) *http.Transport {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	if tlsConf != nil {
+		t.TLSClientConfig = tlsConf.Clone()
+	}
+	return t
+}
+
+// Kind is vendors.Xiaomi.
+func (c *Client) Kind() vendors.Kind { return vendors.Xiaomi }
+
+// MaxBatch is the most registration ids one Send may carry.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// Close releases idle connections of the client's own transport.
+func (c *Client) Close() error {
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Send posts n to every target in one /v3/message/regid request and
+// returns one Result per target, in order. Targets whose token cannot be a
+// registration id (empty, or holding a comma or whitespace) are
+// TokenInvalid without being sent. The error is only for a nil
+// notification, more than MaxBatch targets or a cancelled ctx.
+func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if n == nil {
+		return nil, errors.New("xiaomi: send: nil notification")
+	}
+	if len(targets) > MaxBatch {
+		return nil, fmt.Errorf("xiaomi: send: %d targets exceed the batch limit of %d", len(targets), MaxBatch)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("xiaomi: send: %w", err)
+	}
+	results := make([]vendors.Result, len(targets))
+	regIDs := make([]string, 0, len(targets))
+	slots := make([]int, 0, len(targets))
+	for i, t := range targets {
+		if !plausibleRegID(t.Token) {
+			results[i] = vendors.Result{Verdict: vendors.TokenInvalid, Code: "invalid_regid",
+				Reason: "empty registration id, or one holding a comma or whitespace"}
+			continue
+		}
+		regIDs = append(regIDs, t.Token)
+		slots = append(slots, i)
+	}
+	if len(regIDs) == 0 {
+		return results, nil
+	}
+	got, err := c.post(ctx, c.enc.appendForm(make([]byte, 0, 512+len(regIDs)*64), n, regIDs), regIDs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range slots {
+		results[i] = got[j]
+	}
+	return results, nil
+}
+
+// post sends one form body and interprets the answer for regIDs.
+func (c *Client) post(ctx context.Context, body []byte, regIDs []string) ([]vendors.Result, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("xiaomi: send: build request: %w", err)
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportFailure(ctx, rctx, err, len(regIDs))
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return c.transportFailure(ctx, rctx, err, len(regIDs))
+	}
+	return c.in.interpret(resp.StatusCode, resp.Header, answer, regIDs), nil
+}
+
+// transportFailure turns a failed exchange into Retry results, or into an
+// error when the caller's own ctx ended.
+func (c *Client) transportFailure(ctx, rctx context.Context, err error, n int) ([]vendors.Result, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("xiaomi: send: %w", ctx.Err())
+	}
+	r := vendors.Result{Verdict: vendors.Retry, Code: "transport", Reason: c.redact(err.Error())}
+	if rctx.Err() != nil {
+		r.Code, r.Reason = "timeout", fmt.Sprintf("no answer within %v", c.timeout)
+	}
+	return vendors.Fill(n, r), nil
+}
+
+// redact removes the AppSecret from text that leaves the client.
+func (c *Client) redact(s string) string {
+	if c.secret == "" || !strings.Contains(s, c.secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.secret, "[redacted]")
+}
+
+// plausibleRegID reports whether tok can be sent as one registration id.
+func plausibleRegID(tok string) bool {
+	return tok != "" && !strings.ContainsFunc(tok, func(r rune) bool {
+		return r == ',' || r <= ' ' || r == 0x7f
+	})
+}

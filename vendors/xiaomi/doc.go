@@ -1,0 +1,46 @@
+// Package xiaomi delivers notifications through Xiaomi MiPush and simulates
+// MiPush for tests and simulator mode.
+//
+// It owns three things:
+//
+//   - Client, the production sender: a hand-written REST client on net/http
+//     (HTTP/2 when the server offers it through ALPN) that posts one
+//     application/x-www-form-urlencoded request to /v3/message/regid per
+//     batch of up to 1000 registration ids, authenticated by the static
+//     header "Authorization: key=<AppSecret>", and maps MiPush's answers
+//     (HTTP 200 with a business code in a JSON body) to one vendors.Result
+//     per target.
+//   - The wire encoding (encode.go): which Notification field becomes which
+//     MiPush form field. Custom data travels twice: complete, as a JSON
+//     object in "payload" (the passthrough content and the message content
+//     the app gets on click), and as flattened "extra.<key>" entries, of
+//     which MiPush allows at most ten custom ones: "extra.message_id" first,
+//     then Data keys in sorted order; keys past the tenth, keys or values
+//     over 1024 characters and keys that collide with MiPush's predefined
+//     extras travel only in payload.
+//   - Simulator, an http.Handler speaking the same wire protocol (paths
+//     relative to its base URL) that checks the AppSecret and the
+//     parameters, scripts failures by token prefix (simkit.Script),
+//     enforces a QPS and daily-quota simkit.Gate and counts what it accepts
+//     in a simkit.Recorder under the vendor name "xiaomi".
+//
+// Decisions where MiPush's documentation is thin:
+//
+//   - MiPush has no auth tokens to refresh: the AppSecret is sent on every
+//     request, so a refused secret (21301) is final: CredentialsBroken.
+//   - 20301 ("send failed") answers a regid request none of whose targets
+//     MiPush accepted (a partly bad batch answers 0 with bad_regids), so it
+//     makes every target of the request TokenInvalid, as SDK users do.
+//   - 10034 (daily quota) is Retry with RetryAfter until the next midnight
+//     in Beijing (UTC+8, no daylight saving), when MiPush's day turns.
+//     The simulator's quota (simkit.Gate) turns at UTC midnight instead.
+//   - MiPush reports transient failures (10001-10003, 10027) for a whole
+//     request, never per target, so the simulator fails the whole request
+//     with 10002 when any target has the "unavailable-" prefix.
+//   - MiPush has no priority field. High priority and VoIP send
+//     notify_type -1 (sound, vibration, lights); the urgency itself comes
+//     from the private ("私信") channel the push resource resolves into
+//     Notification.Channel (Config.ChannelID when it is empty).
+//   - The simulator requires extra.channel_id on notification messages
+//     (10017 without) but not on passthrough ones, which show nothing.
+package xiaomi

@@ -1,0 +1,316 @@
+package xiaomi
+
+import (
+	"cmp"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// MiPush limits on one message, in characters (a Chinese and a Latin
+// character both count as one).
+const (
+	maxTitle        = 49   // title must be shorter than 50
+	maxDescription  = 127  // description must be shorter than 128
+	maxCustomExtras = 10   // custom extra.* key-value pairs per message
+	maxExtraLen     = 1024 // characters per custom extra key and per value
+)
+
+// messageIDKey is the custom-data key carrying Notification.MessageID.
+const messageIDKey = "message_id"
+
+// encoder holds what the wire encoding needs besides the notification.
+type encoder struct {
+	pkg     string // restricted_package_name
+	channel string // extra.channel_id when the notification has none
+}
+
+// appendForm appends the application/x-www-form-urlencoded body of a
+// /v3/message/regid request sending n to regIDs. The field order is fixed
+// and the custom extras are sorted, so the output is deterministic.
+//
+// Mapping (fields MiPush lacks — Badge, Category, NotifyLevel, ThreadID,
+// Mutable — are ignored):
+//
+//	regIDs            registration_id (comma-separated)
+//	Passthrough       pass_through 1 (no title/description) or 0
+//	Title, Body       title (< 50 chars), description (< 128 chars); a blank
+//	                  one borrows the other, overlong text is cut with "…"
+//	MessageID, Data   payload = JSON object of Data plus "message_id";
+//	                  extra.message_id + up to nine extra.<Data key>
+//	Priority high,    notify_type -1 (sound, vibration and lights); MiPush
+//	VoIP              has no priority field: calls and IM get their
+//	                  urgency from the private ("私信") channel in Channel
+//	CollapseID        notify_id = 31-bit FNV-1a hash (same id replaces);
+//	                  without it the MessageID's hash, so distinct messages
+//	                  stack instead of replacing each other
+//	TTL               time_to_live in milliseconds (0 = vendor default)
+//	Channel           extra.channel_id (else encoder.channel)
+//	Sound             extra.sound_uri: a URI as is, else a raw resource
+//	                  android.resource://<pkg>/raw/<name without extension>
+//	(notifications)   extra.notify_foreground 1: show even in foreground
+func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string) []byte {
+	w := formWriter{buf: dst}
+	w.key("registration_id")
+	for i, id := range regIDs {
+		if i > 0 {
+			w.buf = append(w.buf, "%2C"...)
+		}
+		w.buf = appendEscape(w.buf, id)
+	}
+	w.field("restricted_package_name", e.pkg)
+	if n.Passthrough {
+		w.field("pass_through", "1")
+	} else {
+		w.field("pass_through", "0")
+		title, desc := notificationText(n)
+		w.field("title", title)
+		w.field("description", desc)
+	}
+	w.key("payload")
+	keys := dataKeys(n)
+	w.buf = appendEscape(w.buf, appendPayload(make([]byte, 0, 64+payloadSize(n)), n, keys))
+	if n.VoIP || n.Priority == vendors.PriorityHigh {
+		w.field("notify_type", "-1")
+	}
+	if id, ok := notifyID(n); ok {
+		w.key("notify_id")
+		w.buf = strconv.AppendInt(w.buf, int64(id), 10)
+	}
+	if n.TTL > 0 {
+		w.key("time_to_live")
+		w.buf = strconv.AppendInt(w.buf, max(1, n.TTL.Milliseconds()), 10)
+	}
+	if ch := cmp.Or(n.Channel, e.channel); ch != "" {
+		w.field("extra.channel_id", ch)
+	}
+	if !n.Passthrough {
+		w.field("extra.notify_foreground", "1")
+		if uri := soundURI(e.pkg, n.Sound); uri != "" {
+			w.field("extra.sound_uri", uri)
+		}
+	}
+	custom := 0
+	if n.MessageID != "" {
+		w.field("extra."+messageIDKey, n.MessageID)
+		custom++
+	}
+	for _, k := range keys {
+		if custom == maxCustomExtras {
+			break
+		}
+		if v := n.Data[k]; extraAllowed(k, v) {
+			w.field("extra."+k, v)
+			custom++
+		}
+	}
+	return w.buf
+}
+
+// formWriter appends key=value pairs separated by '&'.
+type formWriter struct {
+	buf    []byte
+	fields int
+}
+
+func (w *formWriter) key(k string) {
+	if w.fields > 0 {
+		w.buf = append(w.buf, '&')
+	}
+	w.fields++
+	w.buf = appendEscape(w.buf, k)
+	w.buf = append(w.buf, '=')
+}
+
+func (w *formWriter) field(k, v string) {
+	w.key(k)
+	w.buf = appendEscape(w.buf, v)
+}
+
+// appendEscape appends s form-encoded exactly as url.QueryEscape does.
+func appendEscape[S ~string | ~[]byte](dst []byte, s S) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
+}
+
+// dataKeys returns n.Data's keys sorted, without messageIDKey (the
+// notification's own MessageID wins over a Data entry of that name).
+func dataKeys(n *vendors.Notification) []string {
+	if len(n.Data) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(n.Data))
+	for k := range n.Data {
+		if k != messageIDKey || n.MessageID == "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func payloadSize(n *vendors.Notification) int {
+	size := len(n.MessageID)
+	for k, v := range n.Data {
+		size += len(k) + len(v) + 6
+	}
+	return size
+}
+
+// appendPayload appends the JSON object of the custom data: keys (sorted)
+// from n.Data plus "message_id", in sorted key order.
+func appendPayload(dst []byte, n *vendors.Notification, keys []string) []byte {
+	dst = append(dst, '{')
+	first, midDone := true, n.MessageID == ""
+	pair := func(k, v string) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, v)
+	}
+	for _, k := range keys {
+		if !midDone && k > messageIDKey {
+			pair(messageIDKey, n.MessageID)
+			midDone = true
+		}
+		pair(k, n.Data[k])
+	}
+	if !midDone {
+		pair(messageIDKey, n.MessageID)
+	}
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaping like
+// encoding/json (invalid UTF-8 becomes U+FFFD).
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
+
+// notificationText returns the title and description of a notification
+// message: a blank one borrows the other, overlong ones are cut.
+func notificationText(n *vendors.Notification) (title, desc string) {
+	title, desc = n.Title, n.Body
+	if blank(title) {
+		title = desc
+	}
+	if blank(desc) {
+		desc = title
+	}
+	return truncate(title, maxTitle), truncate(desc, maxDescription)
+}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// truncate cuts s to at most limit characters, ending with "…" when cut.
+func truncate(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	i, runes := 0, 0
+	for i < len(s) && runes < limit-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		runes++
+	}
+	return s[:i] + "…"
+}
+
+// notifyID is the notify_id for n: a non-negative 31-bit hash of the
+// collapse id, else of the message id.
+func notifyID(n *vendors.Notification) (int32, bool) {
+	key := cmp.Or(n.CollapseID, n.MessageID)
+	if key == "" {
+		return 0, false
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int32(h.Sum32() & 0x7fffffff), true
+}
+
+// soundURI maps Notification.Sound to extra.sound_uri ("" = default).
+func soundURI(pkg, sound string) string {
+	if sound == "" || sound == "default" {
+		return ""
+	}
+	if strings.Contains(sound, "://") {
+		return sound
+	}
+	if i := strings.LastIndexByte(sound, '.'); i > 0 {
+		sound = sound[:i]
+	}
+	return "android.resource://" + pkg + "/raw/" + sound
+}
+
+// extraAllowed reports whether Data entry k=v may also travel as a custom
+// extra.k (it always travels in payload).
+func extraAllowed(k, v string) bool {
+	return k != "" && k != messageIDKey && !reservedExtra(k) &&
+		utf8.RuneCountInString(k) <= maxExtraLen && utf8.RuneCountInString(v) <= maxExtraLen
+}
+
+// reservedExtra reports whether k is one of MiPush's predefined extra.*
+// keys, which would change how MiPush treats the message.
+func reservedExtra(k string) bool {
+	switch k {
+	case "notify_foreground", "notify_effect", "intent_uri", "web_uri",
+		"sound_uri", "ticker", "jobkey", "only_send_once", "flow_control",
+		"callback", "locale", "locale_not_in", "model", "model_not_in",
+		"app_version", "app_version_not_in", "connpt", "payload":
+		return true
+	}
+	return strings.HasPrefix(k, "callback.") || strings.HasPrefix(k, "channel_") ||
+		strings.HasPrefix(k, "notification_") || strings.HasPrefix(k, "notify_")
+}
