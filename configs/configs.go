@@ -33,6 +33,8 @@ type Config struct {
 	Presence  Presence            `yaml:"presence"`
 	Users     Users               `yaml:"users"`
 	Shutdown  Shutdown            `yaml:"shutdown"`
+	Messages  Messages            `yaml:"messages"`
+	Inbox     Inbox               `yaml:"inbox"`
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
 }
@@ -92,6 +94,22 @@ func (u Users) EffectiveSweepInterval() time.Duration {
 // Shutdown configures graceful shutdown.
 type Shutdown struct {
 	Timeout Duration `yaml:"timeout"` // in-flight requests get this long; default 30s
+}
+
+// Messages configures message acceptance and fan-out.
+type Messages struct {
+	IdempotencyWindow Duration `yaml:"idempotency_window"` // a repeated message_id within this window is a duplicate; default 24h
+	MaxBodyBytes      ByteSize `yaml:"max_body_bytes"`     // largest message body stored for the inbox; default 32KiB
+	MaxUsers          int      `yaml:"max_users"`          // most ids in to.ids for to.type users; default 1000
+	MaxGroupChange    int      `yaml:"max_group_change"`   // most ids in one group members update; default 10000
+	ChunkSize         int      `yaml:"chunk_size"`         // group members planned per durable chunk; default 1000
+	MaxJobs           int      `yaml:"max_jobs"`           // group fan-outs running at once; default 4
+}
+
+// Inbox configures the offline inbox.
+type Inbox struct {
+	Retention  Duration `yaml:"retention"`    // entries older than this are dropped; default 168h (7 days)
+	MaxPerUser int      `yaml:"max_per_user"` // older entries beyond this many are dropped; default 1000
 }
 
 // Vendors holds one section per push vendor.
@@ -187,6 +205,15 @@ func Default() Config {
 			IdleTimeout: Duration(5 * time.Minute),
 		},
 		Shutdown: Shutdown{Timeout: Duration(30 * time.Second)},
+		Messages: Messages{
+			IdempotencyWindow: Duration(24 * time.Hour),
+			MaxBodyBytes:      32 * KiB,
+			MaxUsers:          1000,
+			MaxGroupChange:    10000,
+			ChunkSize:         1000,
+			MaxJobs:           4,
+		},
+		Inbox: Inbox{Retention: Duration(7 * 24 * time.Hour), MaxPerUser: 1000},
 		Vendors: Vendors{
 			APNs:   defaultVendor(2000, 500, 1),
 			FCM:    defaultVendor(1000, 200, 1),

@@ -115,6 +115,18 @@ func (c *Config) Validate() error {
 	}
 	ck.positive("shutdown.timeout", c.Shutdown.Timeout)
 
+	m := c.Messages
+	ck.positive("messages.idempotency_window", m.IdempotencyWindow)
+	if m.MaxBodyBytes < KiB || m.MaxBodyBytes > MiB {
+		ck.add("messages.max_body_bytes", "must be between 1KiB and 1MiB (got %s)", m.MaxBodyBytes)
+	}
+	ck.intRange("messages.max_users", m.MaxUsers, 1, 10000)
+	ck.intRange("messages.max_group_change", m.MaxGroupChange, 1, 100000)
+	ck.intRange("messages.chunk_size", m.ChunkSize, 10, 10000)
+	ck.intRange("messages.max_jobs", m.MaxJobs, 1, 64)
+	ck.positive("inbox.retention", c.Inbox.Retention)
+	ck.intRange("inbox.max_per_user", c.Inbox.MaxPerUser, 1, 100000)
+
 	byName := c.Vendors.ByName()
 	for _, name := range VendorNames() {
 		validateVendor(&ck, "vendors."+name, name, byName[name])

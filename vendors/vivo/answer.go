@@ -1,0 +1,198 @@
+package vivo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// answer is any vivo response body. vivo documents numbers for result and
+// strings for taskId; both decoders also accept the other form.
+type answer struct {
+	Result       int
+	Desc         string
+	TaskID       string
+	AuthToken    string
+	InvalidUser  *invalidUser
+	InvalidUsers []invalidUser
+}
+
+type invalidUser struct {
+	UserID string  `json:"userid"`
+	Status flexInt `json:"status"`
+}
+
+type wireAnswer struct {
+	Result       *flexInt      `json:"result"`
+	Desc         string        `json:"desc"`
+	TaskID       flexString    `json:"taskId"`
+	AuthToken    string        `json:"authToken"`
+	InvalidUser  *invalidUser  `json:"invalidUser"`
+	InvalidUsers []invalidUser `json:"invalidUsers"`
+}
+
+// parseAnswer decodes a 200 body; a body without "result" is malformed.
+func parseAnswer(raw []byte) (answer, error) {
+	var w wireAnswer
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return answer{}, fmt.Errorf("vivo: answer: %w", err)
+	}
+	if w.Result == nil {
+		return answer{}, errors.New("vivo: answer: no result field")
+	}
+	return answer{
+		Result:       int(*w.Result),
+		Desc:         w.Desc,
+		TaskID:       string(w.TaskID),
+		AuthToken:    w.AuthToken,
+		InvalidUser:  w.InvalidUser,
+		InvalidUsers: w.InvalidUsers,
+	}, nil
+}
+
+// flexInt accepts 7 or "7".
+type flexInt int
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	v, err := strconv.Atoi(string(b))
+	if err != nil {
+		return fmt.Errorf("vivo: not an integer: %.20q", b)
+	}
+	*f = flexInt(v)
+	return nil
+}
+
+// flexString accepts "7" or 7 (and null).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	*f = flexString(b)
+	return nil
+}
+
+// codeResult maps a non-zero business code of a send endpoint to the
+// result for every token of the request. now dates quota waits.
+func codeResult(code int, desc string, now time.Time) vendors.Result {
+	r := vendors.Result{Code: strconv.Itoa(code), Reason: desc}
+	switch {
+	case code == codeAuthFailed:
+		r.Verdict = vendors.CredentialsBroken
+	case code == codeDailyTotal, code == codeListPayloadLimit, code == codeBroadcastLimit:
+		r.Verdict, r.RetryAfter = vendors.Retry, untilNextVivoDay(now)
+	case code == codeTooFast:
+		r.Verdict, r.RetryAfter = vendors.Retry, time.Second
+	case code == codeAppMismatch:
+		r.Verdict = vendors.CredentialsBroken
+	case code >= codeAuthAppIDEmpty && code <= codeAuthLast:
+		r.Verdict = vendors.CredentialsBroken
+	case code == codeRegIDInvalid:
+		r.Verdict = vendors.TokenInvalid
+	default: // 10096/10097 and every other parameter error
+		r.Verdict = vendors.Rejected
+	}
+	if r.Reason == "" {
+		r.Reason = "vivo result " + r.Code
+	}
+	return r
+}
+
+// authCodeResult maps a non-zero /message/auth code: every one means our
+// appId, appKey, secret or clock is wrong, except flow control.
+func authCodeResult(code int, desc string) vendors.Result {
+	r := vendors.Result{Verdict: vendors.CredentialsBroken, Code: strconv.Itoa(code), Reason: "auth: " + desc}
+	if code == codeTooFast {
+		r.Verdict, r.RetryAfter = vendors.Retry, time.Second
+	}
+	return r
+}
+
+// statusResult maps an invalidUser status to the token's result.
+func statusResult(status int, desc string) vendors.Result {
+	r := vendors.Result{Verdict: vendors.TokenInvalid, Code: "invalidUser:" + strconv.Itoa(status)}
+	switch status {
+	case statusUnknown:
+		r.Reason = "regId does not exist"
+	case statusUnsubscribe:
+		r.Reason = "app uninstalled or notifications turned off"
+	case statusInactive:
+		r.Reason = "device inactive for 90 days"
+	case statusNotTester:
+		r.Verdict, r.Reason = vendors.Rejected, "not a test device"
+	default:
+		r.Verdict, r.Reason = vendors.Rejected, "unknown invalidUser status"
+	}
+	if desc != "" {
+		r.Reason += " (" + desc + ")"
+	}
+	return r
+}
+
+// httpResult maps a non-200 status. vivo documents only 500 ("Internet
+// server error!"); any 5xx is transient, 429 honours Retry-After.
+func httpResult(status int, retryAfter string, body []byte, now time.Time) vendors.Result {
+	r := vendors.Result{Code: "http_" + strconv.Itoa(status), Reason: excerpt(body)}
+	switch {
+	case status >= 500, status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
+		r.Verdict = vendors.Retry
+		r.RetryAfter = parseRetryAfter(retryAfter, now)
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		r.Verdict = vendors.CredentialsBroken
+	default:
+		r.Verdict = vendors.Rejected
+	}
+	if r.Reason == "" {
+		r.Reason = http.StatusText(status)
+	}
+	return r
+}
+
+// untilNextVivoDay is the wait until the next midnight China Standard
+// Time (UTC+8, no DST), when vivo's daily counters roll over.
+func untilNextVivoDay(now time.Time) time.Duration {
+	cst := time.FixedZone("CST", 8*3600)
+	t := now.In(cst)
+	next := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, cst)
+	return next.Sub(now)
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// excerpt is a short printable piece of a body for a Reason.
+func excerpt(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.ToValidUTF8(s, "?")
+}

@@ -1,0 +1,141 @@
+package vivo
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// DefaultEndpoint is vivo's push API host.
+const DefaultEndpoint = "https://api-push.vivo.com.cn"
+
+// DefaultTimeout bounds each HTTP request when Config.Timeout is 0.
+const DefaultTimeout = 10 * time.Second
+
+// authTokenMaxAge is how long a fetched authToken is reused. vivo keeps
+// tokens 24 h and asks callers to refresh every 1–2 h.
+const authTokenMaxAge = time.Hour
+
+// Config is everything the Client needs. Credentials are resolved values.
+type Config struct {
+	AppID     string // vivo appId, digits (required)
+	AppKey    string // required
+	AppSecret string // required; only ever used inside the auth sign
+	// Endpoint is the API base URL; "" = DefaultEndpoint.
+	Endpoint string
+	// TLS is the client TLS config; nil = system roots.
+	TLS *tls.Config
+	// Timeout bounds each HTTP request; 0 = DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock for auth timestamps, token age and quota waits;
+	// nil = time.Now.
+	Now func() time.Time
+	// HTTPClient, when set, is used as is (TLS is then ignored); nil = a
+	// client of its own with HTTP/2 over ALPN.
+	HTTPClient *http.Client
+}
+
+// Client sends notifications through vivo Push. Safe for concurrent use.
+type Client struct {
+	appID     string
+	appKey    string
+	appSecret string
+	base      string
+	timeout   time.Duration
+	now       func() time.Time
+	http      *http.Client
+	auth      *authCache
+}
+
+var _ vendors.Sender = (*Client)(nil)
+
+// New validates cfg and returns a Client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	switch {
+	case cfg.AppID == "":
+		errs = append(errs, errors.New("AppID is required"))
+	case !isDigits(cfg.AppID):
+		errs = append(errs, errors.New("AppID must be vivo's numeric appId"))
+	}
+	if cfg.AppKey == "" {
+		errs = append(errs, errors.New("AppKey is required"))
+	}
+	if cfg.AppSecret == "" {
+		errs = append(errs, errors.New("AppSecret is required"))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, errors.New("Timeout must not be negative"))
+	}
+	base := cfg.Endpoint
+	if base == "" {
+		base = DefaultEndpoint
+	}
+	base = strings.TrimRight(base, "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("Endpoint %q is not an http(s) URL", cfg.Endpoint))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("vivo: config: %w", err)
+	}
+	c := &Client{
+		appID:     cfg.AppID,
+		appKey:    cfg.AppKey,
+		appSecret: cfg.AppSecret,
+		base:      base,
+		timeout:   cfg.Timeout,
+		now:       cfg.Now,
+		http:      cfg.HTTPClient,
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.http == nil {
+		c.http = newHTTPClient(cfg.TLS)
+	}
+	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
+	return c, nil
+}
+
+// newHTTPClient returns a client that speaks HTTP/2 when the server offers
+// it over ALPN (ForceAttemptHTTP2 keeps that true with a custom TLS config).
+// Timeouts come from each request's context.
+func newHTTPClient(tlsConf *tls.Config) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConf != nil {
+		t.TLSClientConfig = tlsConf.Clone()
+	}
+	t.ForceAttemptHTTP2 = true
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
+
+// Kind is vendors.Vivo.
+func (c *Client) Kind() vendors.Kind { return vendors.Vivo }
+
+// MaxBatch is 1000, pushToList's limit.
+func (c *Client) MaxBatch() int { return maxBatch }
+
+// CloseIdleConnections closes the client's idle connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

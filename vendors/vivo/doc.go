@@ -1,0 +1,37 @@
+// Package vivo owns herald's vivo Push sender and its simulator.
+//
+// The Client is a hand-written REST client on net/http (HTTP/2 when the
+// server offers it over ALPN). It authenticates with POST /message/auth
+// (sign = lowercase hex MD5(appId+appKey+timestamp+appSecret)), caches the
+// authToken for an hour (vivo keeps it 24 h), shares one refresh between
+// concurrent senders, and on vivo's auth-failure answer (result 10000)
+// refreshes once and resends. One token goes to POST /message/send; 2..1000
+// tokens go to POST /message/saveListPayload (the message, answered with a
+// taskId) followed by POST /message/pushToList {regIds, taskId}. vivo
+// answers HTTP 200 with a business "result" code in the body; the client
+// maps every answer to one vendors.Result per token.
+//
+// Wire decisions (see the package's report and vendors.md §6):
+//   - Custom data travels in clientCustomMap: "message_id" plus every
+//     Notification.Data entry. vivo allows 10 pairs; past that the first 8
+//     data keys in sorted order stay as they are and the rest are packed,
+//     JSON-encoded, under "herald_more", so nothing is dropped silently.
+//   - vivo has no data-only (passthrough) messages: a passthrough
+//     notification without visible text is Rejected locally
+//     ("passthrough_unsupported"); one with text is sent as a notification.
+//   - vivo has no VoIP category: calls are classification 1 (system),
+//     category "IM", notifyType 4 (ring and vibrate), like IM.
+//   - Without a category the message is an IM system message
+//     (classification 1, category "IM"); operational categories (NEWS,
+//     CONTENT, MARKETING, SOCIAL) get classification 0.
+//   - CollapseID becomes notifyId: its value when it is a positive 31-bit
+//     integer, else its FNV-1a hash folded into 1..2^31-1.
+//   - Daily-quota answers (10070, and 10252/10254 which vivo says mean
+//     "do not call again today") are Retry with RetryAfter up to the next
+//     midnight China Standard Time (UTC+8), when vivo's day rolls over.
+//
+// The Simulator speaks the same protocol for tests and simulator mode. Its
+// unconfirmed codes (the exact auth-parameter codes past 10201, the
+// parameter-error code, the rate-limit code 10072 and the unknown-taskId
+// code) are marked [U] where they are defined.
+package vivo
