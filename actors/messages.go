@@ -29,6 +29,11 @@ type (
 	rememberEnv struct { // → boolReply
 		deviceID, token, env string
 	}
+	// unbindToken removes a device whose token a vendor declared invalid,
+	// if the device still holds it.
+	unbindToken struct { // → boolReply
+		deviceID, vendor, token string
+	}
 	// reloadDevice tells a user actor that the store changed one of its
 	// devices behind its back (a PushID moved to another user).
 	reloadDevice struct{ deviceID string } // → boolReply

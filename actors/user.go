@@ -124,6 +124,16 @@ func (u *user) handle(msg any) any {
 			u.state.Devices[m.deviceID] = d
 		}
 		return boolReply{ok: updated, err: err}
+	case unbindToken:
+		ok, err := u.deps.Store.DeleteDeviceIfToken(u.id, m.deviceID, m.vendor, m.token)
+		if err == nil && ok {
+			if d, still, err := u.deps.Store.GetDevice(u.id, m.deviceID); err == nil && still {
+				u.state.Devices[m.deviceID] = d // only the VoIP token went
+			} else {
+				delete(u.state.Devices, m.deviceID)
+			}
+		}
+		return boolReply{ok: ok, err: err}
 	case reloadDevice:
 		d, ok, err := u.deps.Store.GetDevice(u.id, m.deviceID)
 		switch {

@@ -274,3 +274,9 @@ func (u *Users) RememberAPNsEnv(ctx context.Context, userID, deviceID, token, en
 	_, err := u.boolAsk(ctx, userID, rememberEnv{deviceID: deviceID, token: token, env: env})
 	return err
 }
+
+// UnbindToken unbinds a device whose token a vendor declared invalid, if
+// the device still holds that token (a VoIP token only loses the VoIP token).
+func (u *Users) UnbindToken(ctx context.Context, userID, deviceID, vendor, token string) (bool, error) {
+	return u.boolAsk(ctx, userID, unbindToken{deviceID: deviceID, vendor: vendor, token: token})
+}

@@ -331,3 +331,39 @@ func (s *Store) removeLocked(userID string, deviceIDs []string, devs map[string]
 	}
 	return removed, false, s.commit(op, b)
 }
+
+// DeleteDeviceIfToken unbinds a device only if it still holds the PushID
+// (vendor, token): a vendor's "token invalid" must not remove a token the
+// device registered since.
+func (s *Store) DeleteDeviceIfToken(userID, deviceID, vendor, token string) (bool, error) {
+	if err := s.acquire(); err != nil {
+		return false, err
+	}
+	d, ok, err := s.getDevice(userID, deviceID)
+	s.mu.RUnlock()
+	if err != nil || !ok || d.Vendor != vendor || (d.Token != token && d.VoIPToken != token) {
+		return false, err
+	}
+	if d.Token != token {
+		// The VoIP token died: keep the binding, drop the VoIP token.
+		d.VoIPToken = ""
+		return s.UpdateDevice(userID, deviceID, d)
+	}
+	removed, err := s.removeDevicesIf(userID, deviceID, d)
+	return removed, err
+}
+
+// removeDevicesIf removes the device if it still equals want.
+func (s *Store) removeDevicesIf(userID, deviceID string, want Device) (bool, error) {
+	if err := s.acquire(); err != nil {
+		return false, err
+	}
+	defer s.mu.RUnlock()
+	unlock := s.lockStripesOf(want)
+	defer unlock()
+	removed, retry, err := s.removeLocked(userID, []string{deviceID}, map[string]Device{deviceID: want}, false, "unbind_invalid")
+	if retry {
+		return false, nil // changed meanwhile: not the token that died
+	}
+	return len(removed) > 0, err
+}

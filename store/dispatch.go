@@ -23,7 +23,9 @@ type Chunk struct {
 	Push           bool  // offline recipients' devices get outbox rows
 	BadgeIncrement int64 // added to each offline recipient's badge
 	InboxCap       int64 // per-user cap; older entries are dropped (0 = no cap)
-	VendorOf       func(Device) (vendor string, token string, voip bool)
+	// VendorOf picks the outbox queue, token and VoIP flag of a device;
+	// an empty vendor skips the device. nil = the device's own vendor and token.
+	VendorOf func(Device) (vendor string, token string, voip bool)
 }
 
 // Queued is one outbox row written by CommitChunk.
@@ -92,6 +94,9 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 			vendor, token, voip := d.Device.Vendor, d.Device.Token, false
 			if c.VendorOf != nil {
 				vendor, token, voip = c.VendorOf(d.Device)
+			}
+			if vendor == "" {
+				continue // no sender for this device's vendor
 			}
 			env := d.Device.APNsEnv
 			if d.Device.ResolvedEnv != "" {

@@ -1,0 +1,214 @@
+package oppo
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// Wire limits of an OPPO notification.
+const (
+	maxTitleRunes       = 50           // title
+	maxContentRunes     = 50           // content, standard style 1
+	maxLongContentRunes = 128          // content, long-text style 2
+	minOffLineTTL       = 3600         // s; OPPO's minimum message validity [U]
+	maxOffLineTTL       = 10 * 86400   // s; ten days
+	targetRegID         = 2            // target_type registration_id
+	styleLongText       = 2            // style: long text
+	notifyLevelBanner   = 16           // tray + lock screen + banner, sound, vibration
+	categoryIM          = "IM"         // category for chats and calls
+	dataMessageID       = "message_id" // custom-data key of the message id
+)
+
+// wireNotification is the "notification" object of one OPPO message, less
+// app_message_id, which differs per target and is written in front of it.
+// Field order is the wire order the golden files pin.
+type wireNotification struct {
+	Style            int    `json:"style,omitempty"`
+	Title            string `json:"title"`
+	Content          string `json:"content"`
+	ClickActionType  int    `json:"click_action_type"`
+	ActionParameters string `json:"action_parameters,omitempty"`
+	OffLineTTL       int    `json:"off_line_ttl,omitempty"`
+	ChannelID        string `json:"channel_id,omitempty"`
+	Category         string `json:"category,omitempty"`
+	NotifyLevel      int    `json:"notify_level,omitempty"`
+	NotifyID         int    `json:"notify_id,omitempty"`
+}
+
+// buildNotification maps n to OPPO's notification fields.
+func buildNotification(n *vendors.Notification) (wireNotification, error) {
+	w := wireNotification{
+		Title:           truncateRunes(n.Title, maxTitleRunes),
+		Content:         n.Body,
+		ClickActionType: 0, // open the app; the custom data rides along as intent extras
+		OffLineTTL:      offLineTTL(n.TTL),
+		ChannelID:       n.Channel,
+		Category:        n.Category,
+		NotifyLevel:     n.NotifyLevel,
+		NotifyID:        notifyID(n.CollapseID),
+	}
+	if utf8.RuneCountInString(w.Content) > maxContentRunes {
+		w.Style = styleLongText
+		w.Content = truncateRunes(w.Content, maxLongContentRunes)
+	}
+	if n.VoIP {
+		if w.Category == "" {
+			w.Category = categoryIM
+		}
+		if w.NotifyLevel == 0 {
+			w.NotifyLevel = notifyLevelBanner
+		}
+	}
+	params, err := actionParameters(n)
+	if err != nil {
+		return w, err
+	}
+	w.ActionParameters = params
+	return w, nil
+}
+
+// actionParameters is the custom data as the JSON object string OPPO hands
+// the app: every Data entry plus message_id = n.MessageID (which wins over a
+// Data entry of that name). Keys are sorted, so the string is deterministic.
+func actionParameters(n *vendors.Notification) (string, error) {
+	if len(n.Data) == 0 && n.MessageID == "" {
+		return "", nil
+	}
+	m := make(map[string]string, len(n.Data)+1)
+	for k, v := range n.Data {
+		m[k] = v
+	}
+	if n.MessageID != "" {
+		m[dataMessageID] = n.MessageID
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("oppo: encode action_parameters: %w", err)
+	}
+	return string(b), nil
+}
+
+// encodeMessages is the "messages" form field of unicast_batch: one
+// message per registration id, all with the same notification except
+// app_message_id. It is deterministic for the golden files.
+func encodeMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
+	w, err := buildNotification(n)
+	if err != nil {
+		return nil, err
+	}
+	notif, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("oppo: encode notification: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(regIDs) * (len(notif) + 160))
+	var key []byte // scratch for app_message_id
+	var id [32]byte
+	buf.WriteByte('[')
+	for i, reg := range regIDs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"target_type":2,"target_value":`)
+		writeJSONString(&buf, reg)
+		buf.WriteString(`,"notification":{`)
+		if n.MessageID != "" {
+			key = appMessageIDKey(key[:0], n.MessageID, reg)
+			buf.WriteString(`"app_message_id":"`)
+			buf.Write(appMessageIDFrom(&id, key))
+			buf.WriteString(`",`)
+		}
+		buf.Write(notif[1:]) // the rest of the object, closing brace included
+		buf.WriteByte('}')
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// appMessageID is OPPO's dedup id for one (message, registration id): the
+// first 128 bits of SHA-256(messageID NUL regID), hex. OPPO drops a unicast
+// whose app_message_id it has already pushed, so a retried Send is not
+// shown twice; it is per target because whether OPPO dedups per target or
+// per app is not documented [U], and per app would drop all but one target.
+func appMessageID(messageID, regID string) string {
+	var id [32]byte
+	return string(appMessageIDFrom(&id, appMessageIDKey(nil, messageID, regID)))
+}
+
+// appMessageIDKey appends the hashed input, messageID NUL regID, to dst.
+func appMessageIDKey(dst []byte, messageID, regID string) []byte {
+	dst = append(dst, messageID...)
+	dst = append(dst, 0)
+	return append(dst, regID...)
+}
+
+// appMessageIDFrom hashes key into id and returns it, without allocating.
+func appMessageIDFrom(id *[32]byte, key []byte) []byte {
+	sum := sha256.Sum256(key)
+	hex.Encode(id[:], sum[:16])
+	return id[:]
+}
+
+// notifyID maps a collapse id to OPPO's integer notify_id (same id replaces
+// the shown notification): FNV-1a 32 folded to a positive int; 0 = none.
+func notifyID(collapseID string) int {
+	if collapseID == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(collapseID))
+	id := int(h.Sum32() & 0x7fffffff)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// offLineTTL is d in whole seconds (rounded up) within OPPO's range; 0 keeps
+// OPPO's default.
+func offLineTTL(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	s := int((d + time.Second - 1) / time.Second)
+	return min(max(s, minOffLineTTL), maxOffLineTTL)
+}
+
+// truncateRunes cuts s to at most n runes.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// writeJSONString writes s as a JSON string, with a copy-free fast path
+// for the plain ASCII that registration ids are made of.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
+}

@@ -1,0 +1,116 @@
+package oppo
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// maxAnswer bounds how much of a reply the client reads (a 1000-item batch
+// answer is about 150 KB).
+const maxAnswer = 4 << 20
+
+// newHTTPClient builds the client's own pooled transport: TLS from cfg,
+// HTTP/2 when the server offers it through ALPN.
+func newHTTPClient(cfg Config) *http.Client {
+	var tlsConf *tls.Config
+	if cfg.TLS != nil {
+		tlsConf = cfg.TLS.Clone()
+	}
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         dialer.DialContext,
+			TLSClientConfig:     tlsConf,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: cfg.Timeout,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		// OPPO never redirects; following one could leak the form.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// post sends form to path and returns OPPO's envelope. When there is no
+// usable envelope it returns instead the Result standing for every target
+// (transport failure, timeout, HTTP error, unreadable body). err is set
+// only when ctx itself ended.
+func (c *Client) post(ctx context.Context, path string, form url.Values) (*answer, *vendors.Result, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		r := vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: fmt.Sprintf("oppo: build request: %v", err)}
+		return nil, &r, nil
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportFailure(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return transportFailure(ctx, err)
+	}
+	after := retryAfter(resp.Header, c.now())
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		r := vendors.Result{Verdict: vendors.Retry, Code: "http_" + strconv.Itoa(resp.StatusCode),
+			Reason: "OPPO answered HTTP " + resp.Status, RetryAfter: after}
+		return nil, &r, nil
+	}
+	a, err := decodeAnswer(body)
+	if err != nil {
+		if resp.StatusCode/100 != 2 {
+			r := vendors.Result{Verdict: vendors.Rejected, Code: "http_" + strconv.Itoa(resp.StatusCode),
+				Reason: "OPPO answered HTTP " + resp.Status}
+			return nil, &r, nil
+		}
+		r := malformed(err.Error())
+		return nil, &r, nil
+	}
+	a.retryAfter = after
+	return a, nil, nil
+}
+
+// transportFailure is post's answer to a failed round trip: Retry, unless
+// the caller's ctx has ended, which is passed up as the error.
+func transportFailure(ctx context.Context, err error) (*answer, *vendors.Result, error) {
+	if ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	code := "transport"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = "timeout"
+	}
+	r := vendors.Result{Verdict: vendors.Retry, Code: code, Reason: "oppo: " + err.Error()}
+	return nil, &r, nil
+}
+
+// retryAfter reads a Retry-After header (seconds or HTTP date); 0 if none.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
