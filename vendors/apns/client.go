@@ -1,0 +1,217 @@
+package apns
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sideshow/apns2"
+	"github.com/sideshow/apns2/token"
+	"golang.org/x/net/http2"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// APNs environments, as vendors.Target.APNsEnv and Result.ResolvedEnv spell
+// them.
+const (
+	EnvProduction  = "production"
+	EnvDevelopment = "development"
+	EnvAutomatic   = "automatic" // production first, development on BadDeviceToken
+)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("apns: client closed")
+
+// Client sends notifications through APNs. It keeps one apns2.Client per
+// environment over one shared HTTP/2 transport and, for token auth, one
+// shared provider JWT. Safe for concurrent use.
+type Client struct {
+	cfg       Config
+	prod, dev *apns2.Client
+	signer    *signer // nil for certificate auth
+	transport *http2.Transport
+	closed    atomic.Bool
+}
+
+var _ vendors.Sender = (*Client)(nil)
+
+// New validates cfg and builds a Client. It does not connect: the first Send
+// dials each environment's host.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS != nil {
+		tlsConf = cfg.TLS.Clone()
+		if tlsConf.MinVersion == 0 {
+			tlsConf.MinVersion = tls.VersionTLS12
+		}
+	}
+	c := &Client{cfg: cfg}
+	var (
+		cert tls.Certificate
+		tok  *token.Token
+	)
+	if len(cfg.Certificate) > 0 {
+		var err error
+		if cert, err = parseCertificate(cfg.Certificate, cfg.CertPassword); err != nil {
+			return nil, err
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
+	} else {
+		key, err := parseAuthKey(cfg.AuthKey)
+		if err != nil {
+			return nil, err
+		}
+		c.signer = newSigner(key, cfg.KeyID, cfg.TeamID, cfg.Now)
+		if _, err := c.signer.bearer(); err != nil {
+			return nil, err
+		}
+		tok = c.signer.tok
+	}
+	c.transport = &http2.Transport{
+		TLSClientConfig: tlsConf,
+		DialTLSContext:  dialTLS(cfg.Timeout),
+		ReadIdleTimeout: 15 * time.Second, // ping an idle connection...
+		PingTimeout:     5 * time.Second,  // ...and drop it if the ping goes unanswered
+	}
+	hc := &http.Client{Transport: tap{next: c.transport}, Timeout: cfg.Timeout}
+	env := func(host string) *apns2.Client {
+		return &apns2.Client{Host: strings.TrimRight(host, "/"), Certificate: cert, Token: tok, HTTPClient: hc}
+	}
+	c.prod, c.dev = env(cfg.ProductionURL), env(cfg.DevelopmentURL)
+	return c, nil
+}
+
+// dialTLS dials with a bounded, context-aware handshake.
+func dialTLS(timeout time.Duration) func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout, KeepAlive: 15 * time.Second}, Config: cfg}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// Kind is vendors.APNs.
+func (c *Client) Kind() vendors.Kind { return vendors.APNs }
+
+// MaxBatch is the most targets one Send accepts (1000); each is its own
+// HTTP/2 stream, at most Config.MaxConcurrent in flight.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// Close drops idle connections; Send fails with ErrClosed afterwards.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+// Send pushes n to every target, one request per token, and returns one
+// Result per target in order. The error is only for calls that produced no
+// verdicts: a closed client, a nil notification, too many targets, or a
+// context already done. A context cancelled midway leaves Retry results with
+// Code "Canceled" for the tokens it interrupted.
+func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	switch {
+	case c.closed.Load():
+		return nil, ErrClosed
+	case n == nil:
+		return nil, errors.New("apns: send: nil notification")
+	case len(targets) > MaxBatch:
+		return nil, fmt.Errorf("apns: send: %d targets, at most %d per Send", len(targets), MaxBatch)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("apns: send: %w", err)
+	}
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	w, err := encode(n, c.cfg.Topic, c.cfg.Now())
+	if err != nil {
+		var rej *rejection
+		if !errors.As(err, &rej) {
+			return nil, fmt.Errorf("apns: send: %w", err)
+		}
+		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: rej.Code, Reason: rej.Reason + " (not sent)"}), nil
+	}
+	results := make([]vendors.Result, len(targets))
+	workers := min(c.cfg.MaxConcurrent, len(targets))
+	if workers == 1 {
+		for i, t := range targets {
+			results[i] = c.sendOne(ctx, &w, t)
+		}
+		return results, nil
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(targets); i = int(next.Add(1) - 1) {
+				results[i] = c.sendOne(ctx, &w, targets[i])
+			}
+		})
+	}
+	wg.Wait()
+	return results, nil
+}
+
+// sendOne delivers w to one target, resolving its environment.
+func (c *Client) sendOne(ctx context.Context, w *wireRequest, t vendors.Target) vendors.Result {
+	if err := ctx.Err(); err != nil {
+		return canceled(err)
+	}
+	if r, ok := checkToken(t.Token); !ok {
+		return r
+	}
+	switch t.APNsEnv {
+	case EnvProduction:
+		return resolved(c.push(ctx, c.prod, w, t.Token), EnvProduction)
+	case EnvDevelopment:
+		return resolved(c.push(ctx, c.dev, w, t.Token), EnvDevelopment)
+	case EnvAutomatic, "":
+		r := c.push(ctx, c.prod, w, t.Token)
+		if r.Verdict != vendors.TokenInvalid || r.Code != "BadDeviceToken" {
+			return resolved(r, EnvProduction)
+		}
+		return resolved(c.push(ctx, c.dev, w, t.Token), EnvDevelopment)
+	}
+	return vendors.Result{Verdict: vendors.Rejected, Code: "BadEnvironment",
+		Reason: fmt.Sprintf("APNs environment %q is not production, development or automatic (not sent)", t.APNsEnv)}
+}
+
+// resolved stamps the environment that accepted the push.
+func resolved(r vendors.Result, env string) vendors.Result {
+	if r.Verdict == vendors.Delivered {
+		r.ResolvedEnv = env
+	}
+	return r
+}
+
+// checkToken refuses tokens that cannot be an APNs device token (hex, at
+// most 100 bytes) before they reach a URL: empty, over-long, or with
+// characters outside the URL-safe unreserved set.
+func checkToken(tok string) (vendors.Result, bool) {
+	if tok == "" {
+		return vendors.Result{Verdict: vendors.Rejected, Code: "MissingDeviceToken", Reason: "empty device token (not sent)"}, false
+	}
+	bad := len(tok) > 400
+	for i := 0; i < len(tok) && !bad; i++ {
+		ch := tok[i]
+		bad = !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch == '-' || ch == '_' || ch == '.' || ch == '~')
+	}
+	if bad {
+		return vendors.Result{Verdict: vendors.TokenInvalid, Code: "BadDeviceToken", Reason: "not an APNs device token (not sent)"}, false
+	}
+	return vendors.Result{}, true
+}

@@ -1,0 +1,22 @@
+// Package apns delivers herald's offline pushes through Apple Push
+// Notification service, and simulates APNs for tests and simulator mode.
+//
+// It owns:
+//   - Client, the production vendors.Sender, built on github.com/sideshow/apns2:
+//     token auth (.p8 key, ES256 JWT signed on the injected clock and shared by
+//     both environments) or certificate auth (PEM or PKCS#12), one HTTP/2
+//     stream per token (APNs has no batch), production/development/automatic
+//     environments with the automatic BadDeviceToken fallback, and the mapping
+//     of every APNs answer to a per-token vendors.Result.
+//   - encodePayload, the deterministic encoder of the wire request (headers and
+//     JSON payload) that the golden files pin down.
+//   - Simulator, an http.Handler speaking the APNs provider API for both
+//     environments (/production/3/device/{token} and
+//     /development/3/device/{token}), verifying the provider JWT or accepting a
+//     TLS client certificate, validating headers and payload, scripting failures
+//     by token prefix, enforcing simkit Limits, counting in a simkit.Recorder
+//     and keeping a bounded log of what it accepted.
+//
+// The package holds no package-level mutable state: clocks, TLS roots and
+// limits come in through Config and SimOptions.
+package apns
