@@ -55,6 +55,11 @@ type DeviceRecord struct {
 	Device   store.Device
 }
 
+type planReply struct {
+	recipients []store.Recipient
+	err        error
+}
+
 type boolReply struct {
 	ok  bool
 	err error
@@ -70,7 +75,11 @@ type presenceReply struct {
 type (
 	sweepTick struct{ done chan struct{} } // check idleness; close done after
 	countReq  struct{}                     // → int (live user actors)
-	passivate struct{ pid *actor.PID }     // a user actor asks to be stopped
+	planReq   struct {                     // → planReply
+		userIDs []string
+		nowMs   int64
+	}
+	passivate struct{ pid *actor.PID } // a user actor asks to be stopped
 )
 
 // PresenceUpdate is one device session's presence report.

@@ -45,6 +45,12 @@ func (s *shard) Receive(ctx actor.Context) {
 		}
 	case countReq:
 		ctx.Respond(len(s.children))
+	case *planReq:
+		// The store is the truth for every user (user actors write through
+		// before they answer), so planning reads it in bulk instead of
+		// waking one actor per member.
+		rs, err := s.deps.Store.Recipients(m.userIDs, m.nowMs)
+		ctx.Respond(planReply{recipients: rs, err: err})
 	case *passivate:
 		if userID, ok := s.byPID[m.pid.Id]; ok {
 			if c := s.children[userID]; !c.stopping {

@@ -280,3 +280,41 @@ func (u *Users) RememberAPNsEnv(ctx context.Context, userID, deviceID, token, en
 func (u *Users) UnbindToken(ctx context.Context, userID, deviceID, vendor, token string) (bool, error) {
 	return u.boolAsk(ctx, userID, unbindToken{deviceID: deviceID, vendor: vendor, token: token})
 }
+
+// Plan returns each user's presence and bound devices at nowMs. The ids are
+// grouped by shard and each shard answers its group in one message, so a
+// chunk of members costs one round trip per shard, not one per member.
+func (u *Users) Plan(ctx context.Context, userIDs []string, nowMs int64) ([]store.Recipient, error) {
+	if u.stopped.Load() {
+		return nil, ErrStopped
+	}
+	byShard := map[*actor.PID][]string{}
+	for _, id := range userIDs {
+		p := u.shardOf(id)
+		byShard[p] = append(byShard[p], id)
+	}
+	timeout := u.cfg.RequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	futures := make([]*actor.Future, 0, len(byShard))
+	for pid, ids := range byShard {
+		futures = append(futures, u.system.Root.RequestFuture(pid, &planReq{userIDs: ids, nowMs: nowMs}, timeout))
+	}
+	out := make([]store.Recipient, 0, len(userIDs))
+	for _, f := range futures {
+		r, err := f.Result()
+		if errors.Is(err, actor.ErrTimeout) {
+			return nil, ErrBusy
+		}
+		if err != nil {
+			return nil, fmt.Errorf("actors: plan: %w", err)
+		}
+		rep := r.(planReply)
+		if rep.err != nil {
+			return nil, rep.err
+		}
+		out = append(out, rep.recipients...)
+	}
+	return out, nil
+}

@@ -23,11 +23,20 @@ const usage = `herald — offline-push dispatcher daemon
 
 Usage:
   herald serve [--config FILE] [--listen ADDR] [--data DIR] [--sim-listen ADDR]
+  herald sim [--listen ADDR] [--out DIR]
+  herald push (--push-id VENDOR:TOKEN | --user-id ID) [--title T] [--content C]
+              [--payload P] [--resources-id R] [--voip] [--server URL] [--key K] [--json]
   herald check-config FILE
   herald version
 
 Without --config, serve runs on the built-in defaults (configs/herald.yaml):
-API on 127.0.0.1:8080, Pebble data in ./herald-data, JSON logs on stderr.
+API on 127.0.0.1:8080, Pebble data in ./herald-data, JSON logs on stderr. With
+no vendor account configured it runs every vendor's simulator on --sim-listen
+(default 127.0.0.1:8090) and sends there.
+
+herald sim runs the simulators alone and writes DIR/herald-sim.yaml, a daemon
+config pointing every vendor at them (default DIR: ./herald-sim).
+herald push sends a test push through a running daemon (POST /v1/push/test).
 `
 
 // Main runs the herald command line and returns the process exit code.
@@ -39,6 +48,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serveCmd(args[1:], stderr)
+	case "sim":
+		return simCmd(args[1:], stderr)
+	case "push":
+		return pushCmd(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -96,29 +109,36 @@ func serveCmd(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "herald serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg := configs.Default()
-	if *cfgPath != "" {
-		var err error
-		if cfg, err = configs.Load(*cfgPath); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
+	load := func() (configs.Config, error) {
+		cfg := configs.Default()
+		if *cfgPath != "" {
+			var err error
+			if cfg, err = configs.Load(*cfgPath); err != nil {
+				return cfg, err
+			}
 		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *data != "" {
+			cfg.DataDir = *data
+		}
+		if *simListen != "" {
+			cfg.SimListen = *simListen
+		}
+		return cfg, nil
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *data != "" {
-		cfg.DataDir = *data
-	}
-	if *simListen != "" {
-		cfg.SimListen = *simListen
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "herald: invalid configuration:\n%v\n", err)
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
-	d, err := New(cfg, Env{Logger: log})
+	d, err := New(cfg, Env{Logger: log, LoadConfig: load})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -130,9 +150,9 @@ func serveCmd(args []string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			// Nothing is reloadable yet (vendor limits arrive with the
-			// dispatch pipeline); catching SIGHUP keeps it from killing us.
-			log.Info("SIGHUP received: nothing to reload in this version")
+			if _, err := d.Reload(); err != nil {
+				log.Error("SIGHUP: reload refused", "err", err)
+			}
 		}
 	}()
 	if *cfgPath == "" {
@@ -154,3 +174,5 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
+
+func defaultLog() configs.Log { return configs.Default().Log }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -25,6 +28,9 @@ type Env struct {
 	Clock    actors.Clock                 // nil = wall clock
 	Getenv   func(string) string          // nil = os.Getenv
 	ReadFile func(string) ([]byte, error) // nil = os.ReadFile
+	// LoadConfig re-reads the configuration for SIGHUP and
+	// POST /v1/admin/reload; nil = not reloadable.
+	LoadConfig func() (configs.Config, error)
 }
 
 // Daemon is one herald server.
@@ -38,9 +44,18 @@ type Daemon struct {
 	router  router
 	metricH fasthttp.RequestHandler
 
-	users *actors.Users
-	ready atomic.Bool
-	addr  atomic.Value // string: the bound listen address
+	users    *actors.Users
+	push     *pushRuntime
+	store    *store.Store
+	senders  *actors.Senders
+	dispatch *actors.Dispatcher
+	composer *composer
+	env      Env
+	ready    atomic.Bool
+
+	reloadMu sync.Mutex
+	live     configs.Config // the running configuration, as reloads left it (under reloadMu)
+	addr     atomic.Value   // string: the bound listen address
 }
 
 // New validates cfg and prepares a daemon; Run starts it.
@@ -71,12 +86,27 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if !auth.enabled() && !loopback {
 		return nil, fmt.Errorf("daemon: refusing to listen on non-loopback address %q without auth.keys; add an API key or listen on 127.0.0.1", cfg.Listen)
 	}
-	d := &Daemon{cfg: cfg, log: env.Logger, clock: env.Clock, auth: auth}
+	if cfg.SimulatorMode() {
+		if _, ok := cfg.Resources[defaultResource]; !ok {
+			res := maps.Clone(cfg.Resources)
+			if res == nil {
+				res = map[string]configs.Resource{}
+			}
+			res[defaultResource] = simulatorDefaultResource()
+			cfg.Resources = res
+		}
+	}
+	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, env: env}
 	d.m = newMetrics(func() float64 {
 		if d.users == nil {
 			return 0
 		}
 		return float64(d.users.Active())
+	}, func() map[vendors.Kind]actors.SenderSnapshot {
+		if d.senders == nil {
+			return nil
+		}
+		return d.senders.Stats()
 	})
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.routes()
@@ -89,11 +119,22 @@ func (d *Daemon) routes() {
 	r.add("GET", "/readyz", scopeNone, d.readyz)
 	r.add("GET", "/metrics", scopeNone, d.metrics)
 	r.add("PUT", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.putDevice)
+	r.add("POST", "/v1/devices/batch", scopeIngest, d.postDeviceBatch)
 	r.add("DELETE", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.deleteDevice)
 	r.add("POST", "/v1/users/:user_id/logout", scopeIngest, d.logout)
 	r.add("PUT", "/v1/users/:user_id/badge", scopeIngest, d.putBadge)
 	r.add("GET", "/v1/users/:user_id", scopeIngest, d.getUser)
 	r.add("POST", "/v1/presence", scopeIngest, d.postPresence)
+	r.add("POST", "/v1/push/test", scopeAdmin, d.pushTest)
+	r.add("PUT", "/v1/groups/:group_id/members", scopeIngest, d.putGroupMembers)
+	r.add("GET", "/v1/groups/:group_id/members", scopeIngest, d.getGroupMembers)
+	r.add("DELETE", "/v1/groups/:group_id", scopeIngest, d.deleteGroup)
+	r.add("POST", "/v1/messages", scopeIngest, d.postMessage)
+	r.add("GET", "/v1/users/:user_id/inbox", scopeIngest, d.getInbox)
+	r.add("POST", "/v1/users/:user_id/inbox/ack", scopeIngest, d.ackInbox)
+	r.add("GET", "/v1/stats", scopeIngest, d.getStats)
+	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, d.getDeadLetters)
+	r.add("POST", "/v1/admin/reload", scopeAdmin, d.postReload)
 }
 
 // Addr is the address the API listens on once Run has started it.
@@ -115,6 +156,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("closing store", "err", err)
 		}
 	}()
+	d.push, err = startVendors(d.cfg, d.env, d.log)
+	if err != nil {
+		return err
+	}
+	defer d.push.close()
 	alog := d.log.With("component", "actor")
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return alog }))
 	defer sys.Shutdown()
@@ -128,6 +174,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer d.users.Stop()
+	d.store = st
+	d.composer = newComposer(st, d.clock, d.cfg.Resources)
+	d.senders, err = actors.NewSenders(sys, actors.SenderDeps{
+		Store: st, Users: d.users, Composer: d.composer, Clock: d.clock, Logger: d.log,
+		ObserveBatch: d.m.observeBatch,
+	}, d.push.senders, senderConfigs(&d.cfg, d.push.senders))
+	if err != nil {
+		return err
+	}
+	defer d.senders.Stop()
+	d.dispatch = actors.NewDispatcher(st, d.users, d.senders, d.clock, d.log, actors.DispatchConfig{
+		ChunkSize: d.cfg.Messages.ChunkSize, MaxJobs: d.cfg.Messages.MaxJobs, InboxCap: int64(d.cfg.Inbox.MaxPerUser),
+		OnInboxDropped: func(n int64) { d.m.inboxDropped.Add(float64(n)) },
+	})
+	defer d.dispatch.Stop()
+	if err := d.dispatch.Resume(); err != nil {
+		return fmt.Errorf("daemon: resuming unfinished work: %w", err)
+	}
+	hk := d.startHousekeeping()
+	defer hk()
 
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
@@ -157,6 +223,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := srv.ShutdownWithContext(sctx); err != nil {
 		d.log.Warn("requests still open at shutdown timeout", "err", err)
 	}
+	// Stop in dependency order: fan-outs, then senders (they unbind through
+	// the user actors), then the user actors; deferred calls are no-ops now.
+	d.dispatch.Stop()
+	d.senders.Stop()
 	d.users.Stop()
 	d.log.Info("stopped")
 	return nil

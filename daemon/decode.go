@@ -158,6 +158,12 @@ func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
 	var fold *reflect.StructField
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if ef, ok := fieldByJSONName(f.Type, key); ok {
+				return ef, true
+			}
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}

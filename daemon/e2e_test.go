@@ -56,7 +56,7 @@ type proc struct {
 
 func startHerald(t *testing.T, bin, dataDir string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir}, extra...)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data", dataDir}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

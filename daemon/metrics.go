@@ -4,19 +4,24 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/vendors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metrics are the daemon's Prometheus instruments, on a registry of its own.
 type metrics struct {
-	reg        *prometheus.Registry
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	storeWrite *prometheus.HistogramVec
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	storeWrite   *prometheus.HistogramVec
+	batchSize    *prometheus.HistogramVec
+	inboxDropped prometheus.Counter
+	sendTime     *prometheus.HistogramVec
 }
 
-func newMetrics(activeUsers func() float64) *metrics {
+func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -31,10 +36,22 @@ func newMetrics(activeUsers func() float64) *metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"op"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.storeWrite,
+	m.batchSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "herald_vendor_batch_size", Help: "Tokens per vendor request.",
+		Buckets: []float64{1, 2, 5, 10, 50, 100, 250, 500, 1000},
+	}, []string{"vendor"})
+	m.sendTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "herald_vendor_send_duration_seconds", Help: "Vendor request latency.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"vendor"})
+	m.inboxDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "herald_inbox_dropped_total", Help: "Inbox entries dropped by the per-user cap or retention.",
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.storeWrite, m.batchSize, m.sendTime, m.inboxDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_user_actors_active", Help: "Live (activated) user actors.",
 		}, activeUsers),
+		newSenderCollector(senders),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -49,4 +66,66 @@ func (m *metrics) observeRequest(route string, status int, d time.Duration) {
 
 func (m *metrics) observeStoreWrite(op string, d time.Duration) {
 	m.storeWrite.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *metrics) observeBatch(kind vendors.Kind, size int, d time.Duration) {
+	m.batchSize.WithLabelValues(string(kind)).Observe(float64(size))
+	m.sendTime.WithLabelValues(string(kind)).Observe(d.Seconds())
+}
+
+// senderCollector exports every sender's counters at scrape time.
+type senderCollector struct {
+	stats func() map[vendors.Kind]actors.SenderSnapshot
+	descs map[string]*prometheus.Desc
+}
+
+var senderMetricHelp = map[string]string{
+	"sent_total":         "Notifications the vendor accepted.",
+	"failed_total":       "Notifications rejected or dead-lettered.",
+	"invalid_total":      "Tokens the vendor declared invalid (unbound).",
+	"rate_limited_total": "Times a ready batch waited for the token bucket or the daily quota.",
+	"retried_total":      "Notifications scheduled for another attempt.",
+	"dead_total":         "Notifications dead-lettered after max_attempts.",
+	"expired_total":      "Notifications dropped because their message expired.",
+	"queued":             "Notifications waiting in the sender.",
+	"in_flight":          "Notifications in requests to the vendor.",
+	"daily_quota_left":   "Daily quota left (-1 = unlimited).",
+	"paused":             "1 while the sender is paused after the vendor refused our credentials.",
+}
+
+func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *senderCollector {
+	c := &senderCollector{stats: stats, descs: map[string]*prometheus.Desc{}}
+	for name, help := range senderMetricHelp {
+		c.descs[name] = prometheus.NewDesc("herald_vendor_"+name, help, []string{"vendor"}, nil)
+	}
+	return c
+}
+
+func (c *senderCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
+	for k, s := range c.stats() {
+		v := string(k)
+		counter := func(name string, x int64) {
+			ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, float64(x), v)
+		}
+		gauge := func(name string, x int64) {
+			ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, float64(x), v)
+		}
+		counter("sent_total", s.Sent)
+		counter("failed_total", s.Failed)
+		counter("invalid_total", s.Invalid)
+		counter("rate_limited_total", s.RateLimited)
+		counter("retried_total", s.Retried)
+		counter("dead_total", s.Dead)
+		counter("expired_total", s.Expired)
+		gauge("queued", s.Queued)
+		gauge("in_flight", s.InFlight)
+		gauge("daily_quota_left", s.QuotaLeft)
+		gauge("paused", s.Paused)
+	}
 }

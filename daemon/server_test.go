@@ -23,6 +23,7 @@ func startDaemon(t *testing.T, mutate func(*configs.Config), env Env) *testServe
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.SimListen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Shutdown.Timeout = configs.Duration(5 * time.Second)
 	if mutate != nil {

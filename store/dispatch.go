@@ -50,9 +50,9 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 	defer s.mu.RUnlock()
 	names := make([]string, 0, len(c.Offline))
 	for _, r := range c.Offline {
-		names = append(names, userLock(r.UserID))
+		names = append(names, r.UserID)
 	}
-	unlock := s.lockNames(names...)
+	unlock := s.userLocks.lock(names...)
 	defer unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -164,7 +164,7 @@ func (s *Store) GetMessage(id string) (Message, bool, error) {
 
 // LockMessage serialises acceptance of one message id: the caller checks
 // GetMessage and commits the first chunk while holding it.
-func (s *Store) LockMessage(id string) func() { return s.lockNames(messageLock(id)) }
+func (s *Store) LockMessage(id string) func() { return s.msgLocks.lock(id) }
 
 // Jobs returns every unfinished fan-out job.
 func (s *Store) Jobs() ([]Job, error) {
@@ -308,4 +308,43 @@ func (s *Store) DeadLetters(vendor string, after *OutboxKey, limit int) ([]Queue
 		return nil
 	})
 	return out, err
+}
+
+// ExpireMessages deletes message records created before cutoffMs whose
+// fan-out is finished, and returns how many it deleted. It is housekeeping:
+// the deletes are not synced.
+func (s *Store) ExpireMessages(cutoffMs int64) (int64, error) {
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagMessage), UpperBound: []byte("m0")})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	b := s.db.NewBatch()
+	defer b.Close()
+	var n int64
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return n, err
+		}
+		m, err := DecodeMessage(v)
+		if err != nil || m.CreatedAt >= cutoffMs {
+			continue
+		}
+		if _, running, err := s.get(JobKey(m.MessageID)); err != nil || running {
+			continue
+		}
+		if err := b.Delete(it.Key(), nil); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, it.Error()
+	}
+	return n, b.Commit(pebble.NoSync)
 }

@@ -19,7 +19,7 @@ func (s *Store) UpdateGroup(groupID string, add, remove []string) (GroupChange, 
 		return GroupChange{}, err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.lockNames(groupLock(groupID))
+	unlock := s.groupLocks.lock(groupID)
 	defer unlock()
 	meta, err := s.groupMeta(groupID)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) DeleteGroup(groupID string) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.lockNames(groupLock(groupID))
+	unlock := s.groupLocks.lock(groupID)
 	defer unlock()
 	lower, upper := ownerPrefix(tagGroup, groupID)
 	b := s.db.NewBatch()
@@ -142,4 +142,14 @@ func (s *Store) DeleteGroup(groupID string) error {
 		return err
 	}
 	return s.commit("group_delete", b)
+}
+
+// IsGroupMember reports whether userID is in the group.
+func (s *Store) IsGroupMember(groupID, userID string) (bool, error) {
+	if err := s.acquire(); err != nil {
+		return false, err
+	}
+	defer s.mu.RUnlock()
+	_, ok, err := s.get(GroupMemberKey(groupID, userID))
+	return ok, err
 }

@@ -71,7 +71,7 @@ func (s *Store) AckInbox(userID string, upTo int64) (int64, error) {
 		return 0, err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.lockNames(userLock(userID))
+	unlock := s.userLocks.lock(userID)
 	defer unlock()
 	m, err := s.userMeta(userID)
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Store) ExpireInbox(userID string, cutoffMs int64) (int64, error) {
 		return 0, err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.lockNames(userLock(userID))
+	unlock := s.userLocks.lock(userID)
 	defer unlock()
 	m, err := s.userMeta(userID)
 	if err != nil {

@@ -59,7 +59,7 @@ func (s *Store) SetBadge(userID string, count int64) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	unlock := s.lockNames(userLock(userID))
+	unlock := s.userLocks.lock(userID)
 	defer unlock()
 	m, err := s.userMeta(userID)
 	if err != nil {

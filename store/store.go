@@ -43,7 +43,10 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
-	locks [lockStripes]sync.Mutex
+	// Stripe locks, one table per kind of thing locked, so holding one
+	// kind (a message id) while taking another (its recipients) can never
+	// deadlock on a shared stripe. Within a table, lock orders are sorted.
+	pushLocks, userLocks, groupLocks, msgLocks stripes
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -127,27 +130,12 @@ func stripe(name string) int {
 	return int(h.Sum32() % lockStripes)
 }
 
-// Lock names: one namespace per kind of thing locked.
-func pushIDLock(d Device) string      { return "p\x00" + d.Vendor + "\x00" + d.Token }
-func userLock(userID string) string   { return "u\x00" + userID }
-func groupLock(groupID string) string { return "g\x00" + groupID }
-func messageLock(id string) string    { return "m\x00" + id }
+// stripes is a table of lock stripes.
+type stripes [lockStripes]sync.Mutex
 
-// lockStripesOf locks the stripes of the given devices' PushIDs in a fixed
-// order and returns the unlock function.
-func (s *Store) lockStripesOf(devs ...Device) func() {
-	names := make([]string, 0, len(devs))
-	for _, d := range devs {
-		if d.Token != "" {
-			names = append(names, pushIDLock(d))
-		}
-	}
-	return s.lockNames(names...)
-}
-
-// lockNames locks the stripes of names in a fixed order (so two callers
-// can never deadlock) and returns the unlock function.
-func (s *Store) lockNames(names ...string) func() {
+// lock locks the stripes of names in a fixed order (so two callers can
+// never deadlock) and returns the unlock function.
+func (t *stripes) lock(names ...string) func() {
 	idx := make([]int, 0, len(names))
 	for _, n := range names {
 		idx = append(idx, stripe(n))
@@ -155,13 +143,24 @@ func (s *Store) lockNames(names ...string) func() {
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
 	for _, i := range idx {
-		s.locks[i].Lock()
+		t[i].Lock()
 	}
 	return func() {
 		for j := len(idx) - 1; j >= 0; j-- {
-			s.locks[idx[j]].Unlock()
+			t[idx[j]].Unlock()
 		}
 	}
+}
+
+// lockStripesOf locks the PushID stripes of the given devices.
+func (s *Store) lockStripesOf(devs ...Device) func() {
+	names := make([]string, 0, len(devs))
+	for _, d := range devs {
+		if d.Token != "" {
+			names = append(names, d.Vendor+"\x00"+d.Token)
+		}
+	}
+	return s.pushLocks.lock(names...)
 }
 
 // pebbleLogger routes Pebble's logger into slog.

@@ -1,0 +1,275 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+)
+
+// ErrNoGroup means a message was sent to a group without members.
+var ErrNoGroup = errors.New("actors: group has no members")
+
+// DispatchConfig tunes message fan-out.
+type DispatchConfig struct {
+	ChunkSize int   // group members per durable chunk
+	MaxJobs   int   // group fan-outs running at once
+	InboxCap  int64 // per-user inbox cap
+	// OnInboxDropped, when set, hears how many inbox entries the cap dropped.
+	OnInboxDropped func(n int64)
+}
+
+// Answer is what accepting a message returns.
+type Answer struct {
+	MessageID  string
+	Recipients int64
+	Online     int64 // -1 while a group fan-out is still planning
+	Offline    int64 // -1 likewise
+	Duplicate  bool
+}
+
+// Dispatcher accepts messages and fans them out: peer and users messages
+// are planned and committed in the request; a group message is committed
+// with a job, and a job runner plans its members chunk by chunk, each chunk
+// (outbox rows, inbox entries, badges, checkpoint) in one synced batch.
+// Runners are goroutines, not actors: every step is Pebble I/O or a wait
+// on the shards, which must not sit in an actor's Receive.
+type Dispatcher struct {
+	store   *store.Store
+	users   *Users
+	senders *Senders
+	clock   Clock
+	log     *slog.Logger
+	cfg     DispatchConfig
+
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// NewDispatcher builds a dispatcher; call Resume once to restart work left
+// by a previous run.
+func NewDispatcher(st *store.Store, users *Users, senders *Senders, clock Clock, log *slog.Logger, cfg DispatchConfig) *Dispatcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{store: st, users: users, senders: senders, clock: clock, log: log, cfg: cfg,
+		sem: make(chan struct{}, max(cfg.MaxJobs, 1)), ctx: ctx, cancel: cancel}
+}
+
+// vendorOf routes a device to its sender's queue; devices of vendors
+// without a sender get no outbox row.
+func (d *Dispatcher) vendorOf(dev store.Device) (string, string, bool) {
+	if !d.senders.Has(vendors.Kind(dev.Vendor)) {
+		return "", "", false
+	}
+	return dev.Vendor, dev.Token, false
+}
+
+// Submit accepts a message durably and returns the answer for the API. A
+// message id seen before returns the first answer with Duplicate set.
+func (d *Dispatcher) Submit(ctx context.Context, m store.Message) (Answer, error) {
+	unlock := d.store.LockMessage(m.MessageID)
+	defer unlock()
+	if old, ok, err := d.store.GetMessage(m.MessageID); err != nil {
+		return Answer{}, err
+	} else if ok {
+		return Answer{MessageID: old.MessageID, Recipients: old.Recipients, Online: old.Online, Offline: old.Offline, Duplicate: true}, nil
+	}
+	now := d.clock.Now()
+	m.CreatedAt = now.UnixMilli()
+	if m.ToType == "group" {
+		return d.submitGroup(m)
+	}
+	ids := m.ToIDs
+	if m.ToType == "peer" {
+		ids = []string{m.ToID}
+	}
+	rs, err := d.users.Plan(ctx, ids, m.CreatedAt)
+	if err != nil {
+		return Answer{}, err
+	}
+	offline := rs[:0:0]
+	for _, r := range rs {
+		if !r.Online {
+			offline = append(offline, r)
+		}
+	}
+	m.Recipients, m.Offline = int64(len(rs)), int64(len(offline))
+	m.Online = m.Recipients - m.Offline
+	c := d.chunk(&m, offline)
+	c.Message = &m // the record is the idempotency key and the inbox content
+	res, err := d.store.CommitChunk(c)
+	if err != nil {
+		return Answer{}, err
+	}
+	d.dropped(res.InboxDropped)
+	d.senders.Enqueue(res.Queued, false)
+	return Answer{MessageID: m.MessageID, Recipients: m.Recipients, Online: m.Online, Offline: m.Offline}, nil
+}
+
+// chunk is the commit of one planned slice of m's recipients.
+func (d *Dispatcher) chunk(m *store.Message, offline []store.Recipient) store.Chunk {
+	c := store.Chunk{MessageID: m.MessageID, SentAt: m.CreatedAt, Offline: offline, Inbox: true,
+		Push: m.HasPush, InboxCap: d.cfg.InboxCap, VendorOf: d.vendorOf}
+	if m.HasPush {
+		c.BadgeIncrement = m.BadgeIncrement
+	}
+	return c
+}
+
+func (d *Dispatcher) submitGroup(m store.Message) (Answer, error) {
+	size, err := d.store.GroupSize(m.ToID)
+	if err != nil {
+		return Answer{}, err
+	}
+	member, err := d.store.IsGroupMember(m.ToID, m.From)
+	if err != nil {
+		return Answer{}, err
+	}
+	if member {
+		size--
+	}
+	if size <= 0 {
+		return Answer{}, ErrNoGroup
+	}
+	m.Recipients, m.Online, m.Offline = size, -1, -1
+	job := store.Job{MessageID: m.MessageID, GroupID: m.ToID}
+	if _, err := d.store.CommitChunk(store.Chunk{Message: &m, Job: &job, MessageID: m.MessageID}); err != nil {
+		return Answer{}, err
+	}
+	d.run(job)
+	return Answer{MessageID: m.MessageID, Recipients: size, Online: -1, Offline: -1}, nil
+}
+
+func (d *Dispatcher) dropped(n int64) {
+	if n > 0 && d.cfg.OnInboxDropped != nil {
+		d.cfg.OnInboxDropped(n)
+	}
+}
+
+// run starts a job runner (at most MaxJobs run at once).
+func (d *Dispatcher) run(job store.Job) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.ctx.Done():
+			return
+		}
+		defer func() { <-d.sem }()
+		if err := d.fanOut(job); err != nil && d.ctx.Err() == nil {
+			d.log.Error("group fan-out stopped; it resumes at the next start", "message_id", job.MessageID, "err", err)
+		}
+	}()
+}
+
+// fanOut plans a group's members from the job's cursor to the end.
+func (d *Dispatcher) fanOut(job store.Job) error {
+	m, ok, err := d.store.GetMessage(job.MessageID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("message %q of job is missing", job.MessageID)
+	}
+	for {
+		if d.ctx.Err() != nil {
+			return d.ctx.Err()
+		}
+		members, more, err := d.store.GroupMembers(job.GroupID, job.Cursor, d.cfg.ChunkSize)
+		if err != nil {
+			return err
+		}
+		ids := members[:0:0]
+		for _, u := range members {
+			if u != m.From {
+				ids = append(ids, u)
+			}
+		}
+		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+		rs, err := d.users.Plan(ctx, ids, d.clock.Now().UnixMilli())
+		cancel()
+		if err != nil {
+			return err
+		}
+		offline := rs[:0:0]
+		for _, r := range rs {
+			if !r.Online {
+				offline = append(offline, r)
+			}
+		}
+		job.Online += int64(len(rs) - len(offline))
+		job.Offline += int64(len(offline))
+		if len(members) > 0 {
+			job.Cursor = members[len(members)-1]
+		}
+		c := d.chunk(&m, offline)
+		if more {
+			c.Job = &job
+		} else {
+			c.DeleteJob = true
+			done := m
+			done.Online, done.Offline = job.Online, job.Offline
+			c.Message = &done
+		}
+		res, err := d.store.CommitChunk(c)
+		if err != nil {
+			return err
+		}
+		job.Targets += int64(len(res.Queued))
+		d.dropped(res.InboxDropped)
+		d.senders.Enqueue(res.Queued, false)
+		if !more {
+			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
+				"online", job.Online, "offline", job.Offline)
+			return nil
+		}
+	}
+}
+
+// Resume restarts the jobs and re-queues the outbox rows a previous run
+// left behind.
+func (d *Dispatcher) Resume() error {
+	jobs, err := d.store.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		d.run(j)
+	}
+	total := 0
+	for _, k := range d.senders.Kinds() {
+		var batch []store.Queued
+		err := d.store.Outbox(string(k), func(q store.Queued) error {
+			batch = append(batch, q)
+			if len(batch) == 1000 {
+				d.senders.Enqueue(batch, false)
+				total += len(batch)
+				batch = nil
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		d.senders.Enqueue(batch, false)
+		total += len(batch)
+	}
+	if len(jobs) > 0 || total > 0 {
+		d.log.Info("resumed unfinished work", "jobs", len(jobs), "outbox_rows", total)
+	}
+	return nil
+}
+
+// Stop stops the job runners at their next chunk boundary; their jobs
+// resume at the next start.
+func (d *Dispatcher) Stop() {
+	d.cancel()
+	d.wg.Wait()
+}

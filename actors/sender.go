@@ -1,0 +1,274 @@
+package actors
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+)
+
+// SenderConfig tunes one vendor's sender (vendors.<name>.limits and .retry).
+type SenderConfig struct {
+	QPS            float64       // vendor requests per second (token bucket rate)
+	Burst          int           // token bucket size
+	MaxInFlight    int           // concurrent vendor requests
+	BatchSize      int           // tokens per request (capped by the client's MaxBatch)
+	BatchWait      time.Duration // how long a batch may wait to fill
+	DailyQuota     int64         // notifications per UTC day; 0 = unlimited
+	MaxAttempts    int           // sends of one notification before it is dead-lettered
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+}
+
+// Composer turns an outbox row's message into the notification a vendor gets.
+type Composer interface {
+	// Notification returns the notification of messageID for kind. A nil
+	// notification with a nil error means the message is gone or expired:
+	// the row is dropped.
+	Notification(kind vendors.Kind, messageID string, voip bool) (*vendors.Notification, error)
+}
+
+// sender is the actor of one vendor account. It owns the in-memory queue
+// (mirroring the outbox rows), the token bucket, the in-flight count, the
+// daily quota and the pause after broken credentials. Vendor I/O and the
+// outbox writes that follow it run in a goroutine per batch, which reports
+// back with sendDone, so Receive never blocks.
+type sender struct {
+	kind vendors.Kind
+	d    *senderDeps
+	cfg  SenderConfig
+
+	forming  map[batchKey]*batch // batches still filling
+	order    []*batch            // forming batches, oldest first
+	ready    []*batch            // full or waited long enough
+	priority []*batch            // the priority lane (calls), served first
+	delayed  retryHeap           // rows waiting for their next attempt
+
+	tokens      float64
+	refilled    time.Time
+	inFlight    int
+	quotaDay    string
+	quotaUsed   int64
+	pausedUntil time.Time
+	pauseFor    time.Duration
+	stats       *SenderStats
+}
+
+type batchKey struct {
+	messageID string
+	voip      bool
+}
+
+type batch struct {
+	key   batchKey
+	items []store.Queued
+	since time.Time
+}
+
+// Sender messages.
+type (
+	enqueue struct {
+		items    []store.Queued
+		priority bool
+	}
+	senderTick struct{}
+	setConfig  struct{ cfg SenderConfig }
+	sendDone   struct {
+		sent     int
+		retry    []store.Queued // rows with a new NotBefore
+		requeue  []store.Queued // rows to send again as they are
+		paused   bool           // the vendor refused our credentials
+		priority bool
+	}
+)
+
+func (senderTick) NotInfluenceReceiveTimeout() {}
+
+func (s *sender) Receive(ctx actor.Context) {
+	now := s.d.clock.Now()
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.refilled = now
+		s.tokens = float64(s.cfg.Burst)
+	case *enqueue:
+		for _, q := range m.items {
+			s.add(q, now, m.priority)
+		}
+		s.stats.Queued.Add(int64(len(m.items)))
+	case *sendDone:
+		s.inFlight--
+		s.stats.InFlight.Add(-int64(m.sent))
+		for _, q := range m.retry {
+			heap.Push(&s.delayed, q)
+		}
+		for _, q := range m.requeue {
+			s.add(q, now, m.priority)
+		}
+		s.stats.Queued.Add(int64(len(m.retry) + len(m.requeue)))
+		if m.paused {
+			s.pause(now)
+		}
+	case *setConfig:
+		s.cfg = m.cfg
+		s.tokens = min(s.tokens, float64(m.cfg.Burst))
+		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
+			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
+	case *senderTick:
+	default:
+		return
+	}
+	s.pump(ctx, now)
+}
+
+func (s *sender) batchSize() int {
+	return max(1, min(s.cfg.BatchSize, s.d.client.MaxBatch()))
+}
+
+// add puts one row into its forming batch (or the delay heap).
+func (s *sender) add(q store.Queued, now time.Time, priority bool) {
+	if q.Entry.NotBefore > now.UnixMilli() {
+		heap.Push(&s.delayed, q)
+		return
+	}
+	key := batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}
+	if priority {
+		// Calls skip batching: one batch per row, at the head of the line.
+		s.priority = append(s.priority, &batch{key: key, items: []store.Queued{q}, since: now})
+		return
+	}
+	b := s.forming[key]
+	if b == nil {
+		b = &batch{key: key, since: now}
+		s.forming[key] = b
+		s.order = append(s.order, b)
+	}
+	b.items = append(b.items, q)
+	if len(b.items) >= s.batchSize() {
+		s.seal(b)
+	}
+}
+
+func (s *sender) seal(b *batch) {
+	delete(s.forming, b.key)
+	for i, o := range s.order {
+		if o == b {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	s.ready = append(s.ready, b)
+}
+
+func (s *sender) pause(now time.Time) {
+	if s.pauseFor == 0 {
+		s.pauseFor = max(s.cfg.InitialBackoff, time.Second)
+	} else {
+		s.pauseFor = min(2*s.pauseFor, max(s.cfg.MaxBackoff, time.Second))
+	}
+	s.pausedUntil = now.Add(s.pauseFor)
+	s.stats.Paused.Store(1)
+	s.d.log.Error("vendor refused our credentials: sender paused; fix the account in the config and reload",
+		"vendor", s.kind, "paused_for", s.pauseFor.String())
+}
+
+// pump moves due rows into batches and starts every batch the limits allow.
+func (s *sender) pump(ctx actor.Context, now time.Time) {
+	nowMs := now.UnixMilli()
+	for s.delayed.Len() > 0 && s.delayed[0].Entry.NotBefore <= nowMs {
+		q := heap.Pop(&s.delayed).(store.Queued)
+		q.Entry.NotBefore = 0
+		s.add(q, now, false)
+	}
+	for len(s.order) > 0 && (now.Sub(s.order[0].since) >= s.cfg.BatchWait) {
+		s.seal(s.order[0])
+	}
+	// Token bucket refill.
+	if el := now.Sub(s.refilled); el > 0 {
+		s.tokens = min(float64(s.cfg.Burst), s.tokens+el.Seconds()*s.cfg.QPS)
+		s.refilled = now
+	}
+	if now.Before(s.pausedUntil) {
+		return
+	}
+	if s.stats.Paused.Load() == 1 {
+		s.stats.Paused.Store(0)
+	}
+	day := now.UTC().Format(time.DateOnly)
+	if day != s.quotaDay {
+		s.quotaDay, s.quotaUsed = day, 0
+	}
+	for {
+		lane := &s.priority
+		if len(*lane) == 0 {
+			lane = &s.ready
+		}
+		if len(*lane) == 0 || s.inFlight >= s.cfg.MaxInFlight {
+			break
+		}
+		if s.tokens < 1 {
+			s.stats.RateLimited.Add(1)
+			break
+		}
+		b := (*lane)[0]
+		if s.cfg.DailyQuota > 0 {
+			left := s.cfg.DailyQuota - s.quotaUsed
+			if left <= 0 {
+				s.stats.RateLimited.Add(1)
+				break // held until the next UTC day
+			}
+			if int64(len(b.items)) > left {
+				rest := &batch{key: b.key, items: b.items[left:], since: b.since}
+				b = &batch{key: b.key, items: b.items[:left], since: b.since}
+				(*lane)[0] = rest
+			} else {
+				*lane = (*lane)[1:]
+			}
+			s.quotaUsed += int64(len(b.items))
+		} else {
+			*lane = (*lane)[1:]
+		}
+		s.tokens--
+		s.inFlight++
+		n := int64(len(b.items))
+		s.stats.Queued.Add(-n)
+		s.stats.InFlight.Add(n)
+		s.d.start(ctx, s.kind, s.cfg, b, lane == &s.priority)
+	}
+	if s.cfg.DailyQuota > 0 {
+		s.stats.QuotaLeft.Store(s.cfg.DailyQuota - s.quotaUsed)
+	} else {
+		s.stats.QuotaLeft.Store(-1)
+	}
+}
+
+// backoff is the wait before attempt number attempts+1: exponential from
+// InitialBackoff, capped at MaxBackoff, with equal jitter, and never
+// shorter than what the vendor asked for.
+func backoff(cfg SenderConfig, attempts int64, retryAfter time.Duration) time.Duration {
+	d := cfg.InitialBackoff
+	for i := int64(1); i < attempts && d < cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, cfg.MaxBackoff)
+	if d > 1 {
+		d = d/2 + rand.N(d/2)
+	}
+	return max(d, retryAfter)
+}
+
+// retryHeap orders rows by NotBefore.
+type retryHeap []store.Queued
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].Entry.NotBefore < h[j].Entry.NotBefore }
+func (h retryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *retryHeap) Push(x any)        { *h = append(*h, x.(store.Queued)) }
+func (h *retryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

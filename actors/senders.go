@@ -1,0 +1,327 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+)
+
+// SenderStats are one sender's counters, readable at any time.
+type SenderStats struct {
+	Sent        atomic.Int64 // notifications the vendor accepted
+	Failed      atomic.Int64 // rejected or dead-lettered notifications
+	Invalid     atomic.Int64 // tokens the vendor declared invalid (unbound)
+	RateLimited atomic.Int64 // times a ready batch waited for the token bucket or the daily quota
+	Retried     atomic.Int64 // notifications scheduled for another attempt
+	Dead        atomic.Int64 // notifications dead-lettered after max_attempts
+	Expired     atomic.Int64 // notifications dropped because their message expired or vanished
+	Queued      atomic.Int64 // notifications waiting in the sender
+	InFlight    atomic.Int64 // notifications in requests to the vendor
+	QuotaLeft   atomic.Int64 // daily quota left; -1 = unlimited
+	Paused      atomic.Int64 // 1 while paused after broken credentials
+}
+
+// SenderSnapshot is a copy of SenderStats.
+type SenderSnapshot struct {
+	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, InFlight, QuotaLeft, Paused int64
+}
+
+// Snapshot copies the counters.
+func (s *SenderStats) Snapshot() SenderSnapshot {
+	return SenderSnapshot{Sent: s.Sent.Load(), Failed: s.Failed.Load(), Invalid: s.Invalid.Load(),
+		RateLimited: s.RateLimited.Load(), Retried: s.Retried.Load(), Dead: s.Dead.Load(), Expired: s.Expired.Load(),
+		Queued: s.Queued.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load()}
+}
+
+// SenderDeps are what the senders need from outside.
+type SenderDeps struct {
+	Store    *store.Store
+	Users    *Users // unbinds invalid tokens and remembers APNs environments
+	Composer Composer
+	Clock    Clock
+	Logger   *slog.Logger
+	// ObserveBatch, when set, sees every vendor request: its size and latency.
+	ObserveBatch func(kind vendors.Kind, size int, latency time.Duration)
+	// SendTimeout bounds one vendor request; 0 = 30s.
+	SendTimeout time.Duration
+	// Tick is how often senders look at their queues; 0 = 5ms.
+	Tick time.Duration
+}
+
+// senderDeps is SenderDeps plus what one sender's goroutines share.
+type senderDeps struct {
+	SenderDeps
+	client vendors.Sender
+	clock  Clock
+	log    *slog.Logger
+	wg     *sync.WaitGroup
+	stats  *SenderStats
+	root   *actor.RootContext
+}
+
+// Senders runs one sender actor per configured vendor.
+type Senders struct {
+	system *actor.ActorSystem
+	pids   map[vendors.Kind]*actor.PID
+	stats  map[vendors.Kind]*SenderStats
+	cfgs   map[vendors.Kind]SenderConfig
+	wg     sync.WaitGroup // send goroutines
+	stopT  chan struct{}
+	tickWG sync.WaitGroup
+	once   sync.Once
+}
+
+// NewSenders starts a sender for every client.
+func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.Kind]vendors.Sender, cfgs map[vendors.Kind]SenderConfig) (*Senders, error) {
+	if deps.Store == nil || deps.Users == nil || deps.Composer == nil || deps.Clock == nil || deps.Logger == nil {
+		return nil, errors.New("actors: SenderDeps needs Store, Users, Composer, Clock and Logger")
+	}
+	if deps.SendTimeout <= 0 {
+		deps.SendTimeout = 30 * time.Second
+	}
+	if deps.Tick <= 0 {
+		deps.Tick = 5 * time.Millisecond
+	}
+	s := &Senders{system: system, pids: map[vendors.Kind]*actor.PID{}, stats: map[vendors.Kind]*SenderStats{},
+		cfgs: map[vendors.Kind]SenderConfig{}, stopT: make(chan struct{})}
+	for kind, client := range clients {
+		cfg, ok := cfgs[kind]
+		if !ok {
+			return nil, fmt.Errorf("actors: no sender config for %s", kind)
+		}
+		st := &SenderStats{}
+		st.QuotaLeft.Store(-1)
+		d := &senderDeps{SenderDeps: deps, client: client, clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
+			wg: &s.wg, stats: st, root: system.Root}
+		props := actor.PropsFromProducer(func() actor.Actor {
+			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, stats: st}
+		})
+		pid, err := system.Root.SpawnNamed(props, "sender-"+string(kind))
+		if err != nil {
+			return nil, fmt.Errorf("actors: spawn sender %s: %w", kind, err)
+		}
+		s.pids[kind], s.stats[kind], s.cfgs[kind] = pid, st, cfg
+	}
+	s.tickWG.Add(1)
+	go s.tick(deps.Tick)
+	return s, nil
+}
+
+func (s *Senders) tick(every time.Duration) {
+	defer s.tickWG.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopT:
+			return
+		case <-t.C:
+			for _, pid := range s.pids {
+				s.system.Root.Send(pid, &senderTick{})
+			}
+		}
+	}
+}
+
+// Has reports whether a sender runs for kind.
+func (s *Senders) Has(kind vendors.Kind) bool { _, ok := s.pids[kind]; return ok }
+
+// Enqueue hands committed outbox rows to their vendors' senders. Priority
+// rows (calls) go ahead of everything queued.
+func (s *Senders) Enqueue(items []store.Queued, priority bool) {
+	byVendor := map[string][]store.Queued{}
+	for _, q := range items {
+		byVendor[q.Key.Vendor] = append(byVendor[q.Key.Vendor], q)
+	}
+	for v, qs := range byVendor {
+		if pid, ok := s.pids[vendors.Kind(v)]; ok {
+			s.system.Root.Send(pid, &enqueue{items: qs, priority: priority})
+		}
+	}
+}
+
+// SetConfig applies new limits to a running sender; its queue is kept.
+func (s *Senders) SetConfig(kind vendors.Kind, cfg SenderConfig) {
+	if pid, ok := s.pids[kind]; ok {
+		s.cfgs[kind] = cfg
+		s.system.Root.Send(pid, &setConfig{cfg: cfg})
+	}
+}
+
+// Stats returns every sender's counters.
+func (s *Senders) Stats() map[vendors.Kind]SenderSnapshot {
+	out := make(map[vendors.Kind]SenderSnapshot, len(s.stats))
+	for k, st := range s.stats {
+		out[k] = st.Snapshot()
+	}
+	return out
+}
+
+// Kinds lists the vendors with a sender.
+func (s *Senders) Kinds() []vendors.Kind {
+	var out []vendors.Kind
+	for _, k := range vendors.Kinds() {
+		if s.Has(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Stop stops the senders and waits for requests in flight to finish and
+// record their verdicts. Rows still queued stay in the outbox for the next start.
+func (s *Senders) Stop() {
+	s.once.Do(func() {
+		close(s.stopT)
+		s.tickWG.Wait()
+		for _, pid := range s.pids {
+			_ = s.system.Root.StopFuture(pid).Wait()
+		}
+		s.wg.Wait()
+	})
+}
+
+// start runs one batch in a goroutine: send, record verdicts, report back.
+func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch, priority bool) {
+	self := ctx.Self()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		done := d.run(kind, cfg, b)
+		done.priority = priority
+		d.root.Send(self, done)
+	}()
+}
+
+// outcome collects what a batch's verdicts mean for the outbox.
+type outcome struct {
+	done    []store.OutboxKey
+	dead    []store.Queued
+	retry   []store.Queued
+	requeue []store.Queued
+	unbind  []store.Queued
+	paused  bool
+}
+
+func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch) *sendDone {
+	n, err := d.Composer.Notification(kind, b.key.messageID, b.key.voip)
+	var o outcome
+	switch {
+	case err != nil:
+		d.log.Warn("cannot build notification; retrying later", "message_id", b.key.messageID, "err", err)
+		d.classifyAll(cfg, b.items, vendors.Result{Verdict: vendors.Retry, Code: "compose_failed", Reason: err.Error()}, &o)
+	case n == nil:
+		for _, q := range b.items {
+			o.done = append(o.done, q.Key)
+		}
+		d.stats.Expired.Add(int64(len(b.items)))
+	default:
+		d.send(kind, cfg, n, b, &o)
+	}
+	d.record(&o)
+	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, paused: o.paused}
+}
+
+func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, o *outcome) {
+	targets := make([]vendors.Target, len(b.items))
+	for i, q := range b.items {
+		targets[i] = vendors.Target{Token: q.Entry.Token, APNsEnv: q.Entry.APNsEnv}
+	}
+	if len(b.items) == 1 && b.items[0].Entry.Badge >= 0 {
+		nn := *n
+		badge := int(b.items[0].Entry.Badge)
+		nn.Badge = &badge
+		n = &nn
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout)
+	defer cancel()
+	start := time.Now()
+	results, err := d.client.Send(ctx, n, targets)
+	if d.ObserveBatch != nil {
+		d.ObserveBatch(kind, len(targets), time.Since(start))
+	}
+	if err == nil && len(results) != len(targets) {
+		err = fmt.Errorf("client returned %d results for %d targets", len(results), len(targets))
+	}
+	if err != nil {
+		d.classifyAll(cfg, b.items, vendors.Result{Verdict: vendors.Retry, Code: "send_error", Reason: err.Error()}, o)
+		return
+	}
+	for i, r := range results {
+		q := b.items[i]
+		if r.ResolvedEnv != "" && q.Entry.APNsEnv == "automatic" && !q.Entry.VoIP {
+			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := d.Users.RememberAPNsEnv(rctx, q.Key.UserID, q.Key.DeviceID, q.Entry.Token, r.ResolvedEnv); err != nil {
+				d.log.Warn("remembering APNs environment failed", "user_id", q.Key.UserID, "err", err)
+			}
+			rcancel()
+		}
+		d.classify(cfg, q, r, o)
+	}
+}
+
+func (d *senderDeps) classifyAll(cfg SenderConfig, items []store.Queued, r vendors.Result, o *outcome) {
+	for _, q := range items {
+		d.classify(cfg, q, r, o)
+	}
+}
+
+// classify files one row under its verdict.
+func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result, o *outcome) {
+	switch r.Verdict {
+	case vendors.Delivered:
+		o.done = append(o.done, q.Key)
+		d.stats.Sent.Add(1)
+	case vendors.TokenInvalid:
+		o.done = append(o.done, q.Key)
+		o.unbind = append(o.unbind, q)
+		d.stats.Invalid.Add(1)
+	case vendors.CredentialsBroken:
+		o.requeue = append(o.requeue, q)
+		o.paused = true
+	case vendors.Retry:
+		q.Entry.Attempts++
+		q.Entry.LastCode = r.Code
+		if q.Entry.Attempts >= int64(cfg.MaxAttempts) {
+			o.dead = append(o.dead, q)
+			d.stats.Dead.Add(1)
+			d.stats.Failed.Add(1)
+			return
+		}
+		q.Entry.NotBefore = d.clock.Now().Add(backoff(cfg, q.Entry.Attempts, r.RetryAfter)).UnixMilli()
+		o.retry = append(o.retry, q)
+		d.stats.Retried.Add(1)
+	default: // Rejected: final, kept among the dead letters for operators
+		q.Entry.LastCode = r.Code
+		o.dead = append(o.dead, q)
+		d.stats.Failed.Add(1)
+	}
+}
+
+// record writes the outcome to the store and unbinds dead tokens.
+func (d *senderDeps) record(o *outcome) {
+	if err := d.Store.OutboxDone(o.done); err != nil {
+		d.log.Error("outbox update failed", "err", err)
+	}
+	if err := d.Store.OutboxRetry(o.retry); err != nil {
+		d.log.Error("outbox retry update failed", "err", err)
+	}
+	if err := d.Store.DeadLetter(o.dead); err != nil {
+		d.log.Error("dead-lettering failed", "err", err)
+	}
+	for _, q := range o.unbind {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := d.Users.UnbindToken(ctx, q.Key.UserID, q.Key.DeviceID, q.Key.Vendor, q.Entry.Token); err != nil {
+			d.log.Warn("unbinding invalid token failed", "user_id", q.Key.UserID, "device_id", q.Key.DeviceID, "err", err)
+		}
+		cancel()
+	}
+}

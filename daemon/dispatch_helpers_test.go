@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/simkit"
+)
+
+// kindOf spreads users over every vendor kind.
+func kindOf(i int) vendors.Kind { return vendors.Kinds()[i%len(vendors.Kinds())] }
+
+// registerUsers binds one device per user ("u<i>"/"d", vendor by kindOf,
+// token tokenOf(i)) through the batch endpoint.
+func registerUsers(t *testing.T, do func(method, path, body string) resp, from, to int, tokenOf func(int) string) {
+	t.Helper()
+	for start := from; start < to; start += 1000 {
+		var b strings.Builder
+		b.WriteString(`{"devices":[`)
+		for i := start; i < min(start+1000, to); i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"user_id":"u%d","device_id":"d","vendor":%q,"token":%q}`, i, kindOf(i), tokenOf(i))
+		}
+		b.WriteString(`]}`)
+		if r := do("POST", "/v1/devices/batch", b.String()); r.status != 200 {
+			t.Fatalf("batch register: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// setOnline marks users online for an hour.
+func setOnline(t *testing.T, do func(method, path, body string) resp, ids []int) {
+	t.Helper()
+	for start := 0; start < len(ids); start += 1000 {
+		var b strings.Builder
+		b.WriteString(`{"updates":[`)
+		for j, i := range ids[start:min(start+1000, len(ids))] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"user_id":"u%d","device_id":"d","online":true,"ttl_s":3600}`, i)
+		}
+		b.WriteString(`]}`)
+		if r := do("POST", "/v1/presence", b.String()); r.status != 200 {
+			t.Fatalf("presence: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// addMembers puts users [from, to) into group g.
+func addMembers(t *testing.T, do func(method, path, body string) resp, g string, from, to int) {
+	t.Helper()
+	for start := from; start < to; start += 10000 {
+		ids := make([]string, 0, 10000)
+		for i := start; i < min(start+10000, to); i++ {
+			ids = append(ids, fmt.Sprintf("%q", fmt.Sprint("u", i)))
+		}
+		if r := do("PUT", "/v1/groups/"+g+"/members", `{"add":[`+strings.Join(ids, ",")+`]}`); r.status != 200 {
+			t.Fatalf("members: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// waitStats polls the simulators' stats until done says so.
+func waitStats(t *testing.T, what string, timeout time.Duration, get func() map[string]simkit.Stats, done func(map[string]simkit.Stats) bool) map[string]simkit.Stats {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := get()
+		if done(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.Marshal(st)
+			t.Fatalf("timed out waiting for %s; simulator stats %s", what, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func totalUnique(st map[string]simkit.Stats) (unique, dups int64) {
+	for _, s := range st {
+		unique += s.Unique
+		dups += s.Duplicates
+	}
+	return unique, dups
+}

@@ -1,0 +1,264 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/simkit"
+)
+
+func (s *testServer) doer(t *testing.T) func(method, path, body string) resp {
+	return func(method, path, body string) resp { return s.do(t, method, path, body) }
+}
+
+// TestGroupFanOutExactlyOnce: a 20 000-member group, half online, devices
+// over all seven vendor kinds: the simulators see each offline device once.
+func TestGroupFanOutExactlyOnce(t *testing.T) {
+	const n = 20000
+	s := startDaemon(t, nil, Env{})
+	do := s.doer(t)
+	start := time.Now()
+	registerUsers(t, do, 0, n, func(i int) string { return fmt.Sprint("tok-", i) })
+	var online []int
+	for i := 0; i < n; i += 2 {
+		online = append(online, i)
+	}
+	setOnline(t, do, online)
+	addMembers(t, do, "big", 0, n)
+	t.Logf("setup of %d users took %v", n, time.Since(start))
+
+	// u0 (online) sends: the other 9 999 online members get nothing,
+	// the 10 000 offline ones one push each.
+	msg := `{"message_id":"m-big","from":"u0","to":{"type":"group","id":"big"},"body":{"text":"hello"},
+		"push":{"title":"t","content":"c","badge_increment":1}}`
+	sent := time.Now()
+	r := s.do(t, "POST", "/v1/messages", msg)
+	wantStatus(t, r, 202)
+	if !strings.Contains(string(r.body), `"recipients":19999`) {
+		t.Fatalf("answer: %s", r.body)
+	}
+	const want = n / 2
+	get := s.d.push.sims.Recorder.Snapshot
+	st := waitStats(t, "every offline device", 90*time.Second, get, func(st map[string]simkit.Stats) bool {
+		u, _ := totalUnique(st)
+		return u >= want
+	})
+	t.Logf("fan-out of %d notifications reached the simulators in %v", want, time.Since(sent))
+	// Let anything extra arrive, then check exactness.
+	time.Sleep(300 * time.Millisecond)
+	st = get()
+	u, dups := totalUnique(st)
+	if u != want || dups != 0 {
+		t.Fatalf("unique %d (want %d), duplicates %d: %+v", u, want, dups, st)
+	}
+	for _, k := range vendors.Kinds() {
+		if st[string(k)].Unique == 0 {
+			t.Errorf("vendor %s got nothing", k)
+		}
+	}
+	// The answer now has the final counts, and a repeat sends nothing.
+	r = s.do(t, "POST", "/v1/messages", msg)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"duplicate":true`) || !strings.Contains(string(r.body), `"offline":10000`) {
+		t.Fatalf("repeat: %s", r.body)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if u2, d2 := totalUnique(get()); u2 != want || d2 != 0 {
+		t.Fatalf("after repeat: unique %d duplicates %d", u2, d2)
+	}
+	if u := s.user(t, "u1"); u.Badge != 1 || u.InboxPending != 1 {
+		t.Fatalf("offline member: %+v", u)
+	}
+}
+
+func (s *testServer) user(t *testing.T, id string) userResponse {
+	t.Helper()
+	r := s.do(t, "GET", "/v1/users/"+id, "")
+	wantStatus(t, r, 200)
+	var u userResponse
+	r.json(t, &u)
+	return u
+}
+
+// TestRateLimitAndReload: APNs limited to 200 requests/s; the simulator
+// sees at most that rate; a reload to 1000/s raises it without a restart.
+func TestRateLimitAndReload(t *testing.T) {
+	var mu sync.Mutex
+	cfg := configs.Default()
+	apply := func(qps float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		cfg.Vendors.APNs.Limits.QPS = qps
+		cfg.Vendors.APNs.Limits.Burst = 10
+	}
+	apply(200)
+	var s *testServer
+	s = startDaemon(t, func(c *configs.Config) {
+		c.Vendors.APNs.Limits = cfg.Vendors.APNs.Limits
+	}, Env{LoadConfig: func() (configs.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		c := cfg
+		c.Listen, c.SimListen, c.DataDir = s.d.cfg.Listen, s.d.cfg.SimListen, s.d.cfg.DataDir
+		return c, nil
+	}})
+	do := s.doer(t)
+	// 1400 APNs users (every 7th user is APNs).
+	const n = 7 * 1400
+	registerUsers(t, do, 0, n, func(i int) string { return fmt.Sprint("tok-", i) })
+	var apnsIDs []string
+	for i := 0; i < n; i += 7 {
+		apnsIDs = append(apnsIDs, fmt.Sprintf("%q", fmt.Sprint("u", i)))
+	}
+	var mu2 sync.Mutex
+	var arrivals []time.Time
+	s.d.push.sims.Recorder.OnReceipt(func(vendor string, r simkit.Receipt) {
+		if vendor == "apns" {
+			mu2.Lock()
+			arrivals = append(arrivals, r.At)
+			mu2.Unlock()
+		}
+	})
+	send := func(id string, users []string) {
+		r := s.do(t, "POST", "/v1/messages", fmt.Sprintf(`{"message_id":%q,"from":"x","to":{"type":"users","ids":[%s]},"push":{"title":"t"}}`, id, strings.Join(users, ",")))
+		wantStatus(t, r, 202)
+	}
+	rate := func(from, to int) float64 {
+		mu2.Lock()
+		defer mu2.Unlock()
+		a := arrivals[from:to]
+		return float64(len(a)-1) / a[len(a)-1].Sub(a[0]).Seconds()
+	}
+	waitN := func(n int) {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			mu2.Lock()
+			got := len(arrivals)
+			mu2.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d APNs pushes arrived", got, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	send("rate-1", apnsIDs[:1000])
+	waitN(1000)
+	r1 := rate(10, 1000) // past the burst
+	apply(1000)
+	rr := s.do(t, "POST", "/v1/admin/reload", "")
+	wantStatus(t, rr, 200)
+	send("rate-2", apnsIDs[:1000])
+	waitN(2000)
+	r2 := rate(1010, 2000)
+	t.Logf("APNs rate at qps 200: %.0f/s; after reload to qps 1000: %.0f/s", r1, r2)
+	if r1 > 200*1.05 {
+		t.Errorf("rate %.0f/s exceeds the configured 200/s", r1)
+	}
+	if r2 <= r1*1.5 {
+		t.Errorf("rate did not rise after reload: %.0f → %.0f", r1, r2)
+	}
+}
+
+// TestRetryAndInvalidToken: a vendor throttling hard for a while delays
+// but loses nothing; an unregistered token is tried once and unbound.
+func TestRetryAndInvalidToken(t *testing.T) {
+	s := startDaemon(t, func(c *configs.Config) {
+		c.Vendors.Huawei.Limits.BatchSize = 10
+		c.Vendors.Huawei.Retry = configs.Retry{MaxAttempts: 100, InitialBackoff: configs.Duration(20 * time.Millisecond), MaxBackoff: configs.Duration(200 * time.Millisecond)}
+	}, Env{})
+	do := s.doer(t)
+	registerUsers(t, do, 0, 7*50, func(i int) string {
+		if i == 2 {
+			return "unregistered-dead" // a Huawei user (2 % 7 is huawei)
+		}
+		return fmt.Sprint("tok-", i)
+	})
+	if kindOf(2) != vendors.Huawei {
+		t.Fatal("test assumes user 2 is a Huawei user")
+	}
+	var ids []string
+	for i := 2; i < 7*50; i += 7 {
+		ids = append(ids, fmt.Sprintf("%q", fmt.Sprint("u", i)))
+	}
+	// The Huawei simulator answers most requests with flow control.
+	if err := s.d.push.sims.SetLimits(vendors.Huawei, simkit.Limits{QPS: 2}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.do(t, "POST", "/v1/messages", fmt.Sprintf(`{"message_id":"retry-1","from":"x","to":{"type":"users","ids":[%s]},"push":{"title":"t"}}`, strings.Join(ids, ",")))
+	wantStatus(t, r, 202)
+	get := s.d.push.sims.Recorder.Snapshot
+	waitStats(t, "throttled retries", 30*time.Second, get, func(st map[string]simkit.Stats) bool { return st["huawei"].Rejected > 5 })
+	// The vendor recovers.
+	if err := s.d.push.sims.SetLimits(vendors.Huawei, simkit.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStats(t, "every notification", 30*time.Second, get, func(st map[string]simkit.Stats) bool { return st["huawei"].Unique >= 49 })
+	if st["huawei"].Unique != 49 || st["huawei"].Duplicates != 0 {
+		t.Fatalf("huawei: %+v", st["huawei"])
+	}
+	// The dead token was answered invalid and never tried again: one
+	// rejection recorded for it, the device unbound.
+	if u := s.user(t, "u2"); len(u.Devices) != 0 {
+		t.Fatalf("invalid token still bound: %+v", u)
+	}
+	stats := s.d.senders.Stats()[vendors.Huawei]
+	if stats.Invalid != 1 || stats.Queued != 0 || stats.Dead != 0 {
+		t.Fatalf("sender stats: %+v", stats)
+	}
+}
+
+// TestInbox: an offline user finds messages in order, ack trims them,
+// retention drops old ones.
+func TestInbox(t *testing.T) {
+	clock := actors.NewManualClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
+	s := startDaemon(t, func(c *configs.Config) { c.Inbox.Retention = configs.Duration(time.Hour) }, Env{Clock: clock})
+	for i := 1; i <= 3; i++ {
+		r := s.do(t, "POST", "/v1/messages", fmt.Sprintf(`{"message_id":"in-%d","from":"amy","to":{"type":"peer","id":"bob"},"body":{"n":%d}}`, i, i))
+		wantStatus(t, r, 202)
+		clock.Advance(time.Minute)
+	}
+	r := s.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"bob","device_id":"d","online":true}]}`)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"inbox_pending":3`) {
+		t.Fatalf("came online: %s", r.body)
+	}
+	r = s.do(t, "GET", "/v1/users/bob/inbox", "")
+	wantStatus(t, r, 200)
+	var inbox struct {
+		Messages []inboxMessage `json:"messages"`
+		Next     int64          `json:"next"`
+	}
+	r.json(t, &inbox)
+	if len(inbox.Messages) != 3 || inbox.Messages[0].MessageID != "in-1" || inbox.Messages[2].Seq != 3 ||
+		string(inbox.Messages[1].Body) != `{"n":2}` || inbox.Messages[0].To.Type != "peer" || inbox.Next != 3 {
+		t.Fatalf("inbox: %s", r.body)
+	}
+	wantStatus(t, s.do(t, "POST", "/v1/users/bob/inbox/ack", `{"up_to":2}`), 204)
+	r = s.do(t, "GET", "/v1/users/bob/inbox", "")
+	r.json(t, &inbox)
+	if len(inbox.Messages) != 1 || inbox.Messages[0].MessageID != "in-3" {
+		t.Fatalf("after ack: %s", r.body)
+	}
+	// Online users get no inbox entry.
+	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"in-4","from":"amy","to":{"type":"peer","id":"bob"},"body":{}}`), 202)
+	if u := s.user(t, "bob"); u.InboxPending != 1 {
+		t.Fatalf("online user got an inbox entry: %+v", u)
+	}
+	// Retention: an hour later in-3 is gone.
+	clock.Advance(2 * time.Hour)
+	s.d.housekeep()
+	r = s.do(t, "GET", "/v1/users/bob/inbox", "")
+	r.json(t, &inbox)
+	if len(inbox.Messages) != 0 {
+		t.Fatalf("after retention: %s", r.body)
+	}
+}

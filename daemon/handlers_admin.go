@@ -1,0 +1,97 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+	"github.com/valyala/fasthttp"
+)
+
+type vendorStats struct {
+	Sent           int64  `json:"sent"`
+	Failed         int64  `json:"failed"`
+	InvalidTokens  int64  `json:"invalid_tokens"`
+	RateLimited    int64  `json:"rate_limited"`
+	Retried        int64  `json:"retried"`
+	Dead           int64  `json:"dead"`
+	Expired        int64  `json:"expired"`
+	Queued         int64  `json:"queued"`
+	InFlight       int64  `json:"in_flight"`
+	DailyQuotaLeft *int64 `json:"daily_quota_left"`
+	Paused         bool   `json:"paused"`
+}
+
+func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
+	out := map[string]vendorStats{}
+	for k, s := range d.senders.Stats() {
+		v := vendorStats{Sent: s.Sent, Failed: s.Failed, InvalidTokens: s.Invalid, RateLimited: s.RateLimited,
+			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, InFlight: s.InFlight, Paused: s.Paused == 1}
+		if s.QuotaLeft >= 0 {
+			q := s.QuotaLeft
+			v.DailyQuotaLeft = &q
+		}
+		out[string(k)] = v
+	}
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"vendors": out})
+	return nil
+}
+
+type deadLetter struct {
+	Vendor    string `json:"vendor"`
+	MessageID string `json:"message_id"`
+	UserID    string `json:"user_id"`
+	DeviceID  string `json:"device_id"`
+	PushID    string `json:"push_id"`
+	Attempts  int64  `json:"attempts"`
+	LastCode  string `json:"last_code"`
+}
+
+// getDeadLetters lists dead letters: ?vendor=huawei (required) &after=<cursor>&limit=100.
+func (d *Daemon) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
+	args := rc.QueryArgs()
+	v := string(args.Peek("vendor"))
+	if _, ok := vendors.ParseKind(v); !ok {
+		return invalid("vendor", "vendor is required: one of "+vendors.KindList())
+	}
+	limit, e := queryInt(args, "limit", 100, 1, 1000)
+	if e != nil {
+		return e
+	}
+	var after *store.OutboxKey
+	if a := string(args.Peek("after")); a != "" {
+		parts := strings.Split(a, "/")
+		if len(parts) != 3 {
+			return invalid("after", "after must be the next cursor of a previous page")
+		}
+		after = &store.OutboxKey{Vendor: v, MessageID: parts[0], UserID: parts[1], DeviceID: parts[2]}
+	}
+	rows, err := d.store.DeadLetters(v, after, limit+1)
+	if err != nil {
+		return d.actorError("dead_letters", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		k := rows[len(rows)-1].Key
+		next = k.MessageID + "/" + k.UserID + "/" + k.DeviceID
+	}
+	out := make([]deadLetter, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, deadLetter{Vendor: r.Key.Vendor, MessageID: r.Key.MessageID, UserID: r.Key.UserID,
+			DeviceID: r.Key.DeviceID, PushID: r.Key.Vendor + ":" + r.Entry.Token, Attempts: r.Entry.Attempts, LastCode: r.Entry.LastCode})
+	}
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"dead_letters": out, "next": next})
+	return nil
+}
+
+func (d *Daemon) postReload(rc *fasthttp.RequestCtx, _ params) *apiError {
+	changed, err := d.Reload()
+	if err != nil {
+		return &apiError{Status: fasthttp.StatusBadRequest, Code: codeInvalidArgument,
+			Message: fmt.Sprintf("new configuration refused, the old one stays: %v", err)}
+	}
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"reloaded": true, "applied": changed})
+	return nil
+}

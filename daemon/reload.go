@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors"
+)
+
+// Reload re-reads the configuration (Env.LoadConfig) and applies what can
+// change at run time: vendor limits and retry policy (to running senders,
+// keeping their queues) and push resources. Other changed keys are named
+// in the log as needing a restart. An invalid configuration is refused and
+// the running one stays.
+func (d *Daemon) Reload() ([]string, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.env.LoadConfig == nil {
+		return nil, errors.New("this daemon was started without a reloadable configuration")
+	}
+	next, err := d.env.LoadConfig()
+	if err == nil {
+		err = next.Validate()
+	}
+	if err != nil {
+		d.log.Error("config reload refused; keeping the running configuration", "err", err)
+		return nil, err
+	}
+	var applied []string
+	cur := d.live
+	curV, nextV := cur.Vendors.ByName(), next.Vendors.ByName()
+	for _, k := range d.senders.Kinds() {
+		a, b := curV[string(k)], nextV[string(k)]
+		if reflect.DeepEqual(a.Limits, b.Limits) && reflect.DeepEqual(a.Retry, b.Retry) {
+			continue
+		}
+		d.senders.SetConfig(k, senderConfig(b))
+		applied = append(applied, fmt.Sprintf("vendors.%s.limits/retry", k))
+	}
+	if !reflect.DeepEqual(cur.Resources, next.Resources) {
+		d.composer.setResources(next.Resources)
+		applied = append(applied, "resources")
+	}
+	// Keep the applied parts; everything else needs a restart.
+	for _, k := range vendors.Kinds() {
+		*curV[string(k)] = withLimits(*curV[string(k)], *nextV[string(k)])
+	}
+	cur.Resources = next.Resources
+	restart := restartOnly(cur, next)
+	d.live = cur
+	d.log.Info("configuration reloaded", "applied", applied, "needs_restart", restart)
+	return applied, nil
+}
+
+func withLimits(cur, next configs.Vendor) configs.Vendor {
+	cur.Limits, cur.Retry = next.Limits, next.Retry
+	return cur
+}
+
+// restartOnly names top-level sections that differ and are not reloadable.
+func restartOnly(cur, next configs.Config) []string {
+	var out []string
+	a, b := reflect.ValueOf(cur), reflect.ValueOf(next)
+	t := a.Type()
+	for i := range t.NumField() {
+		if !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
+			out = append(out, t.Field(i).Tag.Get("yaml"))
+		}
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/sim"
+)
+
+// writeSimConfig writes, into dir, the simulators' CA, the credentials they
+// accept (one file per secret, mode 0600) and herald-sim.yaml: a daemon
+// config whose vendors point at the simulators served at baseURL. It
+// returns the config's path.
+func writeSimConfig(sims *sim.Sims, baseURL, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	ca := filepath.Join(abs, "ca.pem")
+	if err := sims.CA.WriteFile(ca); err != nil {
+		return "", err
+	}
+	secret := func(name, value string) (string, error) {
+		p := filepath.Join(abs, name)
+		return p, os.WriteFile(p, []byte(value), 0o600)
+	}
+	c := sims.ClientConfigs(baseURL)
+	type section struct {
+		name, endpoint string
+		account        [][2]string // key, value (values of *_file keys are paths)
+		secrets        [][3]string // key, file name, content
+	}
+	secs := []section{
+		{name: "apns", endpoint: c.APNs.ProductionURL,
+			account: [][2]string{{"topic", c.APNs.Topic}, {"key_id", c.APNs.KeyID}, {"team_id", c.APNs.TeamID}, {"development_endpoint", c.APNs.DevelopmentURL}},
+			secrets: [][3]string{{"auth_key_file", "apns.p8", string(c.APNs.AuthKey)}}},
+		{name: "fcm", endpoint: c.FCM.Endpoint, account: [][2]string{{"project_id", c.FCM.ProjectID}},
+			secrets: [][3]string{{"credentials_file", "fcm.json", string(c.FCM.CredentialsJSON)}}},
+		{name: "web", endpoint: c.Web.Endpoint, account: [][2]string{{"project_id", c.Web.ProjectID}},
+			secrets: [][3]string{{"credentials_file", "web.json", string(c.Web.CredentialsJSON)}}},
+		{name: "huawei", endpoint: c.Huawei.PushURL, account: [][2]string{{"app_id", c.Huawei.AppID}, {"auth_endpoint", c.Huawei.AuthURL}},
+			secrets: [][3]string{{"app_secret_file", "huawei.secret", c.Huawei.AppSecret}}},
+		{name: "xiaomi", endpoint: c.Xiaomi.Endpoint, account: [][2]string{{"package_name", c.Xiaomi.PackageName}},
+			secrets: [][3]string{{"app_secret_file", "xiaomi.secret", c.Xiaomi.AppSecret}}},
+		{name: "oppo", endpoint: c.OPPO.Endpoint, account: [][2]string{{"app_key", c.OPPO.AppKey}},
+			secrets: [][3]string{{"master_secret_file", "oppo.secret", c.OPPO.MasterSecret}}},
+		{name: "vivo", endpoint: c.Vivo.Endpoint, account: [][2]string{{"app_id", c.Vivo.AppID}, {"app_key", c.Vivo.AppKey}},
+			secrets: [][3]string{{"app_secret_file", "vivo.secret", c.Vivo.AppSecret}}},
+	}
+	var b strings.Builder
+	b.WriteString("# Written by `herald sim`: a daemon config whose vendors all point at the\n")
+	b.WriteString("# simulators at " + baseURL + ". Run: herald serve --config " + filepath.Join(abs, "herald-sim.yaml") + "\n")
+	b.WriteString("vendors:\n")
+	for _, s := range secs {
+		fmt.Fprintf(&b, "  %s:\n    endpoint: %q\n    ca_file: %q\n    account:\n", s.name, s.endpoint, ca)
+		for _, kv := range s.account {
+			fmt.Fprintf(&b, "      %s: %q\n", kv[0], kv[1])
+		}
+		for _, sc := range s.secrets {
+			p, err := secret(sc[1], sc[2])
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(&b, "      %s: %q\n", sc[0], p)
+		}
+	}
+	path := filepath.Join(abs, "herald-sim.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", err
+	}
+	// The file must load and validate: it is what the user runs next.
+	cfg, err := configs.Load(path)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return "", fmt.Errorf("generated simulator config does not validate: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,183 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/apns"
+	"github.com/herald-push/herald/vendors/fcm"
+	"github.com/herald-push/herald/vendors/huawei"
+	"github.com/herald-push/herald/vendors/oppo"
+	"github.com/herald-push/herald/vendors/sim"
+	"github.com/herald-push/herald/vendors/vivo"
+	"github.com/herald-push/herald/vendors/xiaomi"
+)
+
+// pushRuntime is the set of vendor senders, and in simulator mode the
+// simulators they talk to.
+type pushRuntime struct {
+	senders map[vendors.Kind]vendors.Sender
+	sims    *sim.Sims
+	simSrv  *sim.Server
+}
+
+func (p *pushRuntime) close() {
+	if p != nil && p.simSrv != nil {
+		_ = p.simSrv.Close()
+	}
+}
+
+// startVendors builds the vendor senders. With no vendor account in the
+// config it starts every simulator on sim_listen and points every vendor's
+// real client at it.
+func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, error) {
+	if cfg.SimulatorMode() {
+		sims, err := sim.New(sim.Options{})
+		if err != nil {
+			return nil, err
+		}
+		srv, err := sims.Start(cfg.SimListen)
+		if err != nil {
+			return nil, err
+		}
+		senders, err := sims.Senders(srv.URL)
+		if err != nil {
+			_ = srv.Close()
+			return nil, fmt.Errorf("daemon: simulator clients: %w", err)
+		}
+		log.Warn("simulator mode: no vendor account configured, every vendor is simulated; pushes reach no phone",
+			"simulators", srv.URL, "stats", srv.URL+"/sim/stats")
+		return &pushRuntime{senders: senders, sims: sims, simSrv: srv}, nil
+	}
+	senders := map[vendors.Kind]vendors.Sender{}
+	var errs []error
+	for _, k := range vendors.Kinds() {
+		sec := cfg.Vendors.ByName()[string(k)]
+		if !sec.IsEnabled() || !sec.Configured() {
+			log.Info("vendor not configured: its devices get no pushes", "vendor", k)
+			continue
+		}
+		s, err := realSender(k, *sec, env)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("vendors.%s: %w", k, err))
+			continue
+		}
+		senders[k] = s
+		log.Info("vendor ready", "vendor", k, "endpoint", endpointOrDefault(sec.Endpoint))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return &pushRuntime{senders: senders}, nil
+}
+
+func endpointOrDefault(e string) string {
+	if e == "" {
+		return "vendor default"
+	}
+	return e
+}
+
+// account reads vendor account values, remembering the first error.
+type account struct {
+	sec configs.Vendor
+	env Env
+	err error
+}
+
+func (a *account) get(key string, required bool) string {
+	if a.err != nil {
+		return ""
+	}
+	v, ok, err := a.sec.AccountValue(key, a.env.Getenv, a.env.ReadFile)
+	switch {
+	case err != nil:
+		a.err = err
+	case !ok && required:
+		a.err = fmt.Errorf("account.%s is required", key)
+	}
+	return v
+}
+
+// vendorTLS trusts the system roots plus the section's ca_file, if any.
+func vendorTLS(sec configs.Vendor, env Env) (*tls.Config, error) {
+	if sec.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := env.ReadFile(sec.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", sec.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, error) {
+	tlsConf, err := vendorTLS(sec, env)
+	if err != nil {
+		return nil, err
+	}
+	a := &account{sec: sec, env: env}
+	var s vendors.Sender
+	switch k {
+	case vendors.APNs:
+		c := apns.Config{Topic: a.get("topic", true), ProductionURL: sec.Endpoint,
+			DevelopmentURL: a.get("development_endpoint", false), TLS: tlsConf}
+		if key := a.get("auth_key", false); key != "" {
+			c.AuthKey, c.KeyID, c.TeamID = []byte(key), a.get("key_id", true), a.get("team_id", true)
+		} else {
+			c.Certificate = []byte(a.get("certificate", true))
+			c.CertPassword = a.get("certificate_password", false)
+		}
+		if a.err == nil {
+			s, err = apns.New(c)
+		}
+	case vendors.FCM, vendors.Web:
+		c := fcm.Config{Kind: k, ProjectID: a.get("project_id", true), CredentialsJSON: []byte(a.get("credentials", true)),
+			Endpoint: sec.Endpoint, TLS: tlsConf}
+		if a.err == nil {
+			s, err = fcm.New(c)
+		}
+	case vendors.Huawei:
+		c := huawei.Config{AppID: a.get("app_id", true), AppSecret: a.get("app_secret", true),
+			AuthURL: a.get("auth_endpoint", false), PushURL: sec.Endpoint, TLS: tlsConf}
+		if a.err == nil {
+			s, err = huawei.New(c)
+		}
+	case vendors.Xiaomi:
+		c := xiaomi.Config{PackageName: a.get("package_name", true), AppSecret: a.get("app_secret", true),
+			Endpoint: sec.Endpoint, TLS: tlsConf}
+		if a.err == nil {
+			s, err = xiaomi.New(c)
+		}
+	case vendors.OPPO:
+		c := oppo.Config{AppKey: a.get("app_key", true), MasterSecret: a.get("master_secret", true),
+			Endpoint: sec.Endpoint, TLS: tlsConf}
+		if a.err == nil {
+			s, err = oppo.New(c)
+		}
+	case vendors.Vivo:
+		c := vivo.Config{AppID: a.get("app_id", true), AppKey: a.get("app_key", true), AppSecret: a.get("app_secret", true),
+			Endpoint: sec.Endpoint, TLS: tlsConf}
+		if a.err == nil {
+			s, err = vivo.New(c)
+		}
+	default:
+		return nil, fmt.Errorf("unknown vendor %q", k)
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	return s, err
+}

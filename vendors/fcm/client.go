@@ -1,0 +1,173 @@
+package fcm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/messaging"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/option"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("fcm: client closed")
+
+// Client sends through FCM HTTP v1 with the Firebase Admin SDK. Safe for
+// concurrent use.
+type Client struct {
+	kind      vendors.Kind
+	mc        *messaging.Client
+	tokens    *tokenCache
+	transport *http.Transport
+	timeout   time.Duration
+	now       func() time.Time
+	slots     chan struct{} // one per request in flight
+	closed    atomic.Bool
+}
+
+var _ vendors.Sender = (*Client)(nil)
+
+// New validates cfg and builds the client. It does no network I/O: the
+// first access token is fetched by the first Send.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	base := newBaseTransport(cfg)
+	tokens := newTokenCache(cfg.CredentialsJSON, &http.Client{Transport: base, Timeout: cfg.Timeout}, cfg.Now)
+	hc := &http.Client{Transport: guard{next: &oauth2.Transport{Source: tokens, Base: base}}}
+
+	ctx := context.Background()
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID},
+		option.WithHTTPClient(hc), option.WithEndpoint(cfg.Endpoint))
+	if err != nil {
+		return nil, fmt.Errorf("fcm: firebase app: %w", err)
+	}
+	mc, err := app.Messaging(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fcm: messaging client: %w", err)
+	}
+	return &Client{
+		kind:      cfg.Kind,
+		mc:        mc,
+		tokens:    tokens,
+		transport: base,
+		timeout:   cfg.Timeout,
+		now:       cfg.Now,
+		slots:     make(chan struct{}, cfg.MaxConcurrent),
+	}, nil
+}
+
+// Kind is vendors.FCM or vendors.Web, as configured.
+func (c *Client) Kind() vendors.Kind { return c.kind }
+
+// MaxBatch is the most targets one Send takes.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// Close makes later Sends fail with ErrClosed and drops idle connections.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+// Send posts n once per target, at most MaxConcurrent requests in flight
+// per Client, and returns one Result per target in order. Targets not yet
+// sent when ctx ends get Retry/CANCELLED.
+func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	switch {
+	case n == nil:
+		return nil, errors.New("fcm: nil notification")
+	case len(targets) > MaxBatch:
+		return nil, fmt.Errorf("fcm: %d targets exceed MaxBatch %d", len(targets), MaxBatch)
+	case c.closed.Load():
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fcm: send: %w", err)
+	}
+	tmpl := buildMessage(c.kind, n)
+	results := make([]vendors.Result, len(targets))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(targets), cap(c.slots)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(targets); i = int(next.Add(1) - 1) {
+				results[i] = c.sendSlot(ctx, tmpl, targets[i].Token)
+			}
+		})
+	}
+	wg.Wait()
+	return results, nil
+}
+
+// sendSlot waits for a free slot, then sends.
+func (c *Client) sendSlot(ctx context.Context, tmpl *messaging.Message, token string) vendors.Result {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return vendors.Result{Verdict: vendors.Retry, Code: "CANCELLED", Reason: "fcm: " + ctx.Err().Error()}
+	}
+	defer func() { <-c.slots }()
+	return c.sendOne(ctx, tmpl, token)
+}
+
+// sendOne sends one message; a refused access token is dropped and the
+// message resent once with a fresh one.
+func (c *Client) sendOne(ctx context.Context, tmpl *messaging.Message, token string) vendors.Result {
+	if token == "" {
+		return vendors.Result{Verdict: vendors.TokenInvalid, Code: "INVALID_ARGUMENT", Reason: "fcm: empty registration token"}
+	}
+	msg := *tmpl
+	msg.Token = token
+	gen := c.tokens.generation()
+	r, a := c.post(ctx, &msg)
+	if refusedBearer(a) && ctx.Err() == nil {
+		c.tokens.invalidate(gen)
+		r, _ = c.post(ctx, &msg)
+	}
+	return r
+}
+
+// post runs one messages:send under its own deadline and classifies it.
+// The answer is returned for the caller's auth-refresh decision.
+func (c *Client) post(ctx context.Context, msg *messaging.Message) (vendors.Result, answer) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	rctx, at := withAttempt(rctx, cancel)
+	name, err := c.mc.Send(rctx, msg)
+	now := c.now()
+	switch {
+	case at.stopped && at.err != nil:
+		return transportResult(ctx, at.err, now), answer{}
+	case at.stopped:
+		a := parseAnswer(at.status, at.header, at.body, now)
+		return verdict(a), a
+	case err == nil:
+		return vendors.Result{Verdict: vendors.Delivered, Reason: name}, answer{}
+	}
+	if a, ok := answerOf(err, now); ok {
+		return verdict(a), a
+	}
+	if at.status >= 200 && at.status < 300 {
+		// FCM accepted it; only its answer did not parse.
+		return vendors.Result{Verdict: vendors.Delivered, Reason: "fcm: accepted, unreadable answer: " + err.Error()}, answer{}
+	}
+	if at.status == 0 {
+		// Refused by the SDK before any request (its message validation).
+		if ctx.Err() != nil {
+			return transportResult(ctx, ctx.Err(), now), answer{}
+		}
+		return vendors.Result{Verdict: vendors.Rejected, Code: "INVALID_MESSAGE", Reason: "fcm: " + err.Error()}, answer{}
+	}
+	return transportResult(ctx, err, now), answer{}
+}

@@ -1,0 +1,232 @@
+// Package sim runs every vendor simulator on one TLS listener: APNs and FCM
+// over HTTP/2, the REST vendors over HTTPS. It backs `herald sim`, the
+// daemon's simulator mode, the tests and the bench harness.
+//
+// Each simulator is mounted under its vendor name: https://ADDR/apns,
+// /fcm, /web, /huawei, /xiaomi, /oppo, /vivo. The receipt counters are at
+// GET /sim/stats, POST /sim/reset zeroes them, and POST /sim/limits sets a
+// vendor's QPS and daily quota: {"vendor":"huawei","qps":200,"daily_quota":0}.
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/apns"
+	"github.com/herald-push/herald/vendors/fcm"
+	"github.com/herald-push/herald/vendors/huawei"
+	"github.com/herald-push/herald/vendors/oppo"
+	"github.com/herald-push/herald/vendors/simkit"
+	"github.com/herald-push/herald/vendors/vivo"
+	"github.com/herald-push/herald/vendors/xiaomi"
+)
+
+// Options configure the simulators.
+type Options struct {
+	Limits map[vendors.Kind]simkit.Limits // per vendor; missing = unlimited
+	Now    func() time.Time               // nil = wall clock
+}
+
+// limiter is what every simulator offers for changing its limits.
+type limiter interface{ SetLimits(simkit.Limits) }
+
+// Sims is the set of all vendor simulators sharing one Recorder.
+type Sims struct {
+	Recorder *simkit.Recorder
+	CA       *simkit.CA
+	APNs     *apns.Simulator
+	FCM      *fcm.Simulator
+	Web      *fcm.Simulator
+	Huawei   *huawei.Simulator
+	Xiaomi   *xiaomi.Simulator
+	OPPO     *oppo.Simulator
+	Vivo     *vivo.Simulator
+
+	limiters map[vendors.Kind]limiter
+	mux      *http.ServeMux
+}
+
+// New builds every simulator and a fresh CA for their TLS.
+func New(opts Options) (*Sims, error) {
+	ca, err := simkit.NewCA()
+	if err != nil {
+		return nil, err
+	}
+	rec := simkit.NewRecorder(opts.Now)
+	var names []string
+	for _, k := range vendors.Kinds() {
+		names = append(names, string(k))
+	}
+	rec.Ensure(names...)
+	l := func(k vendors.Kind) simkit.Limits { return opts.Limits[k] }
+	s := &Sims{
+		Recorder: rec,
+		CA:       ca,
+		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now}),
+		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now}),
+		Web:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.Web, Limits: l(vendors.Web), Now: opts.Now}),
+		Huawei:   huawei.NewSimulator(rec, huawei.SimOptions{Limits: l(vendors.Huawei), Now: opts.Now}),
+		Xiaomi:   xiaomi.NewSimulator(rec, xiaomi.SimOptions{Limits: l(vendors.Xiaomi), Now: opts.Now}),
+		OPPO:     oppo.NewSimulator(rec, oppo.SimOptions{Limits: l(vendors.OPPO), Now: opts.Now}),
+		Vivo:     vivo.NewSimulator(rec, vivo.SimOptions{Limits: l(vendors.Vivo), Now: opts.Now}),
+	}
+	s.limiters = map[vendors.Kind]limiter{
+		vendors.APNs: s.APNs, vendors.FCM: s.FCM, vendors.Web: s.Web, vendors.Huawei: s.Huawei,
+		vendors.Xiaomi: s.Xiaomi, vendors.OPPO: s.OPPO, vendors.Vivo: s.Vivo,
+	}
+	mux := http.NewServeMux()
+	mount := func(k vendors.Kind, h http.Handler) {
+		p := "/" + string(k)
+		mux.Handle(p+"/", http.StripPrefix(p, h))
+	}
+	mount(vendors.APNs, s.APNs)
+	mount(vendors.FCM, s.FCM)
+	mount(vendors.Web, s.Web)
+	mount(vendors.Huawei, s.Huawei)
+	mount(vendors.Xiaomi, s.Xiaomi)
+	mount(vendors.OPPO, s.OPPO)
+	mount(vendors.Vivo, s.Vivo)
+	mux.Handle("/sim/stats", rec.Handler())
+	mux.Handle("/sim/reset", rec.Handler())
+	mux.HandleFunc("POST /sim/limits", s.setLimits)
+	s.mux = mux
+	return s, nil
+}
+
+// Handler serves every simulator and the /sim control endpoints.
+func (s *Sims) Handler() http.Handler { return s.mux }
+
+// SetLimits changes one vendor simulator's QPS and daily quota.
+func (s *Sims) SetLimits(k vendors.Kind, l simkit.Limits) error {
+	lim, ok := s.limiters[k]
+	if !ok {
+		return fmt.Errorf("sim: unknown vendor %q", k)
+	}
+	lim.SetLimits(l)
+	return nil
+}
+
+type limitsRequest struct {
+	Vendor     string  `json:"vendor"`
+	QPS        float64 `json:"qps"`
+	DailyQuota int64   `json:"daily_quota"`
+}
+
+func (s *Sims) setLimits(w http.ResponseWriter, r *http.Request) {
+	var req limitsRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		http.Error(w, "bad limits request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if req.QPS < 0 || req.DailyQuota < 0 {
+		http.Error(w, "qps and daily_quota must be >= 0", http.StatusBadRequest)
+		return
+	}
+	if err := s.SetLimits(vendors.Kind(req.Vendor), simkit.Limits{QPS: req.QPS, DailyQuota: req.DailyQuota}); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Configs are client configs that reach the simulators.
+type Configs struct {
+	APNs   apns.Config
+	FCM    fcm.Config
+	Web    fcm.Config
+	Huawei huawei.Config
+	Xiaomi xiaomi.Config
+	OPPO   oppo.Config
+	Vivo   vivo.Config
+}
+
+// ClientConfigs returns the real clients' configs for simulators served at
+// baseURL (https://host:port), trusting this CA.
+func (s *Sims) ClientConfigs(baseURL string) Configs {
+	tlsConf := s.CA.ClientTLS()
+	return Configs{
+		APNs:   s.APNs.ClientConfig(baseURL+"/apns", tlsConf),
+		FCM:    s.FCM.ClientConfig(baseURL+"/fcm", tlsConf),
+		Web:    s.Web.ClientConfig(baseURL+"/web", tlsConf),
+		Huawei: s.Huawei.ClientConfig(baseURL+"/huawei", tlsConf),
+		Xiaomi: s.Xiaomi.ClientConfig(baseURL+"/xiaomi", tlsConf),
+		OPPO:   s.OPPO.ClientConfig(baseURL+"/oppo", tlsConf),
+		Vivo:   s.Vivo.ClientConfig(baseURL+"/vivo", tlsConf),
+	}
+}
+
+// Senders builds the real vendor clients pointed at simulators served at baseURL.
+func (s *Sims) Senders(baseURL string) (map[vendors.Kind]vendors.Sender, error) {
+	c := s.ClientConfigs(baseURL)
+	out := map[vendors.Kind]vendors.Sender{}
+	var errs []error
+	add := func(k vendors.Kind, snd vendors.Sender, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			return
+		}
+		out[k] = snd
+	}
+	a, err := apns.New(c.APNs)
+	add(vendors.APNs, a, err)
+	f, err := fcm.New(c.FCM)
+	add(vendors.FCM, f, err)
+	w, err := fcm.New(c.Web)
+	add(vendors.Web, w, err)
+	h, err := huawei.New(c.Huawei)
+	add(vendors.Huawei, h, err)
+	x, err := xiaomi.New(c.Xiaomi)
+	add(vendors.Xiaomi, x, err)
+	o, err := oppo.New(c.OPPO)
+	add(vendors.OPPO, o, err)
+	v, err := vivo.New(c.Vivo)
+	add(vendors.Vivo, v, err)
+	return out, errors.Join(errs...)
+}
+
+// Server is the simulators served on a TLS listener.
+type Server struct {
+	URL string // https://host:port
+	srv *http.Server
+	ln  net.Listener
+	err chan error
+}
+
+// Start serves the simulators on addr (host:port; port 0 picks one) over
+// TLS with HTTP/2, with a certificate from the Sims' CA.
+func (s *Sims) Start(addr string) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen address: %w", err)
+	}
+	tlsConf, err := s.CA.ServerTLS(host)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
+	out := &Server{URL: "https://" + ln.Addr().String(), srv: srv, ln: ln, err: make(chan error, 1)}
+	go func() { out.err <- srv.ServeTLS(ln, "", "") }()
+	return out, nil
+}
+
+// Close stops the server, letting requests in flight finish for up to 5 s.
+func (srv *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.srv.Shutdown(ctx); err != nil {
+		return srv.srv.Close()
+	}
+	return nil
+}
