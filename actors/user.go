@@ -103,7 +103,11 @@ func (u *user) handle(msg any) any {
 			return err
 		}
 		u.state.Meta = meta
-		return u.view()
+		v := u.view()
+		if v.RingingCalls, err = u.ringing(); err != nil {
+			return err
+		}
+		return v
 	case applyPresence:
 		return u.presence(m.updates)
 	case getDevices:
@@ -178,6 +182,9 @@ func (u *user) presence(updates []PresenceUpdate) presenceReply {
 			u.state.Meta = meta // inbox counts change outside this actor
 		}
 		r.view = u.view()
+		if calls, err := u.ringing(); err == nil {
+			r.view.RingingCalls = calls
+		}
 	}
 	return r
 }
@@ -234,4 +241,13 @@ func errorReply(msg any, err error) any {
 	default:
 		return boolReply{err: err}
 	}
+}
+
+// ringing lists the calls ringing for this user now (never nil).
+func (u *user) ringing() ([]string, error) {
+	calls, err := u.deps.Store.RingingCalls(u.id, u.deps.Clock.Now().UnixMilli())
+	if calls == nil {
+		calls = []string{}
+	}
+	return calls, err
 }

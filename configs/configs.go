@@ -35,6 +35,7 @@ type Config struct {
 	Shutdown  Shutdown            `yaml:"shutdown"`
 	Messages  Messages            `yaml:"messages"`
 	Inbox     Inbox               `yaml:"inbox"`
+	Calls     Calls               `yaml:"calls"`
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
 }
@@ -110,6 +111,12 @@ type Messages struct {
 type Inbox struct {
 	Retention  Duration `yaml:"retention"`    // entries older than this are dropped; default 168h (7 days)
 	MaxPerUser int      `yaml:"max_per_user"` // older entries beyond this many are dropped; default 1000
+}
+
+// Calls configures call invitations.
+type Calls struct {
+	MaxInvitees    int      `yaml:"max_invitees"`    // most invitees per call, 1..1000; default 9 (as in ZIM)
+	DefaultTimeout Duration `yaml:"default_timeout"` // ringing time when timeout_s is not given; default 90s
 }
 
 // Vendors holds one section per push vendor.
@@ -214,6 +221,7 @@ func Default() Config {
 			MaxJobs:           4,
 		},
 		Inbox: Inbox{Retention: Duration(7 * 24 * time.Hour), MaxPerUser: 1000},
+		Calls: Calls{MaxInvitees: 9, DefaultTimeout: Duration(90 * time.Second)},
 		Vendors: Vendors{
 			APNs:   defaultVendor(2000, 500, 1),
 			FCM:    defaultVendor(1000, 200, 1),

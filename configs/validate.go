@@ -126,6 +126,10 @@ func (c *Config) Validate() error {
 	ck.intRange("messages.max_jobs", m.MaxJobs, 1, 64)
 	ck.positive("inbox.retention", c.Inbox.Retention)
 	ck.intRange("inbox.max_per_user", c.Inbox.MaxPerUser, 1, 100000)
+	ck.intRange("calls.max_invitees", c.Calls.MaxInvitees, 1, 1000)
+	if c.Calls.DefaultTimeout < Duration(time.Second) || c.Calls.DefaultTimeout > Duration(10*time.Minute) {
+		ck.add("calls.default_timeout", "must be between 1s and 10m (got %s)", c.Calls.DefaultTimeout)
+	}
 
 	byName := c.Vendors.ByName()
 	for _, name := range VendorNames() {

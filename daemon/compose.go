@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +57,13 @@ func (c *composer) message(id string) (*store.Message, error) {
 
 // Notification implements actors.Composer.
 func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool) (*vendors.Notification, error) {
+	if id, ok := strings.CutPrefix(messageID, actors.CallInvitePrefix); ok {
+		return c.callInvite(kind, id, voip)
+	}
+	if rest, ok := strings.CutPrefix(messageID, actors.CallCancelPrefix); ok {
+		reason, id, _ := strings.Cut(rest, "/")
+		return c.callCancel(kind, id, reason, voip)
+	}
 	m, err := c.message(messageID)
 	if err != nil || m == nil {
 		return nil, err
@@ -119,4 +128,59 @@ func simulatorDefaultResource() configs.Resource {
 		"vivo":   {Category: "IM"},
 		"huawei": {Category: "IM"},
 	}}
+}
+
+// callInvite is the push that rings an offline invitee's device: high
+// priority, expiring at the call's deadline, carrying call_id, the inviter
+// and the deadline in its custom data.
+func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool) (*vendors.Notification, error) {
+	call, ok, err := c.store.GetCall(callID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	left := time.UnixMilli(call.DeadlineAt).Sub(c.clock.Now())
+	if left <= 0 || !call.Ringing() {
+		return nil, nil // no longer ringing: ringing a phone now would be wrong
+	}
+	data := map[string]string{"type": "call_invite", "call_id": call.CallID, "inviter": call.Inviter,
+		"deadline": strconv.FormatInt(call.DeadlineAt, 10)}
+	if len(call.Data) > 0 {
+		data["call_data"] = string(call.Data)
+	}
+	res := resourceFor(*c.resources.Load(), call.Resources)
+	n := vendors.Compose(vendors.Content{MessageID: CallMessageID(call.CallID), Title: call.Title, Body: call.Content,
+		Data: data, Priority: vendors.PriorityHigh, TTL: left, VoIP: voip}, vendorResource(res, kind))
+	n.VoIP = voip
+	return &n, nil
+}
+
+// callCancel is the notice that stops a ringing phone: a data message (a
+// VoIP push for PushKit tokens) with call_id and the reason.
+func (c *composer) callCancel(kind vendors.Kind, callID, reason string, voip bool) (*vendors.Notification, error) {
+	call, ok, err := c.store.GetCall(callID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
+	res := resourceFor(*c.resources.Load(), call.Resources)
+	n := vendors.Compose(vendors.Content{MessageID: "cancel-" + reason + "-" + call.CallID, Title: call.Title,
+		Body: cancelText(reason), Data: data, Passthrough: !voip, Priority: vendors.PriorityHigh,
+		TTL: 5 * time.Minute, VoIP: voip}, vendorResource(res, kind))
+	n.VoIP = voip
+	return &n, nil
+}
+
+// CallMessageID is the message_id an invitation push carries.
+func CallMessageID(callID string) string { return "call-" + callID }
+
+func cancelText(reason string) string {
+	switch reason {
+	case "timeout":
+		return "Missed call"
+	case "accept":
+		return "Answered on another device"
+	case "reject":
+		return "Declined"
+	}
+	return "Call ended"
 }

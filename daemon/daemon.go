@@ -17,6 +17,7 @@ import (
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/sim"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -49,6 +50,7 @@ type Daemon struct {
 	store    *store.Store
 	senders  *actors.Senders
 	dispatch *actors.Dispatcher
+	calls    *actors.Calls
 	composer *composer
 	env      Env
 	ready    atomic.Bool
@@ -133,6 +135,13 @@ func (d *Daemon) routes() {
 	r.add("GET", "/v1/users/:user_id/inbox", scopeIngest, d.getInbox)
 	r.add("POST", "/v1/users/:user_id/inbox/ack", scopeIngest, d.ackInbox)
 	r.add("GET", "/v1/stats", scopeIngest, d.getStats)
+	r.add("POST", "/v1/calls", scopeIngest, d.postCall)
+	r.add("GET", "/v1/calls/:call_id", scopeIngest, d.getCall)
+	r.add("POST", "/v1/calls/:call_id/cancel", scopeIngest, d.callAction(actors.ActionCancel))
+	r.add("POST", "/v1/calls/:call_id/accept", scopeIngest, d.callAction(actors.ActionAccept))
+	r.add("POST", "/v1/calls/:call_id/reject", scopeIngest, d.callAction(actors.ActionReject))
+	r.add("POST", "/v1/calls/:call_id/end", scopeIngest, d.callAction(actors.ActionEnd))
+	r.add("GET", "/v1/users/:user_id/calls", scopeIngest, d.getUserCalls)
 	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, d.getDeadLetters)
 	r.add("POST", "/v1/admin/reload", scopeAdmin, d.postReload)
 }
@@ -192,6 +201,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.dispatch.Resume(); err != nil {
 		return fmt.Errorf("daemon: resuming unfinished work: %w", err)
 	}
+	d.calls = actors.NewCalls(sys, st, d.users, d.senders, d.clock, d.log, 0)
+	defer d.calls.Stop()
+	if err := d.calls.Resume(); err != nil {
+		return fmt.Errorf("daemon: resuming ringing calls: %w", err)
+	}
 	hk := d.startHousekeeping()
 	defer hk()
 
@@ -226,6 +240,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Stop in dependency order: fan-outs, then senders (they unbind through
 	// the user actors), then the user actors; deferred calls are no-ops now.
 	d.dispatch.Stop()
+	d.calls.Stop()
 	d.senders.Stop()
 	d.users.Stop()
 	d.log.Info("stopped")
@@ -301,3 +316,15 @@ func (d *Daemon) metrics(rc *fasthttp.RequestCtx, _ params) *apiError {
 type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Warn(fmt.Sprintf(format, args...)) }
+
+// Simulators returns the in-process vendor simulators in simulator mode
+// (nil otherwise) and the URL they are served at.
+func (d *Daemon) Simulators() (*sim.Sims, string) {
+	if d.push == nil || d.push.sims == nil {
+		return nil, ""
+	}
+	return d.push.sims, d.push.simSrv.URL
+}
+
+// Ready reports whether Run has started serving.
+func (d *Daemon) Ready() bool { return d.ready.Load() }

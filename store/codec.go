@@ -22,6 +22,8 @@ const (
 	tagOutbox  = "o/"
 	tagDead    = "x/"
 	tagInbox   = "i/"
+	tagCall    = "c/"
+	tagRinging = "r/"
 	separator  = 0x00
 	maxStrSize = 1 << 20
 )

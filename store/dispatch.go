@@ -23,6 +23,9 @@ type Chunk struct {
 	Push           bool  // offline recipients' devices get outbox rows
 	BadgeIncrement int64 // added to each offline recipient's badge
 	InboxCap       int64 // per-user cap; older entries are dropped (0 = no cap)
+	// Call, when set, is written in the same batch with Pushed set to the
+	// rows this chunk queued (a call invitation).
+	Call *Call
 	// VendorOf picks the outbox queue, token and VoIP flag of a device;
 	// an empty vendor skips the device. nil = the device's own vendor and token.
 	VendorOf func(Device) (vendor string, token string, voip bool)
@@ -108,6 +111,15 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 				return res, err
 			}
 			res.Queued = append(res.Queued, q)
+		}
+	}
+	if c.Call != nil {
+		call := *c.Call
+		for _, q := range res.Queued {
+			call.Pushed = append(call.Pushed, OutboxKeyToken{Key: q.Key, Token: q.Entry.Token, VoIP: q.Entry.VoIP})
+		}
+		if err := putCall(b, call); err != nil {
+			return res, err
 		}
 	}
 	switch {

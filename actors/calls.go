@@ -1,0 +1,459 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+)
+
+// Call errors.
+var (
+	ErrCallExists   = errors.New("actors: call id already used")
+	ErrCallNotFound = errors.New("actors: no such call")
+	ErrCallState    = errors.New("actors: not possible in the call's state")
+	ErrCallNotParty = errors.New("actors: not a party allowed to do that")
+)
+
+// Call outbox message ids live in their own namespace ('/' never appears in
+// an API id): "call/<id>" is the invitation, "callx/<reason>/<id>" the
+// cancel notice that stops a ringing phone.
+const (
+	CallInvitePrefix = "call/"
+	CallCancelPrefix = "callx/"
+)
+
+// Call actions.
+const (
+	ActionCancel = "cancel"
+	ActionAccept = "accept"
+	ActionReject = "reject"
+	ActionEnd    = "end"
+)
+
+// InviteeStatus is an invitee's state at invitation, with presence.
+type InviteeStatus struct {
+	UserID string
+	State  string
+	Online bool
+}
+
+// Calls owns the call actors: one per live call, holding and persisting its
+// state. A ticker (or CheckTimeouts in tests) times out ringing invitees on
+// the injected Clock; Resume re-arms ringing calls after a restart.
+type Calls struct {
+	system  *actor.ActorSystem
+	store   *store.Store
+	users   *Users
+	senders *Senders
+	clock   Clock
+	log     *slog.Logger
+
+	mu        sync.Mutex
+	pids      map[string]*actor.PID
+	deadlines map[string]time.Time
+	stopT     chan struct{}
+	wg        sync.WaitGroup
+	once      sync.Once
+}
+
+// NewCalls starts the call timeout ticker (tick 0 = 100ms).
+func NewCalls(system *actor.ActorSystem, st *store.Store, users *Users, senders *Senders, clock Clock, log *slog.Logger, tick time.Duration) *Calls {
+	if tick <= 0 {
+		tick = 100 * time.Millisecond
+	}
+	c := &Calls{system: system, store: st, users: users, senders: senders, clock: clock, log: log,
+		pids: map[string]*actor.PID{}, deadlines: map[string]time.Time{}, stopT: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stopT:
+				return
+			case <-t.C:
+				c.CheckTimeouts()
+			}
+		}
+	}()
+	return c
+}
+
+// Stop stops the ticker and the call actors. Ringing calls resume on the
+// next start.
+func (c *Calls) Stop() {
+	c.once.Do(func() {
+		close(c.stopT)
+		c.wg.Wait()
+		c.mu.Lock()
+		pids := make([]*actor.PID, 0, len(c.pids))
+		for _, p := range c.pids {
+			pids = append(pids, p)
+		}
+		c.mu.Unlock()
+		for _, p := range pids {
+			_ = c.system.Root.StopFuture(p).Wait()
+		}
+	})
+}
+
+// Resume re-arms every call that still rings (after a restart). Calls
+// whose deadline passed while herald was down time out at the next tick.
+func (c *Calls) Resume() error {
+	ids, err := c.store.RingingCallIDs()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		call, ok, err := c.store.GetCall(id)
+		if err != nil {
+			return err
+		}
+		if ok && call.Ringing() {
+			c.mu.Lock()
+			c.spawnLocked(call)
+			c.mu.Unlock()
+		}
+	}
+	if len(ids) > 0 {
+		c.log.Info("resumed ringing calls", "calls", len(ids))
+	}
+	return nil
+}
+
+func (c *Calls) spawnLocked(call store.Call) *actor.PID {
+	props := actor.PropsFromProducer(func() actor.Actor { return &callActor{calls: c, call: call} })
+	pid := c.system.Root.Spawn(props)
+	c.pids[call.CallID] = pid
+	if call.Ringing() {
+		c.deadlines[call.CallID] = time.UnixMilli(call.DeadlineAt)
+	}
+	return pid
+}
+
+// pid returns the live actor of a call, loading it from the store if needed.
+func (c *Calls) pid(id string) (*actor.PID, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.pids[id]; ok {
+		return p, nil
+	}
+	call, ok, err := c.store.GetCall(id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrCallNotFound
+	}
+	return c.spawnLocked(call), nil
+}
+
+// retire forgets a finished call's actor (it is stopped by the caller).
+func (c *Calls) retire(id string, pid *actor.PID) {
+	c.mu.Lock()
+	if c.pids[id] == pid {
+		delete(c.pids, id)
+	}
+	delete(c.deadlines, id)
+	c.mu.Unlock()
+}
+
+// CheckTimeouts sends a timeout to every call whose deadline has passed.
+func (c *Calls) CheckTimeouts() {
+	now := c.clock.Now()
+	c.mu.Lock()
+	var due []*actor.PID
+	for id, dl := range c.deadlines {
+		if !now.Before(dl) {
+			if p, ok := c.pids[id]; ok {
+				due = append(due, p)
+			}
+			delete(c.deadlines, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range due {
+		c.system.Root.Send(p, &callTimeout{})
+	}
+}
+
+type (
+	callCreate  struct{}
+	callAction  struct{ action, by string }
+	callTimeout struct{}
+	callReply   struct {
+		call     store.Call
+		invitees []InviteeStatus
+		err      error
+	}
+)
+
+// Create starts a call: persists it, pushes offline invitees' devices
+// ahead of all queued message traffic, and arms its timeout.
+func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []InviteeStatus, error) {
+	c.mu.Lock()
+	if _, live := c.pids[call.CallID]; live {
+		c.mu.Unlock()
+		return store.Call{}, nil, ErrCallExists
+	}
+	if _, ok, err := c.store.GetCall(call.CallID); err != nil || ok {
+		c.mu.Unlock()
+		if err == nil {
+			err = ErrCallExists
+		}
+		return store.Call{}, nil, err
+	}
+	pid := c.spawnLocked(call)
+	c.mu.Unlock()
+	return c.ask(ctx, pid, &callCreate{})
+}
+
+// Act applies cancel, accept, reject or end by a party of the call.
+func (c *Calls) Act(ctx context.Context, callID, action, by string) (store.Call, error) {
+	pid, err := c.pid(callID)
+	if err != nil {
+		return store.Call{}, err
+	}
+	call, _, err := c.ask(ctx, pid, &callAction{action: action, by: by})
+	return call, err
+}
+
+func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, []InviteeStatus, error) {
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	r, err := c.system.Root.RequestFuture(pid, msg, timeout).Result()
+	if errors.Is(err, actor.ErrTimeout) {
+		return store.Call{}, nil, ErrBusy
+	}
+	if err != nil {
+		return store.Call{}, nil, fmt.Errorf("actors: call: %w", err)
+	}
+	rep := r.(*callReply)
+	return rep.call, rep.invitees, rep.err
+}
+
+// callActor owns one call's state.
+type callActor struct {
+	calls *Calls
+	call  store.Call
+}
+
+func (a *callActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *callCreate:
+		invitees, err := a.create()
+		if err != nil {
+			a.calls.retire(a.call.CallID, ctx.Self())
+			ctx.Stop(ctx.Self())
+		}
+		ctx.Respond(&callReply{call: a.call, invitees: invitees, err: err})
+	case *callAction:
+		err := a.act(m.action, m.by)
+		ctx.Respond(&callReply{call: a.call, err: err})
+		a.maybeRetire(ctx)
+	case *callTimeout:
+		if err := a.timeout(); err != nil {
+			a.calls.log.Error("call timeout failed; retrying", "call_id", a.call.CallID, "err", err)
+			a.calls.mu.Lock()
+			a.calls.deadlines[a.call.CallID] = a.calls.clock.Now().Add(time.Second)
+			a.calls.mu.Unlock()
+			return
+		}
+		a.maybeRetire(ctx)
+	}
+}
+
+func (a *callActor) maybeRetire(ctx actor.Context) {
+	if !a.call.Ringing() {
+		a.calls.retire(a.call.CallID, ctx.Self())
+		ctx.Poison(ctx.Self())
+	}
+}
+
+// callVendorOf routes a call push: APNs devices with a PushKit token get a
+// VoIP push on it; every other device gets a high-priority call push.
+func (a *callActor) callVendorOf(d store.Device) (string, string, bool) {
+	if !a.calls.senders.Has(vendors.Kind(d.Vendor)) {
+		return "", "", false
+	}
+	if d.Vendor == string(vendors.APNs) {
+		if d.VoIPToken != "" {
+			return d.Vendor, d.VoIPToken, true
+		}
+		return d.Vendor, d.Token, false
+	}
+	return d.Vendor, d.Token, true
+}
+
+func (a *callActor) create() ([]InviteeStatus, error) {
+	c := a.calls
+	ids := make([]string, len(a.call.Invitees))
+	for i, iv := range a.call.Invitees {
+		ids[i] = iv.UserID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs, err := c.users.Plan(ctx, ids, c.clock.Now().UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	online := map[string]bool{}
+	var offline []store.Recipient
+	for _, r := range rs {
+		online[r.UserID] = r.Online
+		if !r.Online {
+			offline = append(offline, r)
+		}
+	}
+	res, err := c.store.CommitChunk(store.Chunk{MessageID: CallInvitePrefix + a.call.CallID, SentAt: a.call.CreatedAt,
+		Offline: offline, Push: true, VendorOf: a.callVendorOf, Call: &a.call})
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range res.Queued {
+		a.call.Pushed = append(a.call.Pushed, store.OutboxKeyToken{Key: q.Key, Token: q.Entry.Token, VoIP: q.Entry.VoIP})
+	}
+	c.senders.Enqueue(res.Queued, true)
+	out := make([]InviteeStatus, 0, len(a.call.Invitees))
+	for _, iv := range a.call.Invitees {
+		out = append(out, InviteeStatus{UserID: iv.UserID, State: iv.State, Online: online[iv.UserID]})
+	}
+	return out, nil
+}
+
+func (a *callActor) invitee(by string) int {
+	return slices.IndexFunc(a.call.Invitees, func(iv store.Invitee) bool { return iv.UserID == by })
+}
+
+// act applies one action and persists it with the cancel notices it causes.
+func (a *callActor) act(action, by string) error {
+	next := a.call
+	next.Invitees = slices.Clone(a.call.Invitees)
+	var stopped []string // invitees whose ringing this action ends
+	reason := action
+	switch action {
+	case ActionCancel:
+		if by != next.Inviter {
+			return fmt.Errorf("%w: only the inviter can cancel", ErrCallNotParty)
+		}
+		if !next.Ringing() {
+			return fmt.Errorf("%w: the call no longer rings", ErrCallState)
+		}
+		stopped = ringOut(next.Invitees, "cancelled")
+		next.State = "cancelled"
+		if slices.ContainsFunc(next.Invitees, func(iv store.Invitee) bool { return iv.State == "accepted" }) {
+			next.State = "accepted"
+		}
+	case ActionAccept, ActionReject:
+		i := a.invitee(by)
+		if i < 0 {
+			return fmt.Errorf("%w: %q is not invited", ErrCallNotParty, by)
+		}
+		if next.Invitees[i].State != "ringing" {
+			return fmt.Errorf("%w: %q is %s", ErrCallState, by, next.Invitees[i].State)
+		}
+		next.Invitees[i].State = map[string]string{ActionAccept: "accepted", ActionReject: "rejected"}[action]
+		stopped = []string{by}
+		next.State = overall(next)
+	case ActionEnd:
+		if by != next.Inviter && a.invitee(by) < 0 {
+			return fmt.Errorf("%w: %q is not in the call", ErrCallNotParty, by)
+		}
+		if next.State == "ended" || next.State == "cancelled" || next.State == "timed_out" || next.State == "rejected" {
+			return fmt.Errorf("%w: the call is %s", ErrCallState, next.State)
+		}
+		stopped = ringOut(next.Invitees, "cancelled")
+		for i := range next.Invitees {
+			if next.Invitees[i].State == "accepted" {
+				next.Invitees[i].State = "ended"
+			}
+		}
+		next.State = "ended"
+	default:
+		return fmt.Errorf("actors: unknown call action %q", action)
+	}
+	if err := a.calls.store.PutCall(next, a.notices(stopped, reason)...); err != nil {
+		return err
+	}
+	a.call = next
+	a.calls.enqueueNotices(a.notices(stopped, reason))
+	return nil
+}
+
+func (a *callActor) timeout() error {
+	if !a.call.Ringing() {
+		return nil
+	}
+	next := a.call
+	next.Invitees = slices.Clone(a.call.Invitees)
+	stopped := ringOut(next.Invitees, "timed_out")
+	next.State = overall(next)
+	rows := a.notices(stopped, "timeout")
+	if err := a.calls.store.PutCall(next, rows...); err != nil {
+		return err
+	}
+	a.call = next
+	a.calls.enqueueNotices(rows)
+	a.calls.log.Info("call timed out", "call_id", next.CallID, "invitees_timed_out", len(stopped))
+	return nil
+}
+
+// ringOut sets every ringing invitee to state and returns their ids.
+func ringOut(ivs []store.Invitee, state string) []string {
+	var out []string
+	for i := range ivs {
+		if ivs[i].State == "ringing" {
+			ivs[i].State = state
+			out = append(out, ivs[i].UserID)
+		}
+	}
+	return out
+}
+
+// overall is the call state implied by its invitees.
+func overall(c store.Call) string {
+	if c.Ringing() {
+		return "ringing"
+	}
+	for _, iv := range c.Invitees {
+		if iv.State == "accepted" {
+			return "accepted"
+		}
+	}
+	if slices.ContainsFunc(c.Invitees, func(iv store.Invitee) bool { return iv.State == "timed_out" }) {
+		return "timed_out"
+	}
+	return "rejected"
+}
+
+// notices are the cancel-notice rows for the devices the invitation pushed
+// to the given invitees.
+func (a *callActor) notices(users []string, reason string) []store.Queued {
+	var rows []store.Queued
+	for _, p := range a.call.Pushed {
+		if !slices.Contains(users, p.Key.UserID) {
+			continue
+		}
+		k := p.Key
+		k.MessageID = CallCancelPrefix + reason + "/" + a.call.CallID
+		rows = append(rows, store.Queued{Key: k, Entry: store.OutboxEntry{Token: p.Token, Badge: -1, VoIP: p.VoIP}})
+	}
+	return rows
+}
+
+func (c *Calls) enqueueNotices(rows []store.Queued) {
+	if len(rows) > 0 {
+		c.senders.Enqueue(rows, true)
+	}
+}

@@ -1,0 +1,241 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/simkit"
+)
+
+// callFixture: bob (iOS with PushKit + Android/FCM) and carol (iOS without
+// PushKit + Huawei) offline, dave online.
+func callFixture(t *testing.T, s *testServer) {
+	t.Helper()
+	for _, d := range []struct{ user, dev, body string }{
+		{"bob", "iphone", `{"vendor":"apns","token":"ios-bob","voip_token":"voip-bob"}`},
+		{"bob", "pixel", `{"vendor":"fcm","token":"fcm-bob"}`},
+		{"carol", "iphone", `{"vendor":"apns","token":"ios-carol"}`},
+		{"carol", "mate", `{"vendor":"huawei","token":"hw-carol"}`},
+		{"dave", "pixel", `{"vendor":"fcm","token":"fcm-dave"}`},
+	} {
+		wantStatus(t, s.do(t, "PUT", "/v1/users/"+d.user+"/devices/"+d.dev, d.body), 200)
+	}
+	wantStatus(t, s.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"dave","device_id":"pixel","online":true,"ttl_s":3600}]}`), 200)
+}
+
+func getCallState(t *testing.T, s *testServer, id string) callResponse {
+	t.Helper()
+	r := s.do(t, "GET", "/v1/calls/"+id, "")
+	wantStatus(t, r, 200)
+	var c callResponse
+	r.json(t, &c)
+	return c
+}
+
+func TestCallInviteAndCancel(t *testing.T) {
+	clock := actors.NewManualClock(time.Now())
+	s := startDaemon(t, nil, Env{Clock: clock})
+	callFixture(t, s)
+	sims, _ := s.d.Simulators()
+	r := s.do(t, "POST", "/v1/calls", `{"call_id":"c1","inviter":"amy","invitees":["bob","carol","dave"],"timeout_s":60,
+		"data":{"room":"r1"},"push":{"title":"amy calling","content":"video call"}}`)
+	wantStatus(t, r, 201)
+	var created callResponse
+	r.json(t, &created)
+	if created.State != "ringing" || len(created.Invitees) != 3 || !*created.Invitees[2].Online || *created.Invitees[0].Online {
+		t.Fatalf("created: %s", r.body)
+	}
+	get := sims.Recorder.Snapshot
+	waitStats(t, "four call pushes", 20*time.Second, get, func(st map[string]simkit.Stats) bool {
+		return st["apns"].Unique+st["fcm"].Unique+st["huawei"].Unique >= 4
+	})
+	apns := sims.APNs.Received()
+	if len(apns) != 2 {
+		t.Fatalf("apns got %d pushes: %+v", len(apns), apns)
+	}
+	for _, p := range apns {
+		switch p.Token {
+		case "voip-bob":
+			if p.PushType != "voip" || !strings.HasSuffix(p.Topic, ".voip") || p.Priority != 10 || p.MessageID != "call-c1" {
+				t.Errorf("bob's VoIP push: %+v", p)
+			}
+		case "ios-carol":
+			if p.PushType != "alert" || p.Priority != 10 {
+				t.Errorf("carol's alert push: %+v", p)
+			}
+		default:
+			t.Errorf("unexpected APNs push to %s", p.Token)
+		}
+		if !strings.Contains(string(p.Payload), `"call_id":"c1"`) || !strings.Contains(string(p.Payload), `"inviter":"amy"`) {
+			t.Errorf("payload lacks call data: %s", p.Payload)
+		}
+	}
+	fcm := sims.FCM.Received()
+	if len(fcm) != 1 || fcm[0].Token != "fcm-bob" || fcm[0].AndroidPriority != "HIGH" {
+		t.Fatalf("fcm: %+v", fcm) // dave is online: nothing for him
+	}
+	if hw := sims.Huawei.Received(); len(hw) != 1 || hw[0].Category != "VOIP" {
+		t.Fatalf("huawei: %+v", hw)
+	}
+	// Bob comes online while it rings: he sees the call.
+	r = s.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"bob","device_id":"web","online":true,"ttl_s":60}]}`)
+	if !strings.Contains(string(r.body), `"ringing_calls":["c1"]`) {
+		t.Fatalf("came online: %s", r.body)
+	}
+	if u := s.user(t, "bob"); len(u.RingingCalls) != 1 {
+		t.Fatalf("bob: %+v", u)
+	}
+	// Only the inviter may cancel.
+	if r := s.do(t, "POST", "/v1/calls/c1/cancel", `{"by":"bob"}`); r.status != 403 {
+		t.Fatalf("cancel by invitee: %d %s", r.status, r.body)
+	}
+	wantStatus(t, s.do(t, "POST", "/v1/calls/c1/cancel", `{"by":"amy"}`), 200)
+	// Each of the 4 pushed devices gets a cancel notice.
+	waitStats(t, "cancel notices", 20*time.Second, get, func(st map[string]simkit.Stats) bool {
+		return st["apns"].Unique+st["fcm"].Unique+st["huawei"].Unique >= 8
+	})
+	cancels := 0
+	for _, p := range sims.APNs.Received() {
+		if strings.Contains(string(p.Payload), `"type":"call_cancel"`) {
+			cancels++
+			if p.Token == "voip-bob" && p.PushType != "voip" {
+				t.Errorf("VoIP cancel notice not a VoIP push: %+v", p)
+			}
+		}
+	}
+	if cancels != 2 {
+		t.Fatalf("apns cancel notices: %d", cancels)
+	}
+	if c := getCallState(t, s, "c1"); c.State != "cancelled" {
+		t.Fatalf("state: %+v", c)
+	}
+	if u := s.user(t, "bob"); len(u.RingingCalls) != 0 {
+		t.Fatalf("bob still rings: %+v", u)
+	}
+	if r := s.do(t, "POST", "/v1/calls", `{"call_id":"c1","inviter":"amy","invitees":["bob"]}`); r.status != 409 {
+		t.Fatalf("reused call id: %d", r.status)
+	}
+}
+
+func TestCallTimeoutAndAccept(t *testing.T) {
+	clock := actors.NewManualClock(time.Now())
+	s := startDaemon(t, nil, Env{Clock: clock})
+	callFixture(t, s)
+	sims, _ := s.d.Simulators()
+	wantStatus(t, s.do(t, "POST", "/v1/calls", `{"call_id":"c2","inviter":"amy","invitees":["bob","carol"],"timeout_s":30}`), 201)
+	waitStats(t, "call pushes", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		return st["apns"].Unique+st["fcm"].Unique+st["huawei"].Unique >= 4
+	})
+	// Carol accepts: her pushed devices stop ringing; bob still rings.
+	r := s.do(t, "POST", "/v1/calls/c2/accept", `{"by":"carol"}`)
+	wantStatus(t, r, 200)
+	if c := getCallState(t, s, "c2"); c.State != "ringing" || c.Invitees[1].State != "accepted" {
+		t.Fatalf("after accept: %+v", c)
+	}
+	if r := s.do(t, "POST", "/v1/calls/c2/accept", `{"by":"carol"}`); r.status != 409 {
+		t.Fatalf("second accept: %d", r.status)
+	}
+	// Time runs out for bob.
+	clock.Advance(31 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for getCallState(t, s, "c2").Invitees[0].State != "timed_out" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no timeout: %+v", getCallState(t, s, "c2"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitStats(t, "cancel notices", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		return st["apns"].Unique+st["fcm"].Unique+st["huawei"].Unique >= 8
+	})
+	if c := getCallState(t, s, "c2"); c.State != "accepted" {
+		t.Fatalf("call state after timeout with one accept: %+v", c)
+	}
+	wantStatus(t, s.do(t, "POST", "/v1/calls/c2/end", `{"by":"carol"}`), 200)
+	if c := getCallState(t, s, "c2"); c.State != "ended" || c.Invitees[1].State != "ended" {
+		t.Fatalf("after end: %+v", c)
+	}
+}
+
+// TestCallSurvivesRestart: a ringing call still times out on schedule
+// after the daemon restarts.
+func TestCallSurvivesRestart(t *testing.T) {
+	clock := actors.NewManualClock(time.Now())
+	dir := t.TempDir()
+	mut := func(c *configs.Config) { c.DataDir = dir }
+	cfg := configs.Default()
+	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	d1, err := New(cfg, Env{Logger: discardLogger(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d1.Run(ctx) }()
+	for d1.Addr() == "" {
+		time.Sleep(2 * time.Millisecond)
+	}
+	s1 := &testServer{d: d1, base: "http://" + d1.Addr()}
+	wantStatus(t, s1.do(t, "POST", "/v1/calls", `{"call_id":"c3","inviter":"amy","invitees":["bob"],"timeout_s":20}`), 201)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s := startDaemon(t, mut, Env{Clock: clock})
+	if c := getCallState(t, s, "c3"); c.State != "ringing" {
+		t.Fatalf("after restart: %+v", c)
+	}
+	clock.Advance(19 * time.Second)
+	time.Sleep(300 * time.Millisecond) // a few timeout ticks: it must still ring
+	if c := getCallState(t, s, "c3"); c.State != "ringing" {
+		t.Fatalf("timed out early: %+v", c)
+	}
+	clock.Advance(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for getCallState(t, s, "c3").State != "timed_out" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no timeout after restart: %+v", getCallState(t, s, "c3"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCallRingsDuringFanOut: a call push overtakes a 20 000-member group
+// fan-out in progress (the priority lane). The latency is printed, not
+// asserted.
+func TestCallRingsDuringFanOut(t *testing.T) {
+	const n = 20000
+	s := startDaemon(t, nil, Env{})
+	do := s.doer(t)
+	registerUsers(t, do, 0, n, func(i int) string { return fmt.Sprint("tok-", i) })
+	addMembers(t, do, "big", 0, n)
+	wantStatus(t, s.do(t, "PUT", "/v1/users/callee/devices/iphone", `{"vendor":"apns","token":"ios-callee","voip_token":"voip-callee"}`), 200)
+	sims, _ := s.d.Simulators()
+	arrived := make(chan time.Time, 1)
+	sims.Recorder.OnReceipt(func(vendor string, r simkit.Receipt) {
+		if r.MessageID == "call-ring" {
+			select {
+			case arrived <- r.At:
+			default:
+			}
+		}
+	})
+	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"flood","from":"x","to":{"type":"group","id":"big"},"push":{"title":"t","content":"c"}}`), 202)
+	waitStats(t, "fan-out under way", 60*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		u, _ := totalUnique(st)
+		return u > 500
+	})
+	invited := time.Now()
+	wantStatus(t, s.do(t, "POST", "/v1/calls", `{"call_id":"ring","inviter":"amy","invitees":["callee"]}`), 201)
+	select {
+	case at := <-arrived:
+		u, _ := totalUnique(sims.Recorder.Snapshot())
+		t.Logf("call push reached the simulator %v after the invite, with the fan-out at %d of %d", at.Sub(invited), u, n)
+	case <-time.After(30 * time.Second):
+		t.Fatal("call push never arrived")
+	}
+}
