@@ -28,8 +28,8 @@ type messageRequest struct {
 
 type messageTo struct {
 	Type string   `json:"type"`
-	ID   string   `json:"id"`
-	IDs  []string `json:"ids"`
+	ID   string   `json:"id,omitempty"`
+	IDs  []string `json:"ids,omitempty"`
 }
 
 type messagePush struct {

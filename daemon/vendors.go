@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
@@ -50,8 +51,13 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, 
 			_ = srv.Close()
 			return nil, fmt.Errorf("daemon: simulator clients: %w", err)
 		}
+		caFile := filepath.Join(cfg.DataDir, "sim-ca.pem")
+		if err := sims.CA.WriteFile(caFile); err != nil {
+			_ = srv.Close()
+			return nil, err
+		}
 		log.Warn("simulator mode: no vendor account configured, every vendor is simulated; pushes reach no phone",
-			"simulators", srv.URL, "stats", srv.URL+"/sim/stats")
+			"simulators", srv.URL, "stats", srv.URL+"/sim/stats", "ca_file", caFile)
 		return &pushRuntime{senders: senders, sims: sims, simSrv: srv}, nil
 	}
 	senders := map[vendors.Kind]vendors.Sender{}
