@@ -262,3 +262,49 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("after retention: %s", r.body)
 	}
 }
+
+// TestDeadLettersAndRefusedReload: a push the vendor rejects is kept as a
+// dead letter and listed; an invalid reload is refused and changes nothing.
+func TestDeadLettersAndRefusedReload(t *testing.T) {
+	var bad bool
+	var mu sync.Mutex
+	var s *testServer
+	s = startDaemon(t, nil, Env{LoadConfig: func() (configs.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		c := s.d.cfg
+		if bad {
+			c.Vendors.OPPO.Limits.QPS = -1
+		}
+		return c, nil
+	}})
+	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"op-olga"}`), 200)
+	// OPPO requires a title: the vendor answers 40, a final rejection.
+	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
+	deadline := time.Now().Add(20 * time.Second)
+	var out struct {
+		DeadLetters []deadLetter `json:"dead_letters"`
+	}
+	for len(out.DeadLetters) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter listed")
+		}
+		time.Sleep(20 * time.Millisecond)
+		r := s.do(t, "GET", "/v1/admin/dead-letters?vendor=oppo", "")
+		wantStatus(t, r, 200)
+		r.json(t, &out)
+	}
+	if dl := out.DeadLetters[0]; dl.MessageID != "no-title" || dl.PushID != "oppo:op-olga" || dl.LastCode != "40" {
+		t.Fatalf("dead letter: %+v", dl)
+	}
+	if st := s.d.senders.Stats()[vendors.OPPO]; st.Failed != 1 || st.Queued != 0 {
+		t.Fatalf("oppo stats: %+v", st)
+	}
+	mu.Lock()
+	bad = true
+	mu.Unlock()
+	r := s.do(t, "POST", "/v1/admin/reload", "")
+	if r.status != 400 || !strings.Contains(string(r.body), "vendors.oppo.limits.qps") {
+		t.Fatalf("invalid reload: %d %s", r.status, r.body)
+	}
+}
