@@ -72,7 +72,6 @@ type Senders struct {
 	system *actor.ActorSystem
 	pids   map[vendors.Kind]*actor.PID
 	stats  map[vendors.Kind]*SenderStats
-	cfgs   map[vendors.Kind]SenderConfig
 	wg     sync.WaitGroup // send goroutines
 	stopT  chan struct{}
 	tickWG sync.WaitGroup
@@ -91,7 +90,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		deps.Tick = 5 * time.Millisecond
 	}
 	s := &Senders{system: system, pids: map[vendors.Kind]*actor.PID{}, stats: map[vendors.Kind]*SenderStats{},
-		cfgs: map[vendors.Kind]SenderConfig{}, stopT: make(chan struct{})}
+		stopT: make(chan struct{})}
 	for kind, client := range clients {
 		cfg, ok := cfgs[kind]
 		if !ok {
@@ -108,7 +107,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		if err != nil {
 			return nil, fmt.Errorf("actors: spawn sender %s: %w", kind, err)
 		}
-		s.pids[kind], s.stats[kind], s.cfgs[kind] = pid, st, cfg
+		s.pids[kind], s.stats[kind] = pid, st
 	}
 	s.tickWG.Add(1)
 	go s.tick(deps.Tick)
@@ -151,7 +150,6 @@ func (s *Senders) Enqueue(items []store.Queued, priority bool) {
 // SetConfig applies new limits to a running sender; its queue is kept.
 func (s *Senders) SetConfig(kind vendors.Kind, cfg SenderConfig) {
 	if pid, ok := s.pids[kind]; ok {
-		s.cfgs[kind] = cfg
 		s.system.Root.Send(pid, &setConfig{cfg: cfg})
 	}
 }

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -307,4 +310,87 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 	if r.status != 400 || !strings.Contains(string(r.body), "vendors.oppo.limits.qps") {
 		t.Fatalf("invalid reload: %d %s", r.status, r.body)
 	}
+}
+
+// TestDailyQuotaHoldsAndResumes: with daily_quota 5 the sender sends five,
+// holds the rest, and sends them when the next UTC day starts.
+func TestDailyQuotaHoldsAndResumes(t *testing.T) {
+	clock := actors.NewManualClock(time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC))
+	s := startDaemon(t, func(c *configs.Config) { c.Vendors.APNs.Limits.DailyQuota = 5 }, Env{Clock: clock})
+	var ids []string
+	for i := range 8 {
+		u := fmt.Sprint("q", i)
+		wantStatus(t, s.do(t, "PUT", "/v1/users/"+u+"/devices/d", fmt.Sprintf(`{"vendor":"apns","token":"tok-q%d"}`, i)), 200)
+		ids = append(ids, fmt.Sprintf("%q", u))
+	}
+	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"quota","from":"x","to":{"type":"users","ids":[`+strings.Join(ids, ",")+`]},"push":{"title":"t"}}`), 202)
+	sims, _ := s.d.Simulators()
+	waitStats(t, "five pushes", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool { return st["apns"].Unique == 5 })
+	time.Sleep(100 * time.Millisecond)
+	st := s.d.senders.Stats()[vendors.APNs]
+	if st.QuotaLeft != 0 || st.Queued != 3 || sims.Recorder.Snapshot()["apns"].Unique != 5 {
+		t.Fatalf("quota not holding: %+v", st)
+	}
+	clock.Advance(time.Hour) // midnight UTC: a new quota
+	waitStats(t, "the rest", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool { return st["apns"].Unique == 8 })
+}
+
+// TestBrokenCredentialsPauseWithoutLoss: a vendor refusing our credentials
+// pauses that sender (metric and stats show it) and keeps the push queued;
+// after the account is fixed and herald restarted, it is delivered.
+func TestBrokenCredentialsPauseWithoutLoss(t *testing.T) {
+	sims, err := sim.New(sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sims.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	simDir := t.TempDir()
+	cfgPath, err := writeSimConfig(sims, srv.URL, simDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(simDir, "huawei.secret")
+	good, _ := os.ReadFile(secret)
+	if err := os.WriteFile(secret, []byte("wrong-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	load := func(c *configs.Config) {
+		loaded, err := configs.Load(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded.Listen, loaded.SimListen, loaded.DataDir = c.Listen, c.SimListen, dataDir
+		loaded.Vendors.Huawei.Retry.InitialBackoff = configs.Duration(50 * time.Millisecond)
+		*c = loaded
+	}
+	d1 := startDaemonManual(t, load)
+	wantStatus(t, d1.do(t, "PUT", "/v1/users/hana/devices/mate", `{"vendor":"huawei","token":"hw-hana"}`), 200)
+	wantStatus(t, d1.do(t, "POST", "/v1/messages", `{"message_id":"creds","from":"x","to":{"type":"peer","id":"hana"},"push":{"title":"t","content":"c"}}`), 202)
+	deadline := time.Now().Add(20 * time.Second)
+	for d1.d.senders.Stats()[vendors.Huawei].Paused != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sender not paused: %+v", d1.d.senders.Stats()[vendors.Huawei])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := d1.do(t, "GET", "/metrics", ""); !strings.Contains(string(r.body), `herald_vendor_paused{vendor="huawei"} 1`) {
+		t.Fatal("metrics do not show the pause")
+	}
+	if st := d1.d.senders.Stats()[vendors.Huawei]; st.Dead != 0 || st.Failed != 0 || st.Sent != 0 {
+		t.Fatalf("push lost or failed: %+v", st)
+	}
+	d1.stop(t)
+	if err := os.WriteFile(secret, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemonManual(t, load)
+	defer d2.stop(t)
+	waitStats(t, "the held push", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		return st["huawei"].Unique == 1
+	})
 }

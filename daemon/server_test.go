@@ -113,3 +113,44 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 type fixedClock struct{}
 
 func (fixedClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }
+
+// manualServer is a daemon the test stops itself (for restarts).
+type manualServer struct {
+	testServer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startDaemonManual(t *testing.T, mutate func(*configs.Config)) *manualServer {
+	t.Helper()
+	cfg := configs.Default()
+	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	cfg.Shutdown.Timeout = configs.Duration(5 * time.Second)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	d, err := New(cfg, Env{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &manualServer{cancel: cancel, done: make(chan error, 1)}
+	go func() { m.done <- d.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for d.Addr() == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("daemon did not start")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	m.testServer = testServer{d: d, base: "http://" + d.Addr()}
+	return m
+}
+
+func (m *manualServer) stop(t *testing.T) {
+	t.Helper()
+	m.cancel()
+	if err := <-m.done; err != nil {
+		t.Errorf("daemon Run: %v", err)
+	}
+}

@@ -1,0 +1,450 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/simkit"
+	"go.yaml.in/yaml/v3"
+)
+
+// simProc is one running `herald sim`: every vendor simulator in its own
+// process, so its receipt counters outlive daemon crashes.
+type simProc struct {
+	cmd    *exec.Cmd
+	url    string // https://127.0.0.1:PORT
+	out    string // the --out directory: ca.pem, secrets, herald-sim.yaml
+	http   *http.Client
+	exited chan error
+	mu     sync.Mutex
+	logs   []string
+}
+
+func startSim(t *testing.T, bin string) *simProc {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "sim")
+	cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--out", out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &simProc{cmd: cmd, out: out, exited: make(chan error, 1)}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.logs = append(s.logs, line)
+			s.mu.Unlock()
+			var rec struct {
+				Msg string `json:"msg"`
+				URL string `json:"url"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "simulators listening" {
+				urls <- rec.URL
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if s.http != nil {
+			s.http.CloseIdleConnections()
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.exited:
+			if err != nil {
+				t.Errorf("herald sim exited after SIGTERM: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("herald sim did not stop on SIGTERM")
+		}
+		if t.Failed() {
+			s.mu.Lock()
+			t.Logf("herald sim log:\n%s", strings.Join(s.logs, "\n"))
+			s.mu.Unlock()
+		}
+	})
+	select {
+	case s.url = <-urls:
+	case err := <-s.exited:
+		t.Fatalf("herald sim exited at start: %v\n%s", err, strings.Join(s.logs, "\n"))
+	case <-time.After(30 * time.Second):
+		t.Fatal("herald sim did not start listening")
+	}
+	if !strings.HasPrefix(s.url, "https://127.0.0.1:") {
+		t.Fatalf("herald sim url %q", s.url)
+	}
+	// The control endpoints are HTTPS with a certificate from the CA the
+	// sim wrote next to its config: trust that and nothing else.
+	pem, err := os.ReadFile(filepath.Join(out, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	s.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2: true,
+	}}
+	return s
+}
+
+// config is the daemon config `herald sim` wrote.
+func (s *simProc) config() string { return filepath.Join(s.out, "herald-sim.yaml") }
+
+// stats reads GET /sim/stats; an error is returned, not fatal, so that
+// tight polling loops can report it with context.
+func (s *simProc) statsErr() (map[string]simkit.Stats, error) {
+	r, err := s.http.Get(s.url + "/sim/stats")
+	if err != nil {
+		return nil, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(r.Body)
+		return nil, fmt.Errorf("GET /sim/stats: %d %s", r.StatusCode, b)
+	}
+	var out simkit.StatsResponse
+	if err := json.NewDecoder(r.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("GET /sim/stats: %w", err)
+	}
+	return out.Vendors, nil
+}
+
+func (s *simProc) stats(t *testing.T) map[string]simkit.Stats {
+	t.Helper()
+	st, err := s.statsErr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func statsJSON(st map[string]simkit.Stats) string {
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+func (p *proc) doer(t *testing.T) func(method, path, body string) resp {
+	return func(method, path, body string) resp { return p.do(t, method, path, body) }
+}
+
+// TestEndToEndSimulatorCLI: `herald sim` in one process, `herald serve
+// --config <its herald-sim.yaml>` in another, `herald push` in a third:
+// a test push to a user with one device per vendor reaches every simulator.
+func TestEndToEndSimulatorCLI(t *testing.T) {
+	bin := heraldBinary(t)
+	sim := startSim(t, bin)
+	for _, f := range []string{"ca.pem", "herald-sim.yaml", "apns.p8", "fcm.json", "web.json", "huawei.secret", "xiaomi.secret", "oppo.secret", "vivo.secret"} {
+		if _, err := os.Stat(filepath.Join(sim.out, f)); err != nil {
+			t.Errorf("herald sim did not write %s: %v", f, err)
+		}
+	}
+	if out, err := exec.Command(bin, "check-config", sim.config()).CombinedOutput(); err != nil {
+		t.Fatalf("check-config %s: %v\n%s", sim.config(), err, out)
+	}
+	// startHerald also passes --sim-listen; with vendor accounts configured
+	// the daemon is not in simulator mode and must ignore it.
+	p := startHerald(t, bin, t.TempDir(), "--config", sim.config())
+	for _, line := range p.logLines() {
+		if strings.Contains(line, "simulator mode") {
+			t.Fatalf("daemon with herald-sim.yaml runs its own simulators: %s", line)
+		}
+	}
+
+	for i, k := range vendors.Kinds() {
+		body := fmt.Sprintf(`{"vendor":%q,"token":"cli-%s-token"}`, k, k)
+		wantStatus(t, p.do(t, "PUT", fmt.Sprintf("/v1/users/U/devices/d%d", i), body), 200)
+	}
+	if u := p.user(t, "U"); len(u.Devices) != len(vendors.Kinds()) {
+		t.Fatalf("U has %d devices, want %d: %+v", len(u.Devices), len(vendors.Kinds()), u)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "push", "--user-id", "U", "--server", p.base, "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("herald push --json:\n%s", out)
+	var answer pushTestResponse
+	if jerr := json.Unmarshal(out, &answer); jerr != nil {
+		t.Fatalf("herald push: %v (exit: %v)\nstdout: %s\nstderr: %s", jerr, err, out, stderr.String())
+	}
+	seen := map[string]bool{}
+	for _, r := range answer.Results {
+		seen[r.Vendor] = true
+		if !r.OK || r.Code != "ok" {
+			t.Errorf("herald push: %s (%s) not ok: code %q reason %q", r.Vendor, r.PushID, r.Code, r.Reason)
+		}
+	}
+	if len(answer.Results) != len(vendors.Kinds()) || len(seen) != len(vendors.Kinds()) {
+		t.Errorf("herald push answered %d results over %d vendors, want one per vendor (%d)", len(answer.Results), len(seen), len(vendors.Kinds()))
+	}
+	if err != nil {
+		t.Errorf("herald push exit: %v; stderr: %s", err, stderr.String())
+	}
+
+	// The simulator process received exactly one notification per vendor.
+	st := sim.stats(t)
+	for _, k := range vendors.Kinds() {
+		if s := st[string(k)]; s.Unique != 1 || s.Duplicates != 0 || s.Rejected != 0 {
+			t.Errorf("simulator %s: %+v, want exactly one unique notification", k, s)
+		}
+	}
+	if t.Failed() {
+		t.Logf("simulator stats: %s", statsJSON(st))
+	}
+
+	// The human-readable form exits 0 and prints one line per vendor.
+	table, err := exec.CommandContext(ctx, bin, "push", "--user-id", "U", "--server", p.base).CombinedOutput()
+	if err != nil || strings.Count(strings.TrimSpace(string(table)), "\n") != len(vendors.Kinds()) {
+		t.Errorf("herald push (table): %v\n%s", err, table)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM exit: %v", err)
+	}
+}
+
+// crashConfig writes a copy of the sim's daemon config that slows every
+// vendor down (so the fan-out takes seconds, and a kill lands mid-flight)
+// and adds the push resource "e2e" carrying the Android channel OPPO and
+// Xiaomi require.
+func crashConfig(t *testing.T, src string) string {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	vs, ok := doc["vendors"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s has no vendors section", src)
+	}
+	// About 2 860 notifications per vendor at ~400/s: ~7 s of sending.
+	perToken := map[string]any{"qps": 400, "burst": 10, "max_in_flight": 32}
+	batched := map[string]any{"qps": 8, "burst": 1, "max_in_flight": 2, "batch_size": 50}
+	for _, k := range vendors.Kinds() {
+		sec, ok := vs[string(k)].(map[string]any)
+		if !ok {
+			t.Fatalf("%s has no vendors.%s section", src, k)
+		}
+		switch k {
+		case vendors.APNs, vendors.FCM, vendors.Web:
+			sec["limits"] = perToken
+		default:
+			sec["limits"] = batched
+		}
+	}
+	res, _ := doc["resources"].(map[string]any)
+	if res == nil {
+		res = map[string]any{}
+	}
+	res["e2e"] = map[string]any{"vendors": map[string]any{
+		"oppo":   map[string]any{"channel_id": "im", "category": "IM", "notify_level": 2},
+		"xiaomi": map[string]any{"channel_id": "im"},
+		"vivo":   map[string]any{"category": "IM"},
+		"huawei": map[string]any{"category": "IM"},
+	}}
+	doc["resources"] = res
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "herald-crash.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load(path)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		t.Fatalf("crash config does not validate: %v\n%s", err, out)
+	}
+	return path
+}
+
+// senderStats reads the daemon's GET /v1/stats.
+func senderStats(t *testing.T, p *proc) map[string]vendorStats {
+	t.Helper()
+	r := p.do(t, "GET", "/v1/stats", "")
+	wantStatus(t, r, 200)
+	var out struct {
+		Vendors map[string]vendorStats `json:"vendors"`
+	}
+	r.json(t, &out)
+	return out.Vendors
+}
+
+// TestCrashMidFanOut: a 20 000-member group message is being fanned out
+// when the daemon is killed with SIGKILL; after a restart on the same data
+// every device has been notified (at least once), none was lost. The
+// simulators run in their own process, so their counters span both runs.
+func TestCrashMidFanOut(t *testing.T) {
+	const (
+		n         = 20000
+		killAfter = 1000 // unique notifications seen before the kill
+	)
+	bin := heraldBinary(t)
+	sim := startSim(t, bin)
+	cfg := crashConfig(t, sim.config())
+	data := t.TempDir()
+	p := startHerald(t, bin, data, "--config", cfg)
+	do := p.doer(t)
+
+	setup := time.Now()
+	registerUsers(t, do, 0, n, func(i int) string { return fmt.Sprint("crash-tok-", i) })
+	addMembers(t, do, "all", 0, n)
+	want := map[string]int64{}
+	for i := range n {
+		want[string(kindOf(i))]++
+	}
+	t.Logf("setup: %d users, one device each, in one group: %v", n, time.Since(setup))
+
+	// Nobody is online and the sender is not a member: every member gets one push.
+	msg := `{"message_id":"m-crash","from":"backend","to":{"type":"group","id":"all"},"body":{"text":"hi"},
+		"push":{"title":"crash test","content":"hello","resources_id":"e2e"}}`
+	sent := time.Now()
+	r := p.do(t, "POST", "/v1/messages", msg)
+	wantStatus(t, r, 202)
+	if !strings.Contains(string(r.body), fmt.Sprintf(`"recipients":%d`, n)) {
+		t.Fatalf("message answer: %s", r.body)
+	}
+
+	// Poll the simulators as fast as they answer and kill the daemon as
+	// soon as some of the fan-out has arrived.
+	deadline := time.Now().Add(60 * time.Second)
+	var atKill map[string]simkit.Stats
+	for {
+		st, err := sim.statsErr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := totalUnique(st); u >= killAfter {
+			atKill = st
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d notifications arrived within 60 s; simulator stats %s", killAfter, statsJSON(st))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := p.stop(t, syscall.SIGKILL); err == nil {
+		t.Fatal("SIGKILL exit reported success")
+	}
+	killedAfter := time.Since(sent)
+	uniqueAtKill, dupsAtKill := totalUnique(atKill)
+	planned := false
+	for _, line := range p.logLines() {
+		if strings.Contains(line, "group fan-out planned") {
+			planned = true
+		}
+	}
+	// What the simulators had once the daemon was gone (requests it had
+	// already written may still have been answered).
+	afterDeath := sim.stats(t)
+	uniqueAfterDeath, _ := totalUnique(afterDeath)
+	t.Logf("killed %v after the message: %d unique notifications had arrived when the kill was decided, %d once the daemon was dead; fan-out planning finished before the kill: %v",
+		killedAfter, uniqueAtKill, uniqueAfterDeath, planned)
+	if uniqueAfterDeath >= n {
+		t.Fatalf("the fan-out finished (%d of %d unique) before the kill landed: the test did not crash herald mid-flight; slow the vendors down further in crashConfig", uniqueAfterDeath, n)
+	}
+	if dupsAtKill != 0 {
+		t.Errorf("duplicates before any crash: %s", statsJSON(atKill))
+	}
+
+	restart := time.Now()
+	p = startHerald(t, bin, data, "--config", cfg)
+	for _, line := range p.logLines() {
+		if strings.Contains(line, "resumed unfinished work") {
+			t.Logf("after restart: %s", line)
+		}
+	}
+	st := waitStats(t, "every member's notification after the restart", 3*time.Minute, func() map[string]simkit.Stats { return sim.stats(t) },
+		func(st map[string]simkit.Stats) bool { u, _ := totalUnique(st); return u >= n })
+	t.Logf("all %d unique notifications arrived %v after the restart (%v after the message)", n, time.Since(restart), time.Since(sent))
+
+	// Let the daemon finish what it has in flight, then check exactness.
+	drainDeadline := time.Now().Add(60 * time.Second)
+	for {
+		busy := int64(0)
+		for _, v := range senderStats(t, p) {
+			busy += v.Queued + v.InFlight
+		}
+		if busy == 0 {
+			break
+		}
+		if time.Now().After(drainDeadline) {
+			t.Fatalf("the daemon still has %d notifications queued or in flight after every device was reached: %+v", busy, senderStats(t, p))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st = sim.stats(t)
+	unique, dups := totalUnique(st)
+	var rejected int64
+	for _, s := range st {
+		rejected += s.Rejected
+	}
+	t.Logf("arrived before the kill: %d (%d once the daemon was dead); duplicates after the restart: %d; rejected: %d; per vendor: %s",
+		uniqueAtKill, uniqueAfterDeath, dups, rejected, statsJSON(st))
+	if unique != n {
+		t.Errorf("unique notifications %d, want exactly %d", unique, n)
+	}
+	for _, k := range vendors.Kinds() {
+		if got := st[string(k)].Unique; got != want[string(k)] {
+			t.Errorf("vendor %s: %d unique notifications, want %d", k, got, want[string(k)])
+		}
+	}
+	for k, v := range senderStats(t, p) {
+		if v.Dead != 0 || v.Failed != 0 || v.InvalidTokens != 0 {
+			t.Errorf("vendor %s after the restart: %+v", k, v)
+		}
+	}
+
+	// The job is done and recorded: a repeat is a duplicate with the
+	// final counts, and sends nothing.
+	r = p.do(t, "POST", "/v1/messages", msg)
+	wantStatus(t, r, 200)
+	var again messageResponse
+	r.json(t, &again)
+	if !again.Duplicate || again.Recipients != n || again.Offline == nil || *again.Offline != n || again.Online == nil || *again.Online != 0 {
+		t.Errorf("repeat after the fan-out: %s", r.body)
+	}
+	if u := p.user(t, "u7"); u.InboxPending != 1 {
+		t.Errorf("member u7 after the crash: %+v", u)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM exit: %v", err)
+	}
+	if u, _ := totalUnique(sim.stats(t)); u != n {
+		t.Errorf("unique changed after the repeat: %d", u)
+	}
+}
