@@ -19,10 +19,12 @@ type Resource struct {
 
 // ResourceVendor is one vendor's part of a push resource.
 type ResourceVendor struct {
-	ChannelID   string `yaml:"channel_id"`   // Android notification channel: fcm, huawei, xiaomi, oppo, vivo only
-	Category    string `yaml:"category"`     // apns category; huawei IM/VOIP/…; oppo and vivo IM/ACCOUNT/…
-	NotifyLevel int    `yaml:"notify_level"` // oppo only: 0 (vendor default), 1, 2 or 16
-	Sound       string `yaml:"sound"`        // overrides Resource.Sound for this vendor
+	ChannelID   string `yaml:"channel_id"`      // Android notification channel: fcm, huawei, xiaomi, oppo, vivo only
+	Category    string `yaml:"category"`        // apns category; huawei IM/VOIP/…; oppo and vivo IM/ACCOUNT/…
+	NotifyLevel int    `yaml:"notify_level"`    // oppo only: 0 (vendor default), 1, 2 or 16
+	Sound       string `yaml:"sound"`           // overrides Resource.Sound for this vendor
+	ThreadID    string `yaml:"thread_id"`       // apns only: aps thread-id (notification grouping)
+	Mutable     bool   `yaml:"mutable_content"` // apns only: aps mutable-content (lets a notification service extension edit it)
 }
 
 // For returns the settings for vendor with the resource-wide defaults (Sound)
@@ -73,6 +75,9 @@ func validateResourceVendor(ck *checker, base, name string, v ResourceVendor) {
 		ck.add(base+".notify_level", "must be 0 (vendor default), 1, 2 or 16 (got %d)", v.NotifyLevel)
 	case v.NotifyLevel != 0 && v.Category == "":
 		ck.add(base+".notify_level", "needs a category (oppo ignores notify_level without one)")
+	}
+	if (v.ThreadID != "" || v.Mutable) && name != "apns" {
+		ck.add(base, "thread_id and mutable_content apply to apns only")
 	}
 	if msg := categoryProblem(name, v.Category); msg != "" {
 		ck.add(base+".category", "%s", msg)

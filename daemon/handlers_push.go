@@ -99,7 +99,7 @@ func vendorResource(r configs.Resource, k vendors.Kind) vendors.Resource {
 	v := r.For(string(k))
 	return vendors.Resource{
 		Sound: v.Sound, VoIP: r.VoIP, HighPrio: r.Priority == "high", NormalPrio: r.Priority == "normal",
-		ChannelID: v.ChannelID, Category: v.Category, NotifyLevel: v.NotifyLevel,
+		ChannelID: v.ChannelID, Category: v.Category, NotifyLevel: v.NotifyLevel, ThreadID: v.ThreadID, Mutable: v.Mutable,
 	}
 }
 

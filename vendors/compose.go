@@ -27,6 +27,8 @@ type Resource struct {
 	ChannelID   string
 	Category    string
 	NotifyLevel int
+	ThreadID    string // APNs thread-id
+	Mutable     bool   // APNs mutable-content
 }
 
 // Compose builds the Notification for one vendor from content and that
@@ -58,6 +60,8 @@ func Compose(c Content, r Resource) Notification {
 		Channel:     r.ChannelID,
 		Category:    r.Category,
 		NotifyLevel: r.NotifyLevel,
+		ThreadID:    r.ThreadID,
+		Mutable:     r.Mutable,
 	}
 	switch {
 	case r.HighPrio || n.VoIP:
