@@ -233,15 +233,13 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 	}
 }
 
-// Resume restarts the jobs and re-queues the outbox rows a previous run
-// left behind.
+// Resume re-queues the outbox rows a previous run left behind, then
+// restarts its unfinished jobs. The order matters: rows a resumed job
+// writes must not also be picked up by the scan and sent twice.
 func (d *Dispatcher) Resume() error {
 	jobs, err := d.store.Jobs()
 	if err != nil {
 		return err
-	}
-	for _, j := range jobs {
-		d.run(j)
 	}
 	total := 0
 	for _, k := range d.senders.Kinds() {
@@ -260,6 +258,9 @@ func (d *Dispatcher) Resume() error {
 		}
 		d.senders.Enqueue(batch, false)
 		total += len(batch)
+	}
+	for _, j := range jobs {
+		d.run(j)
 	}
 	if len(jobs) > 0 || total > 0 {
 		d.log.Info("resumed unfinished work", "jobs", len(jobs), "outbox_rows", total)

@@ -30,7 +30,7 @@ type simProc struct {
 	cmd    *exec.Cmd
 	url    string // https://127.0.0.1:PORT
 	out    string // the --out directory: ca.pem, secrets, herald-sim.yaml
-	http   *http.Client
+	client *http.Client
 	exited chan error
 	mu     sync.Mutex
 	logs   []string
@@ -67,8 +67,8 @@ func startSim(t *testing.T, bin string) *simProc {
 		s.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		if s.http != nil {
-			s.http.CloseIdleConnections()
+		if s.client != nil {
+			s.client.CloseIdleConnections()
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -106,7 +106,7 @@ func startSim(t *testing.T, bin string) *simProc {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatal("ca.pem holds no certificate")
 	}
-	s.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	s.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2: true,
 	}}
@@ -119,7 +119,7 @@ func (s *simProc) config() string { return filepath.Join(s.out, "herald-sim.yaml
 // stats reads GET /sim/stats; an error is returned, not fatal, so that
 // tight polling loops can report it with context.
 func (s *simProc) statsErr() (map[string]simkit.Stats, error) {
-	r, err := s.http.Get(s.url + "/sim/stats")
+	r, err := s.client.Get(s.url + "/sim/stats")
 	if err != nil {
 		return nil, err
 	}
@@ -415,6 +415,12 @@ func TestCrashMidFanOut(t *testing.T) {
 	}
 	t.Logf("arrived before the kill: %d (%d once the daemon was dead); duplicates after the restart: %d; rejected: %d; per vendor: %s",
 		uniqueAtKill, uniqueAfterDeath, dups, rejected, statsJSON(st))
+	// At-least-once: what was in flight at the kill may arrive twice. At
+	// most max_in_flight × batch_size notifications per vendor can be in
+	// flight; more duplicates than that came from something else.
+	if inFlightCap := int64(3*32 + 4*2*50); dups > inFlightCap {
+		t.Logf("NOTE: %d duplicates exceed the %d notifications that could be in flight at the kill", dups, inFlightCap)
+	}
 	if unique != n {
 		t.Errorf("unique notifications %d, want exactly %d", unique, n)
 	}

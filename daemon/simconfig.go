@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/herald-push/herald/configs"
@@ -69,6 +71,15 @@ func writeSimConfig(sims *sim.Sims, baseURL, dir string) (string, error) {
 			}
 			fmt.Fprintf(&b, "      %s: %q\n", sc[0], p)
 		}
+	}
+	// The simulators, like the real OPPO and Xiaomi services, refuse
+	// notifications without a channel: give the config the same default
+	// push resource simulator mode uses.
+	def := simulatorDefaultResource()
+	b.WriteString("resources:\n  default:\n    vendors:\n")
+	for _, v := range slices.Sorted(maps.Keys(def.Vendors)) {
+		rv := def.Vendors[v]
+		fmt.Fprintf(&b, "      %s: {channel_id: %q, category: %q, notify_level: %d}\n", v, rv.ChannelID, rv.Category, rv.NotifyLevel)
 	}
 	path := filepath.Join(abs, "herald-sim.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
