@@ -312,7 +312,8 @@ func TestSendCallErrors(t *testing.T) {
 // the simulator: what arrives is exactly what encode (and so the golden
 // files) say.
 func TestWireMatchesEncoder(t *testing.T) {
-	clock := &fakeClock{t: goldenNow}
+	clock := newFakeClock()
+	clock.Advance(goldenNow.Sub(clock.Now()))
 	e := startSim(t, SimOptions{Now: clock.Now}, nil)
 	c := newClient(t, e.cfg)
 	for name, n := range goldenCases() {

@@ -16,24 +16,9 @@ import (
 
 // fakeClock is a settable clock starting at the wall clock's now (the
 // service-account assertion carries wall-clock iat/exp).
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = simtest.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeClock { return simtest.NewClock(time.Now()) }
 
 // env is a simulator on a TLS + HTTP/2 loopback server, with a record of
 // what reached it.

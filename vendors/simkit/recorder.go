@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -36,6 +37,9 @@ type Recorder struct {
 	vendors map[string]*vendorStats
 	// onReceipt, when set, sees every accepted notification.
 	onReceipt func(vendor string, r Receipt)
+	// log, once armed (EnableReceiptLog, GET /sim/receipts), keeps the
+	// latest accepted notifications for pollers; nil = not kept.
+	log *receiptLog
 }
 
 // NewRecorder returns an empty Recorder. now may be nil (wall clock).
@@ -86,9 +90,17 @@ func (r *Recorder) Accepted(vendor, messageID, token string) {
 		}
 	}
 	fn := r.onReceipt
+	var at time.Time
+	if r.log != nil {
+		at = r.now()
+		r.log.add(vendor, messageID, token, at)
+	}
 	r.mu.Unlock()
 	if fn != nil {
-		fn(vendor, Receipt{MessageID: messageID, Token: token, At: r.now()})
+		if at.IsZero() {
+			at = r.now()
+		}
+		fn(vendor, Receipt{MessageID: messageID, Token: token, At: at})
 	}
 }
 
@@ -131,7 +143,7 @@ type StatsResponse struct {
 	Vendors map[string]Stats `json:"vendors"`
 }
 
-// Handler serves GET /sim/stats and POST /sim/reset.
+// Handler serves GET /sim/stats, POST /sim/reset and GET /sim/receipts.
 func (r *Recorder) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, _ *http.Request) {
@@ -142,6 +154,7 @@ func (r *Recorder) Handler() http.Handler {
 		r.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /sim/receipts", r.serveReceipts)
 	return mux
 }
 
@@ -155,4 +168,119 @@ func (r *Recorder) Vendors() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ReceiptLogSize is how many of the latest accepted notifications the
+// receipt log keeps (GET /sim/receipts); older ones are counted as dropped.
+const ReceiptLogSize = 1 << 18
+
+// MaxReceiptsPerRequest bounds one GET /sim/receipts answer.
+const MaxReceiptsPerRequest = 20000
+
+// LoggedReceipt is one entry of the receipt log: an accepted notification
+// with its sequence number (1, 2, … in arrival order) and arrival time.
+type LoggedReceipt struct {
+	Seq        uint64 `json:"seq"`
+	Vendor     string `json:"vendor"`
+	MessageID  string `json:"message_id"`
+	Token      string `json:"token"`
+	AtUnixNano int64  `json:"at_unix_ns"`
+}
+
+// ReceiptsResponse is the body of GET /sim/receipts.
+type ReceiptsResponse struct {
+	Receipts []LoggedReceipt `json:"receipts"`
+	// Next is the seq to pass as after in the next request.
+	Next uint64 `json:"next"`
+	// Last is the newest seq logged so far: a poller that wants only what
+	// arrives from now on starts after it.
+	Last uint64 `json:"last"`
+	// Dropped counts receipts after the requested seq that had already
+	// fallen off the log (it keeps the latest ReceiptLogSize).
+	Dropped uint64 `json:"dropped"`
+}
+
+// receiptLog is a ring of the latest receipts.
+type receiptLog struct {
+	ring []LoggedReceipt
+	last uint64 // seq of the newest entry; 0 = none yet
+}
+
+func (l *receiptLog) add(vendor, messageID, token string, at time.Time) {
+	l.last++
+	l.ring[l.last%uint64(len(l.ring))] = LoggedReceipt{Seq: l.last, Vendor: vendor, MessageID: messageID,
+		Token: token, AtUnixNano: at.UnixNano()}
+}
+
+// EnableReceiptLog starts keeping accepted notifications for Receipts (a
+// no-op when already kept). Only notifications accepted afterwards are kept.
+func (r *Recorder) EnableReceiptLog() {
+	r.mu.Lock()
+	if r.log == nil {
+		r.log = &receiptLog{ring: make([]LoggedReceipt, ReceiptLogSize)}
+	}
+	r.mu.Unlock()
+}
+
+// Receipts returns up to limit logged receipts with seq > after, oldest
+// first, the seq to ask after next, and how many wanted receipts had fallen
+// off the log. It arms the log on first use (see EnableReceiptLog). Reset
+// does not clear the log.
+func (r *Recorder) Receipts(after uint64, limit int) (out []LoggedReceipt, next, dropped uint64) {
+	out, next, dropped, _ = r.receipts(after, limit)
+	return out, next, dropped
+}
+
+func (r *Recorder) receipts(after uint64, limit int) (out []LoggedReceipt, next, dropped, last uint64) {
+	r.EnableReceiptLog()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.log
+	size := uint64(len(l.ring))
+	first := uint64(1) // oldest seq still in the ring
+	if l.last > size {
+		first = l.last - size + 1
+	}
+	start := after + 1
+	if start < first {
+		dropped = first - start
+		start = first
+	}
+	next = max(after, start-1)
+	for seq := start; seq <= l.last && len(out) < limit; seq++ {
+		out = append(out, l.ring[seq%size])
+		next = seq
+	}
+	return out, next, dropped, l.last
+}
+
+// serveReceipts answers GET /sim/receipts?after=SEQ&limit=N (limit 1 to
+// MaxReceiptsPerRequest, default 1000). The first request arms the log: a
+// poller asks once with after=0 before its traffic starts and then follows
+// next.
+func (r *Recorder) serveReceipts(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	after, limit := uint64(0), 1000
+	if s := q.Get("after"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			http.Error(w, "after must be a sequence number", http.StatusBadRequest)
+			return
+		}
+		after = v
+	}
+	if s := q.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > MaxReceiptsPerRequest {
+			http.Error(w, "limit must be 1 to "+strconv.Itoa(MaxReceiptsPerRequest), http.StatusBadRequest)
+			return
+		}
+		limit = v
+	}
+	rs, next, dropped, last := r.receipts(after, limit)
+	if rs == nil {
+		rs = []LoggedReceipt{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ReceiptsResponse{Receipts: rs, Next: next, Last: last, Dropped: dropped})
 }

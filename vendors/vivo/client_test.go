@@ -139,7 +139,7 @@ func TestAuthTokenCachedAndRefreshed(t *testing.T) {
 	}
 	// The simulator expires tokens after 30 min; the client keeps them an
 	// hour, so the next send is refused, refreshed and resent.
-	e.clock.Add(45 * time.Minute)
+	e.clock.Advance(45 * time.Minute)
 	rs := send(t, e.client, note("m3"), "tok-a")
 	if !rs[0].OK() {
 		t.Fatalf("after expiry: %+v", rs[0])
@@ -148,13 +148,13 @@ func TestAuthTokenCachedAndRefreshed(t *testing.T) {
 		t.Errorf("auth calls = %d, want 2", n)
 	}
 	// Same for a batch: both saveListPayload and pushToList see fresh tokens.
-	e.clock.Add(45 * time.Minute)
+	e.clock.Advance(45 * time.Minute)
 	rs = send(t, e.client, note("m4"), "tok-a", "tok-b")
 	if got := verdicts(rs); !reflect.DeepEqual(got, []vendors.Verdict{vendors.Delivered, vendors.Delivered}) {
 		t.Fatalf("batch after expiry: %+v", rs)
 	}
 	// And past the client's own hour it refreshes before sending.
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	send(t, e.client, note("m5"), "tok-a")
 	if n := e.sim.AuthCalls(); n != 4 {
 		t.Errorf("auth calls = %d, want 4", n)
@@ -190,7 +190,7 @@ func TestQPSLimit(t *testing.T) {
 			t.Errorf("over QPS: %+v", r)
 		}
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	if rs := send(t, e.client, note("m3"), "tok-a"); !rs[0].OK() {
 		t.Errorf("after refill: %+v", rs[0])
 	}

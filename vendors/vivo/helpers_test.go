@@ -2,7 +2,6 @@ package vivo
 
 import (
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,25 +12,10 @@ import (
 )
 
 // fakeClock is a settable clock shared by a client and a simulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = simtest.Clock
 
 func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return simtest.NewClock(time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC))
 }
 
 // env is a simulator on a TLS + HTTP/2 loopback server and a client for it.

@@ -155,7 +155,7 @@ func TestSimSendValidation(t *testing.T) {
 	if code, _ := simCall(t, s, "PUT", pathSend, jsonType, tok, sendBody(nil)); code != http.StatusMethodNotAllowed {
 		t.Errorf("PUT: %d", code)
 	}
-	clock.Add(24 * time.Hour)
+	clock.Advance(24 * time.Hour)
 	if _, a := simCall(t, s, "POST", pathSend, jsonType, tok, sendBody(nil)); a.Result != codeAuthFailed || !strings.Contains(a.Desc, "过期") {
 		t.Errorf("expired authToken: %+v", a)
 	}
