@@ -122,10 +122,13 @@ func (r *Recorder) Snapshot() map[string]Stats {
 	return out
 }
 
-// Reset zeroes every counter and forgets every pair seen.
+// Reset zeroes every counter and forgets every pair seen; vendors already
+// known stay listed (with zeros).
 func (r *Recorder) Reset() {
 	r.mu.Lock()
-	r.vendors = map[string]*vendorStats{}
+	for k := range r.vendors {
+		r.vendors[k] = &vendorStats{seen: map[string]struct{}{}}
+	}
 	r.mu.Unlock()
 }
 
