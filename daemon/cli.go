@@ -27,6 +27,7 @@ Usage:
   herald push (--push-id VENDOR:TOKEN | --user-id ID) [--title T] [--content C]
               [--payload P] [--resources-id R] [--voip] [--server URL] [--key K] [--json]
   herald check-config FILE
+  herald bench [--scenario fanout|peer|calls|mixed] [flags]   (herald bench --help)
   herald version
 
 Without --config, serve runs on the built-in defaults (configs/herald.yaml):
@@ -54,6 +55,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return pushCmd(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -94,6 +94,7 @@ func New(opts Options) (*Sims, error) {
 	mount(vendors.Vivo, s.Vivo)
 	mux.Handle("/sim/stats", rec.Handler())
 	mux.Handle("/sim/reset", rec.Handler())
+	mux.Handle("/sim/receipts", rec.Handler())
 	mux.HandleFunc("POST /sim/limits", s.setLimits)
 	s.mux = mux
 	return s, nil

@@ -1,0 +1,273 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/bench"
+	"github.com/herald-push/herald/daemon"
+)
+
+// scenario loads a built-in scenario, shrunk for tests. The timeout is a
+// bound on waiting, not an assertion on speed.
+func scenario(t *testing.T, name string) bench.Scenario {
+	t.Helper()
+	sc, err := bench.LoadScenario(name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Timeout = bench.Duration(5 * time.Minute)
+	sc.Settle = bench.Duration(200 * time.Millisecond)
+	return sc
+}
+
+func checkClean(t *testing.T, rep *bench.Report) {
+	t.Helper()
+	tt := rep.Totals
+	if !rep.Passed || rep.Error != "" || tt.Lost != 0 || tt.Duplicates != 0 || tt.Unique != tt.Expected || tt.Expected == 0 {
+		t.Fatalf("passed %v error %q totals %+v notes %q", rep.Passed, rep.Error, tt, rep.Notes)
+	}
+	b, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.ValidateReport(b); err != nil {
+		t.Fatalf("report does not validate: %v", err)
+	}
+	if rep.Machine.Cores < 1 || rep.Machine.GoVersion == "" || rep.Machine.CPUModel == "" || rep.Machine.GOMAXPROCS < 1 {
+		t.Fatalf("machine: %+v", rep.Machine)
+	}
+}
+
+func latency(t *testing.T, rep *bench.Report, name string) bench.LatencyReport {
+	t.Helper()
+	for _, l := range rep.Latencies {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("no %s latency in %+v", name, rep.Latencies)
+	return bench.LatencyReport{}
+}
+
+// TestFanoutCommand runs `herald bench --scenario fanout` for 2000 users
+// through the command line, with the daemon in this process: nothing lost,
+// nothing duplicated, a JSON report that validates and an HTML report with
+// both plots.
+func TestFanoutCommand(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	var out, errOut bytes.Buffer
+	code := bench.Main([]string{"--scenario", "fanout", "--users", "2000", "--warmup-users", "200",
+		"--shares", "apns=3,fcm=2,web=1,huawei=2,xiaomi=2,oppo=1,vivo=1", "--settle", "200ms",
+		"--json", jsonPath, "--html", htmlPath, "--quiet"},
+		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test"})
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.ValidateReport(b); err != nil {
+		t.Fatalf("JSON report: %v", err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, &rep)
+	if rep.Totals.Expected != 2000 || rep.Setup.Devices != 2200 || len(rep.Vendors) != 7 {
+		t.Fatalf("totals %+v setup %+v vendors %d", rep.Totals, rep.Setup, len(rep.Vendors))
+	}
+	for _, v := range rep.Vendors {
+		if v.Expected == 0 || v.Unique != v.Expected {
+			t.Errorf("vendor %+v", v)
+		}
+	}
+	if l := latency(t, &rep, "delivery"); l.Count != 2000 || len(l.Percentiles) == 0 {
+		t.Fatalf("delivery latency: %+v", l)
+	}
+	if _, ok := rep.Metric("notifications_per_second"); !ok {
+		t.Fatal("no notifications_per_second")
+	}
+	if len(rep.Timeline.Series) == 0 || len(rep.Timeline.Series[0].Values) == 0 {
+		t.Fatalf("timeline: %+v", rep.Timeline)
+	}
+	for _, want := range []string{"notifications_per_second", "lost", "delivery", "AMD", "PASS"} {
+		if want == "AMD" {
+			want = rep.Machine.CPUModel
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := string(page)
+	for _, want := range []string{`<svg id="throughput"`, `<svg id="latency"`, "<polyline", "PASS"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.Count(h, "<polyline") < 2 {
+		t.Error("HTML: want a line in each plot")
+	}
+	for _, banned := range []string{"<script", "src=", "href=", "@import"} {
+		if strings.Contains(h, banned) {
+			t.Errorf("HTML is not self-contained: has %q", banned)
+		}
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func run(t *testing.T, o bench.Options) *bench.Report {
+	t.Helper()
+	if o.StartLocal == nil && o.Target == "" {
+		o.StartLocal = daemon.StartBench
+	}
+	o.Version = "herald test"
+	rep, err := bench.Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("run: %v (notes %q)", err, rep.Notes)
+	}
+	return rep
+}
+
+// TestPeerTiny: an open-loop peer run with a warm-up; both latencies are
+// measured, only on the measured phase's messages.
+func TestPeerTiny(t *testing.T) {
+	sc := scenario(t, "peer")
+	sc.Users, sc.DevicesPerUser, sc.Conns = 100, 2, 8
+	sc.Rate, sc.Warmup, sc.Duration = 100, bench.Duration(200*time.Millisecond), bench.Duration(time.Second)
+	rep := run(t, bench.Options{Scenario: sc})
+	checkClean(t, rep)
+	acc, i2s := latency(t, rep, "accept"), latency(t, rep, "ingress_to_simulator")
+	if acc.Count != 100 {
+		t.Fatalf("accept latency counts the 100 messages scheduled in the measured second, got %d", acc.Count)
+	}
+	if i2s.Count != 2*acc.Count {
+		t.Fatalf("ingress_to_simulator: %d notifications for %d messages of 2 devices", i2s.Count, acc.Count)
+	}
+	if rep.Totals.Expected != 2*120 {
+		t.Fatalf("expected %d, want 240 (warm-up messages are owed too)", rep.Totals.Expected)
+	}
+}
+
+// TestExternalTarget drives a daemon through --target/--sim as an external
+// deployment: counting goes over GET /sim/stats with the simulators' CA.
+func TestExternalTarget(t *testing.T) {
+	sc := scenario(t, "fanout")
+	cfg, err := sc.DaemonConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	loc, err := daemon.StartBench(cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Stop()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := loc.Sims.CA.WriteFile(ca); err != nil {
+		t.Fatal(err)
+	}
+	sc.Users, sc.WarmupUsers = 300, 50
+	rep := run(t, bench.Options{Scenario: sc, Target: loc.URL, Sim: loc.SimURL, SimCA: ca})
+	checkClean(t, rep)
+	if rep.Target.Mode != "external" || rep.Totals.Expected != 300 {
+		t.Fatalf("target %+v totals %+v", rep.Target, rep.Totals)
+	}
+}
+
+// TestMixedTiny: presence churn, peer and group traffic at once.
+func TestMixedTiny(t *testing.T) {
+	sc := scenario(t, "mixed")
+	sc.Users, sc.Groups, sc.GroupSize, sc.GroupRate = 200, 2, 50, 4
+	sc.ChurnUsers, sc.ChurnRate, sc.ChurnBatch = 50, 10, 20
+	sc.Rate, sc.Conns = 50, 8
+	sc.Warmup, sc.Duration = bench.Duration(100*time.Millisecond), bench.Duration(time.Second)
+	rep := run(t, bench.Options{Scenario: sc})
+	checkClean(t, rep)
+	for _, n := range []string{"peer_accept", "group_accept", "presence_accept", "peer_ingress_to_simulator", "group_ingress_to_simulator"} {
+		if l := latency(t, rep, n); l.Count == 0 {
+			t.Errorf("%s: nothing measured", n)
+		}
+	}
+}
+
+// TestCallsTiny: the calls scenario runs its fan-out, and says so when
+// herald has no calls API.
+func TestCallsTiny(t *testing.T) {
+	sc := scenario(t, "calls")
+	sc.Users, sc.WarmupUsers, sc.CallRate, sc.Duration = 300, 0, 20, bench.Duration(500*time.Millisecond)
+	rep := run(t, bench.Options{Scenario: sc})
+	checkClean(t, rep)
+	noAPI := false
+	for _, n := range rep.Notes {
+		noAPI = noAPI || strings.Contains(n, "calls API not available")
+	}
+	hasRing := false
+	for _, l := range rep.Latencies {
+		hasRing = hasRing || l.Name == "ring"
+	}
+	if noAPI == hasRing {
+		t.Fatalf("either the calls API is missing (and said so) or ring latency is measured: notes %q latencies %d", rep.Notes, len(rep.Latencies))
+	}
+	if hasRing {
+		calls, _ := rep.Metric("calls")
+		rung, _ := rep.Metric("calls_rung")
+		if calls != 10 || rung != 10 || latency(t, rep, "ring").Count != 10 {
+			t.Fatalf("calls %v rung %v", calls, rung)
+		}
+		if rep.Totals.Expected != 300+10 {
+			t.Fatalf("expected %d: the fan-out's 300 and one push per invitee", rep.Totals.Expected)
+		}
+	}
+}
+
+// TestLossFailsTheRun: notifications that never reach the simulators make
+// the run fail (exit 1, passed false, a LOST note). Herald is given a vivo
+// daily quota of 1, so all but one of the vivo pushes wait for tomorrow.
+func TestLossFailsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath, jsonPath := filepath.Join(dir, "herald.yaml"), filepath.Join(dir, "r.json")
+	if err := os.WriteFile(cfgPath, []byte("log: {level: error}\nvendors:\n  vivo: {limits: {daily_quota: 1}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := bench.Main([]string{"--scenario", "fanout", "--users", "20", "--warmup-users", "0", "--shares", "vivo=1",
+		"--timeout", "1s", "--settle", "0s", "--config", cfgPath, "--json", jsonPath, "--quiet"},
+		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test"})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.ValidateReport(b); err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Passed || rep.Totals.Lost < 19 || rep.Totals.Expected != 20 {
+		t.Fatalf("passed %v totals %+v", rep.Passed, rep.Totals)
+	}
+	if !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "LOST") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+}

@@ -1,0 +1,215 @@
+package bench
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"io"
+	"math"
+	"os"
+	"strings"
+)
+
+// palette colours the series of a chart.
+var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
+
+const (
+	chartW, chartH = 900, 340
+	padL, padR     = 70, 20
+	padT, padB     = 20, 70
+)
+
+// niceCeil rounds v up to 1, 2, 2.5, 4 or 5 times a power of ten.
+func niceCeil(v float64) float64 {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 4, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+type line struct {
+	name string
+	xs   []float64
+	ys   []float64
+}
+
+type axis struct {
+	max   float64
+	ticks []float64
+	label func(float64) string
+}
+
+// svgChart draws lines over x in [0, xa.max] and y in [0, ya.max].
+func svgChart(id, title, xTitle, yTitle string, xa, ya axis, lines []line) string {
+	var b strings.Builder
+	pw, ph := float64(chartW-padL-padR), float64(chartH-padT-padB)
+	x := func(v float64) float64 { return padL + pw*math.Min(v/xa.max, 1) }
+	y := func(v float64) float64 { return padT + ph*(1-math.Min(v/ya.max, 1)) }
+	fmt.Fprintf(&b, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+		id, chartW, chartH, chartW, chartH, html.EscapeString(title))
+	fmt.Fprintf(&b, `<title>%s</title><rect x="0" y="0" width="%d" height="%d" fill="#fff"/>`, html.EscapeString(title), chartW, chartH)
+	for _, t := range ya.ticks {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x(0), y(t), x(xa.max), y(t))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end" fill="#444">%s</text>`, x(0)-6, y(t)+4, html.EscapeString(ya.label(t)))
+	}
+	for _, t := range xa.ticks {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x(t), y(0), x(t), y(ya.max))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle" fill="#444">%s</text>`, x(t), y(0)+16, html.EscapeString(xa.label(t)))
+	}
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, padL, padT, pw, ph)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" text-anchor="middle">%s</text>`, padL+pw/2, padT+int(ph)+36, html.EscapeString(xTitle))
+	fmt.Fprintf(&b, `<text x="16" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 16 %.1f)">%s</text>`, padT+ph/2, padT+ph/2, html.EscapeString(yTitle))
+	if len(lines) == 0 {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="14" text-anchor="middle" fill="#888">no data</text>`, padL+pw/2, padT+ph/2)
+	}
+	for i, l := range lines {
+		c := palette[i%len(palette)]
+		var pts []string
+		for j := range l.xs {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(l.xs[j]), y(l.ys[j])))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`, c, strings.Join(pts, " "), html.EscapeString(l.name))
+		lx := padL + 10 + (i%3)*280
+		ly := padT + int(ph) + 54 + (i/3)*14
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="14" height="3" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`, lx, ly-4, c, lx+18, ly, html.EscapeString(l.name))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func linearTicks(maxV float64) []float64 {
+	step := niceCeil(maxV / 5)
+	var out []float64
+	for t := 0.0; t <= maxV*1.0001; t += step {
+		out = append(out, t)
+	}
+	return out
+}
+
+// throughputSVG plots every timeline series (rates per second over time).
+func throughputSVG(t TimelineReport) string {
+	var lines []line
+	maxY, maxX := 0.0, 0.0
+	for _, s := range t.Series {
+		l := line{name: s.Name + " (" + s.Unit + ")"}
+		for i, v := range s.Values {
+			// each point sits at the middle of its bin
+			l.xs = append(l.xs, (float64(i)+0.5)*t.IntervalS)
+			l.ys = append(l.ys, v)
+			maxY = math.Max(maxY, v)
+		}
+		maxX = math.Max(maxX, float64(len(s.Values))*t.IntervalS)
+		if len(l.xs) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
+	xa.ticks = linearTicks(xa.max)
+	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
+	ya.ticks = linearTicks(ya.max)
+	return svgChart("throughput", "Throughput over time", "seconds since the start of the measured phase", "per second", xa, ya, lines)
+}
+
+// nines maps a percentile to the plot's x: log10(1/(1−p)), so 90, 99,
+// 99.9 … are evenly spaced; 100 sits at the right edge.
+func nines(p float64) float64 {
+	const maxX = 5 // 99.999
+	if p >= 100 {
+		return maxX
+	}
+	return math.Min(math.Log10(100/(100-p)), maxX)
+}
+
+// latencySVG plots each latency's percentile curve.
+func latencySVG(ls []LatencyReport) string {
+	var lines []line
+	maxY := 0.0
+	for _, l := range ls {
+		if len(l.Percentiles) == 0 {
+			continue
+		}
+		ln := line{name: l.Name}
+		for _, p := range l.Percentiles {
+			ln.xs = append(ln.xs, nines(p.Percentile))
+			ln.ys = append(ln.ys, p.MS)
+			maxY = math.Max(maxY, p.MS)
+		}
+		lines = append(lines, ln)
+	}
+	labels := map[float64]string{0: "0", 1: "90", 2: "99", 3: "99.9", 4: "99.99", 5: "99.999"}
+	xa := axis{max: 5, ticks: []float64{0, 1, 2, 3, 4, 5}, label: func(v float64) string { return labels[v] }}
+	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
+	ya.ticks = linearTicks(ya.max)
+	return svgChart("latency", "Latency by percentile", "percentile", "milliseconds", xa, ya, lines)
+}
+
+var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "sub0": func(a, b int64) int64 { return max(a-b, 0) }}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>herald bench: {{.R.Scenario}}</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:960px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.pass{color:#17803d;font-weight:bold}.fail{color:#c62828;font-weight:bold}
+.kv td{text-align:left}.note{color:#555;font-size:13px}
+</style></head><body>
+<h1>herald bench: {{.R.Scenario}} — {{if .R.Passed}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</h1>
+<p>{{.R.Description}}</p>
+<table class="kv">
+<tr><td>started</td><td>{{.R.StartedAt.Format "2006-01-02 15:04:05 MST"}}</td></tr>
+<tr><td>machine</td><td>{{.R.Machine.CPUModel}}, {{.R.Machine.Cores}} cores, GOMAXPROCS {{.R.Machine.GOMAXPROCS}}, {{.R.Machine.GoVersion}} {{.R.Machine.OS}}/{{.R.Machine.Arch}}</td></tr>
+<tr><td>herald</td><td>{{.R.Herald}}</td></tr>
+<tr><td>target</td><td>{{.R.Target.Mode}} {{.R.Target.URL}} (simulators {{.R.Target.SimURL}}), {{.R.Target.Conns}} connections</td></tr>
+<tr><td>setup</td><td>{{.R.Setup.Users}} users, {{.R.Setup.Devices}} devices, {{.R.Setup.Groups}} groups in {{num .R.Setup.Seconds}} s ({{num .R.Setup.DevicesPerSecond}} devices/s)</td></tr>
+<tr><td>run</td><td>{{num .R.WallSeconds}} s in all</td></tr>
+{{if .R.Error}}<tr><td>error</td><td class="fail">{{.R.Error}}</td></tr>{{end}}
+</table>
+<h2>Results</h2>
+<table><tr><th>metric</th><th>value</th><th>unit</th></tr>
+{{range .R.Metrics}}<tr><td>{{.Name}}</td><td>{{num .Value}}</td><td>{{.Unit}}</td></tr>
+{{end}}</table>
+<h2>Throughput over time</h2>
+{{.Throughput}}
+<h2>Latency percentiles</h2>
+{{.Latency}}
+<table><tr><th>latency (ms)</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>
+{{range .R.Latencies}}<tr><td title="{{.Description}}">{{.Name}}</td><td>{{.Count}}</td><td>{{num .P50MS}}</td><td>{{num .P90MS}}</td><td>{{num .P99MS}}</td><td>{{num .P999MS}}</td><td>{{num .MaxMS}}</td><td>{{num .MeanMS}}</td></tr>
+{{end}}</table>
+{{range .R.Latencies}}<p class="note"><b>{{.Name}}</b>: {{.Description}}</p>{{end}}
+<h2>Counted at the simulators</h2>
+<table><tr><th>vendor</th><th>expected</th><th>unique</th><th>lost</th><th>duplicates</th><th>rejected</th><th>requests</th><th>herald sent</th><th>retried</th><th>failed</th></tr>
+{{range .R.Vendors}}<tr><td>{{.Vendor}}</td><td>{{.Expected}}</td><td>{{.Unique}}</td><td>{{sub0 .Expected .Unique}}</td><td>{{.Duplicates}}</td><td>{{.Rejected}}</td><td>{{.Requests}}</td><td>{{.HeraldSent}}</td><td>{{.HeraldRetried}}</td><td>{{.HeraldFailed}}</td></tr>
+{{end}}<tr><th>total</th><th>{{.R.Totals.Expected}}</th><th>{{.R.Totals.Unique}}</th><th>{{.R.Totals.Lost}}</th><th>{{.R.Totals.Duplicates}}</th><th>{{.R.Totals.Rejected}}</th><th>{{.R.Totals.Requests}}</th><th></th><th></th><th></th></tr>
+</table>
+{{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+</body></html>
+`))
+
+// WriteHTML writes the self-contained HTML report (inline SVG, no
+// scripts, no external assets).
+func (r *Report) WriteHTML(w io.Writer) error {
+	return htmlTmpl.Execute(w, struct {
+		R                   *Report
+		Throughput, Latency template.HTML
+	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies))})
+}
+
+// WriteHTMLFile writes the HTML report to path.
+func (r *Report) WriteHTMLFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteHTML(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/herald-push/herald/vendors/simkit"
+)
+
+// runPeer: peer messages to offline users at a steady rate (open loop), for
+// ingress throughput, accept latency and ingress-to-simulator latency.
+func runPeer(ctx context.Context, e *runEnv) error {
+	sc := e.sc
+	pop := newPopulation(e.run, sc)
+	users := pop.add("u", sc.Users, false)
+	sender := "s-" + e.run
+	if err := e.setup(ctx, []*userSet{users}, nil); err != nil {
+		return err
+	}
+	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
+
+	tr := newTracker(e.run, e.tl)
+	pk := tr.kind('p', "notifications_counted")
+	stop, receipts, err := e.watch(tr, "the ingress-to-simulator latency is not measured")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	base, err := e.sims.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	heraldBase := e.heraldStats()
+	pollSeries := -1
+	if !receipts {
+		pollSeries = e.tl.Series("notifications_counted", "notifications/s")
+	}
+
+	var mu sync.Mutex
+	expected := map[string]int64{}
+	// Users are visited in a stride so consecutive messages hit different
+	// shards and vendors.
+	stride := coprimeStride(users.n)
+	load := &Load{Name: "peer", Rate: sc.Rate, Warmup: sc.Warmup.Std(), Duration: sc.Duration.Std(), Workers: sc.Conns,
+		Schedule: func(seq int64, intended time.Time) { pk.times.set(seq, intended.UnixNano()) },
+		Do: func(seq int64) error {
+			u := int((seq * int64(stride)) % int64(users.n))
+			ans, err := e.sendMessage(messageID('p', e.run, seq), sender, "peer", users.id(u))
+			if err != nil {
+				return err
+			}
+			if ans.Offline == nil || *ans.Offline > 0 {
+				mu.Lock()
+				users.addExpected(expected, u)
+				mu.Unlock()
+			}
+			return nil
+		}}
+	if err := e.beginMeasure(); err != nil {
+		return err
+	}
+	start := time.Now()
+	e.tl.SetStart(start)
+	pk.window(start.Add(load.Warmup), start.Add(load.Warmup+load.Duration))
+	e.prog.phase("warm-up")
+	phaseTimer := time.AfterFunc(load.Warmup, func() { e.prog.phase("measure") })
+	defer phaseTimer.Stop()
+	res := runLoad(ctx, load, e, base, pollSeries)
+	e.prog.phase("drain")
+	mu.Lock()
+	want := total(expected)
+	mu.Unlock()
+	e.prog.expected.Store(want)
+	_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
+	if err != nil {
+		return err
+	}
+	if done.IsZero() {
+		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
+		done = time.Now()
+	}
+	final, err := e.settle(ctx)
+	if err != nil {
+		return err
+	}
+	stop()
+	hist, _, last := pk.snapshot()
+	if !receipts {
+		last = done
+	}
+	e.finish(final, base, expected, heraldBase, maxTime(last, res.LastAnswer))
+	e.loadNotes(res)
+	measured := load.Duration.Seconds()
+	e.rep.metric("target_rate", sc.Rate, "messages/s")
+	e.rep.metric("sent", float64(res.Sent), "messages")
+	e.rep.metric("errors", float64(res.Errors), "messages")
+	e.rep.metric("ingress_per_second", float64(res.InWindow)/measured, "messages/s")
+	e.rep.metric("notifications_per_second", float64(e.rep.Totals.Unique)/last.Sub(start).Seconds(), "1/s")
+	e.rep.metric("drain_seconds", max(last.Sub(res.LastAnswer).Seconds(), 0), "s")
+	e.rep.metric("lost", float64(e.rep.Totals.Lost), "notifications")
+	e.rep.metric("duplicates", float64(e.rep.Totals.Duplicates), "notifications")
+	acceptDesc := "intended send time (open-loop schedule) → 2xx answer"
+	if sc.Rate <= 0 {
+		acceptDesc = "closed loop: actual send → 2xx answer (coordinated omission not corrected)"
+		e.rep.note("rate 0: closed loop with %d requests in flight; latency is from the actual send, so it understates what an open-loop client at that rate would see", sc.Conns)
+	}
+	e.rep.Latencies = append(e.rep.Latencies, Summarize("accept", acceptDesc, res.Latency))
+	if receipts {
+		e.rep.Latencies = append(e.rep.Latencies, Summarize("ingress_to_simulator",
+			"intended send time → each notification counted at a simulator", hist))
+	}
+	return nil
+}
+
+// runLoad runs one load while feeding the counted-so-far into the
+// progress line (and, without receipts, into the timeline).
+func runLoad(ctx context.Context, l *Load, e *runEnv, base map[string]simkit.Stats, pollSeries int) *LoadResult {
+	return runLoads(ctx, []*Load{l}, e, base, pollSeries)[0]
+}
+
+// runLoads runs loads side by side, polling the simulators meanwhile.
+func runLoads(ctx context.Context, loads []*Load, e *runEnv, base map[string]simkit.Stats, pollSeries int) []*LoadResult {
+	out := make([]*LoadResult, len(loads))
+	var wg sync.WaitGroup
+	for i, l := range loads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = l.Run(ctx, e.tl, &e.prog.load)
+		}()
+	}
+	stopPoll := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		prev := e.prog.counted.Load()
+		for {
+			select {
+			case <-stopPoll:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			st, err := e.sims.Stats(ctx)
+			if err != nil {
+				continue
+			}
+			got := sumStats(diffStats(st, base)).Unique
+			e.prog.counted.Store(got)
+			if pollSeries >= 0 && got > prev {
+				e.tl.Add(pollSeries, time.Now(), got-prev)
+			}
+			prev = got
+		}
+	}()
+	wg.Wait()
+	close(stopPoll)
+	<-polled
+	return out
+}
+
+// coprimeStride is a step through [0, n) that visits every index.
+func coprimeStride(n int) int {
+	if n <= 2 {
+		return 1
+	}
+	for s := n/2 + 1; s < n; s++ {
+		if gcd(s, n) == 1 {
+			return s
+		}
+	}
+	return 1
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,404 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/sim"
+	"github.com/herald-push/herald/vendors/simkit"
+)
+
+// Local is a herald daemon (and its simulators) the harness started in
+// this process.
+type Local struct {
+	URL    string    // http://host:port of the API
+	Sims   *sim.Sims // the in-process simulators
+	SimURL string
+	Stop   func() error // graceful stop; waits for the daemon to exit
+}
+
+// StartLocalFunc starts a daemon on cfg (listen addresses and data dir set
+// by the harness) in simulator mode and returns once it serves. The daemon
+// package provides it (bench cannot import daemon: daemon imports bench for
+// the `herald bench` command).
+type StartLocalFunc func(cfg configs.Config, log *slog.Logger) (*Local, error)
+
+// Options are one run's settings besides the scenario.
+type Options struct {
+	Scenario Scenario
+
+	// External deployment; all empty = start a local daemon.
+	Target string // herald's API URL
+	Sim    string // the simulators' URL
+	SimCA  string // CA certificate file for the simulators' TLS
+	Key    string // API key (bearer)
+
+	DaemonConfig string // local: herald config file replacing the scenario's daemon section
+	DaemonLog    string // local: file for the daemon's logs ("" = errors to Progress' writer, or nowhere)
+	DataDir      string // local: Pebble directory ("" = a temporary one, removed afterwards)
+
+	// CPUProfile and MemProfile, when set, are files for pprof profiles of
+	// the measured phase (setup and warm-up excluded): CPU, and allocations
+	// (MemProfile holds the allocs profile at the end, MemProfile+".base"
+	// the one at the start: go tool pprof -diff_base FILE.base FILE).
+	CPUProfile, MemProfile string
+
+	StartLocal StartLocalFunc
+	Version    string    // herald's version string, for the report
+	Progress   io.Writer // live progress line (nil = none)
+	Log        io.Writer // messages about the run (nil = none)
+}
+
+// runEnv is what a scenario works with.
+type runEnv struct {
+	sc   Scenario
+	api  *API
+	sims Sims
+	run  string
+	rep  *Report
+	prog *progress
+	tl   *Timeline
+	log  io.Writer
+
+	cpuProfile, memProfile string
+	cpuFile                *os.File
+	measuring              bool
+}
+
+func (e *runEnv) logf(format string, args ...any) {
+	if e.log != nil {
+		fmt.Fprintf(e.log, format+"\n", args...)
+	}
+}
+
+// Run runs one scenario and returns its report. The report is returned
+// (with Error set and Passed false) also when the run fails part way.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	sc := o.Scenario
+	rep := &Report{Schema: ReportSchemaID, Scenario: sc.Name, Description: sc.Description, StartedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Herald: o.Version, Machine: ThisMachine(), Params: sc, Metrics: []Metric{}, Latencies: []LatencyReport{},
+		Vendors: []VendorResult{}, Notes: []string{}, Timeline: TimelineReport{Series: []SeriesReport{}}}
+	began := time.Now()
+	err := run(ctx, o, rep)
+	rep.WallSeconds = round3(time.Since(began).Seconds())
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	rep.Passed = err == nil && rep.Totals.Lost == 0
+	return rep, err
+}
+
+func run(ctx context.Context, o Options, rep *Report) (err error) {
+	sc := o.Scenario
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	var (
+		api  *API
+		sims Sims
+	)
+	if o.Target == "" {
+		if o.Sim != "" {
+			return errors.New("bench: --sim needs --target (without --target the harness starts its own daemon and simulators)")
+		}
+		if o.StartLocal == nil {
+			return errors.New("bench: no way to start a local daemon")
+		}
+		cfg, err := sc.DaemonConfig(o.DaemonConfig)
+		if err != nil {
+			return err
+		}
+		cfg.Listen, cfg.SimListen = "127.0.0.1:0", "127.0.0.1:0"
+		if o.DataDir != "" {
+			cfg.DataDir = o.DataDir
+		} else {
+			dir, err := os.MkdirTemp("", "herald-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.DataDir = dir
+		}
+		log, closeLog, err := daemonLogger(o, cfg.Log)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		loc, err := o.StartLocal(cfg, log)
+		if err != nil {
+			return fmt.Errorf("bench: starting the daemon: %w", err)
+		}
+		defer func() {
+			if err := loc.Stop(); err != nil && o.Log != nil {
+				fmt.Fprintf(o.Log, "bench: stopping the daemon: %v\n", err)
+			}
+		}()
+		sims = LocalSims{S: loc.Sims, Loc: loc.SimURL}
+		if api, err = NewAPI(loc.URL, "", sc.Conns); err != nil {
+			return err
+		}
+		rep.Target = Target{Mode: "local", URL: loc.URL, SimURL: loc.SimURL, Conns: sc.Conns}
+	} else {
+		if o.Sim == "" {
+			return errors.New("bench: --target needs --sim: notifications are counted at the simulators")
+		}
+		if api, err = NewAPI(o.Target, o.Key, sc.Conns); err != nil {
+			return err
+		}
+		if sims, err = NewRemoteSims(o.Sim, o.SimCA); err != nil {
+			return err
+		}
+		rep.Target = Target{Mode: "external", URL: api.URL(), SimURL: sims.URL(), Conns: sc.Conns}
+	}
+	defer api.Close()
+	if err := waitReady(ctx, api); err != nil {
+		return err
+	}
+	if _, err := sims.Stats(ctx); err != nil {
+		return err
+	}
+	e := &runEnv{sc: sc, api: api, sims: sims, run: newRunID(), rep: rep, tl: NewTimeline(time.Now()), log: o.Log,
+		cpuProfile: o.CPUProfile, memProfile: o.MemProfile}
+	e.prog = startProgress(o.Progress, sc.Name)
+	defer e.prog.stop()
+	defer func() {
+		if perr := e.endMeasure(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
+	switch sc.Name {
+	case "fanout":
+		err = runFanout(ctx, e)
+	case "peer":
+		err = runPeer(ctx, e)
+	case "calls":
+		err = runCalls(ctx, e)
+	case "mixed":
+		err = runMixed(ctx, e)
+	default:
+		err = fmt.Errorf("bench: unknown scenario %q", sc.Name)
+	}
+	return err
+}
+
+func daemonLogger(o Options, lc configs.Log) (*slog.Logger, func(), error) {
+	if o.DaemonLog == "" {
+		w := io.Discard
+		if o.Log != nil {
+			w = o.Log
+		}
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError})), func() {}, nil
+	}
+	f, err := os.Create(o.DaemonLog)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: --daemon-log: %w", err)
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(lc.Level))
+	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: level})), func() { f.Close() }, nil
+}
+
+func newRunID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// waitReady polls GET /readyz for up to 30 s.
+func waitReady(ctx context.Context, api *API) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := api.Do("GET", "/readyz", nil, nil)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: herald is not ready: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// heraldVendor is one vendor's line of GET /v1/stats.
+type heraldVendor struct {
+	Sent    int64 `json:"sent"`
+	Failed  int64 `json:"failed"`
+	Retried int64 `json:"retried"`
+	Dead    int64 `json:"dead"`
+}
+
+// heraldStats reads GET /v1/stats (nil when unavailable).
+func (e *runEnv) heraldStats() map[string]heraldVendor {
+	var out struct {
+		Vendors map[string]heraldVendor `json:"vendors"`
+	}
+	if _, err := e.api.Do("GET", "/v1/stats", nil, &out); err != nil {
+		return nil
+	}
+	return out.Vendors
+}
+
+// waitHeraldSent waits (up to 5 s) until herald's own sent counters have
+// grown by want since base: the simulators count a notification before
+// herald hears the answer, so without this a warm-up's last sends would
+// leak into the measured phase's herald columns.
+func (e *runEnv) waitHeraldSent(base map[string]heraldVendor, want int64) {
+	if base == nil {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var sent int64
+		for _, v := range diffHerald(e.heraldStats(), base) {
+			sent += v.Sent
+		}
+		if sent >= want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func diffHerald(after, before map[string]heraldVendor) map[string]heraldVendor {
+	out := map[string]heraldVendor{}
+	for k, a := range after {
+		b := before[k]
+		out[k] = heraldVendor{Sent: a.Sent - b.Sent, Failed: a.Failed - b.Failed, Retried: a.Retried - b.Retried, Dead: a.Dead - b.Dead}
+	}
+	return out
+}
+
+// message is a POST /v1/messages body.
+type message struct {
+	MessageID string         `json:"message_id"`
+	From      string         `json:"from"`
+	To        messageTo      `json:"to"`
+	Body      map[string]any `json:"body,omitempty"`
+	Push      *messagePush   `json:"push,omitempty"`
+}
+
+type messageTo struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type messagePush struct {
+	Title   string `json:"title"`
+	Content string `json:"content"`
+}
+
+// sendMessage posts a message with a push and returns the answer.
+func (e *runEnv) sendMessage(id, from, toType, to string) (MessageAnswer, error) {
+	body, err := json.Marshal(message{MessageID: id, From: from, To: messageTo{Type: toType, ID: to},
+		Body: map[string]any{"text": "herald bench " + id}, Push: &messagePush{Title: "herald bench", Content: "message " + id}})
+	if err != nil {
+		return MessageAnswer{}, err
+	}
+	var ans MessageAnswer
+	_, err = e.api.Do("POST", "/v1/messages", body, &ans)
+	return ans, err
+}
+
+// waitCounted polls the simulators until the unique notifications since
+// base reach want, or timeout passes. It feeds the progress line and, when
+// series >= 0, counts new unique notifications into that timeline series.
+// It returns the last stats and when the count was reached (zero time on
+// timeout).
+func (e *runEnv) waitCounted(ctx context.Context, base map[string]simkit.Stats, want int64, timeout time.Duration, series int) (map[string]simkit.Stats, time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	prev := e.prog.counted.Load()
+	poll := 20 * time.Millisecond
+	if _, remote := e.sims.(*RemoteSims); remote {
+		poll = 100 * time.Millisecond
+	}
+	for {
+		st, err := e.sims.Stats(ctx)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		now := time.Now()
+		got := sumStats(diffStats(st, base)).Unique
+		e.prog.counted.Store(got)
+		if series >= 0 && got > prev {
+			e.tl.Add(series, now, got-prev)
+		}
+		prev = got
+		if got >= want {
+			return st, now, nil
+		}
+		if now.After(deadline) {
+			return st, time.Time{}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, time.Time{}, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// settle waits the scenario's settle time for late duplicates and returns
+// the final stats.
+func (e *runEnv) settle(ctx context.Context) (map[string]simkit.Stats, error) {
+	e.prog.phase("settle")
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(e.sc.Settle.Std()):
+	}
+	return e.sims.Stats(ctx)
+}
+
+// watch installs the tracker's receipt hook; without receipts it notes what
+// cannot be measured and returns a no-op stop.
+func (e *runEnv) watch(tr *tracker, without string) (stop func(), ok bool, err error) {
+	stop, err = e.sims.Watch(tr.onReceipt)
+	if errors.Is(err, ErrNoReceipts) {
+		e.rep.note("the simulators at %s do not serve GET /sim/receipts: %s", e.sims.URL(), without)
+		return func() {}, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return stop, true, nil
+}
+
+// finish fills the totals, the timeline and the lost/duplicates notes.
+func (e *runEnv) finish(final, base map[string]simkit.Stats, expected map[string]int64, heraldBase map[string]heraldVendor, end time.Time) {
+	if err := e.endMeasure(); err != nil {
+		e.rep.note("profiles: %v", err)
+	}
+	e.rep.fillTotals(diffStats(final, base), expected, diffHerald(e.heraldStats(), heraldBase))
+	e.rep.Timeline = e.tl.Rates(end, 200)
+	t := e.rep.Totals
+	if t.Lost > 0 {
+		e.rep.note("LOST %d of %d notifications: they never reached the simulators", t.Lost, t.Expected)
+	}
+	if t.Duplicates > 0 {
+		e.rep.note("%d duplicate notifications (at-least-once delivery re-sent them)", t.Duplicates)
+	}
+	if t.Rejected > 0 {
+		e.rep.note("the simulators rejected %d notifications (limits, quotas or bad requests)", t.Rejected)
+	}
+}
+
+// loadNotes reports a load's failures.
+func (e *runEnv) loadNotes(r *LoadResult) {
+	if r.Errors > 0 {
+		e.rep.note("%s: %d of %d requests failed, e.g. %s", r.Name, r.Errors, r.Sent, strings.Join(r.FirstErrs, " | "))
+	}
+}
