@@ -169,7 +169,42 @@ func (d *Dispatcher) run(job store.Job) {
 	}()
 }
 
-// fanOut plans a group's members from the job's cursor to the end.
+// planned is one chunk of members with their presence and devices.
+type planned struct {
+	members []string
+	more    bool
+	rs      []store.Recipient
+	err     error
+}
+
+// plan reads the chunk of members after a cursor and plans them through
+// the shards, in a goroutine, so the next chunk is planned while the
+// current one commits.
+func (d *Dispatcher) plan(job store.Job, from, after string) <-chan planned {
+	ch := make(chan planned, 1)
+	go func() {
+		members, more, err := d.store.GroupMembers(job.GroupID, after, d.cfg.ChunkSize)
+		if err != nil {
+			ch <- planned{err: err}
+			return
+		}
+		ids := members[:0:0]
+		for _, u := range members {
+			if u != from {
+				ids = append(ids, u)
+			}
+		}
+		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+		rs, err := d.users.Plan(ctx, ids, d.clock.Now().UnixMilli())
+		cancel()
+		ch <- planned{members: members, more: more, rs: rs, err: err}
+	}()
+	return ch
+}
+
+// fanOut plans a group's members from the job's cursor to the end. Each
+// chunk commits (outbox rows, inbox, badges, checkpoint) in one synced
+// batch, in order; planning chunk n+1 overlaps committing chunk n.
 func (d *Dispatcher) fanOut(job store.Job) error {
 	m, ok, err := d.store.GetMessage(job.MessageID)
 	if err != nil {
@@ -178,39 +213,31 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 	if !ok {
 		return fmt.Errorf("message %q of job is missing", job.MessageID)
 	}
+	next := d.plan(job, m.From, job.Cursor)
 	for {
 		if d.ctx.Err() != nil {
 			return d.ctx.Err()
 		}
-		members, more, err := d.store.GroupMembers(job.GroupID, job.Cursor, d.cfg.ChunkSize)
-		if err != nil {
-			return err
+		p := <-next
+		if p.err != nil {
+			return p.err
 		}
-		ids := members[:0:0]
-		for _, u := range members {
-			if u != m.From {
-				ids = append(ids, u)
-			}
+		if p.more {
+			next = d.plan(job, m.From, p.members[len(p.members)-1])
 		}
-		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
-		rs, err := d.users.Plan(ctx, ids, d.clock.Now().UnixMilli())
-		cancel()
-		if err != nil {
-			return err
-		}
-		offline := rs[:0:0]
-		for _, r := range rs {
+		offline := p.rs[:0:0]
+		for _, r := range p.rs {
 			if !r.Online {
 				offline = append(offline, r)
 			}
 		}
-		job.Online += int64(len(rs) - len(offline))
+		job.Online += int64(len(p.rs) - len(offline))
 		job.Offline += int64(len(offline))
-		if len(members) > 0 {
-			job.Cursor = members[len(members)-1]
+		if len(p.members) > 0 {
+			job.Cursor = p.members[len(p.members)-1]
 		}
 		c := d.chunk(&m, offline)
-		if more {
+		if p.more {
 			c.Job = &job
 		} else {
 			c.DeleteJob = true
@@ -225,7 +252,7 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 		job.Targets += int64(len(res.Queued))
 		d.dropped(res.InboxDropped)
 		d.senders.Enqueue(res.Queued, false)
-		if !more {
+		if !p.more {
 			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
 				"online", job.Online, "offline", job.Offline)
 			return nil

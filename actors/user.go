@@ -123,7 +123,7 @@ func (u *user) handle(msg any) any {
 			return boolReply{}
 		}
 		d.ResolvedEnv = m.env
-		updated, err := u.deps.Store.UpdateDevice(u.id, m.deviceID, d)
+		updated, err := u.deps.Store.RememberEnv(u.id, m.deviceID, d)
 		if err == nil && updated {
 			u.state.Devices[m.deviceID] = d
 		}

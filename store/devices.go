@@ -201,9 +201,21 @@ func (s *Store) bindLocked(userID, deviceID string, d, cur Device, had bool) (re
 	return res, false, s.commit("bind_device", b)
 }
 
-// UpdateDevice rewrites a device record's non-token fields (for example the
-// resolved APNs environment) if the device still holds the same PushID.
+// UpdateDevice rewrites a device record's non-token fields if the device
+// still holds the same PushID. The write is synced.
 func (s *Store) UpdateDevice(userID, deviceID string, d Device) (bool, error) {
+	return s.updateDevice(userID, deviceID, d, true)
+}
+
+// RememberEnv records the APNs environment an automatic token turned out
+// to belong to. It is a hint, not an acknowledged write: it is not synced
+// (a lost hint only costs one production-then-development lookup again),
+// which spares a fan-out one fsync per iOS device.
+func (s *Store) RememberEnv(userID, deviceID string, d Device) (bool, error) {
+	return s.updateDevice(userID, deviceID, d, false)
+}
+
+func (s *Store) updateDevice(userID, deviceID string, d Device, sync bool) (bool, error) {
 	if err := s.acquire(); err != nil {
 		return false, err
 	}
@@ -218,6 +230,9 @@ func (s *Store) UpdateDevice(userID, deviceID string, d Device) (bool, error) {
 	defer b.Close()
 	if err := b.Set(DeviceKey(userID, deviceID), EncodeDevice(d), nil); err != nil {
 		return false, err
+	}
+	if !sync {
+		return true, b.Commit(pebble.NoSync)
 	}
 	return true, s.commit("update_device", b)
 }
