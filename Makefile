@@ -2,10 +2,11 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test check fuzz race run build
+.PHONY: test check fuzz race smoke run build bench
 
-## test: format and vet checks, short fuzz runs of every decoder, then the whole suite with -race
-test: check fuzz race
+## test: format and vet checks, short fuzz runs of every decoder, the whole
+## suite with -race, then a 5 000-user fan-out smoke run that fails on loss
+test: check fuzz race smoke
 
 check:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -19,6 +20,15 @@ fuzz:
 
 race:
 	$(GO) test -race -count=1 ./...
+
+## smoke: a small end-to-end fan-out through the real daemon and simulators;
+## exits non-zero if any notification is lost (never on speed)
+smoke:
+	$(GO) run . bench --scenario fanout --users 5000 --quiet
+
+## bench: the testing.B microbenchmarks beside the hot code
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench ./store ./vendors/...
 
 ## run: the daemon on built-in defaults
 run:
