@@ -219,12 +219,18 @@ func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []Invi
 
 // Act applies cancel, accept, reject or end by a party of the call.
 func (c *Calls) Act(ctx context.Context, callID, action, by string) (store.Call, error) {
-	pid, err := c.pid(callID)
-	if err != nil {
-		return store.Call{}, err
+	for attempt := 0; ; attempt++ {
+		pid, err := c.pid(callID)
+		if err != nil {
+			return store.Call{}, err
+		}
+		call, _, err := c.ask(ctx, pid, &callAction{action: action, by: by})
+		if errors.Is(err, actor.ErrDeadLetter) && attempt == 0 {
+			// The actor retired between lookup and request: ask a fresh one.
+			continue
+		}
+		return call, err
 	}
-	call, _, err := c.ask(ctx, pid, &callAction{action: action, by: by})
-	return call, err
 }
 
 func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, []InviteeStatus, error) {
@@ -237,7 +243,7 @@ func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, [
 		return store.Call{}, nil, ErrBusy
 	}
 	if err != nil {
-		return store.Call{}, nil, fmt.Errorf("actors: call: %w", err)
+		return store.Call{}, nil, err
 	}
 	rep := r.(*callReply)
 	return rep.call, rep.invitees, rep.err
@@ -367,8 +373,8 @@ func (a *callActor) act(action, by string) error {
 		stopped = []string{by}
 		next.State = overall(next)
 	case ActionEnd:
-		if by != next.Inviter && a.invitee(by) < 0 {
-			return fmt.Errorf("%w: %q is not in the call", ErrCallNotParty, by)
+		if i := a.invitee(by); by != next.Inviter && (i < 0 || next.Invitees[i].State != "accepted") {
+			return fmt.Errorf("%w: only the inviter or an invitee who accepted can end the call", ErrCallNotParty)
 		}
 		if next.State == "ended" || next.State == "cancelled" || next.State == "timed_out" || next.State == "rejected" {
 			return fmt.Errorf("%w: the call is %s", ErrCallState, next.State)

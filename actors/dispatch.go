@@ -163,11 +163,35 @@ func (d *Dispatcher) run(job store.Job) {
 			return
 		}
 		defer func() { <-d.sem }()
-		if err := d.fanOut(job); err != nil && d.ctx.Err() == nil {
-			d.log.Error("group fan-out stopped; it resumes at the next start", "message_id", job.MessageID, "err", err)
+		wait := 100 * time.Millisecond
+		for {
+			err := d.fanOut(job)
+			if err == nil || d.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errMessageGone) || errors.Is(err, store.ErrClosed) {
+				d.log.Error("group fan-out stopped", "message_id", job.MessageID, "err", err)
+				return
+			}
+			d.log.Warn("group fan-out interrupted; retrying from its checkpoint", "message_id", job.MessageID, "err", err, "in", wait.String())
+			select {
+			case <-time.After(wait):
+			case <-d.ctx.Done():
+				return
+			}
+			wait = min(2*wait, 30*time.Second)
+			// Continue from the last committed checkpoint.
+			if j, ok, gerr := d.store.GetJob(job.MessageID); gerr == nil && ok {
+				job = j
+			} else if gerr == nil && !ok {
+				return // finished after all
+			}
 		}
 	}()
 }
+
+// errMessageGone means a job's message record is missing: nothing to resume.
+var errMessageGone = errors.New("actors: message of job is missing")
 
 // planned is one chunk of members with their presence and devices.
 type planned struct {
@@ -211,7 +235,7 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("message %q of job is missing", job.MessageID)
+		return fmt.Errorf("%w: %q", errMessageGone, job.MessageID)
 	}
 	next := d.plan(job, m.From, job.Cursor)
 	for {

@@ -3,6 +3,7 @@ package actors
 import (
 	"container/heap"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,10 +26,11 @@ type SenderConfig struct {
 
 // Composer turns an outbox row's message into the notification a vendor gets.
 type Composer interface {
-	// Notification returns the notification of messageID for kind. A nil
-	// notification with a nil error means the message is gone or expired:
-	// the row is dropped.
-	Notification(kind vendors.Kind, messageID string, voip bool) (*vendors.Notification, error)
+	// Notification returns the notification of messageID for kind. userID
+	// is the recipient when the batch has one row ("" otherwise). A nil
+	// notification with a nil error means the message is gone, expired or
+	// no longer wanted: the row is dropped.
+	Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error)
 }
 
 // sender is the actor of one vendor account. It owns the in-memory queue
@@ -100,6 +102,13 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.stats.Queued.Add(int64(len(m.items)))
 	case *sendDone:
 		s.inFlight--
+		if !m.paused {
+			s.pauseFor = 0
+		}
+		if s.cfg.DailyQuota > 0 && len(m.requeue) > 0 {
+			// Rows the vendor never accepted give their quota back.
+			s.quotaUsed = max(0, s.quotaUsed-int64(len(m.requeue)))
+		}
 		s.stats.InFlight.Add(-int64(m.sent))
 		for _, q := range m.retry {
 			heap.Push(&s.delayed, q)
@@ -134,7 +143,7 @@ func (s *sender) add(q store.Queued, now time.Time, priority bool) {
 		return
 	}
 	key := batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}
-	if priority {
+	if priority || isCallRow(q.Key) {
 		// Calls skip batching: one batch per row, at the head of the line.
 		s.priority = append(s.priority, &batch{key: key, items: []store.Queued{q}, since: now})
 		return
@@ -163,6 +172,9 @@ func (s *sender) seal(b *batch) {
 }
 
 func (s *sender) pause(now time.Time) {
+	if now.Before(s.pausedUntil) {
+		return // already paused: batches in flight report the same refusal
+	}
 	if s.pauseFor == 0 {
 		s.pauseFor = max(s.cfg.InitialBackoff, time.Second)
 	} else {
@@ -170,7 +182,7 @@ func (s *sender) pause(now time.Time) {
 	}
 	s.pausedUntil = now.Add(s.pauseFor)
 	s.stats.Paused.Store(1)
-	s.d.log.Error("vendor refused our credentials: sender paused; fix the account in the config and reload",
+	s.d.log.Error("vendor refused our credentials: sender paused and retrying; if it persists, fix the account in the config and restart herald",
 		"vendor", s.kind, "paused_for", s.pauseFor.String())
 }
 
@@ -271,4 +283,11 @@ func (h *retryHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// isCallRow reports whether an outbox row belongs to a call (invitation or
+// cancel notice): those always travel on the priority lane, also when
+// retried or resumed after a restart.
+func isCallRow(k store.OutboxKey) bool {
+	return strings.HasPrefix(k.MessageID, CallInvitePrefix) || strings.HasPrefix(k.MessageID, CallCancelPrefix)
 }

@@ -210,7 +210,11 @@ type outcome struct {
 }
 
 func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch) *sendDone {
-	n, err := d.Composer.Notification(kind, b.key.messageID, b.key.voip)
+	user := ""
+	if len(b.items) == 1 {
+		user = b.items[0].Key.UserID
+	}
+	n, err := d.Composer.Notification(kind, b.key.messageID, b.key.voip, user)
 	var o outcome
 	switch {
 	case err != nil:

@@ -56,9 +56,9 @@ func (c *composer) message(id string) (*store.Message, error) {
 }
 
 // Notification implements actors.Composer.
-func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool) (*vendors.Notification, error) {
+func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error) {
 	if id, ok := strings.CutPrefix(messageID, actors.CallInvitePrefix); ok {
-		return c.callInvite(kind, id, voip)
+		return c.callInvite(kind, id, voip, userID)
 	}
 	if rest, ok := strings.CutPrefix(messageID, actors.CallCancelPrefix); ok {
 		reason, id, _ := strings.Cut(rest, "/")
@@ -133,7 +133,7 @@ func simulatorDefaultResource() configs.Resource {
 // callInvite is the push that rings an offline invitee's device: high
 // priority, expiring at the call's deadline, carrying call_id, the inviter
 // and the deadline in its custom data.
-func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool) (*vendors.Notification, error) {
+func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool, userID string) (*vendors.Notification, error) {
 	call, ok, err := c.store.GetCall(callID)
 	if err != nil || !ok {
 		return nil, err
@@ -141,6 +141,11 @@ func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool) (*ven
 	left := time.UnixMilli(call.DeadlineAt).Sub(c.clock.Now())
 	if left <= 0 || !call.Ringing() {
 		return nil, nil // no longer ringing: ringing a phone now would be wrong
+	}
+	for _, iv := range call.Invitees {
+		if iv.UserID == userID && iv.State != "ringing" {
+			return nil, nil // this invitee answered or stopped ringing meanwhile
+		}
 	}
 	data := map[string]string{"type": "call_invite", "call_id": call.CallID, "inviter": call.Inviter,
 		"deadline": strconv.FormatInt(call.DeadlineAt, 10)}

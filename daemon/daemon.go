@@ -88,16 +88,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if !auth.enabled() && !loopback {
 		return nil, fmt.Errorf("daemon: refusing to listen on non-loopback address %q without auth.keys; add an API key or listen on 127.0.0.1", cfg.Listen)
 	}
-	if cfg.SimulatorMode() {
-		if _, ok := cfg.Resources[defaultResource]; !ok {
-			res := maps.Clone(cfg.Resources)
-			if res == nil {
-				res = map[string]configs.Resource{}
-			}
-			res[defaultResource] = simulatorDefaultResource()
-			cfg.Resources = res
-		}
-	}
+	cfg = withSimulatorDefaults(cfg)
 	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, env: env}
 	d.m = newMetrics(func() float64 {
 		if d.users == nil {
@@ -328,3 +319,21 @@ func (d *Daemon) Simulators() (*sim.Sims, string) {
 
 // Ready reports whether Run has started serving.
 func (d *Daemon) Ready() bool { return d.ready.Load() }
+
+// withSimulatorDefaults adds the simulator "default" push resource in
+// simulator mode when the config has none.
+func withSimulatorDefaults(cfg configs.Config) configs.Config {
+	if !cfg.SimulatorMode() {
+		return cfg
+	}
+	if _, ok := cfg.Resources[defaultResource]; ok {
+		return cfg
+	}
+	res := maps.Clone(cfg.Resources)
+	if res == nil {
+		res = map[string]configs.Resource{}
+	}
+	res[defaultResource] = simulatorDefaultResource()
+	cfg.Resources = res
+	return cfg
+}

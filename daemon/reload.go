@@ -17,6 +17,9 @@ import (
 func (d *Daemon) Reload() ([]string, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if !d.ready.Load() {
+		return nil, errors.New("not serving yet; reload after start-up")
+	}
 	if d.env.LoadConfig == nil {
 		return nil, errors.New("this daemon was started without a reloadable configuration")
 	}
@@ -28,6 +31,7 @@ func (d *Daemon) Reload() ([]string, error) {
 		d.log.Error("config reload refused; keeping the running configuration", "err", err)
 		return nil, err
 	}
+	next = withSimulatorDefaults(next)
 	var applied []string
 	cur := d.live
 	curV, nextV := cur.Vendors.ByName(), next.Vendors.ByName()

@@ -360,3 +360,17 @@ func (s *Store) ExpireMessages(cutoffMs int64) (int64, error) {
 	}
 	return n, b.Commit(pebble.NoSync)
 }
+
+// GetJob reads one fan-out job.
+func (s *Store) GetJob(messageID string) (Job, bool, error) {
+	if err := s.acquire(); err != nil {
+		return Job{}, false, err
+	}
+	defer s.mu.RUnlock()
+	v, ok, err := s.get(JobKey(messageID))
+	if err != nil || !ok {
+		return Job{}, false, err
+	}
+	j, err := DecodeJob(v)
+	return j, err == nil, err
+}
