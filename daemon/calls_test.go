@@ -155,6 +155,10 @@ func TestCallTimeoutAndAccept(t *testing.T) {
 	if c := getCallState(t, s, "c2"); c.State != "accepted" {
 		t.Fatalf("call state after timeout with one accept: %+v", c)
 	}
+	// Bob timed out: he cannot end the call carol accepted.
+	if r := s.do(t, "POST", "/v1/calls/c2/end", `{"by":"bob"}`); r.status != 403 {
+		t.Fatalf("end by a timed-out invitee: %d %s", r.status, r.body)
+	}
 	wantStatus(t, s.do(t, "POST", "/v1/calls/c2/end", `{"by":"carol"}`), 200)
 	if c := getCallState(t, s, "c2"); c.State != "ended" || c.Invitees[1].State != "ended" {
 		t.Fatalf("after end: %+v", c)
