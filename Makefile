@@ -21,10 +21,11 @@ fuzz:
 race:
 	$(GO) test -race -count=1 ./...
 
-## smoke: a small end-to-end fan-out through the real daemon and simulators;
+## smoke: a small end-to-end fan-out through the real daemon and simulators
+## (race-built: it reuses the packages the test run compiled);
 ## exits non-zero if any notification is lost (never on speed)
 smoke:
-	$(GO) run . bench --scenario fanout --users 5000 --quiet
+	$(GO) run -race . bench --scenario fanout --users 5000 --quiet
 
 ## bench: the testing.B microbenchmarks beside the hot code
 bench:
