@@ -5,8 +5,8 @@ FUZZTIME ?= 10s
 .PHONY: test check fuzz race smoke run build bench
 
 ## test: format and vet checks, short fuzz runs of every decoder, the whole
-## suite with -race, then a 5 000-user fan-out smoke run that fails on loss
-test: check fuzz race smoke
+## 5 000-user fan-out smoke run that fails on loss, then the whole suite with -race
+test: check fuzz smoke race
 
 check:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -22,7 +22,7 @@ race:
 	$(GO) test -race -count=1 ./...
 
 ## smoke: a small end-to-end fan-out through the real daemon and simulators
-## (race-built: it reuses the packages the test run compiled);
+## (race-built, so the test run reuses its compiled packages);
 ## exits non-zero if any notification is lost (never on speed)
 smoke:
 	$(GO) run -race . bench --scenario fanout --users 5000 --quiet
