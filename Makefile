@@ -4,7 +4,7 @@ FUZZTIME ?= 10s
 
 .PHONY: test check fuzz race smoke run build bench
 
-## test: format and vet checks, short fuzz runs of every decoder, the whole
+## test: format and vet checks, short fuzz runs of every decoder, a
 ## 5 000-user fan-out smoke run that fails on loss, then the whole suite with -race
 test: check fuzz smoke race
 
