@@ -26,6 +26,7 @@ func Example() []byte {
 type Config struct {
 	Listen    string              `yaml:"listen"`     // HTTP API address; default "127.0.0.1:8080"
 	DataDir   string              `yaml:"data_dir"`   // state directory; default "./herald-data"
+	CacheSize ByteSize            `yaml:"cache_size"` // Pebble block cache; default 64MiB
 	SimListen string              `yaml:"sim_listen"` // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
 	Log       Log                 `yaml:"log"`
 	Auth      Auth                `yaml:"auth"`
@@ -193,6 +194,7 @@ func Default() Config {
 	return Config{
 		Listen:    "127.0.0.1:8080",
 		DataDir:   "./herald-data",
+		CacheSize: 64 * MiB,
 		SimListen: "127.0.0.1:8090",
 		Log:       Log{Level: "info", Format: "json"},
 		Auth:      Auth{Keys: []Key{}},

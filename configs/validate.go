@@ -114,6 +114,9 @@ func (c *Config) Validate() error {
 		ck.add("users.sweep_interval", "must not be negative (got %s)", c.Users.SweepInterval)
 	}
 	ck.positive("shutdown.timeout", c.Shutdown.Timeout)
+	if c.CacheSize < MiB || c.CacheSize > 64*GiB {
+		ck.add("cache_size", "must be between 1MiB and 64GiB (got %s)", c.CacheSize)
+	}
 
 	m := c.Messages
 	ck.positive("messages.idempotency_window", m.IdempotencyWindow)

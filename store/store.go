@@ -30,6 +30,8 @@ type Options struct {
 	ObserveWrite func(op string, d time.Duration)
 	// FS replaces the file system (tests inject errors); nil means the OS.
 	FS vfs.FS
+	// CacheSize is Pebble's block cache in bytes; 0 = Pebble's default (8 MiB).
+	CacheSize int64
 }
 
 // Store is herald's Pebble database. It is safe for concurrent use.
@@ -55,7 +57,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, errors.New("store: Options.Logger is required")
 	}
 	log := opts.Logger.With("component", "pebble")
-	po := &pebble.Options{Logger: pebbleLogger{log: log}}
+	po := &pebble.Options{Logger: pebbleLogger{log: log}, CacheSize: opts.CacheSize}
 	if opts.FS != nil {
 		po.FS = opts.FS
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
