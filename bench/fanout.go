@@ -80,15 +80,7 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	if ans.Recipients != int64(users.n) {
 		e.rep.note("herald answered %d recipients for a group of %d", ans.Recipients, users.n)
 	}
-	_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
-	if err != nil {
-		return err
-	}
-	if done.IsZero() {
-		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
-		done = time.Now()
-	}
-	final, err := e.settle(ctx)
+	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
 	if err != nil {
 		return err
 	}

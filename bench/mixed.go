@@ -134,15 +134,7 @@ func runMixed(ctx context.Context, e *runEnv) error {
 	want := total(expected)
 	mu.Unlock()
 	e.prog.expected.Store(want)
-	_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
-	if err != nil {
-		return err
-	}
-	if done.IsZero() {
-		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
-		done = time.Now()
-	}
-	final, err := e.settle(ctx)
+	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
 	if err != nil {
 		return err
 	}

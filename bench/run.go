@@ -351,6 +351,22 @@ func (e *runEnv) waitCounted(ctx context.Context, base map[string]simkit.Stats, 
 	}
 }
 
+// awaitCounted waits until the simulators counted want notifications beyond base
+// (noting a timeout in the report), then lets late duplicates settle. done
+// is when the last expected notification was counted (now, on a timeout).
+func (e *runEnv) awaitCounted(ctx context.Context, base map[string]simkit.Stats, want int64, series int) (time.Time, map[string]simkit.Stats, error) {
+	_, done, err := e.waitCounted(ctx, base, want, e.sc.Timeout.Std(), series)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	if done.IsZero() {
+		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", e.sc.Timeout, want)
+		done = time.Now()
+	}
+	final, err := e.settle(ctx)
+	return done, final, err
+}
+
 // settle waits the scenario's settle time for late duplicates and returns
 // the final stats.
 func (e *runEnv) settle(ctx context.Context) (map[string]simkit.Stats, error) {
