@@ -32,7 +32,7 @@ type env struct {
 	nonH2Sends atomic.Int64
 }
 
-func newEnv(t *testing.T, opts SimOptions) *env {
+func newEnv(t testing.TB, opts SimOptions) *env {
 	t.Helper()
 	e := &env{clock: newFakeClock(), rec: simkit.NewRecorder(nil)}
 	if opts.Now == nil {
