@@ -119,14 +119,9 @@ func runCalls(ctx context.Context, e *runEnv) error {
 	e.prog.phase("fan-out+calls")
 	e.prog.counted.Store(0)
 	expected := users.expected()
-	base, err := e.sims.Stats(ctx)
+	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
 	if err != nil {
 		return err
-	}
-	heraldBase := e.heraldStats()
-	pollSeries := -1
-	if !receipts {
-		pollSeries = e.tl.Series("notifications_counted", "notifications/s")
 	}
 	if err := e.beginMeasure(); err != nil {
 		return err

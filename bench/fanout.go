@@ -55,14 +55,9 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	want := total(expected)
 	e.prog.expected.Store(want)
 	e.prog.counted.Store(0)
-	base, err := e.sims.Stats(ctx)
+	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
 	if err != nil {
 		return err
-	}
-	heraldBase := e.heraldStats()
-	pollSeries := -1
-	if !receipts {
-		pollSeries = e.tl.Series("notifications_counted", "notifications/s")
 	}
 	if err := e.beginMeasure(); err != nil {
 		return err

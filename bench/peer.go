@@ -27,14 +27,9 @@ func runPeer(ctx context.Context, e *runEnv) error {
 		return err
 	}
 	defer stop()
-	base, err := e.sims.Stats(ctx)
+	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
 	if err != nil {
 		return err
-	}
-	heraldBase := e.heraldStats()
-	pollSeries := -1
-	if !receipts {
-		pollSeries = e.tl.Series("notifications_counted", "notifications/s")
 	}
 
 	var mu sync.Mutex

@@ -351,6 +351,20 @@ func (e *runEnv) waitCounted(ctx context.Context, base map[string]simkit.Stats, 
 	}
 }
 
+// baseline takes the simulators' and herald's counters before a measured
+// phase; without receipts it also opens the polled throughput series.
+func (e *runEnv) baseline(ctx context.Context, receipts bool) (map[string]simkit.Stats, map[string]heraldVendor, int, error) {
+	base, err := e.sims.Stats(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	pollSeries := -1
+	if !receipts {
+		pollSeries = e.tl.Series("notifications_counted", "notifications/s")
+	}
+	return base, e.heraldStats(), pollSeries, nil
+}
+
 // awaitCounted waits until the simulators counted want notifications beyond base
 // (noting a timeout in the report), then lets late duplicates settle. done
 // is when the last expected notification was counted (now, on a timeout).
