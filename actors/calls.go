@@ -330,7 +330,7 @@ func (a *callActor) create() ([]InviteeStatus, error) {
 	for _, q := range res.Queued {
 		a.call.Pushed = append(a.call.Pushed, store.OutboxKeyToken{Key: q.Key, Token: q.Entry.Token, VoIP: q.Entry.VoIP})
 	}
-	c.senders.Enqueue(res.Queued, true)
+	c.senders.Enqueue(res.Queued, Priority)
 	out := make([]InviteeStatus, 0, len(a.call.Invitees))
 	for _, iv := range a.call.Invitees {
 		out = append(out, InviteeStatus{UserID: iv.UserID, State: iv.State, Online: online[iv.UserID]})
@@ -460,6 +460,6 @@ func (a *callActor) notices(users []string, reason string) []store.Queued {
 
 func (c *Calls) enqueueNotices(rows []store.Queued) {
 	if len(rows) > 0 {
-		c.senders.Enqueue(rows, true)
+		c.senders.Enqueue(rows, Priority)
 	}
 }

@@ -108,7 +108,7 @@ func (d *Dispatcher) Submit(ctx context.Context, m store.Message) (Answer, error
 		return Answer{}, err
 	}
 	d.dropped(res.InboxDropped)
-	d.senders.Enqueue(res.Queued, false)
+	d.senders.Enqueue(res.Queued, Complete)
 	return Answer{MessageID: m.MessageID, Recipients: m.Recipients, Online: m.Online, Offline: m.Offline}, nil
 }
 
@@ -275,7 +275,7 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 		}
 		job.Targets += int64(len(res.Queued))
 		d.dropped(res.InboxDropped)
-		d.senders.Enqueue(res.Queued, false)
+		d.senders.Enqueue(res.Queued, Streaming)
 		if !p.more {
 			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
 				"online", job.Online, "offline", job.Offline)
@@ -298,7 +298,7 @@ func (d *Dispatcher) Resume() error {
 		err := d.store.Outbox(string(k), func(q store.Queued) error {
 			batch = append(batch, q)
 			if len(batch) == 1000 {
-				d.senders.Enqueue(batch, false)
+				d.senders.Enqueue(batch, Streaming)
 				total += len(batch)
 				batch = nil
 			}
@@ -307,7 +307,7 @@ func (d *Dispatcher) Resume() error {
 		if err != nil {
 			return err
 		}
-		d.senders.Enqueue(batch, false)
+		d.senders.Enqueue(batch, Streaming)
 		total += len(batch)
 	}
 	for _, j := range jobs {

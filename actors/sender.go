@@ -73,8 +73,8 @@ type batch struct {
 // Sender messages.
 type (
 	enqueue struct {
-		items    []store.Queued
-		priority bool
+		items []store.Queued
+		mode  EnqueueMode
 	}
 	senderTick struct{}
 	setConfig  struct{ cfg SenderConfig }
@@ -97,7 +97,16 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.tokens = float64(s.cfg.Burst)
 	case *enqueue:
 		for _, q := range m.items {
-			s.add(q, now, m.priority)
+			s.add(q, now, m.mode == Priority)
+		}
+		if m.mode == Complete {
+			// Every row of these messages is here: nothing will join
+			// their batches, so waiting batch_wait would only add latency.
+			for _, q := range m.items {
+				if b := s.forming[batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}]; b != nil {
+					s.seal(b)
+				}
+			}
 		}
 		s.stats.Queued.Add(int64(len(m.items)))
 	case *sendDone:

@@ -133,16 +133,30 @@ func (s *Senders) tick(every time.Duration) {
 // Has reports whether a sender runs for kind.
 func (s *Senders) Has(kind vendors.Kind) bool { _, ok := s.pids[kind]; return ok }
 
-// Enqueue hands committed outbox rows to their vendors' senders. Priority
-// rows (calls) go ahead of everything queued.
-func (s *Senders) Enqueue(items []store.Queued, priority bool) {
+// EnqueueMode tells a sender how rows arrive.
+type EnqueueMode int
+
+// Enqueue modes.
+const (
+	// Streaming rows may be followed by more rows of the same messages (a
+	// group fan-out's chunks): their batches wait up to batch_wait to fill.
+	Streaming EnqueueMode = iota
+	// Complete rows are all the rows their messages will have (a peer or
+	// users message): their batches are sent as soon as the limits allow.
+	Complete
+	// Priority rows (calls) skip batching and go ahead of everything queued.
+	Priority
+)
+
+// Enqueue hands committed outbox rows to their vendors' senders.
+func (s *Senders) Enqueue(items []store.Queued, mode EnqueueMode) {
 	byVendor := map[string][]store.Queued{}
 	for _, q := range items {
 		byVendor[q.Key.Vendor] = append(byVendor[q.Key.Vendor], q)
 	}
 	for v, qs := range byVendor {
 		if pid, ok := s.pids[vendors.Kind(v)]; ok {
-			s.system.Root.Send(pid, &enqueue{items: qs, priority: priority})
+			s.system.Root.Send(pid, &enqueue{items: qs, mode: mode})
 		}
 	}
 }
