@@ -323,14 +323,14 @@ func (a *callActor) create() ([]InviteeStatus, error) {
 		}
 	}
 	res, err := c.store.CommitChunk(store.Chunk{MessageID: CallInvitePrefix + a.call.CallID, SentAt: a.call.CreatedAt,
-		Offline: offline, Push: true, VendorOf: a.callVendorOf, Call: &a.call})
+		Offline: offline, Push: true, Priority: true, VendorOf: a.callVendorOf, Call: &a.call})
 	if err != nil {
 		return nil, err
 	}
 	for _, q := range res.Queued {
 		a.call.Pushed = append(a.call.Pushed, store.OutboxKeyToken{Key: q.Key, Token: q.Entry.Token, VoIP: q.Entry.VoIP})
 	}
-	c.senders.Enqueue(res.Queued, Priority)
+	c.senders.Enqueue(res.Queued, Complete)
 	out := make([]InviteeStatus, 0, len(a.call.Invitees))
 	for _, iv := range a.call.Invitees {
 		out = append(out, InviteeStatus{UserID: iv.UserID, State: iv.State, Online: online[iv.UserID]})
@@ -453,13 +453,13 @@ func (a *callActor) notices(users []string, reason string) []store.Queued {
 		}
 		k := p.Key
 		k.MessageID = CallCancelPrefix + reason + "/" + a.call.CallID
-		rows = append(rows, store.Queued{Key: k, Entry: store.OutboxEntry{Token: p.Token, Badge: -1, VoIP: p.VoIP}})
+		rows = append(rows, store.Queued{Key: k, Entry: store.OutboxEntry{Token: p.Token, Badge: -1, VoIP: p.VoIP, Priority: true}})
 	}
 	return rows
 }
 
 func (c *Calls) enqueueNotices(rows []store.Queued) {
 	if len(rows) > 0 {
-		c.senders.Enqueue(rows, Priority)
+		c.senders.Enqueue(rows, Complete)
 	}
 }

@@ -3,7 +3,6 @@ package actors
 import (
 	"container/heap"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,11 +78,10 @@ type (
 	senderTick struct{}
 	setConfig  struct{ cfg SenderConfig }
 	sendDone   struct {
-		sent     int
-		retry    []store.Queued // rows with a new NotBefore
-		requeue  []store.Queued // rows to send again as they are
-		paused   bool           // the vendor refused our credentials
-		priority bool
+		sent    int
+		retry   []store.Queued // rows with a new NotBefore
+		requeue []store.Queued // rows to send again as they are
+		paused  bool           // the vendor refused our credentials
 	}
 )
 
@@ -97,7 +95,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.tokens = float64(s.cfg.Burst)
 	case *enqueue:
 		for _, q := range m.items {
-			s.add(q, now, m.mode == Priority)
+			s.add(q, now)
 		}
 		if m.mode == Complete {
 			// Every row of these messages is here: nothing will join
@@ -123,7 +121,7 @@ func (s *sender) Receive(ctx actor.Context) {
 			heap.Push(&s.delayed, q)
 		}
 		for _, q := range m.requeue {
-			s.add(q, now, m.priority)
+			s.add(q, now)
 		}
 		s.stats.Queued.Add(int64(len(m.retry) + len(m.requeue)))
 		if m.paused {
@@ -146,13 +144,13 @@ func (s *sender) batchSize() int {
 }
 
 // add puts one row into its forming batch (or the delay heap).
-func (s *sender) add(q store.Queued, now time.Time, priority bool) {
+func (s *sender) add(q store.Queued, now time.Time) {
 	if q.Entry.NotBefore > now.UnixMilli() {
 		heap.Push(&s.delayed, q)
 		return
 	}
 	key := batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}
-	if priority || isCallRow(q.Key) {
+	if q.Entry.Priority {
 		// Calls skip batching: one batch per row, at the head of the line.
 		s.priority = append(s.priority, &batch{key: key, items: []store.Queued{q}, since: now})
 		return
@@ -201,7 +199,7 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 	for s.delayed.Len() > 0 && s.delayed[0].Entry.NotBefore <= nowMs {
 		q := heap.Pop(&s.delayed).(store.Queued)
 		q.Entry.NotBefore = 0
-		s.add(q, now, false)
+		s.add(q, now)
 	}
 	for len(s.order) > 0 && (now.Sub(s.order[0].since) >= s.cfg.BatchWait) {
 		s.seal(s.order[0])
@@ -256,7 +254,7 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		n := int64(len(b.items))
 		s.stats.Queued.Add(-n)
 		s.stats.InFlight.Add(n)
-		s.d.start(ctx, s.kind, s.cfg, b, lane == &s.priority)
+		s.d.start(ctx, s.kind, s.cfg, b)
 	}
 	if s.cfg.DailyQuota > 0 {
 		s.stats.QuotaLeft.Store(s.cfg.DailyQuota - s.quotaUsed)
@@ -292,11 +290,4 @@ func (h *retryHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
-}
-
-// isCallRow reports whether an outbox row belongs to a call (invitation or
-// cancel notice): those always travel on the priority lane, also when
-// retried or resumed after a restart.
-func isCallRow(k store.OutboxKey) bool {
-	return strings.HasPrefix(k.MessageID, CallInvitePrefix) || strings.HasPrefix(k.MessageID, CallCancelPrefix)
 }

@@ -144,8 +144,6 @@ const (
 	// Complete rows are all the rows their messages will have (a peer or
 	// users message): their batches are sent as soon as the limits allow.
 	Complete
-	// Priority rows (calls) skip batching and go ahead of everything queued.
-	Priority
 )
 
 // Enqueue hands committed outbox rows to their vendors' senders.
@@ -202,13 +200,12 @@ func (s *Senders) Stop() {
 }
 
 // start runs one batch in a goroutine: send, record verdicts, report back.
-func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch, priority bool) {
+func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch) {
 	self := ctx.Self()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		done := d.run(kind, cfg, b)
-		done.priority = priority
 		d.root.Send(self, done)
 	}()
 }

@@ -51,6 +51,7 @@ type OutboxEntry struct {
 	Attempts  int64
 	NotBefore int64 // unix ms; 0 = now
 	LastCode  string
+	Priority  bool // a call push: the senders' priority lane, skipping batching
 }
 
 // OutboxKey names one outbox (or dead-letter) row: the vendor's queue,
@@ -166,13 +167,14 @@ func EncodeOutboxEntry(o OutboxEntry) []byte {
 	e.int(o.Attempts)
 	e.int(o.NotBefore)
 	e.str(o.LastCode)
+	e.int(boolInt(o.Priority))
 	return e.b
 }
 
 // DecodeOutboxEntry parses a value written by EncodeOutboxEntry.
 func DecodeOutboxEntry(b []byte) (OutboxEntry, error) {
 	d := newDecoder(b)
-	o := OutboxEntry{Token: d.str(), APNsEnv: d.str(), Badge: d.int(), VoIP: d.int() != 0, Attempts: d.int(), NotBefore: d.int(), LastCode: d.str()}
+	o := OutboxEntry{Token: d.str(), APNsEnv: d.str(), Badge: d.int(), VoIP: d.int() != 0, Attempts: d.int(), NotBefore: d.int(), LastCode: d.str(), Priority: d.int() != 0}
 	if err := d.done(); err != nil {
 		return OutboxEntry{}, fmt.Errorf("outbox entry: %w", err)
 	}

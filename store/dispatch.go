@@ -23,6 +23,7 @@ type Chunk struct {
 	Push           bool  // offline recipients' devices get outbox rows
 	BadgeIncrement int64 // added to each offline recipient's badge
 	InboxCap       int64 // per-user cap; older entries are dropped (0 = no cap)
+	Priority       bool  // outbox rows go on the senders' priority lane (calls)
 	// Call, when set, is written in the same batch with Pushed set to the
 	// rows this chunk queued (a call invitation).
 	Call *Call
@@ -66,12 +67,13 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 		}
 	}
 	for _, r := range c.Offline {
-		if !c.Inbox && c.BadgeIncrement == 0 && !c.Push {
-			continue
-		}
-		meta, err := s.userMeta(r.UserID)
-		if err != nil {
-			return res, err
+		var meta UserMeta
+		if c.Inbox || c.BadgeIncrement != 0 {
+			// Only inbox and badge changes need the user's meta (calls don't).
+			var err error
+			if meta, err = s.userMeta(r.UserID); err != nil {
+				return res, err
+			}
 		}
 		meta.Badge += c.BadgeIncrement
 		if c.Inbox {
@@ -106,7 +108,7 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 				env = d.Device.ResolvedEnv
 			}
 			q := Queued{Key: OutboxKey{Vendor: vendor, MessageID: c.MessageID, UserID: r.UserID, DeviceID: d.DeviceID},
-				Entry: OutboxEntry{Token: token, APNsEnv: env, Badge: badge, VoIP: voip}}
+				Entry: OutboxEntry{Token: token, APNsEnv: env, Badge: badge, VoIP: voip, Priority: c.Priority}}
 			if err := b.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
 				return res, err
 			}
