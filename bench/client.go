@@ -61,9 +61,6 @@ func NewAPI(base, key string, conns int) (*API, error) {
 // URL is the base URL the client talks to.
 func (a *API) URL() string { return a.base }
 
-// Conns is the connection pool size.
-func (a *API) Conns() int { return a.conns }
-
 // Close drops idle connections.
 func (a *API) Close() { a.hc.CloseIdleConnections() }
 

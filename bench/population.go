@@ -90,12 +90,6 @@ func (u *userSet) expected() map[string]int64 {
 	return exp
 }
 
-func addAll(dst, src map[string]int64) {
-	for k, v := range src {
-		dst[k] += v
-	}
-}
-
 func total(m map[string]int64) int64 {
 	var t int64
 	for _, v := range m {

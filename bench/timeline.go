@@ -56,13 +56,6 @@ func (t *Timeline) Add(s int, at time.Time, n int64) {
 	t.mu.Unlock()
 }
 
-// Start is when the timeline starts.
-func (t *Timeline) Start() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.start
-}
-
 // SetStart moves the start (before anything was added), for a phase that
 // begins after its series were registered.
 func (t *Timeline) SetStart(start time.Time) {

@@ -317,9 +317,6 @@ func (d *Daemon) Simulators() (*sim.Sims, string) {
 	return d.push.sims, d.push.simSrv.URL
 }
 
-// Ready reports whether Run has started serving.
-func (d *Daemon) Ready() bool { return d.ready.Load() }
-
 // withSimulatorDefaults adds the simulator "default" push resource in
 // simulator mode when the config has none.
 func withSimulatorDefaults(cfg configs.Config) configs.Config {

@@ -48,14 +48,14 @@ func TestGroupFanOutExactlyOnce(t *testing.T) {
 	}
 	const want = n / 2
 	get := s.d.push.sims.Recorder.Snapshot
-	st := waitStats(t, "every offline device", 90*time.Second, get, func(st map[string]simkit.Stats) bool {
+	waitStats(t, "every offline device", 90*time.Second, get, func(st map[string]simkit.Stats) bool {
 		u, _ := totalUnique(st)
 		return u >= want
 	})
 	t.Logf("fan-out of %d notifications reached the simulators in %v", want, time.Since(sent))
 	// Let anything extra arrive, then check exactness.
 	time.Sleep(300 * time.Millisecond)
-	st = get()
+	st := get()
 	u, dups := totalUnique(st)
 	if u != want || dups != 0 {
 		t.Fatalf("unique %d (want %d), duplicates %d: %+v", u, want, dups, st)

@@ -388,7 +388,7 @@ func TestCrashMidFanOut(t *testing.T) {
 			t.Logf("after restart: %s", line)
 		}
 	}
-	st := waitStats(t, "every member's notification after the restart", 3*time.Minute, func() map[string]simkit.Stats { return sim.stats(t) },
+	waitStats(t, "every member's notification after the restart", 3*time.Minute, func() map[string]simkit.Stats { return sim.stats(t) },
 		func(st map[string]simkit.Stats) bool { u, _ := totalUnique(st); return u >= n })
 	t.Logf("all %d unique notifications arrived %v after the restart (%v after the message)", n, time.Since(restart), time.Since(sent))
 
@@ -407,7 +407,7 @@ func TestCrashMidFanOut(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	st = sim.stats(t)
+	st := sim.stats(t)
 	unique, dups := totalUnique(st)
 	var rejected int64
 	for _, s := range st {

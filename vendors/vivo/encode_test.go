@@ -156,7 +156,7 @@ func TestTextRules(t *testing.T) {
 			t.Errorf("notifyID(%q) = %d", in, got)
 		}
 	}
-	if notifyID("conv-c1") != notifyID("conv-c1") || notifyID("conv-c1") == notifyID("conv-c2") {
+	if first, again := notifyID("conv-c1"), notifyID("conv-c1"); first != again || first == notifyID("conv-c2") {
 		t.Error("notifyID not a stable hash")
 	}
 	for in, want := range map[time.Duration]int64{0: 0, time.Second: 60, 90 * time.Second: 90, 1500 * time.Millisecond: 60, 30 * 24 * time.Hour: maxTTLSeconds} {
