@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,45 +25,21 @@ import (
 // simProc is one running `herald sim`: every vendor simulator in its own
 // process, so its receipt counters outlive daemon crashes.
 type simProc struct {
+	childLog
 	cmd    *exec.Cmd
 	url    string // https://127.0.0.1:PORT
 	out    string // the --out directory: ca.pem, secrets, herald-sim.yaml
 	client *http.Client
 	exited chan error
-	mu     sync.Mutex
-	logs   []string
 }
 
 func startSim(t *testing.T, bin string) *simProc {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "sim")
 	cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--out", out)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &simProc{cmd: cmd, out: out, exited: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.logs = append(s.logs, line)
-			s.mu.Unlock()
-			var rec struct {
-				Msg string `json:"msg"`
-				URL string `json:"url"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "simulators listening" {
-				urls <- rec.URL
-			}
-		}
-		s.exited <- cmd.Wait()
-	}()
+	s := &simProc{cmd: cmd, out: out}
+	urls, exited := startChild(t, cmd, &s.childLog, "simulators listening", "url")
+	s.exited = exited
 	t.Cleanup(func() {
 		if s.client != nil {
 			s.client.CloseIdleConnections()
@@ -81,15 +55,13 @@ func startSim(t *testing.T, bin string) *simProc {
 			t.Errorf("herald sim did not stop on SIGTERM")
 		}
 		if t.Failed() {
-			s.mu.Lock()
-			t.Logf("herald sim log:\n%s", strings.Join(s.logs, "\n"))
-			s.mu.Unlock()
+			t.Logf("herald sim log:\n%s", strings.Join(s.logLines(), "\n"))
 		}
 	})
 	select {
 	case s.url = <-urls:
 	case err := <-s.exited:
-		t.Fatalf("herald sim exited at start: %v\n%s", err, strings.Join(s.logs, "\n"))
+		t.Fatalf("herald sim exited at start: %v\n%s", err, strings.Join(s.logLines(), "\n"))
 	case <-time.After(30 * time.Second):
 		t.Fatal("herald sim did not start listening")
 	}

@@ -43,47 +43,70 @@ func heraldBinary(t *testing.T) string {
 	return buildOnce.path
 }
 
+// childLog holds a herald child process's JSON log lines (its stderr).
+type childLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *childLog) logLines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// startChild starts cmd, collects its stderr lines into l, and returns a
+// channel with the string field key of the first log record whose msg
+// starts with msgPrefix, and one with the process's exit.
+func startChild(t *testing.T, cmd *exec.Cmd, l *childLog, msgPrefix, key string) (<-chan string, chan error) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found, exited := make(chan string, 1), make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			l.mu.Lock()
+			l.lines = append(l.lines, line)
+			l.mu.Unlock()
+			var rec map[string]any
+			if !sent && json.Unmarshal([]byte(line), &rec) == nil {
+				if msg, _ := rec["msg"].(string); strings.HasPrefix(msg, msgPrefix) {
+					v, _ := rec[key].(string)
+					found <- v
+					sent = true
+				}
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	return found, exited
+}
+
 // proc is one running `herald serve`.
 type proc struct {
+	childLog
 	cmd     *exec.Cmd
 	base    string
 	started time.Time
 	ready   time.Duration
 	exited  chan error
-	mu      sync.Mutex
-	logs    []string
 }
 
 func startHerald(t *testing.T, bin, dataDir string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data", dataDir}, extra...)
 	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, exited: make(chan error, 1), started: time.Now()}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.logs = append(p.logs, line)
-			p.mu.Unlock()
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && strings.HasPrefix(rec.Msg, "listening") {
-				addr <- rec.Addr
-			}
-		}
-		p.exited <- cmd.Wait()
-	}()
+	p := &proc{cmd: cmd, started: time.Now()}
+	addr, exited := startChild(t, cmd, &p.childLog, "listening", "addr")
+	p.exited = exited
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -102,12 +125,6 @@ func startHerald(t *testing.T, bin, dataDir string, extra ...string) *proc {
 		t.Fatal("herald did not start listening")
 	}
 	return p
-}
-
-func (p *proc) logLines() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.logs...)
 }
 
 // stop sends sig and returns the exit error (nil = exit 0).
