@@ -2,6 +2,7 @@ package vendors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -144,4 +145,18 @@ func Fill(n int, r Result) []Result {
 		out[i] = r
 	}
 	return out
+}
+
+// CheckSend is the contract every Sender checks before sending: a
+// notification, at most max targets (max <= 0: no limit), and a context
+// that is not done. The error is for Send to return, wrapped with the
+// vendor's name.
+func CheckSend(ctx context.Context, n *Notification, targets []Target, max int) error {
+	switch {
+	case n == nil:
+		return errors.New("nil notification")
+	case max > 0 && len(targets) > max:
+		return fmt.Errorf("%d targets, at most %d per Send", len(targets), max)
+	}
+	return ctx.Err()
 }

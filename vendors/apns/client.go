@@ -121,15 +121,10 @@ func (c *Client) Close() error {
 // context already done. A context cancelled midway leaves Retry results with
 // Code "Canceled" for the tokens it interrupted.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	switch {
-	case c.closed.Load():
+	if c.closed.Load() {
 		return nil, ErrClosed
-	case n == nil:
-		return nil, errors.New("apns: send: nil notification")
-	case len(targets) > MaxBatch:
-		return nil, fmt.Errorf("apns: send: %d targets, at most %d per Send", len(targets), MaxBatch)
 	}
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSend(ctx, n, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("apns: send: %w", err)
 	}
 	if len(targets) == 0 {

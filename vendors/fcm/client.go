@@ -84,15 +84,10 @@ func (c *Client) Close() error {
 // per Client, and returns one Result per target in order. Targets not yet
 // sent when ctx ends get Retry/CANCELLED.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	switch {
-	case n == nil:
-		return nil, errors.New("fcm: nil notification")
-	case len(targets) > MaxBatch:
-		return nil, fmt.Errorf("fcm: %d targets exceed MaxBatch %d", len(targets), MaxBatch)
-	case c.closed.Load():
+	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSend(ctx, n, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("fcm: send: %w", err)
 	}
 	tmpl := buildMessage(c.kind, n)

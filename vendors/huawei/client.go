@@ -81,18 +81,14 @@ func (c *Client) Close() error {
 // request resent once. The error is only for a cancelled ctx, a closed
 // client or a call that breaks the contract (nil n, too many targets).
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	switch {
-	case c.closed.Load():
+	if c.closed.Load() {
 		return nil, ErrClosed
-	case n == nil:
-		return nil, errors.New("huawei: nil notification")
-	case len(targets) > MaxBatch:
-		return nil, fmt.Errorf("huawei: %d targets exceed the batch limit of %d", len(targets), MaxBatch)
-	case len(targets) == 0:
-		return []vendors.Result{}, nil
 	}
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSend(ctx, n, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("huawei: send: %w", err)
+	}
+	if len(targets) == 0 {
+		return []vendors.Result{}, nil
 	}
 	tokens := make([]string, len(targets))
 	for i, t := range targets {

@@ -2,7 +2,7 @@ package oppo
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -53,14 +53,12 @@ func (c *Client) MaxBatch() int { return maxBatch }
 // notification messages only. The error is set only when ctx ended before
 // any target got a verdict; targets not reached after that are Retry.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	if n == nil {
-		return nil, errors.New("oppo: nil notification")
+	// More than MaxBatch targets are sent as consecutive batches.
+	if err := vendors.CheckSend(ctx, n, targets, 0); err != nil {
+		return nil, fmt.Errorf("oppo: send: %w", err)
 	}
 	if len(targets) == 0 {
 		return nil, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	if n.Passthrough && n.Title == "" && n.Body == "" {
 		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "passthrough_unsupported",

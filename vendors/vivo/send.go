@@ -20,14 +20,8 @@ const maxAnswerBytes = 1 << 20
 // through saveListPayload + pushToList. It returns one Result per target;
 // the error is only for a cancelled ctx or too many targets.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSend(ctx, n, targets, maxBatch); err != nil {
 		return nil, fmt.Errorf("vivo: send: %w", err)
-	}
-	if n == nil {
-		return nil, errors.New("vivo: send: nil notification")
-	}
-	if len(targets) > maxBatch {
-		return nil, fmt.Errorf("vivo: send: %d targets, MaxBatch is %d", len(targets), maxBatch)
 	}
 	if len(targets) == 0 {
 		return nil, nil

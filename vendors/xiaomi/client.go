@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -95,13 +94,7 @@ func (c *Client) Close() error {
 // TokenInvalid without being sent. The error is only for a nil
 // notification, more than MaxBatch targets or a cancelled ctx.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	if n == nil {
-		return nil, errors.New("xiaomi: send: nil notification")
-	}
-	if len(targets) > MaxBatch {
-		return nil, fmt.Errorf("xiaomi: send: %d targets exceed the batch limit of %d", len(targets), MaxBatch)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSend(ctx, n, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("xiaomi: send: %w", err)
 	}
 	results := make([]vendors.Result, len(targets))
