@@ -187,7 +187,7 @@ func (c *Calls) CheckTimeouts() {
 }
 
 type (
-	callCreate  struct{}
+	callCreate  struct{ invitees []store.Recipient } // planned by the caller
 	callAction  struct{ action, by string }
 	callTimeout struct{}
 	callReply   struct {
@@ -200,6 +200,16 @@ type (
 // Create starts a call: persists it, pushes offline invitees' devices
 // ahead of all queued message traffic, and arms its timeout.
 func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []InviteeStatus, error) {
+	// Plan on the caller's goroutine, so the call actor never waits on the
+	// shards.
+	ids := make([]string, len(call.Invitees))
+	for i, iv := range call.Invitees {
+		ids[i] = iv.UserID
+	}
+	rs, err := c.users.Plan(ctx, ids, c.clock.Now().UnixMilli())
+	if err != nil {
+		return store.Call{}, nil, err
+	}
 	c.mu.Lock()
 	if _, live := c.pids[call.CallID]; live {
 		c.mu.Unlock()
@@ -214,7 +224,7 @@ func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []Invi
 	}
 	pid := c.spawnLocked(call)
 	c.mu.Unlock()
-	return c.ask(ctx, pid, &callCreate{})
+	return c.ask(ctx, pid, &callCreate{invitees: rs})
 }
 
 // Act applies cancel, accept, reject or end by a party of the call.
@@ -258,7 +268,7 @@ type callActor struct {
 func (a *callActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *callCreate:
-		invitees, err := a.create()
+		invitees, err := a.create(m.invitees)
 		if err != nil {
 			a.calls.retire(a.call.CallID, ctx.Self())
 			ctx.Stop(ctx.Self())
@@ -302,18 +312,8 @@ func (a *callActor) callVendorOf(d store.Device) (string, string, bool) {
 	return d.Vendor, d.Token, true
 }
 
-func (a *callActor) create() ([]InviteeStatus, error) {
+func (a *callActor) create(rs []store.Recipient) ([]InviteeStatus, error) {
 	c := a.calls
-	ids := make([]string, len(a.call.Invitees))
-	for i, iv := range a.call.Invitees {
-		ids[i] = iv.UserID
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rs, err := c.users.Plan(ctx, ids, c.clock.Now().UnixMilli())
-	if err != nil {
-		return nil, err
-	}
 	online := map[string]bool{}
 	var offline []store.Recipient
 	for _, r := range rs {

@@ -14,16 +14,49 @@
 //     in order, so nothing is dead-lettered. Idleness is measured on the
 //     injected Clock; a ticker (or Users.Sweep in tests) asks the shards to
 //     check it.
+//
 //   - user (user.go) owns one user's cached state — devices, presence leases,
 //     badge — loaded from the store when it starts. Every change is written
 //     to the store (synced) before the actor updates its cache and answers,
 //     so the cache never runs ahead of what a restart would see.
 //
+//   - A shard also answers planning requests (Users.Plan): for a chunk of
+//     its users it reads presence and bound devices from the store in one
+//     pass. The store is the truth (user actors write through before they
+//     answer), so a fan-out wakes no user actor.
+//
+// # Dispatch (dispatch.go)
+//
+// The Dispatcher accepts messages on the caller's goroutine (peer and users
+// messages are planned and committed in the request) and runs group
+// fan-outs as goroutines, at most messages.max_jobs at once: read members,
+// plan through the shards, commit one chunk per synced batch. Runners are
+// not actors because every step is Pebble I/O or a wait on the shards.
+//
+// # Senders (sender.go, senders.go)
+//
+// One sender actor per vendor owns that vendor's in-memory queue (a mirror
+// of its outbox rows), batching, token bucket, in-flight count, daily quota
+// and credential pause. Rows flagged Priority (calls) skip batching and go
+// first. Vendor requests and the outbox writes after them run in one
+// goroutine per batch, which reports back with sendDone, so Receive never
+// blocks on the network or on an fsync.
+//
+// # Calls (calls.go)
+//
+// One call actor per live call owns its state and persists every change
+// (with the cancel notices it causes) in one synced batch; Calls keeps the
+// deadlines and times calls out on the Clock. Invitees are planned on the
+// caller's goroutine before the actor commits the invitation.
+//
 // Who may send what: only Users sends to shards, only a shard sends to its
-// user actors, and replies go straight from a user actor to the requester's
-// future. No actor waits on another: when a bind moves a PushID away from
-// another user, Users (running on the caller's goroutine, not in an actor)
-// asks the other user's actor to reload that device before answering.
+// user actors, only Senders and the senders' own goroutines send to sender
+// actors, only Calls sends to call actors; replies go straight to the
+// requester's future. No actor waits on another: when a bind moves a PushID
+// away from another user, Users (running on the caller's goroutine, not in
+// an actor) asks the other user's actor to reload that device before
+// answering. The only blocking I/O inside a Receive is local Pebble work:
+// a user actor's or call actor's synced write, a shard's planning read.
 //
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not
