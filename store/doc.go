@@ -12,7 +12,20 @@
 //	d/<user_id>\x00<device_id>   → Device     (a user's device binding)
 //	p/<vendor>\x00<token>        → Binding    (PushID index: which user/device holds a token)
 //	l/<user_id>\x00<device_id>   → Lease      (presence lease of one device session)
-//	u/<user_id>                  → UserMeta   (badge and other per-user counters)
+//	u/<user_id>                  → UserMeta   (badge, inbox sequence numbers)
+//	g/<group_id>\x00<user_id>    → (empty)    (group membership)
+//	gm/<group_id>                → GroupMeta  (member count)
+//	m/<message_id>               → Message    (accepted message: content, answer; the idempotency key)
+//	j/<message_id>               → Job        (unfinished group fan-out and its checkpoint)
+//	o/<vendor>\x00<message_id>\x00<user_id>\x00<device_id> → OutboxEntry (a notification awaiting a final verdict)
+//	x/<vendor>\x00<message_id>\x00<user_id>\x00<device_id> → OutboxEntry (dead letter)
+//	i/<user_id>\x00<seq:8 bytes big-endian> → InboxEntry (offline inbox, in arrival order)
+//	c/<call_id>                  → Call       (call invitation and per-invitee state)
+//	r/<user_id>\x00<call_id>     → Lease      (ringing index: the call's deadline)
+//
+// Call pushes use message ids "call/<call_id>" and
+// "callx/<reason>/<call_id>" in outbox keys; API ids never contain '/', so
+// they cannot collide with a message_id.
 //
 // # Value encoding
 //
@@ -29,4 +42,8 @@
 //   - A device record changes only while the store holds the stripe lock of
 //     every PushID involved (its old token and its new one), so two users
 //     racing for one token cannot both win.
+//   - A user's meta (badge, inbox sequence) changes only under that user's
+//     stripe lock, so a fan-out chunk and a badge report never lose an
+//     update; a chunk's outbox rows, inbox entries, badges and checkpoint
+//     are one synced batch.
 package store
