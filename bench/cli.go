@@ -17,6 +17,11 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// StartLocal starts a daemon in this process (see StartLocalFunc).
 	StartLocal StartLocalFunc
+	// Herald is the herald executable and WriteSimConfig writes a daemon
+	// config for simulators: with both, the local daemon can run as a
+	// child process (`herald serve`, --daemon child).
+	Herald         string
+	WriteSimConfig WriteSimConfigFunc
 	// Version is herald's version string, recorded in every report.
 	Version string
 	// Progress, when set, gets the live progress line (the herald command
@@ -42,7 +47,9 @@ Scenarios (configs/bench/NAME.yaml, built in; flags override their keys):
   mixed   presence churn + peer + group traffic together
 
 Without --target the harness starts herald itself (the real serve code path
-over loopback, a temporary Pebble directory) with its simulators. With
+over loopback, a temporary Pebble directory) with its simulators: for fanout
+as a child process (herald serve, --daemon child) so that its CPU and RSS are
+the daemon's alone, otherwise in this process (--daemon inprocess). With
 --target URL it drives that deployment and counts at --sim URL (herald sim,
 or a daemon in simulator mode; --sim-ca is the CA that herald sim wrote,
 --key an API key with the ingest scope, also read from HERALD_BENCH_KEY).
@@ -81,6 +88,9 @@ func Main(args []string, env Env) int {
 	fs.StringVar(&o.DaemonConfig, "config", "", "local daemon: herald config file replacing the scenario's daemon section")
 	fs.StringVar(&o.DaemonLog, "daemon-log", "", "local daemon: write its logs (JSON) to this file")
 	fs.StringVar(&o.DataDir, "data", "", "local daemon: Pebble directory (default: a temporary one, removed afterwards)")
+	fs.StringVar(&o.Daemon, "daemon", "", "local daemon: child (herald serve as its own process, the simulators in the harness) or inprocess (default: child for fanout, else inprocess)")
+	fs.StringVar(&o.Floor, "floor", FloorAuto, "fanout: measure the floor (herald's vendor requests sent straight to the simulators by a minimal client): auto (before, when --shares names one vendor), off, before or after herald's measured phase")
+	fs.IntVar(&o.FloorNotifications, "floor-notifications", 0, "notifications per vendor kind the floor sends (0 = as many as herald sends to that kind)")
 	jsonOut := fs.String("json", "", "write the JSON report (schema: bench/report.schema.json) to FILE")
 	htmlOut := fs.String("html", "", "write the self-contained HTML report to FILE")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to FILE (the whole process: herald and load generator)")
@@ -124,6 +134,7 @@ func Main(args []string, env Env) int {
 	}
 	o.Scenario = sc
 	o.StartLocal = env.StartLocal
+	o.Herald, o.WriteSimConfig = env.Herald, env.WriteSimConfig
 	o.Version = env.Version
 	o.Log = stderr
 	if !*quiet {

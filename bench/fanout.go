@@ -50,8 +50,14 @@ func runFanout(ctx context.Context, e *runEnv) error {
 		e.waitHeraldSent(warmHerald, want)
 	}
 
-	e.prog.phase("fan-out")
 	expected := users.expected()
+	if e.floor == FloorBefore {
+		if err := e.runFloors(ctx, expected); err != nil {
+			return err
+		}
+	}
+
+	e.prog.phase("fan-out")
 	want := total(expected)
 	e.prog.expected.Store(want)
 	e.prog.counted.Store(0)
@@ -75,7 +81,18 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	if ans.Recipients != int64(users.n) {
 		e.rep.note("herald answered %d recipients for a group of %d", ans.Recipients, users.n)
 	}
-	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
+	_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
+	if err != nil {
+		return err
+	}
+	if done.IsZero() {
+		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
+		done = time.Now()
+	}
+	// The measured phase ends with the last expected notification: the
+	// daemon's CPU is taken here, before the settle wait.
+	e.stopProc()
+	final, err := e.settle(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,6 +103,23 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	}
 	wall := last.Sub(acked)
 	e.finish(final, base, expected, heraldBase, last)
+	lastBy := fk.lastByVendor()
+	for i := range e.rep.Vendors {
+		v := &e.rep.Vendors[i]
+		end, ok := lastBy[v.Vendor]
+		if !receipts || !ok {
+			end = last
+		}
+		if d := end.Sub(acked).Seconds(); d > 0 {
+			v.PerSecond = round3(float64(v.Unique) / d)
+		}
+	}
+	if e.floor == FloorAfter {
+		if err := e.runFloors(ctx, expected); err != nil {
+			return err
+		}
+	}
+	e.rep.fillFloorRatios()
 	t := e.rep.Totals
 	e.rep.metric("wall_seconds", wall.Seconds(), "s")
 	if wall > 0 {

@@ -149,7 +149,27 @@ func latencySVG(ls []LatencyReport) string {
 	return svgChart("latency", "Latency by percentile", "percentile", "milliseconds", xa, ya, lines)
 }
 
-var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "sub0": func(a, b int64) int64 { return max(a-b, 0) }}).Parse(`<!DOCTYPE html>
+// rssSVG plots the daemon's sampled RSS over the measured phase.
+func rssSVG(p *ProcessReport) string {
+	l := line{name: "RSS (MiB)"}
+	maxY, maxX := 0.0, 0.0
+	for _, s := range p.RSSSamples {
+		v := float64(s.Bytes) / (1 << 20)
+		l.xs, l.ys = append(l.xs, s.Seconds), append(l.ys, v)
+		maxY, maxX = math.Max(maxY, v), math.Max(maxX, s.Seconds)
+	}
+	var lines []line
+	if len(l.xs) > 0 {
+		lines = append(lines, l)
+	}
+	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
+	xa.ticks = linearTicks(xa.max)
+	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
+	ya.ticks = linearTicks(ya.max)
+	return svgChart("rss", "Daemon RSS over time", "seconds since the start of the measured phase", "MiB", xa, ya, lines)
+}
+
+var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "dash": dash, "ratio": ratio, "mib": mib, "sub0": func(a, b int64) int64 { return max(a-b, 0) }}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>herald bench: {{.R.Scenario}}</title>
 <style>
@@ -166,7 +186,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 <tr><td>started</td><td>{{.R.StartedAt.Format "2006-01-02 15:04:05 MST"}}</td></tr>
 <tr><td>machine</td><td>{{.R.Machine.CPUModel}}, {{.R.Machine.Cores}} cores, GOMAXPROCS {{.R.Machine.GOMAXPROCS}}, {{.R.Machine.GoVersion}} {{.R.Machine.OS}}/{{.R.Machine.Arch}}</td></tr>
 <tr><td>herald</td><td>{{.R.Herald}}</td></tr>
-<tr><td>target</td><td>{{.R.Target.Mode}} {{.R.Target.URL}} (simulators {{.R.Target.SimURL}}), {{.R.Target.Conns}} connections</td></tr>
+<tr><td>target</td><td>{{.R.Target.Mode}} {{.R.Target.URL}} (daemon {{.R.Target.Daemon}}, simulators {{.R.Target.SimURL}}), {{.R.Target.Conns}} connections</td></tr>
 <tr><td>setup</td><td>{{.R.Setup.Users}} users, {{.R.Setup.Devices}} devices, {{.R.Setup.Groups}} groups in {{num .R.Setup.Seconds}} s ({{num .R.Setup.DevicesPerSecond}} devices/s)</td></tr>
 <tr><td>run</td><td>{{num .R.WallSeconds}} s in all</td></tr>
 {{if .R.Error}}<tr><td>error</td><td class="fail">{{.R.Error}}</td></tr>{{end}}
@@ -184,10 +204,24 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 {{end}}</table>
 {{range .R.Latencies}}<p class="note"><b>{{.Name}}</b>: {{.Description}}</p>{{end}}
 <h2>Counted at the simulators</h2>
-<table><tr><th>vendor</th><th>expected</th><th>unique</th><th>lost</th><th>duplicates</th><th>rejected</th><th>requests</th><th>herald sent</th><th>retried</th><th>failed</th></tr>
-{{range .R.Vendors}}<tr><td>{{.Vendor}}</td><td>{{.Expected}}</td><td>{{.Unique}}</td><td>{{sub0 .Expected .Unique}}</td><td>{{.Duplicates}}</td><td>{{.Rejected}}</td><td>{{.Requests}}</td><td>{{.HeraldSent}}</td><td>{{.HeraldRetried}}</td><td>{{.HeraldFailed}}</td></tr>
-{{end}}<tr><th>total</th><th>{{.R.Totals.Expected}}</th><th>{{.R.Totals.Unique}}</th><th>{{.R.Totals.Lost}}</th><th>{{.R.Totals.Duplicates}}</th><th>{{.R.Totals.Rejected}}</th><th>{{.R.Totals.Requests}}</th><th></th><th></th><th></th></tr>
+<table><tr><th>vendor</th><th>expected</th><th>unique</th><th>lost</th><th>duplicates</th><th>rejected</th><th>requests</th><th>herald sent</th><th>retried</th><th>failed</th><th>herald/s</th><th>floor/s</th><th>herald/floor</th></tr>
+{{range .R.Vendors}}<tr><td>{{.Vendor}}</td><td>{{.Expected}}</td><td>{{.Unique}}</td><td>{{sub0 .Expected .Unique}}</td><td>{{.Duplicates}}</td><td>{{.Rejected}}</td><td>{{.Requests}}</td><td>{{.HeraldSent}}</td><td>{{.HeraldRetried}}</td><td>{{.HeraldFailed}}</td><td>{{dash .PerSecond 0}}</td><td>{{dash .FloorPerSecond 0}}</td><td>{{ratio .FloorRatio}}</td></tr>
+{{end}}<tr><th>total</th><th>{{.R.Totals.Expected}}</th><th>{{.R.Totals.Unique}}</th><th>{{.R.Totals.Lost}}</th><th>{{.R.Totals.Duplicates}}</th><th>{{.R.Totals.Rejected}}</th><th>{{.R.Totals.Requests}}</th><th></th><th></th><th></th><th></th><th></th><th></th></tr>
 </table>
+{{if .R.Floor}}<h2>Floor</h2>
+<p class="note">The same requests herald's vendor clients make (captured from them once, then replayed with fresh tokens), sent straight to the same simulators by a minimal client: no queue, no store, no actors. herald/floor is herald's notifications/s for the vendor in the measured phase divided by the floor's.</p>
+<table id="floor"><tr><th>vendor</th><th>client</th><th>in flight</th><th>batch</th><th>sent</th><th>accepted</th><th>errors</th><th>seconds</th><th>floor/s</th><th>herald/s</th><th>herald/floor</th></tr>
+{{range .R.Floor}}<tr><td>{{.Vendor}}</td><td>{{.Client}}</td><td>{{.Concurrency}}</td><td>{{.BatchSize}}</td><td>{{.Sent}}</td><td>{{.Accepted}}</td><td>{{.Errors}}</td><td>{{num .Seconds}}</td><td>{{dash .PerSecond 0}}</td><td>{{dash .HeraldPerSecond 0}}</td><td>{{ratio .Ratio}}</td></tr>
+{{end}}</table>{{end}}
+{{with .R.Process}}<h2>Daemon process</h2>
+<table class="kv" id="process">
+<tr><td>measured</td><td>{{.Label}}, pid {{.PID}}</td></tr>
+<tr><td>CPU</td><td>{{num .CPUSeconds}} s over {{num .Seconds}} s ({{num .CPUCores}} cores; user {{num .UserSeconds}} s, system {{num .SystemSeconds}} s)</td></tr>
+<tr><td>CPU per notification</td><td>{{num .CPUMicrosPerNotification}} µs ({{.Notifications}} notifications)</td></tr>
+<tr><td>peak RSS (VmHWM)</td><td>{{mib .PeakRSSBytes}} MiB</td></tr>
+<tr><td>highest sampled RSS</td><td>{{mib .SampledPeakRSSBytes}} MiB</td></tr>
+</table>
+{{$.RSS}}{{end}}
 {{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))
@@ -195,10 +229,14 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 // WriteHTML writes the self-contained HTML report (inline SVG, no
 // scripts, no external assets).
 func (r *Report) WriteHTML(w io.Writer) error {
+	var rss string
+	if r.Process != nil {
+		rss = rssSVG(r.Process)
+	}
 	return htmlTmpl.Execute(w, struct {
-		R                   *Report
-		Throughput, Latency template.HTML
-	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies))})
+		R                        *Report
+		Throughput, Latency, RSS template.HTML
+	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies)), template.HTML(rss)})
 }
 
 // WriteHTMLFile writes the HTML report to path.

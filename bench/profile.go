@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 )
 
 // beginMeasure marks the start of the measured phase (profiles start).
@@ -14,6 +15,7 @@ func (e *runEnv) beginMeasure() error {
 		return nil
 	}
 	e.measuring = true
+	e.startProc()
 	if e.memProfile != "" {
 		if err := writeAllocs(e.memProfile + ".base"); err != nil {
 			return err
@@ -40,6 +42,7 @@ func (e *runEnv) endMeasure() error {
 	}
 	e.measuring = false
 	var errs []error
+	e.stopProc()
 	if e.cpuFile != nil {
 		pprof.StopCPUProfile()
 		errs = append(errs, e.cpuFile.Close())
@@ -62,4 +65,49 @@ func writeAllocs(path string) error {
 		return fmt.Errorf("bench: --memprofile: %w", err)
 	}
 	return f.Close()
+}
+
+// rssInterval is how often the measured daemon's RSS is sampled.
+const rssInterval = 100 * time.Millisecond
+
+// startProc starts measuring the daemon's CPU and RSS (a local daemon
+// only: with --target its process is not ours to read).
+func (e *runEnv) startProc() {
+	if e.loc == nil || e.pw != nil {
+		return
+	}
+	w, err := watchProc(newProc(e.loc.PID), rssInterval)
+	if err != nil {
+		e.rep.note("process CPU/RSS not measured: %v", err)
+		return
+	}
+	e.pw = w
+}
+
+// stopProc ends the measurement (idempotent) and puts it in the report.
+func (e *runEnv) stopProc() {
+	if e.pw == nil {
+		return
+	}
+	r := &ProcessReport{Scope: "daemon", Label: "herald serve (child process: the daemon alone)", PID: e.loc.PID}
+	if e.loc.PID == 0 {
+		r.Scope, r.Label, r.PID = "whole_process", "whole process (daemon+sims+loadgen)", os.Getpid()
+	}
+	if err := e.pw.stop(r); err != nil {
+		e.rep.note("process CPU/RSS: %v", err)
+	}
+	e.pw = nil
+	e.rep.Process = r
+}
+
+// perNotification fills the per-notification CPU once the unique count
+// is known.
+func (r *ProcessReport) perNotification(n int64) {
+	if r == nil {
+		return
+	}
+	r.Notifications = n
+	if n > 0 {
+		r.CPUMicrosPerNotification = round3(r.CPUSeconds * 1e6 / float64(n))
+	}
 }

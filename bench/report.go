@@ -36,8 +36,15 @@ type Report struct {
 	Metrics   []Metric        `json:"metrics"`
 	Latencies []LatencyReport `json:"latencies"`
 	Timeline  TimelineReport  `json:"timeline"`
-	Notes     []string        `json:"notes"`
-	Error     string          `json:"error,omitempty"` // why the run failed, when it did
+	// Floor is the baseline measured in the same run (--floor): herald's
+	// vendor requests sent straight to the simulators by a minimal client,
+	// per vendor kind and client; empty when not measured.
+	Floor []FloorResult `json:"floor"`
+	// Process is the CPU and memory of the measured daemon over the
+	// measured phase (nil with --target).
+	Process *ProcessReport `json:"process,omitempty"`
+	Notes   []string       `json:"notes"`
+	Error   string         `json:"error,omitempty"` // why the run failed, when it did
 }
 
 // Target is what was measured.
@@ -46,6 +53,9 @@ type Target struct {
 	URL    string `json:"url"`     // herald's API
 	SimURL string `json:"sim_url"` // the simulators
 	Conns  int    `json:"conns"`   // the load generator's connection pool
+	// Daemon is where herald ran: DaemonChild, DaemonInProcess, or
+	// "external" (--target).
+	Daemon string `json:"daemon"`
 }
 
 // Setup is how the users were put in place.
@@ -82,6 +92,66 @@ type VendorResult struct {
 	HeraldSent    int64  `json:"herald_sent"`
 	HeraldRetried int64  `json:"herald_retried"`
 	HeraldFailed  int64  `json:"herald_failed"`
+	// PerSecond is herald's rate for this vendor in the measured phase
+	// (fanout: unique ÷ time from the 2xx to this vendor's last
+	// notification); FloorPerSecond the bare HTTP/2 floor's and
+	// FloorRatio = PerSecond ÷ FloorPerSecond (0 = no floor).
+	PerSecond      float64 `json:"notifications_per_second"`
+	FloorPerSecond float64 `json:"floor_per_second"`
+	FloorRatio     float64 `json:"floor_ratio"`
+}
+
+// FloorResult is one vendor kind's floor with one client: the same
+// requests herald's vendor client makes, sent straight to the simulator.
+type FloorResult struct {
+	Vendor      string  `json:"vendor"`
+	Client      string  `json:"client"`                   // FloorHTTP2 or FloorFirebaseSDK
+	Concurrency int     `json:"concurrency"`              // requests (streams, batches) in flight
+	BatchSize   int     `json:"batch_size"`               // tokens per request
+	Sent        int64   `json:"sent"`                     // notifications sent
+	Accepted    int64   `json:"accepted"`                 // unique (message_id, token) pairs the simulator accepted
+	Requests    int64   `json:"requests"`                 // send requests the simulator counted
+	Errors      int64   `json:"errors"`                   // requests that failed (transport, non-200)
+	Seconds     float64 `json:"seconds"`                  // first request to last answer
+	PerSecond   float64 `json:"notifications_per_second"` // accepted ÷ seconds
+	// HeraldPerSecond is herald's rate for the vendor in the measured
+	// phase, Ratio = HeraldPerSecond ÷ PerSecond.
+	HeraldPerSecond float64 `json:"herald_per_second"`
+	Ratio           float64 `json:"ratio"`
+}
+
+// ProcessReport is the measured daemon's CPU and memory over the measured
+// phase, from /proc/<pid>/stat and /proc/<pid>/status.
+type ProcessReport struct {
+	// Scope is "daemon" (herald serve as its own process: the numbers are
+	// the daemon's alone) or "whole_process" (in-process mode: daemon,
+	// simulators and load generator together).
+	Scope string `json:"scope"`
+	Label string `json:"label"`
+	PID   int    `json:"pid"`
+	// Seconds is the span measured: from just before the measured
+	// traffic to the last expected notification counted.
+	Seconds       float64 `json:"seconds"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // utime + stime
+	UserSeconds   float64 `json:"user_seconds"`
+	SystemSeconds float64 `json:"system_seconds"`
+	CPUCores      float64 `json:"cpu_cores"` // cpu_seconds ÷ seconds
+	// Notifications is the unique notifications of the measured phase
+	// and CPUMicrosPerNotification = cpu_seconds·10⁶ ÷ notifications.
+	Notifications            int64   `json:"notifications"`
+	CPUMicrosPerNotification float64 `json:"cpu_us_per_notification"`
+	// PeakRSSBytes is VmHWM at the end (the process's peak RSS over its
+	// whole life, setup included); SampledPeakRSSBytes the highest VmRSS
+	// sampled during the measured phase, RSSSamples the samples.
+	PeakRSSBytes        int64       `json:"peak_rss_bytes"`
+	SampledPeakRSSBytes int64       `json:"sampled_peak_rss_bytes"`
+	RSSSamples          []RSSSample `json:"rss_samples"`
+}
+
+// RSSSample is the resident set size at one moment of the measured phase.
+type RSSSample struct {
+	Seconds float64 `json:"t_s"` // since the start of the measured phase
+	Bytes   int64   `json:"bytes"`
 }
 
 // Metric is one headline number.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type Local struct {
 	Sims   *sim.Sims // the in-process simulators
 	SimURL string
 	Stop   func() error // graceful stop; waits for the daemon to exit
+	// PID is the daemon's process when it runs as a child process (0 =
+	// this process).
+	PID int
 }
 
 // StartLocalFunc starts a daemon on cfg (listen addresses and data dir set
@@ -53,6 +57,22 @@ type Options struct {
 	// the one at the start: go tool pprof -diff_base FILE.base FILE).
 	CPUProfile, MemProfile string
 
+	// Daemon is where the local daemon runs: DaemonChild (`herald serve`
+	// as a child process, the simulators here) or DaemonInProcess; "" =
+	// child for fanout when Herald is set, else in-process.
+	Daemon string
+	// Herald is the herald executable for DaemonChild (os.Executable of
+	// the herald command) and WriteSimConfig writes the child's simulator
+	// config; both come from the daemon package.
+	Herald         string
+	WriteSimConfig WriteSimConfigFunc
+	// Floor is when the floor runs (FloorAuto, FloorOff, FloorBefore,
+	// FloorAfter; "" = FloorAuto) and FloorNotifications how many
+	// notifications it sends per vendor kind (0 = as many as herald sends
+	// for that kind in the measured phase).
+	Floor              string
+	FloorNotifications int
+
 	StartLocal StartLocalFunc
 	Version    string    // herald's version string, for the report
 	Progress   io.Writer // live progress line (nil = none)
@@ -73,6 +93,16 @@ type runEnv struct {
 	cpuProfile, memProfile string
 	cpuFile                *os.File
 	measuring              bool
+
+	// The local daemon (nil with --target), its effective config, and
+	// what the floor needs.
+	loc          *Local
+	cfg          configs.Config
+	floor        string
+	floorN       int
+	simResources *configs.Resource // the simulators' default push resource (nil = unknown)
+	writeSimCfg  WriteSimConfigFunc
+	pw           *procWatch
 }
 
 func (e *runEnv) logf(format string, args ...any) {
@@ -87,7 +117,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	sc := o.Scenario
 	rep := &Report{Schema: ReportSchemaID, Scenario: sc.Name, Description: sc.Description, StartedAt: time.Now().UTC().Truncate(time.Millisecond),
 		Herald: o.Version, Machine: ThisMachine(), Params: sc, Metrics: []Metric{}, Latencies: []LatencyReport{},
-		Vendors: []VendorResult{}, Notes: []string{}, Timeline: TimelineReport{Series: []SeriesReport{}}}
+		Vendors: []VendorResult{}, Floor: []FloorResult{}, Notes: []string{}, Timeline: TimelineReport{Series: []SeriesReport{}}}
 	began := time.Now()
 	err := run(ctx, o, rep)
 	rep.WallSeconds = round3(time.Since(began).Seconds())
@@ -107,36 +137,61 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		api  *API
 		sims Sims
 	)
+	var (
+		loc *Local
+		cfg configs.Config
+	)
 	if o.Target == "" {
 		if o.Sim != "" {
 			return errors.New("bench: --sim needs --target (without --target the harness starts its own daemon and simulators)")
 		}
-		if o.StartLocal == nil {
-			return errors.New("bench: no way to start a local daemon")
+		mode := o.Daemon
+		if mode == "" {
+			mode = DaemonInProcess
+			if sc.Name == "fanout" && o.Herald != "" && o.WriteSimConfig != nil {
+				mode = DaemonChild
+			}
 		}
-		cfg, err := sc.DaemonConfig(o.DaemonConfig)
+		if cfg, err = sc.DaemonConfig(o.DaemonConfig); err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "herald-bench-")
 		if err != nil {
 			return err
 		}
-		cfg.Listen, cfg.SimListen = "127.0.0.1:0", "127.0.0.1:0"
-		if o.DataDir != "" {
-			cfg.DataDir = o.DataDir
-		} else {
-			dir, err := os.MkdirTemp("", "herald-bench-")
+		defer os.RemoveAll(dir)
+		switch mode {
+		case DaemonChild:
+			base, err := sc.daemonYAML(o.DaemonConfig)
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
-			cfg.DataDir = dir
-		}
-		log, closeLog, err := daemonLogger(o, cfg.Log)
-		if err != nil {
-			return err
-		}
-		defer closeLog()
-		loc, err := o.StartLocal(cfg, log)
-		if err != nil {
-			return fmt.Errorf("bench: starting the daemon: %w", err)
+			if loc, err = childDaemon(o, base, dir); err != nil {
+				return err
+			}
+			// The effective config: limits for the floor come from it.
+			if c, err := configs.Load(filepath.Join(dir, "herald-bench.yaml")); err == nil {
+				cfg = c
+			}
+		case DaemonInProcess:
+			if o.StartLocal == nil {
+				return errors.New("bench: no way to start a local daemon")
+			}
+			cfg.Listen, cfg.SimListen = "127.0.0.1:0", "127.0.0.1:0"
+			cfg.DataDir = filepath.Join(dir, "data")
+			if o.DataDir != "" {
+				cfg.DataDir = o.DataDir
+			}
+			log, closeLog, err := daemonLogger(o, cfg.Log)
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			if loc, err = o.StartLocal(cfg, log); err != nil {
+				return fmt.Errorf("bench: starting the daemon: %w", err)
+			}
+		default:
+			return fmt.Errorf("bench: --daemon %q: want %s or %s", mode, DaemonChild, DaemonInProcess)
 		}
 		defer func() {
 			if err := loc.Stop(); err != nil && o.Log != nil {
@@ -147,7 +202,7 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		if api, err = NewAPI(loc.URL, "", sc.Conns); err != nil {
 			return err
 		}
-		rep.Target = Target{Mode: "local", URL: loc.URL, SimURL: loc.SimURL, Conns: sc.Conns}
+		rep.Target = Target{Mode: "local", URL: loc.URL, SimURL: loc.SimURL, Conns: sc.Conns, Daemon: mode}
 	} else {
 		if o.Sim == "" {
 			return errors.New("bench: --target needs --sim: notifications are counted at the simulators")
@@ -158,7 +213,7 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		if sims, err = NewRemoteSims(o.Sim, o.SimCA); err != nil {
 			return err
 		}
-		rep.Target = Target{Mode: "external", URL: api.URL(), SimURL: sims.URL(), Conns: sc.Conns}
+		rep.Target = Target{Mode: "external", URL: api.URL(), SimURL: sims.URL(), Conns: sc.Conns, Daemon: "external"}
 	}
 	defer api.Close()
 	if err := waitReady(ctx, api); err != nil {
@@ -168,7 +223,10 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		return err
 	}
 	e := &runEnv{sc: sc, api: api, sims: sims, run: newRunID(), rep: rep, tl: NewTimeline(time.Now()), log: o.Log,
-		cpuProfile: o.CPUProfile, memProfile: o.MemProfile}
+		cpuProfile: o.CPUProfile, memProfile: o.MemProfile, loc: loc, cfg: cfg, floorN: o.FloorNotifications, writeSimCfg: o.WriteSimConfig}
+	if e.floor, err = floorMode(o.Floor, sc, loc); err != nil {
+		return err
+	}
 	e.prog = startProgress(o.Progress, sc.Name)
 	defer e.prog.stop()
 	defer func() {
@@ -413,6 +471,7 @@ func (e *runEnv) finish(final, base map[string]simkit.Stats, expected map[string
 		e.rep.note("profiles: %v", err)
 	}
 	e.rep.fillTotals(diffStats(final, base), expected, diffHerald(e.heraldStats(), heraldBase))
+	e.rep.Process.perNotification(e.rep.Totals.Unique)
 	e.rep.Timeline = e.tl.Rates(end, 200)
 	t := e.rep.Totals
 	if t.Lost > 0 {

@@ -150,6 +150,22 @@ func (s *Scenario) DaemonConfig(path string) (configs.Config, error) {
 	return cfg, nil
 }
 
+// daemonYAML is the daemon's config as YAML: the file at path when set,
+// else the scenario's daemon section ("" when it has none).
+func (s *Scenario) daemonYAML(path string) ([]byte, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("bench: --config: %w", err)
+		}
+		return b, nil
+	}
+	if s.Daemon.Kind == 0 {
+		return nil, nil
+	}
+	return yaml.Marshal(&s.Daemon)
+}
+
 // flagSetters apply scenario flags by name.
 var flagSetters = map[string]func(s *Scenario, v string) error{
 	"users":            intSetter(func(s *Scenario) *int { return &s.Users }),

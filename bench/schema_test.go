@@ -22,14 +22,42 @@ func sampleReport() *Report {
 	s := tl.Series("notifications_counted", "notifications/s")
 	tl.Add(s, time.Unix(0, 0), 100)
 	r := &Report{Schema: ReportSchemaID, Scenario: "fanout", StartedAt: time.Now().UTC(), Herald: "herald test",
-		Machine: ThisMachine(), Target: Target{Mode: "local", URL: "http://127.0.0.1:1", SimURL: "https://127.0.0.1:2", Conns: 4},
+		Machine: ThisMachine(), Target: Target{Mode: "local", URL: "http://127.0.0.1:1", SimURL: "https://127.0.0.1:2", Conns: 4, Daemon: DaemonChild},
 		Params: sc, Setup: Setup{Users: 10, Devices: 10, Groups: 1, Seconds: 0.1, DevicesPerSecond: 100},
-		Metrics: []Metric{}, Latencies: []LatencyReport{Summarize("delivery", "d", h)}, Notes: []string{}}
+		Metrics: []Metric{}, Latencies: []LatencyReport{Summarize("delivery", "d", h)}, Floor: []FloorResult{}, Notes: []string{}}
 	r.fillTotals(map[string]simkit.Stats{"apns": {Unique: 10, Notifications: 10, Requests: 10}}, map[string]int64{"apns": 10}, nil)
+	r.Vendors[0].PerSecond = 1000
+	r.Floor = []FloorResult{
+		{Vendor: "apns", Client: FloorHTTP2, Concurrency: 500, BatchSize: 1, Sent: 10, Accepted: 10, Requests: 10, Seconds: 0.005, PerSecond: 2000},
+		{Vendor: "fcm", Client: FloorFirebaseSDK, Concurrency: 500, BatchSize: 1, Sent: 10, Accepted: 10, Requests: 10, Seconds: 0.01, PerSecond: 1000},
+	}
+	r.fillFloorRatios()
+	r.Process = &ProcessReport{Scope: "daemon", Label: "herald serve", PID: 42, Seconds: 1, CPUSeconds: 0.5, UserSeconds: 0.4,
+		SystemSeconds: 0.1, CPUCores: 0.5, PeakRSSBytes: 100 << 20, SampledPeakRSSBytes: 90 << 20,
+		RSSSamples: []RSSSample{{Seconds: 0, Bytes: 80 << 20}, {Seconds: 1, Bytes: 90 << 20}}}
+	r.Process.perNotification(10)
 	r.metric("notifications_per_second", 1234.5678, "1/s")
 	r.Timeline = tl.Rates(time.Unix(1, 0), 50)
 	r.Passed = true
 	return r
+}
+
+// TestSampleReportFloor: the ratios come out of fillFloorRatios as herald
+// ÷ floor, per vendor and per floor.
+func TestSampleReportFloor(t *testing.T) {
+	r := sampleReport()
+	if r.Floor[0].HeraldPerSecond != 1000 || r.Floor[0].Ratio != 0.5 {
+		t.Fatalf("apns floor: %+v", r.Floor[0])
+	}
+	if v := r.Vendors[0]; v.FloorPerSecond != 2000 || v.FloorRatio != 0.5 {
+		t.Fatalf("apns vendor: %+v", v)
+	}
+	if f := r.Floor[1]; f.HeraldPerSecond != 0 || f.Ratio != 0 {
+		t.Fatalf("fcm floor without herald traffic: %+v", f)
+	}
+	if p := r.Process; p.Notifications != 10 || p.CPUMicrosPerNotification != 50000 {
+		t.Fatalf("process: %+v", p)
+	}
 }
 
 func TestSchemaIsWellFormed(t *testing.T) {
@@ -76,6 +104,26 @@ func TestValidatorCatchesViolations(t *testing.T) {
 		"bad date":     {mutate(func(m map[string]any) { m["started_at"] = "yesterday" }), "is not an RFC 3339 date-time"},
 		"in $ref item": {mutate(func(m map[string]any) { delete(m["latencies"].([]any)[0].(map[string]any), "p99_ms") }), `$.latencies[0]: "p99_ms" is required`},
 		"wrong const":  {mutate(func(m map[string]any) { m["schema"] = "v0" }), "$.schema: is v0"},
+		"no floor":     {mutate(func(m map[string]any) { delete(m, "floor") }), `$: "floor" is required`},
+		"bad floor client": {mutate(func(m map[string]any) {
+			m["floor"].([]any)[0].(map[string]any)["client"] = "curl"
+		}), "$.floor[0].client: curl is not one of"},
+		"floor without ratio": {mutate(func(m map[string]any) {
+			delete(m["floor"].([]any)[1].(map[string]any), "ratio")
+		}), `$.floor[1]: "ratio" is required`},
+		"negative ratio": {mutate(func(m map[string]any) {
+			m["vendors"].([]any)[0].(map[string]any)["floor_ratio"] = -1
+		}), "$.vendors[0].floor_ratio: -1 is below the minimum 0"},
+		"bad process scope": {mutate(func(m map[string]any) {
+			m["process"].(map[string]any)["scope"] = "host"
+		}), "$.process.scope: host is not one of"},
+		"process without cpu": {mutate(func(m map[string]any) {
+			delete(m["process"].(map[string]any), "cpu_us_per_notification")
+		}), `$.process: "cpu_us_per_notification" is required`},
+		"bad rss sample": {mutate(func(m map[string]any) {
+			m["process"].(map[string]any)["rss_samples"].([]any)[1].(map[string]any)["bytes"] = -5
+		}), "$.process.rss_samples[1].bytes: -5 is below the minimum 0"},
+		"no target daemon": {mutate(func(m map[string]any) { delete(m["target"].(map[string]any), "daemon") }), `$.target: "daemon" is required`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +20,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	p("herald bench: %s\t%s", r.Scenario, verdict)
 	p("machine\t%s, %d cores, GOMAXPROCS %d, %s %s/%s", r.Machine.CPUModel, r.Machine.Cores, r.Machine.GOMAXPROCS, r.Machine.GoVersion, r.Machine.OS, r.Machine.Arch)
 	p("herald\t%s", r.Herald)
-	p("target\t%s %s (simulators %s), %d connections", r.Target.Mode, r.Target.URL, r.Target.SimURL, r.Target.Conns)
+	p("target\t%s %s (daemon %s, simulators %s), %d connections", r.Target.Mode, r.Target.URL, r.Target.Daemon, r.Target.SimURL, r.Target.Conns)
 	p("setup\t%d users, %d devices, %d groups in %.2fs (%.0f devices/s)", r.Setup.Users, r.Setup.Devices, r.Setup.Groups, r.Setup.Seconds, r.Setup.DevicesPerSecond)
 	p("run\t%.2fs in all", r.WallSeconds)
 	if r.Error != "" {
@@ -31,12 +32,29 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("%s\t%s\t%s", m.Name, fmtNum(m.Value), m.Unit)
 	}
 	p("")
-	p("vendor\texpected\tunique\tlost\tduplicates\trejected\trequests\therald sent\tretried\tfailed")
+	p("vendor\texpected\tunique\tlost\tduplicates\trejected\trequests\therald sent\tretried\tfailed\therald/s\tfloor/s\therald/floor")
 	for _, v := range r.Vendors {
-		p("%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d", v.Vendor, v.Expected, v.Unique, max(v.Expected-v.Unique, 0), v.Duplicates, v.Rejected, v.Requests, v.HeraldSent, v.HeraldRetried, v.HeraldFailed)
+		p("%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s", v.Vendor, v.Expected, v.Unique, max(v.Expected-v.Unique, 0), v.Duplicates, v.Rejected, v.Requests, v.HeraldSent, v.HeraldRetried, v.HeraldFailed,
+			dash(v.PerSecond, 0), dash(v.FloorPerSecond, 0), ratio(v.FloorRatio))
 	}
 	t := r.Totals
 	p("total\t%d\t%d\t%d\t%d\t%d\t%d", t.Expected, t.Unique, t.Lost, t.Duplicates, t.Rejected, t.Requests)
+	if len(r.Floor) > 0 {
+		p("")
+		p("floor\tclient\tin flight\tbatch\tsent\taccepted\terrors\tseconds\tfloor/s\therald/s\therald/floor")
+		for _, f := range r.Floor {
+			p("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s", f.Vendor, f.Client, f.Concurrency, f.BatchSize, f.Sent, f.Accepted, f.Errors,
+				fmtNum(f.Seconds), dash(f.PerSecond, 0), dash(f.HeraldPerSecond, 0), ratio(f.Ratio))
+		}
+	}
+	if pr := r.Process; pr != nil {
+		p("")
+		p("process\t%s, pid %d", pr.Label, pr.PID)
+		p("cpu\t%ss over %ss (%s cores; user %ss, system %ss): %s µs per notification (%d notifications)",
+			fmtNum(pr.CPUSeconds), fmtNum(pr.Seconds), fmtNum(pr.CPUCores), fmtNum(pr.UserSeconds), fmtNum(pr.SystemSeconds), fmtNum(pr.CPUMicrosPerNotification), pr.Notifications)
+		p("memory\tpeak RSS (VmHWM) %s MiB, highest sampled in the measured phase %s MiB (%d samples)",
+			mib(pr.PeakRSSBytes), mib(pr.SampledPeakRSSBytes), len(pr.RSSSamples))
+	}
 	if len(r.Latencies) > 0 {
 		p("")
 		p("latency (ms)\tcount\tp50\tp90\tp99\tp99.9\tmax\tmean")
@@ -54,6 +72,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	return nil
 }
+
+// dash prints v with up to prec decimals, or "-" when it is 0 (not
+// measured).
+func dash(v float64, prec int) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmtNum(math.Round(v*math.Pow10(prec)) / math.Pow10(prec))
+}
+
+// ratio prints a ratio with three significant digits, "-" for 0.
+func ratio(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(roundSig(v, 3), 'g', -1, 64)
+}
+
+func mib(b int64) string { return fmtNum(math.Round(float64(b)/(1<<20)*10) / 10) }
 
 // fmtNum prints a number compactly: integers without decimals, others
 // with up to three.

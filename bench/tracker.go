@@ -62,10 +62,11 @@ type msgKind struct {
 	from, to atomic.Int64
 	series   int // timeline series of its notifications; -1 = none
 
-	mu    sync.Mutex
-	hist  *Histogram
-	count int64     // notifications seen (measured or not)
-	last  time.Time // latest arrival
+	mu     sync.Mutex
+	hist   *Histogram
+	count  int64                // notifications seen (measured or not)
+	last   time.Time            // latest arrival
+	lastBy map[string]time.Time // latest arrival per vendor
 }
 
 // tracker sees every receipt of a run and routes it to its message kind.
@@ -120,7 +121,7 @@ func (t *tracker) parse(id string) (byte, int64, bool) {
 }
 
 // onReceipt is the simulators' receipt hook.
-func (t *tracker) onReceipt(_ string, r simkit.Receipt) {
+func (t *tracker) onReceipt(vendor string, r simkit.Receipt) {
 	if t.byToken != nil {
 		t.byToken(r.Token, r.At)
 	}
@@ -143,6 +144,12 @@ func (t *tracker) onReceipt(_ string, r simkit.Receipt) {
 	if r.At.After(k.last) {
 		k.last = r.At
 	}
+	if l, ok := k.lastBy[vendor]; !ok || r.At.After(l) {
+		if k.lastBy == nil {
+			k.lastBy = map[string]time.Time{}
+		}
+		k.lastBy[vendor] = r.At
+	}
 	if known && intended >= k.from.Load() && intended < k.to.Load() {
 		k.hist.RecordValue(at - intended)
 	}
@@ -156,6 +163,17 @@ func (k *msgKind) snapshot() (*Histogram, int64, time.Time) {
 	h := NewHistogram()
 	h.Merge(k.hist)
 	return h, k.count, k.last
+}
+
+// lastByVendor returns a copy of the latest arrival per vendor.
+func (k *msgKind) lastByVendor() map[string]time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make(map[string]time.Time, len(k.lastBy))
+	for v, t := range k.lastBy {
+		out[v] = t
+	}
+	return out
 }
 
 // tokenIndex reads the device index from a token "<prefix><index>".
