@@ -78,10 +78,11 @@ type (
 	senderTick struct{}
 	setConfig  struct{ cfg SenderConfig }
 	sendDone   struct {
-		sent    int
-		retry   []store.Queued // rows with a new NotBefore
-		requeue []store.Queued // rows to send again as they are
-		paused  bool           // the vendor refused our credentials
+		sent     int            // rows the batch carried
+		requests int            // in-flight requests it held
+		retry    []store.Queued // rows with a new NotBefore
+		requeue  []store.Queued // rows to send again as they are
+		paused   bool           // the vendor refused our credentials
 	}
 )
 
@@ -108,7 +109,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		}
 		s.stats.Queued.Add(int64(len(m.items)))
 	case *sendDone:
-		s.inFlight--
+		s.inFlight -= m.requests
 		if !m.paused {
 			s.pauseFor = 0
 		}
@@ -224,37 +225,52 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		if len(*lane) == 0 {
 			lane = &s.ready
 		}
-		if len(*lane) == 0 || s.inFlight >= s.cfg.MaxInFlight {
-			break
-		}
-		if s.tokens < 1 {
-			s.stats.RateLimited.Add(1)
+		if len(*lane) == 0 {
 			break
 		}
 		b := (*lane)[0]
+		// room is how many of b's rows may go now. A batch vendor's
+		// request carries the whole batch and costs one request of qps
+		// and max_in_flight; a per-target vendor (APNs, FCM, Web) makes
+		// one request per row, so each row costs one.
+		room := len(b.items)
+		if s.d.perTarget {
+			room = min(room, s.cfg.MaxInFlight-s.inFlight, int(s.tokens))
+		} else if s.inFlight >= s.cfg.MaxInFlight || s.tokens < 1 {
+			room = 0
+		}
+		if room <= 0 {
+			if s.tokens < 1 {
+				s.stats.RateLimited.Add(1)
+			}
+			break
+		}
 		if s.cfg.DailyQuota > 0 {
 			left := s.cfg.DailyQuota - s.quotaUsed
 			if left <= 0 {
 				s.stats.RateLimited.Add(1)
 				break // held until the next UTC day
 			}
-			if int64(len(b.items)) > left {
-				rest := &batch{key: b.key, items: b.items[left:], since: b.since}
-				b = &batch{key: b.key, items: b.items[:left], since: b.since}
-				(*lane)[0] = rest
-			} else {
-				*lane = (*lane)[1:]
-			}
-			s.quotaUsed += int64(len(b.items))
+			room = int(min(int64(room), left))
+			s.quotaUsed += int64(room)
+		}
+		if room < len(b.items) {
+			rest := &batch{key: b.key, items: b.items[room:], since: b.since}
+			b = &batch{key: b.key, items: b.items[:room:room], since: b.since}
+			(*lane)[0] = rest
 		} else {
 			*lane = (*lane)[1:]
 		}
-		s.tokens--
-		s.inFlight++
+		requests := 1
+		if s.d.perTarget {
+			requests = len(b.items)
+		}
+		s.tokens -= float64(requests)
+		s.inFlight += requests
 		n := int64(len(b.items))
 		s.stats.Queued.Add(-n)
 		s.stats.InFlight.Add(n)
-		s.d.start(ctx, s.kind, s.cfg, b)
+		s.d.start(ctx, s.kind, s.cfg, b, requests)
 	}
 	if s.cfg.DailyQuota > 0 {
 		s.stats.QuotaLeft.Store(s.cfg.DailyQuota - s.quotaUsed)

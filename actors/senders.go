@@ -59,12 +59,14 @@ type SenderDeps struct {
 // senderDeps is SenderDeps plus what one sender's goroutines share.
 type senderDeps struct {
 	SenderDeps
-	client vendors.Sender
-	clock  Clock
-	log    *slog.Logger
-	wg     *sync.WaitGroup
-	stats  *SenderStats
-	root   *actor.RootContext
+	client    vendors.Sender
+	perTarget bool          // the client makes one request per target
+	pool      *vendors.Pool // the batch workers
+	clock     Clock
+	log       *slog.Logger
+	wg        *sync.WaitGroup
+	stats     *SenderStats
+	root      *actor.RootContext
 }
 
 // Senders runs one sender actor per configured vendor.
@@ -72,7 +74,8 @@ type Senders struct {
 	system *actor.ActorSystem
 	pids   map[vendors.Kind]*actor.PID
 	stats  map[vendors.Kind]*SenderStats
-	wg     sync.WaitGroup // send goroutines
+	wg     sync.WaitGroup  // send goroutines
+	pools  []*vendors.Pool // each sender's batch workers
 	stopT  chan struct{}
 	tickWG sync.WaitGroup
 	once   sync.Once
@@ -98,8 +101,10 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		}
 		st := &SenderStats{}
 		st.QuotaLeft.Store(-1)
-		d := &senderDeps{SenderDeps: deps, client: client, clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
+		d := &senderDeps{SenderDeps: deps, client: client, perTarget: vendors.RequestPerTarget(client),
+			pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
 			wg: &s.wg, stats: st, root: system.Root}
+		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
 			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, stats: st}
 		})
@@ -196,18 +201,29 @@ func (s *Senders) Stop() {
 			_ = s.system.Root.StopFuture(pid).Wait()
 		}
 		s.wg.Wait()
+		for _, p := range s.pools {
+			p.Close()
+		}
 	})
 }
 
-// start runs one batch in a goroutine: send, record verdicts, report back.
-func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch) {
+// maxBatchWorkers caps one sender's batch workers. The sender's
+// max_in_flight is the real limit (at most that many batches run at once);
+// the cap only bounds the pool if a reload raises max_in_flight absurdly.
+const maxBatchWorkers = 4096
+
+// start runs one batch on a batch worker: send, record verdicts, report
+// back. The workers are long-lived, so the stacks that vendor requests and
+// Pebble commits grow are kept from one batch to the next.
+func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch, requests int) {
 	self := ctx.Self()
 	d.wg.Add(1)
-	go func() {
+	d.pool.Go(func() {
 		defer d.wg.Done()
 		done := d.run(kind, cfg, b)
+		done.requests = requests
 		d.root.Send(self, done)
-	}()
+	})
 }
 
 // outcome collects what a batch's verdicts mean for the outbox.
@@ -245,10 +261,18 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch) *sendDon
 
 func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, o *outcome) {
 	targets := make([]vendors.Target, len(b.items))
+	var badges []int
 	for i, q := range b.items {
 		targets[i] = vendors.Target{Token: q.Entry.Token, APNsEnv: q.Entry.APNsEnv}
+		if d.perTarget && q.Entry.Badge >= 0 {
+			if badges == nil {
+				badges = make([]int, len(b.items))
+			}
+			badges[i] = int(q.Entry.Badge)
+			targets[i].Badge = &badges[i]
+		}
 	}
-	if len(b.items) == 1 && b.items[0].Entry.Badge >= 0 {
+	if !d.perTarget && len(b.items) == 1 && b.items[0].Entry.Badge >= 0 {
 		nn := *n
 		badge := int(b.items[0].Entry.Badge)
 		nn.Badge = &badge
@@ -270,7 +294,10 @@ func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notifi
 	}
 	for i, r := range results {
 		q := b.items[i]
-		if r.ResolvedEnv != "" && q.Entry.APNsEnv == "automatic" && !q.Entry.VoIP {
+		// An automatic token is tried on production first, so only a
+		// development answer is worth remembering: it saves the failed
+		// production request on every later push.
+		if r.ResolvedEnv == "development" && q.Entry.APNsEnv == "automatic" && !q.Entry.VoIP {
 			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := d.Users.RememberAPNsEnv(rctx, q.Key.UserID, q.Key.DeviceID, q.Entry.Token, r.ResolvedEnv); err != nil {
 				d.log.Warn("remembering APNs environment failed", "user_id", q.Key.UserID, "err", err)

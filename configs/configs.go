@@ -149,8 +149,6 @@ func (v *Vendors) ByName() map[string]*Vendor {
 // maxBatchSize is the largest batch_size each vendor's API accepts.
 func maxBatchSize(vendor string) int {
 	switch vendor {
-	case "apns":
-		return 1
 	case "fcm", "web":
 		return 500
 	}
@@ -176,7 +174,7 @@ type VendorLimits struct {
 	QPS         float64  `yaml:"qps"`           // requests per second; default apns 2000, fcm/web 1000, huawei/xiaomi/oppo 50, vivo 10
 	Burst       int      `yaml:"burst"`         // token bucket size; default equals qps
 	MaxInFlight int      `yaml:"max_in_flight"` // concurrent requests; default apns 500, fcm/web 200, huawei/xiaomi/oppo 8, vivo 4
-	BatchSize   int      `yaml:"batch_size"`    // tokens per request; default apns/fcm/web 1, others 1000 (max apns 1, fcm/web 500, others 1000)
+	BatchSize   int      `yaml:"batch_size"`    // tokens per request (apns/fcm/web: tokens per send call, one request each); default apns/fcm/web 100, others 1000 (max fcm/web 500, others 1000)
 	BatchWait   Duration `yaml:"batch_wait"`    // how long to wait to fill a batch; default 20ms
 	DailyQuota  int64    `yaml:"daily_quota"`   // sends per day; default 0 = unlimited
 }
@@ -225,9 +223,9 @@ func Default() Config {
 		Inbox: Inbox{Retention: Duration(7 * 24 * time.Hour), MaxPerUser: 1000},
 		Calls: Calls{MaxInvitees: 9, DefaultTimeout: Duration(90 * time.Second)},
 		Vendors: Vendors{
-			APNs:   defaultVendor(2000, 500, 1),
-			FCM:    defaultVendor(1000, 200, 1),
-			Web:    defaultVendor(1000, 200, 1),
+			APNs:   defaultVendor(2000, 500, 100),
+			FCM:    defaultVendor(1000, 200, 100),
+			Web:    defaultVendor(1000, 200, 100),
 			Huawei: defaultVendor(50, 8, 1000),
 			Xiaomi: defaultVendor(50, 8, 1000),
 			OPPO:   defaultVendor(50, 8, 1000),

@@ -106,7 +106,7 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	c.Limits.MaxBodyBytes = 10
 	c.Presence.DefaultTTL = Duration(48 * time.Hour)
 	c.Users.Shards = 0
-	c.Vendors.APNs.Limits.BatchSize = 2
+	c.Vendors.APNs.Limits.BatchSize = 1001
 	c.Vendors.Vivo.Endpoint = "ftp://x"
 	c.Vendors.FCM.Retry.MaxBackoff = Duration(time.Millisecond)
 	c.Resources["a b"] = Resource{Priority: "urgent", Vendors: map[string]ResourceVendor{"hauwei": {}, "apns": {ChannelID: "y"}, "huawei": {Category: "im"}}}

@@ -46,7 +46,7 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, 
 		if err != nil {
 			return nil, err
 		}
-		senders, err := sims.Senders(srv.URL)
+		senders, err := sims.Senders(srv.URL, clientRequestCap)
 		if err != nil {
 			_ = srv.Close()
 			return nil, fmt.Errorf("daemon: simulator clients: %w", err)
@@ -129,6 +129,12 @@ func vendorTLS(sec configs.Vendor, env Env) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
+// clientRequestCap bounds the request workers of the per-token clients
+// (APNs, FCM, Web). Their sender's limits.max_in_flight is the limit that
+// applies (reloadable); workers start only as that much concurrency is
+// used, so the cap only matters if a reload raises max_in_flight past it.
+const clientRequestCap = 4096
+
 func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, error) {
 	tlsConf, err := vendorTLS(sec, env)
 	if err != nil {
@@ -139,7 +145,7 @@ func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, er
 	switch k {
 	case vendors.APNs:
 		c := apns.Config{Topic: a.get("topic", true), ProductionURL: sec.Endpoint,
-			DevelopmentURL: a.get("development_endpoint", false), TLS: tlsConf}
+			DevelopmentURL: a.get("development_endpoint", false), TLS: tlsConf, MaxConcurrent: clientRequestCap}
 		if key := a.get("auth_key", false); key != "" {
 			c.AuthKey, c.KeyID, c.TeamID = []byte(key), a.get("key_id", true), a.get("team_id", true)
 		} else {
@@ -151,7 +157,7 @@ func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, er
 		}
 	case vendors.FCM, vendors.Web:
 		c := fcm.Config{Kind: k, ProjectID: a.get("project_id", true), CredentialsJSON: []byte(a.get("credentials", true)),
-			Endpoint: sec.Endpoint, TLS: tlsConf}
+			Endpoint: sec.Endpoint, TLS: tlsConf, MaxConcurrent: clientRequestCap}
 		if a.err == nil {
 			s, err = fcm.New(c)
 		}

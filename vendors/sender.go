@@ -60,6 +60,24 @@ type Target struct {
 	// APNsEnv is the APNs environment for this token: production,
 	// development or automatic. Other vendors ignore it.
 	APNsEnv string
+	// Badge, when set, is this token's badge count and wins over
+	// Notification.Badge. Only senders that make one request per target
+	// (RequestPerTarget) honour it; the batch vendors send one payload to
+	// every token of a request.
+	Badge *int
+}
+
+// PerTarget is implemented by senders that make one vendor request per
+// target (APNs, FCM, Web): each target of a Send counts as one request
+// against qps and max_in_flight, and Target.Badge is honoured.
+type PerTarget interface {
+	RequestPerTarget() bool
+}
+
+// RequestPerTarget reports whether s makes one vendor request per target.
+func RequestPerTarget(s Sender) bool {
+	p, ok := s.(PerTarget)
+	return ok && p.RequestPerTarget()
 }
 
 // Verdict is what a vendor's answer means for one token.

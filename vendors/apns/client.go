@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type Client struct {
 	prod, dev *apns2.Client
 	signer    *signer // nil for certificate auth
 	transport *http2.Transport
+	pool      *vendors.Pool // the stream workers, shared by every Send
 	closed    atomic.Bool
 }
 
@@ -57,7 +59,7 @@ func New(cfg Config) (*Client, error) {
 			tlsConf.MinVersion = tls.VersionTLS12
 		}
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, pool: vendors.NewPool(cfg.MaxConcurrent)}
 	var (
 		cert tls.Certificate
 		tok  *token.Token
@@ -105,12 +107,17 @@ func dialTLS(timeout time.Duration) func(ctx context.Context, network, addr stri
 func (c *Client) Kind() vendors.Kind { return vendors.APNs }
 
 // MaxBatch is the most targets one Send accepts (1000); each is its own
-// HTTP/2 stream, at most Config.MaxConcurrent in flight.
+// HTTP/2 stream, at most Config.MaxConcurrent in flight per Client.
 func (c *Client) MaxBatch() int { return MaxBatch }
 
-// Close drops idle connections; Send fails with ErrClosed afterwards.
+// RequestPerTarget is true: every target is its own HTTP/2 request.
+func (c *Client) RequestPerTarget() bool { return true }
+
+// Close drops idle connections and stops the stream workers; Send fails
+// with ErrClosed afterwards.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.pool.Close()
 	c.transport.CloseIdleConnections()
 	return nil
 }
@@ -139,22 +146,18 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: rej.Code, Reason: rej.Reason + " (not sent)"}), nil
 	}
 	results := make([]vendors.Result, len(targets))
-	workers := min(c.cfg.MaxConcurrent, len(targets))
-	if workers == 1 {
-		for i, t := range targets {
-			results[i] = c.sendOne(ctx, &w, t)
-		}
+	if len(targets) == 1 {
+		results[0] = c.sendOne(ctx, &w, targets[0])
 		return results, nil
 	}
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(targets); i = int(next.Add(1) - 1) {
-				results[i] = c.sendOne(ctx, &w, targets[i])
-			}
+	// Each target is a job for the client's stream workers: long-lived
+	// goroutines, so the stacks HTTP/2 grows are kept between requests.
+	var wg sync.WaitGroup
+	wg.Add(len(targets))
+	for i := range targets {
+		c.pool.Go(func() {
+			defer wg.Done()
+			results[i] = c.sendOne(ctx, &w, targets[i])
 		})
 	}
 	wg.Wait()
@@ -169,17 +172,22 @@ func (c *Client) sendOne(ctx context.Context, w *wireRequest, t vendors.Target) 
 	if r, ok := checkToken(t.Token); !ok {
 		return r
 	}
+	payload := w.payloadFor(t.Badge)
+	if len(payload) > w.Limit {
+		return vendors.Result{Verdict: vendors.Rejected, Code: "PayloadTooLarge",
+			Reason: "payload is " + strconv.Itoa(len(payload)) + " bytes with the badge; APNs allows " + strconv.Itoa(w.Limit) + " (not sent)"}
+	}
 	switch t.APNsEnv {
 	case EnvProduction:
-		return resolved(c.push(ctx, c.prod, w, t.Token), EnvProduction)
+		return resolved(c.push(ctx, c.prod, w, payload, t.Token), EnvProduction)
 	case EnvDevelopment:
-		return resolved(c.push(ctx, c.dev, w, t.Token), EnvDevelopment)
+		return resolved(c.push(ctx, c.dev, w, payload, t.Token), EnvDevelopment)
 	case EnvAutomatic, "":
-		r := c.push(ctx, c.prod, w, t.Token)
+		r := c.push(ctx, c.prod, w, payload, t.Token)
 		if r.Verdict != vendors.TokenInvalid || r.Code != "BadDeviceToken" {
 			return resolved(r, EnvProduction)
 		}
-		return resolved(c.push(ctx, c.dev, w, t.Token), EnvDevelopment)
+		return resolved(c.push(ctx, c.dev, w, payload, t.Token), EnvDevelopment)
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: "BadEnvironment",
 		Reason: fmt.Sprintf("APNs environment %q is not production, development or automatic (not sent)", t.APNsEnv)}

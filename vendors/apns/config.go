@@ -16,9 +16,10 @@ import (
 // Defaults applied by New.
 const (
 	DefaultTimeout       = 10 * time.Second // per HTTP request
-	DefaultMaxConcurrent = 100              // tokens of one Send in flight at once
+	DefaultMaxConcurrent = 500              // requests of one Client in flight at once
 	// MaxBatch is the most targets one Send accepts. APNs has no batch: each
-	// target is its own HTTP/2 stream, at most MaxConcurrent at a time.
+	// target is its own HTTP/2 stream, at most MaxConcurrent at a time
+	// over all of a Client's Sends.
 	MaxBatch = 1000
 )
 
@@ -57,8 +58,8 @@ type Config struct {
 	Timeout time.Duration
 	// Now is the clock for apns-expiration and the JWT "iat"; nil = time.Now.
 	Now func() time.Time
-	// MaxConcurrent is how many tokens of one Send are in flight at once;
-	// 0 = 100.
+	// MaxConcurrent is how many requests of this Client are in flight at
+	// once, shared by concurrent Sends (the stream workers); 0 = 500.
 	MaxConcurrent int
 }
 

@@ -30,6 +30,32 @@ type wireRequest struct {
 	Expiration time.Time // zero = no apns-expiration header
 	CollapseID string    // "" = no apns-collapse-id header
 	Payload    []byte
+	// Bare is the payload without any badge and BadgeAt where in it a
+	// per-target badge goes (after the alert, before the sound, as encode
+	// orders aps keys); BadgeAt is -1 when the push type carries no badge
+	// (VoIP, background).
+	Bare    []byte
+	BadgeAt int
+	Limit   int // the payload size APNs accepts for this push type
+}
+
+// payloadFor returns the payload for a target with badge (nil = the
+// notification's own): w.Payload, or Bare with badge spliced in at BadgeAt.
+func (w *wireRequest) payloadFor(badge *int) []byte {
+	if badge == nil || w.BadgeAt < 0 {
+		return w.Payload
+	}
+	head, tail := w.Bare[:w.BadgeAt], w.Bare[w.BadgeAt:]
+	b := make([]byte, 0, len(w.Payload)+24)
+	b = append(b, head...)
+	if head[len(head)-1] == '{' {
+		// aps opens here: the badge comes first and the sound follows.
+		b = strconv.AppendInt(append(b, `"badge":`...), int64(*badge), 10)
+		b = append(b, ',')
+	} else {
+		b = strconv.AppendInt(append(b, `,"badge":`...), int64(*badge), 10)
+	}
+	return append(b, tail...)
 }
 
 // rejection is a notification APNs would refuse, caught before sending.
@@ -70,11 +96,16 @@ func encode(n *vendors.Notification, topic string, now time.Time) (wireRequest, 
 	if n.TTL > 0 {
 		w.Expiration = now.Add(n.TTL)
 	}
-	w.Payload = appendPayload(make([]byte, 0, payloadSizeHint(n)), n)
+	w.Bare, w.BadgeAt = appendPayload(make([]byte, 0, payloadSizeHint(n)), n)
+	w.Payload = w.Bare
+	if n.Badge != nil {
+		w.Payload = w.payloadFor(n.Badge)
+	}
 	limit := maxPayload
 	if n.VoIP {
 		limit = maxVoIPPayload
 	}
+	w.Limit = limit
 	if len(w.Payload) > limit {
 		return w, &rejection{Code: "PayloadTooLarge", Reason: "payload is " + strconv.Itoa(len(w.Payload)) + " bytes; APNs allows " + strconv.Itoa(limit)}
 	}
@@ -89,8 +120,11 @@ func payloadSizeHint(n *vendors.Notification) int {
 	return size
 }
 
-func appendPayload(b []byte, n *vendors.Notification) []byte {
+// appendPayload appends n's payload without a badge and returns where a
+// badge goes (-1 for push types without one).
+func appendPayload(b []byte, n *vendors.Notification) ([]byte, int) {
 	b = append(b, `{"aps":{`...)
+	badgeAt := -1
 	switch {
 	case n.VoIP:
 		b = appendAlert(b, n)
@@ -98,9 +132,7 @@ func appendPayload(b []byte, n *vendors.Notification) []byte {
 		b = append(b, `"content-available":1`...)
 	default:
 		b = appendAlert(b, n)
-		if n.Badge != nil {
-			b = strconv.AppendInt(appendKey(b, "badge"), int64(*n.Badge), 10)
-		}
+		badgeAt = len(b) // the badge goes here; the sound always follows
 		if n.Sound == "" {
 			b = append(appendKey(b, "sound"), `"default"`...)
 		} else {
@@ -117,7 +149,7 @@ func appendPayload(b []byte, n *vendors.Notification) []byte {
 		}
 	}
 	b = append(b, '}')
-	return appendCustomData(b, n)
+	return appendCustomData(b, n), badgeAt
 }
 
 // appendKey appends `"name":`, preceded by a comma unless it opens an object.

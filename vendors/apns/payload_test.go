@@ -149,3 +149,52 @@ func TestEncodeRejects(t *testing.T) {
 		t.Errorf("4.5 KB voip: %v", err)
 	}
 }
+
+// A per-target badge spliced into the bare payload gives the same bytes as
+// encoding the notification with that badge.
+func TestPayloadForSplicesBadgeLikeEncode(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	cases := map[string]vendors.Notification{
+		"alert":       {MessageID: "m1", Title: "t", Body: "b", Data: map[string]string{"k": "v"}},
+		"no alert":    {MessageID: "m2"},
+		"body only":   {Body: "b", Sound: "ding", Category: "IM", ThreadID: "th", Mutable: true},
+		"voip":        {Title: "t", VoIP: true},
+		"passthrough": {Passthrough: true, Data: map[string]string{"x": "y"}},
+	}
+	for name, n := range cases {
+		t.Run(name, func(t *testing.T) {
+			bare, err := encode(&n, "com.example.app", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, badge := range []int{0, 7, 12345} {
+				withBadge := n
+				withBadge.Badge = &badge
+				want, err := encode(&withBadge, "com.example.app", now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bare.payloadFor(&badge); string(got) != string(want.Payload) {
+					t.Fatalf("badge %d: spliced %s, encoded %s", badge, got, want.Payload)
+				}
+				// A target's badge wins over the notification's own.
+				other := badge + 1
+				if got := want.payloadFor(&other); n.VoIP || n.Passthrough {
+					if string(got) != string(want.Payload) {
+						t.Fatalf("push type without badge got %s", got)
+					}
+				} else {
+					withOther := n
+					withOther.Badge = &other
+					w2, _ := encode(&withOther, "com.example.app", now)
+					if string(got) != string(w2.Payload) {
+						t.Fatalf("target badge %d over notification badge %d: %s, want %s", other, badge, got, w2.Payload)
+					}
+				}
+			}
+			if got := bare.payloadFor(nil); string(got) != string(bare.Payload) {
+				t.Fatalf("nil badge changed the payload: %s", got)
+			}
+		})
+	}
+}

@@ -19,26 +19,26 @@ const maxAnswer = 64 << 10
 // push sends w to token on one environment. With token auth, an
 // ExpiredProviderToken answer re-signs the JWT and resends once: the one
 // retry a Sender makes on its own.
-func (c *Client) push(ctx context.Context, env *apns2.Client, w *wireRequest, token string) vendors.Result {
+func (c *Client) push(ctx context.Context, env *apns2.Client, w *wireRequest, payload []byte, token string) vendors.Result {
 	if c.signer == nil {
-		return c.pushOnce(ctx, env, w, token)
+		return c.pushOnce(ctx, env, w, payload, token)
 	}
 	bearer, err := c.signer.bearer()
 	if err != nil {
 		return vendors.Result{Verdict: vendors.CredentialsBroken, Code: "InvalidProviderToken", Reason: err.Error()}
 	}
-	r := c.pushOnce(ctx, env, w, token)
+	r := c.pushOnce(ctx, env, w, payload, token)
 	if r.Code != "ExpiredProviderToken" {
 		return r
 	}
 	if _, err := c.signer.refresh(bearer); err != nil {
 		return r
 	}
-	return c.pushOnce(ctx, env, w, token)
+	return c.pushOnce(ctx, env, w, payload, token)
 }
 
 // pushOnce makes one HTTP/2 request, bounded by Config.Timeout.
-func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest, token string) vendors.Result {
+func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest, payload []byte, token string) vendors.Result {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	seen := &answerMeta{}
@@ -49,7 +49,7 @@ func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest
 		CollapseID:  w.CollapseID,
 		Priority:    w.Priority,
 		Expiration:  w.Expiration,
-		Payload:     w.Payload,
+		Payload:     payload,
 		PushType:    w.PushType,
 	})
 	if err != nil {

@@ -29,7 +29,7 @@ type Client struct {
 	transport *http.Transport
 	timeout   time.Duration
 	now       func() time.Time
-	slots     chan struct{} // one per request in flight
+	pool      *vendors.Pool // the request workers, shared by every Send
 	closed    atomic.Bool
 }
 
@@ -63,7 +63,7 @@ func New(cfg Config) (*Client, error) {
 		transport: base,
 		timeout:   cfg.Timeout,
 		now:       cfg.Now,
-		slots:     make(chan struct{}, cfg.MaxConcurrent),
+		pool:      vendors.NewPool(cfg.MaxConcurrent),
 	}, nil
 }
 
@@ -73,9 +73,14 @@ func (c *Client) Kind() vendors.Kind { return c.kind }
 // MaxBatch is the most targets one Send takes.
 func (c *Client) MaxBatch() int { return MaxBatch }
 
-// Close makes later Sends fail with ErrClosed and drops idle connections.
+// RequestPerTarget is true: FCM HTTP v1 takes one token per request.
+func (c *Client) RequestPerTarget() bool { return true }
+
+// Close makes later Sends fail with ErrClosed, stops the request workers
+// and drops idle connections.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.pool.Close()
 	c.transport.CloseIdleConnections()
 	return nil
 }
@@ -91,29 +96,28 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		return nil, fmt.Errorf("fcm: send: %w", err)
 	}
 	tmpl := buildMessage(c.kind, n)
+	silent := c.kind == vendors.Web || dataOnly(n)
 	results := make([]vendors.Result, len(targets))
-	var next atomic.Int64
+	if len(targets) == 1 {
+		results[0] = c.sendOne(ctx, forTarget(tmpl, targets[0], silent), targets[0].Token)
+		return results, nil
+	}
+	// Each target is a job for the client's request workers: long-lived
+	// goroutines, so the stacks net/http grows are kept between requests.
 	var wg sync.WaitGroup
-	for range min(len(targets), cap(c.slots)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(targets); i = int(next.Add(1) - 1) {
-				results[i] = c.sendSlot(ctx, tmpl, targets[i].Token)
+	wg.Add(len(targets))
+	for i := range targets {
+		c.pool.Go(func() {
+			defer wg.Done()
+			if err := ctx.Err(); err != nil {
+				results[i] = vendors.Result{Verdict: vendors.Retry, Code: "CANCELLED", Reason: "fcm: " + err.Error()}
+				return
 			}
+			results[i] = c.sendOne(ctx, forTarget(tmpl, targets[i], silent), targets[i].Token)
 		})
 	}
 	wg.Wait()
 	return results, nil
-}
-
-// sendSlot waits for a free slot, then sends.
-func (c *Client) sendSlot(ctx context.Context, tmpl *messaging.Message, token string) vendors.Result {
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return vendors.Result{Verdict: vendors.Retry, Code: "CANCELLED", Reason: "fcm: " + ctx.Err().Error()}
-	}
-	defer func() { <-c.slots }()
-	return c.sendOne(ctx, tmpl, token)
 }
 
 // sendOne sends one message; a refused access token is dropped and the

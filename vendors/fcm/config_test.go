@@ -68,8 +68,8 @@ func TestNewValidates(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if c.Kind() != vendors.FCM || c.timeout != DefaultTimeout || cap(c.slots) != DefaultMaxConcurrent {
-			t.Errorf("defaults not applied: kind %q timeout %v slots %d", c.Kind(), c.timeout, cap(c.slots))
+		if c.Kind() != vendors.FCM || c.timeout != DefaultTimeout || c.pool.Max() != DefaultMaxConcurrent {
+			t.Errorf("defaults not applied: kind %q timeout %v workers %d", c.Kind(), c.timeout, c.pool.Max())
 		}
 	})
 }

@@ -28,13 +28,35 @@ func buildMessage(kind vendors.Kind, n *vendors.Notification) *messaging.Message
 		m.Webpush = webpushConfig(n)
 		return m
 	}
-	dataOnly := n.Passthrough || n.VoIP
+	dataOnly := dataOnly(n)
 	if !dataOnly && (n.Title != "" || n.Body != "") {
 		m.Notification = &messaging.Notification{Title: n.Title, Body: n.Body}
 	}
 	m.Android = androidConfig(n, dataOnly)
 	return m
 }
+
+// forTarget is tmpl (built by buildMessage) for t: tmpl itself, or for a
+// target with its own badge the message buildMessage makes with that badge
+// (an Android notification count; data-only messages and Web have none).
+func forTarget(tmpl *messaging.Message, t vendors.Target, dataOnly bool) *messaging.Message {
+	if t.Badge == nil || dataOnly || tmpl.Android == nil {
+		return tmpl
+	}
+	m := *tmpl
+	a := *tmpl.Android
+	an := messaging.AndroidNotification{}
+	if a.Notification != nil {
+		an = *a.Notification
+	}
+	an.NotificationCount = t.Badge
+	a.Notification = &an
+	m.Android = &a
+	return &m
+}
+
+// dataOnly reports whether n goes to Android without a visible notification.
+func dataOnly(n *vendors.Notification) bool { return n.Passthrough || n.VoIP }
 
 // customData is Notification.Data plus "message_id".
 func customData(n *vendors.Notification) map[string]string {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -100,6 +101,35 @@ func TestClampTTL(t *testing.T) {
 	} {
 		if got := clampTTL(tc.in); got != tc.want {
 			t.Errorf("clampTTL(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A target's badge gives the message buildMessage makes with that badge.
+func TestForTargetBadgeMatchesBuildMessage(t *testing.T) {
+	cases := map[string]vendors.Notification{
+		"alert":       {MessageID: "m1", Title: "t", Body: "b"},
+		"channel":     {Body: "b", Channel: "im", Sound: "ding"},
+		"no text":     {MessageID: "m2"},
+		"passthrough": {Passthrough: true, Title: "t"},
+		"voip":        {VoIP: true, Title: "t"},
+	}
+	for name, n := range cases {
+		for _, kind := range []vendors.Kind{vendors.FCM, vendors.Web} {
+			t.Run(name+"/"+string(kind), func(t *testing.T) {
+				badge := 4
+				withBadge := n
+				withBadge.Badge = &badge
+				want := buildMessage(kind, &withBadge)
+				if kind == vendors.Web || dataOnly(&n) {
+					want = buildMessage(kind, &n) // no badge to carry
+				}
+				silent := kind == vendors.Web || dataOnly(&n)
+				got := forTarget(buildMessage(kind, &n), vendors.Target{Token: "x", Badge: &badge}, silent)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("forTarget: %+v\nwant %+v", got, want)
+				}
+			})
 		}
 	}
 }

@@ -164,9 +164,12 @@ func (s *Sims) ClientConfigs(baseURL string) Configs {
 	}
 }
 
-// Senders builds the real vendor clients pointed at simulators served at baseURL.
-func (s *Sims) Senders(baseURL string) (map[vendors.Kind]vendors.Sender, error) {
+// Senders builds the real vendor clients pointed at simulators served at
+// baseURL. maxConcurrent, when > 0, is the APNs, FCM and Web clients'
+// MaxConcurrent (their request workers).
+func (s *Sims) Senders(baseURL string, maxConcurrent int) (map[vendors.Kind]vendors.Sender, error) {
 	c := s.ClientConfigs(baseURL)
+	c.APNs.MaxConcurrent, c.FCM.MaxConcurrent, c.Web.MaxConcurrent = maxConcurrent, maxConcurrent, maxConcurrent
 	out := map[vendors.Kind]vendors.Sender{}
 	var errs []error
 	add := func(k vendors.Kind, snd vendors.Sender, err error) {

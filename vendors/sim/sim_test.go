@@ -39,7 +39,7 @@ func start(t *testing.T) *env {
 	if !strings.HasPrefix(srv.URL, "https://127.0.0.1:") {
 		t.Fatalf("server URL %q", srv.URL)
 	}
-	senders, err := sims.Senders(srv.URL)
+	senders, err := sims.Senders(srv.URL, 0)
 	if err != nil {
 		t.Fatalf("Senders: %v", err)
 	}

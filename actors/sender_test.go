@@ -1,0 +1,248 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/store"
+	"github.com/herald-push/herald/vendors"
+)
+
+// fakeClient is a vendors.Sender that records every Send. With gate set,
+// each Send waits for one value on it before answering.
+type fakeClient struct {
+	kind      vendors.Kind
+	perTarget bool
+	maxBatch  int
+	gate      chan struct{}
+	result    func(vendors.Target) vendors.Result // nil = Delivered
+
+	mu          sync.Mutex
+	sends       [][]vendors.Target
+	targets     int
+	outstanding int // targets in Sends not yet answered
+	peak        int
+}
+
+func (c *fakeClient) Kind() vendors.Kind     { return c.kind }
+func (c *fakeClient) MaxBatch() int          { return c.maxBatch }
+func (c *fakeClient) RequestPerTarget() bool { return c.perTarget }
+
+func (c *fakeClient) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	c.mu.Lock()
+	c.sends = append(c.sends, append([]vendors.Target(nil), targets...))
+	c.targets += len(targets)
+	c.outstanding += len(targets)
+	c.peak = max(c.peak, c.outstanding)
+	c.mu.Unlock()
+	if c.gate != nil {
+		<-c.gate
+	}
+	out := make([]vendors.Result, len(targets))
+	for i, t := range targets {
+		if c.result != nil {
+			out[i] = c.result(t)
+		}
+	}
+	c.mu.Lock()
+	c.outstanding -= len(targets)
+	c.mu.Unlock()
+	return out, nil
+}
+
+func (c *fakeClient) snapshot() (sends [][]vendors.Target, targets, outstanding, peak int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]vendors.Target(nil), c.sends...), c.targets, c.outstanding, c.peak
+}
+
+// countingComposer builds a plain notification and counts its calls.
+type countingComposer struct{ calls atomic.Int64 }
+
+func (c *countingComposer) Notification(_ vendors.Kind, id string, _ bool, _ string) (*vendors.Notification, error) {
+	c.calls.Add(1)
+	return &vendors.Notification{MessageID: id, Title: "t"}, nil
+}
+
+type senderHarness struct {
+	*harness
+	senders  *Senders
+	composer *countingComposer
+	client   *fakeClient
+}
+
+func newSenderHarness(t *testing.T, client *fakeClient, cfg SenderConfig) *senderHarness {
+	t.Helper()
+	h := newHarness(t, t.TempDir(), 4)
+	comp := &countingComposer{}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
+		Clock: h.clock, Logger: log, Tick: time.Millisecond},
+		map[vendors.Kind]vendors.Sender{client.kind: client}, map[vendors.Kind]SenderConfig{client.kind: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(snd.Stop)
+	return &senderHarness{harness: h, senders: snd, composer: comp, client: client}
+}
+
+// rows are n outbox rows of message id for kind, row i with badge i.
+func rows(kind vendors.Kind, id string, n int) []store.Queued {
+	out := make([]store.Queued, n)
+	for i := range out {
+		out[i] = store.Queued{
+			Key:   store.OutboxKey{Vendor: string(kind), MessageID: id, UserID: fmt.Sprint("u", i), DeviceID: "d"},
+			Entry: store.OutboxEntry{Token: fmt.Sprint("tok-", i), APNsEnv: "production", Badge: int64(i)},
+		}
+	}
+	return out
+}
+
+func baseSenderConfig() SenderConfig {
+	return SenderConfig{QPS: 1e6, Burst: 1e6, MaxInFlight: 500, BatchSize: 100, BatchWait: time.Hour,
+		MaxAttempts: 3, InitialBackoff: time.Second, MaxBackoff: time.Minute}
+}
+
+func TestSenderPerTargetVendorSendsBatchesWithEachTargetsBadge(t *testing.T) {
+	client := &fakeClient{kind: vendors.APNs, perTarget: true, maxBatch: 1000}
+	h := newSenderHarness(t, client, baseSenderConfig())
+	h.senders.Enqueue(rows(vendors.APNs, "m1", 250), Complete)
+	waitFor(t, "250 sent", func() bool { return h.senders.Stats()[vendors.APNs].Sent == 250 })
+	sends, targets, _, _ := client.snapshot()
+	if targets != 250 || len(sends) != 3 {
+		t.Fatalf("%d targets in %d sends, want 250 in 3 (batch_size 100)", targets, len(sends))
+	}
+	seen := map[string]bool{}
+	for _, s := range sends {
+		if len(s) > 100 {
+			t.Fatalf("a send of %d targets, batch_size is 100", len(s))
+		}
+		for _, tg := range s {
+			var i int
+			if _, err := fmt.Sscanf(tg.Token, "tok-%d", &i); err != nil {
+				t.Fatal(err)
+			}
+			if tg.Badge == nil || *tg.Badge != i {
+				t.Fatalf("target %s badge %v, want %d", tg.Token, tg.Badge, i)
+			}
+			seen[tg.Token] = true
+		}
+	}
+	if len(seen) != 250 {
+		t.Fatalf("%d distinct tokens sent, want 250", len(seen))
+	}
+	if got := h.composer.calls.Load(); got != int64(len(sends)) {
+		t.Fatalf("composed %d times for %d sends: want once per send", got, len(sends))
+	}
+}
+
+func TestSenderBatchVendorSendsOneBadgeOnlyForASingleRow(t *testing.T) {
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000}
+	cfg := baseSenderConfig()
+	cfg.BatchSize = 1000
+	h := newSenderHarness(t, client, cfg)
+	h.senders.Enqueue(rows(vendors.Huawei, "m1", 20), Complete)
+	waitFor(t, "20 sent", func() bool { return h.senders.Stats()[vendors.Huawei].Sent == 20 })
+	sends, _, _, _ := client.snapshot()
+	if len(sends) != 1 || len(sends[0]) != 20 {
+		t.Fatalf("sends %v, want one of 20 targets", sends)
+	}
+	for _, tg := range sends[0] {
+		if tg.Badge != nil {
+			t.Fatalf("batch vendor target %s got a per-target badge", tg.Token)
+		}
+	}
+}
+
+// Every target of a per-target vendor is one request: the token bucket
+// pays for each, so a batch never outruns qps.
+func TestSenderPerTargetVendorPaysTheBucketPerTarget(t *testing.T) {
+	client := &fakeClient{kind: vendors.FCM, perTarget: true, maxBatch: 500}
+	cfg := baseSenderConfig()
+	cfg.QPS, cfg.Burst = 100, 10
+	h := newSenderHarness(t, client, cfg)
+	h.senders.Enqueue(rows(vendors.FCM, "m1", 50), Complete)
+	sentIs := func(n int64) {
+		t.Helper()
+		waitFor(t, fmt.Sprint(n, " sent"), func() bool { return h.senders.Stats()[vendors.FCM].Sent >= n })
+		if st := h.senders.Stats()[vendors.FCM]; st.Sent != n || st.Queued != 50-n {
+			t.Fatalf("sent %d, queued %d; the bucket allows %d", st.Sent, st.Queued, n)
+		}
+		if _, targets, _, _ := client.snapshot(); targets != int(n) {
+			t.Fatalf("%d targets reached the client; the bucket allows %d", targets, n)
+		}
+	}
+	sentIs(10) // the burst
+	h.clock.Advance(100 * time.Millisecond)
+	sentIs(20) // + 100/s × 0.1 s
+	h.clock.Advance(time.Second)
+	sentIs(30) // the bucket holds at most burst (10)
+	h.clock.Advance(time.Second)
+	h.clock.Advance(time.Second)
+	waitFor(t, "40 sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent >= 40 })
+	h.clock.Advance(time.Second)
+	waitFor(t, "50 sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 50 })
+}
+
+// max_in_flight bounds a per-target vendor's requests, not its Sends.
+func TestSenderPerTargetVendorBoundsTargetsInFlight(t *testing.T) {
+	client := &fakeClient{kind: vendors.APNs, perTarget: true, maxBatch: 1000, gate: make(chan struct{})}
+	cfg := baseSenderConfig()
+	cfg.MaxInFlight = 30
+	h := newSenderHarness(t, client, cfg)
+	h.senders.Enqueue(rows(vendors.APNs, "m1", 100), Complete)
+	waitFor(t, "30 targets in flight", func() bool { _, _, out, _ := client.snapshot(); return out == 30 })
+	if st := h.senders.Stats()[vendors.APNs]; st.InFlight != 30 || st.Queued != 70 {
+		t.Fatalf("in flight %d, queued %d; want 30 and 70 (max_in_flight 30)", st.InFlight, st.Queued)
+	}
+	go func() {
+		for range 100 {
+			client.gate <- struct{}{}
+		}
+	}()
+	waitFor(t, "100 sent", func() bool { return h.senders.Stats()[vendors.APNs].Sent == 100 })
+	if _, targets, _, peak := client.snapshot(); targets != 100 || peak > 30 {
+		t.Fatalf("%d targets, peak %d in flight; want 100 and at most 30", targets, peak)
+	}
+}
+
+// An automatic APNs token is tried on production first, so only a
+// development answer is remembered on the device.
+func TestSenderRemembersOnlyADevelopmentEnvironment(t *testing.T) {
+	client := &fakeClient{kind: vendors.APNs, perTarget: true, maxBatch: 1000,
+		result: func(tg vendors.Target) vendors.Result {
+			if tg.Token == "dev-tok" {
+				return vendors.Result{ResolvedEnv: "development"}
+			}
+			return vendors.Result{ResolvedEnv: "production"}
+		}}
+	h := newSenderHarness(t, client, baseSenderConfig())
+	ctx := context.Background()
+	for _, u := range []string{"prod", "dev"} {
+		if _, err := h.users.BindDevice(ctx, u, "d", store.Device{Vendor: "apns", Token: u + "-tok", APNsEnv: "automatic"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.senders.Enqueue([]store.Queued{
+		{Key: store.OutboxKey{Vendor: "apns", MessageID: "m", UserID: "prod", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "prod-tok", APNsEnv: "automatic", Badge: -1}},
+		{Key: store.OutboxKey{Vendor: "apns", MessageID: "m", UserID: "dev", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "dev-tok", APNsEnv: "automatic", Badge: -1}},
+	}, Complete)
+	waitFor(t, "2 sent", func() bool { return h.senders.Stats()[vendors.APNs].Sent == 2 })
+	env := func(u string) string {
+		devs, err := h.users.Devices(ctx, u)
+		if err != nil || len(devs) != 1 {
+			t.Fatalf("devices of %s: %v %v", u, devs, err)
+		}
+		return devs[0].Device.ResolvedEnv
+	}
+	waitFor(t, "development remembered", func() bool { return env("dev") == "development" })
+	if got := env("prod"); got != "" {
+		t.Fatalf("production answer remembered as %q; nothing to remember there", got)
+	}
+}
