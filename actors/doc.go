@@ -6,24 +6,32 @@
 // hashes a user_id to one of a fixed number of shard actors and asks that
 // shard with RequestFuture. Who owns what:
 //
-//   - shard (shard.go) owns its user actors: it spawns one on the first
-//     message for a user, forwards messages to it (keeping the requester as
-//     sender), and passivates it after users.idle_timeout without messages.
-//     While a user actor is stopping, the shard buffers that user's messages
-//     and, when the Terminated arrives, spawns a fresh actor and replays them
-//     in order, so nothing is dead-lettered. Idleness is measured on the
-//     injected Clock; a ticker (or Users.Sweep in tests) asks the shards to
-//     check it.
+//   - shard (shard.go) decides who writes each of its users, one writer
+//     per user at a time. A user nobody is using costs nothing: no actor,
+//     no entry. A message that only writes (bind, delete, logout, badge,
+//     the senders' APNs env hints and invalid-token unbinds) for a user
+//     without an actor is a write-through: the shard runs that one store
+//     write on a goroutine and holds the user's next messages until it
+//     reports back, so batch registration and fan-out start no actor. A
+//     message that reads cached state (get, devices, presence) starts the
+//     user's actor, and while it lives every message for the user goes to
+//     it. The shard passivates an actor after users.idle_timeout without
+//     such use; messages that arrive while it stops are held and replayed
+//     (to a fresh actor or as write-throughs) when it reports its stop, so
+//     nothing is dead-lettered. Idleness is measured on the injected Clock;
+//     a ticker (or Users.Sweep in tests) asks the shards to check it. User
+//     actors are spawned from the root context, not as the shard's
+//     children (protoactor's child set kept passivated actors reachable).
 //
 //   - user (user.go) owns one user's cached state — devices, presence leases,
-//     badge — loaded from the store when it starts. Every change is written
-//     to the store (synced) before the actor updates its cache and answers,
-//     so the cache never runs ahead of what a restart would see.
+//     badge — loaded from the store on its first message. Every change is
+//     written to the store (synced) before the actor updates its cache and
+//     answers, so the cache never runs ahead of what a restart would see.
 //
 //   - A shard also answers planning requests (Users.Plan): for a chunk of
 //     its users it reads presence and bound devices from the store in one
-//     pass. The store is the truth (user actors write through before they
-//     answer), so a fan-out wakes no user actor.
+//     pass. The store is the truth (user actors and write-throughs write
+//     before they answer), so a fan-out wakes no user actor.
 //
 // # Dispatch (dispatch.go)
 //

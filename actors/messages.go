@@ -74,13 +74,39 @@ type presenceReply struct {
 // Shard-internal messages.
 type (
 	sweepTick struct{ done chan struct{} } // check idleness; close done after
-	countReq  struct{}                     // → int (live user actors)
 	planReq   struct {                     // → planReply
 		userIDs []string
 		nowMs   int64
 	}
-	passivate struct{ pid *actor.PID } // a user actor asks to be stopped
+	passivate     struct{ pid *actor.PID } // a user actor asks to be stopped
+	writeDone     struct{ userID string }  // a write-through finished
+	userStopped   struct{ pid *actor.PID } // a user actor stopped (its name is free again)
+	drainReq      struct{}                 // stop every user actor; → true once none is left
+	shardStatsReq struct{}                 // → shardStats
+	shardStats    struct{ entries, live, busy int }
 )
+
+// writesThrough reports whether msg, for a user without a live actor, is
+// written to the store directly instead of activating an actor: it changes
+// the user's stored state and answers from what it wrote, so no cache is
+// needed to serve it.
+func writesThrough(msg any) bool {
+	switch msg.(type) {
+	case bindDevice, deleteDevice, logout, setBadge, rememberEnv, unbindToken:
+		return true
+	}
+	return false
+}
+
+// usesActor reports whether msg counts as use of a live actor's state,
+// keeping it from passivating: the senders' hints and reloads do not.
+func usesActor(msg any) bool {
+	switch msg.(type) {
+	case rememberEnv, unbindToken, reloadDevice:
+		return false
+	}
+	return true
+}
 
 // PresenceUpdate is one device session's presence report.
 type PresenceUpdate struct {

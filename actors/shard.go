@@ -1,24 +1,61 @@
 package actors
 
 import (
-	"time"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// shard activates, feeds and passivates the user actors of its hash range.
+// shard owns the users of its hash range: it is the one place that decides,
+// message by message, who writes a user's state. At any moment a user is
+// in exactly one of these states:
+//
+//   - idle: no actor, nothing in flight; the user costs the shard nothing
+//     (no map entry).
+//   - writing: no actor, and one store write (a "write-through", see
+//     writeThrough) is running on its own goroutine; messages for the user
+//     wait in the entry's pending list.
+//   - live: an actor owns the user's state; every message goes to it, in
+//     arrival order.
+//   - stopping: the actor was told to stop; messages wait in pending until
+//     it reports userStopped.
+//
+// A message for an idle user that only writes (bind, delete, logout, badge,
+// the senders' env hints and invalid-token unbinds) becomes a
+// write-through, so registering or fanning out to a user does not keep an
+// actor alive; a message that reads the cached state (get, devices,
+// presence) activates an actor. When a write-through or a stop finishes,
+// the pending messages are replayed in order through the same rules. So
+// there is exactly one writer per user at a time, and replies are never
+// dead-lettered.
+//
+// User actors are spawned from the root context, not as the shard's
+// children: protoactor's child set keeps a stopped child's PID (and through
+// the process it caches, the whole stopped actor and its state) reachable
+// in its backing array until another child takes the slot, which kept the
+// memory of every passivated user alive. A user actor reports its own
+// stop (userStopped) instead.
 type shard struct {
-	deps     *Deps
-	idle     time.Duration
-	children map[string]*child // by user id
-	byPID    map[string]string // child PID id → user id
+	deps  *Deps
+	idle  int64 // idle timeout in nanoseconds
+	self  *actor.PID
+	props *actor.Props // shared by all of this shard's user actors
+
+	users map[string]*entry // by user id; only users that are not idle
+	peak  int               // largest len(users) since the map was last rebuilt
+	live  int               // entries with an actor (live or stopping)
+	busy  int               // write-throughs in flight
+
+	draining bool       // Users is stopping: answer everything with ErrStopped
+	drained  *actor.PID // who waits for live == busy == 0
 }
 
-type child struct {
-	pid        *actor.PID
-	lastActive time.Time
-	stopping   bool
-	pending    []pendingMsg // arrived while stopping; replayed on restart
+type entry struct {
+	pid        *actor.PID // the user's actor; nil when it has none
+	lastActive int64      // Clock unix nanos of the last message that used the actor
+	stopping   bool       // pid was poisoned; its userStopped is due
+	writing    bool       // a write-through is in flight
+	pending    []pendingMsg
 }
 
 type pendingMsg struct {
@@ -26,94 +63,213 @@ type pendingMsg struct {
 	sender *actor.PID
 }
 
-func newShardProps(deps *Deps, idle time.Duration) *actor.Props {
+// userActorPrefix names user actors ("user/<user_id>"), so a userStopped
+// says whose actor stopped without a PID → user map.
+const userActorPrefix = "user/"
+
+func newShardProps(deps *Deps, idle int64) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &shard{deps: deps, idle: idle, children: map[string]*child{}, byPID: map[string]string{}}
+		return &shard{deps: deps, idle: idle, users: map[string]*entry{}}
 	})
 }
 
 func (s *shard) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.self = ctx.Self()
+		s.props = newUserProps(s.deps, s.self)
 	case *envelope:
-		s.route(ctx, m)
-	case *actor.Terminated:
-		s.terminated(ctx, m.Who)
+		s.route(ctx, m, ctx.Sender())
+	case *writeDone:
+		s.writeDone(ctx, m.userID)
+	case *userStopped:
+		s.terminated(ctx, m.pid)
 	case *sweepTick:
 		s.sweep(ctx)
 		if m.done != nil {
 			close(m.done)
 		}
-	case countReq:
-		ctx.Respond(len(s.children))
 	case *planReq:
-		// The store is the truth for every user (user actors write through
-		// before they answer), so planning reads it in bulk instead of
-		// waking one actor per member.
+		// The store is the truth for every user (user actors and
+		// write-throughs write before they answer), so planning reads it
+		// in bulk instead of waking one actor per member.
 		rs, err := s.deps.Store.Recipients(m.userIDs, m.nowMs)
 		ctx.Respond(planReply{recipients: rs, err: err})
 	case *passivate:
-		if userID, ok := s.byPID[m.pid.Id]; ok {
-			if c := s.children[userID]; !c.stopping {
-				c.stopping = true
-				ctx.Poison(c.pid)
+		if e := s.users[strings.TrimPrefix(m.pid.Id, userActorPrefix)]; e != nil && e.pid != nil && e.pid.Id == m.pid.Id {
+			s.stop(ctx, e)
+		}
+	case shardStatsReq:
+		ctx.Respond(shardStats{entries: len(s.users), live: s.live, busy: s.busy})
+	case *drainReq:
+		s.draining = true
+		for _, e := range s.users {
+			if e.pid != nil {
+				s.stop(ctx, e)
 			}
 		}
+		s.drained = ctx.Sender()
+		s.checkDrained(ctx)
 	}
 }
 
-func (s *shard) route(ctx actor.Context, env *envelope) {
-	c, ok := s.children[env.userID]
-	if _, reload := env.msg.(reloadDevice); reload && (!ok || c.stopping) {
+// route applies the rules in the type comment to one message.
+func (s *shard) route(ctx actor.Context, env *envelope, sender *actor.PID) {
+	if s.draining {
+		reply(ctx, sender, errorReply(env.msg, ErrStopped))
+		return
+	}
+	e := s.users[env.userID]
+	if _, reload := env.msg.(reloadDevice); reload && (e == nil || e.pid == nil || e.stopping) {
 		// Nothing cached, or about to be reloaded from the store anyway.
-		ctx.Respond(boolReply{ok: true})
+		reply(ctx, sender, boolReply{ok: true})
 		return
 	}
-	switch {
-	case !ok:
-		c = s.spawn(ctx, env.userID)
-	case c.stopping:
-		c.pending = append(c.pending, pendingMsg{env: env, sender: ctx.Sender()})
+	if e != nil && (e.writing || e.stopping) {
+		e.pending = append(e.pending, pendingMsg{env: env, sender: sender})
 		return
 	}
-	c.lastActive = s.deps.Clock.Now()
-	ctx.Forward(c.pid)
+	if e == nil {
+		e = &entry{}
+		s.users[env.userID] = e
+		s.peak = max(s.peak, len(s.users))
+	}
+	if e.pid == nil {
+		if writesThrough(env.msg) {
+			s.writeThrough(ctx, env, sender, e)
+			return
+		}
+		if !s.spawn(ctx, env, sender, e) {
+			return
+		}
+	}
+	if usesActor(env.msg) {
+		e.lastActive = s.deps.Clock.Now().UnixNano()
+	}
+	ctx.RequestWithCustomSender(e.pid, env, sender)
 }
 
-func (s *shard) spawn(ctx actor.Context, userID string) *child {
-	pid := ctx.Spawn(newUserProps(userID, s.deps))
-	c := &child{pid: pid, lastActive: s.deps.Clock.Now()}
-	s.children[userID] = c
-	s.byPID[pid.Id] = userID
+func (s *shard) spawn(ctx actor.Context, env *envelope, sender *actor.PID, e *entry) bool {
+	pid, err := ctx.ActorSystem().Root.SpawnNamed(s.props, userActorPrefix+env.userID)
+	if err != nil {
+		// Only if an actor of that name is still registered, which the
+		// state machine rules out; answer rather than lose the request.
+		s.deps.Logger.Error("spawn user actor failed", "user_id", env.userID, "err", err)
+		reply(ctx, sender, errorReply(env.msg, ErrBusy))
+		s.forget(env.userID, e)
+		return false
+	}
+	e.pid = pid
+	e.lastActive = s.deps.Clock.Now().UnixNano()
+	s.live++
 	s.deps.active.Add(1)
-	return c
+	return true
+}
+
+// writeThrough runs one write for a user without an actor on its own
+// goroutine (a synced write must not hold up the shard's other users); the
+// user's next messages wait until it reports back.
+func (s *shard) writeThrough(ctx actor.Context, env *envelope, sender *actor.PID, e *entry) {
+	e.writing = true
+	s.busy++
+	root, deps, self := ctx.ActorSystem().Root, s.deps, s.self
+	go func() {
+		r := writeThrough(deps, env.userID, env.msg)
+		if sender != nil {
+			root.Send(sender, r)
+		}
+		root.Send(self, &writeDone{userID: env.userID})
+	}()
+}
+
+func (s *shard) writeDone(ctx actor.Context, userID string) {
+	e := s.users[userID]
+	if e == nil || !e.writing {
+		return
+	}
+	e.writing = false
+	s.busy--
+	s.replay(ctx, userID, e)
+	s.checkDrained(ctx)
+}
+
+// replay feeds a user's pending messages through route until one of them
+// starts a write-through again, or they are all with the user's actor.
+func (s *shard) replay(ctx actor.Context, userID string, e *entry) {
+	for len(e.pending) > 0 && !e.writing && !e.stopping {
+		p := e.pending[0]
+		e.pending[0] = pendingMsg{}
+		e.pending = e.pending[1:]
+		s.route(ctx, p.env, p.sender)
+	}
+	if len(e.pending) == 0 {
+		e.pending = nil
+	}
+	if e.pid == nil && !e.writing && e.pending == nil {
+		s.forget(userID, e)
+	}
+}
+
+func (s *shard) forget(userID string, e *entry) {
+	if s.users[userID] == e {
+		delete(s.users, userID)
+	}
+}
+
+func (s *shard) stop(ctx actor.Context, e *entry) {
+	if e.stopping {
+		return
+	}
+	e.stopping = true
+	// Poison queues behind what the actor already has, so every forwarded
+	// message is answered before it stops.
+	ctx.Poison(e.pid)
 }
 
 func (s *shard) sweep(ctx actor.Context) {
-	now := s.deps.Clock.Now()
-	for _, c := range s.children {
-		if !c.stopping && now.Sub(c.lastActive) >= s.idle {
-			c.stopping = true
-			// Poison queues behind what the child already has, so every
-			// forwarded message is answered before it stops.
-			ctx.Poison(c.pid)
+	now := s.deps.Clock.Now().UnixNano()
+	for _, e := range s.users {
+		if e.pid != nil && !e.stopping && now-e.lastActive >= s.idle {
+			s.stop(ctx, e)
 		}
+	}
+	// Go maps never shrink: after a burst of activity passivates, rebuild
+	// the map so its buckets go too.
+	if s.peak >= 1024 && len(s.users) <= s.peak/4 {
+		m := make(map[string]*entry, len(s.users))
+		for k, v := range s.users {
+			m[k] = v
+		}
+		s.users, s.peak = m, len(m)
 	}
 }
 
 func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
-	userID, ok := s.byPID[who.Id]
+	userID, ok := strings.CutPrefix(who.Id, userActorPrefix)
 	if !ok {
 		return
 	}
-	delete(s.byPID, who.Id)
-	c := s.children[userID]
-	delete(s.children, userID)
-	s.deps.active.Add(-1)
-	if c == nil || len(c.pending) == 0 {
+	e := s.users[userID]
+	if e == nil || e.pid == nil {
 		return
 	}
-	n := s.spawn(ctx, userID)
-	for _, p := range c.pending {
-		ctx.RequestWithCustomSender(n.pid, p.env, p.sender)
+	e.pid, e.stopping = nil, false
+	s.live--
+	s.deps.active.Add(-1)
+	s.replay(ctx, userID, e)
+	s.checkDrained(ctx)
+}
+
+func (s *shard) checkDrained(ctx actor.Context) {
+	if s.drained != nil && s.live == 0 && s.busy == 0 {
+		ctx.Send(s.drained, true)
+		s.drained = nil
+	}
+}
+
+// reply answers a request whose sender was kept (a replayed message).
+func reply(ctx actor.Context, to *actor.PID, msg any) {
+	if to != nil {
+		ctx.Send(to, msg)
 	}
 }

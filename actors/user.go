@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -12,34 +11,56 @@ import (
 
 // user is the virtual actor of one user. See doc.go for what it owns.
 type user struct {
-	id    string
-	deps  *Deps
-	state store.UserState
+	id     string
+	deps   *Deps
+	shard  *actor.PID
+	loaded bool
+	state  store.UserState
 	// loadErr is set when the state could not be loaded; every request is
 	// then answered with it and the actor stops so the next one retries.
 	loadErr error
 }
 
-func newUserProps(id string, deps *Deps) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &user{id: id, deps: deps} })
+// newUserProps is the one Props of a shard's user actors. An actor learns
+// whose it is from its first envelope and loads that user's state then, so
+// no per-user Props (or closure) is kept alive with it.
+func newUserProps(deps *Deps, shard *actor.PID) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &user{deps: deps, shard: shard} },
+		// A user actor sees a few messages at a time: the lock-free
+		// mailbox costs two words until it is used, the default one a
+		// ring of ten slots.
+		actor.WithMailbox(actor.UnboundedLockfree()))
 }
 
 func (u *user) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *actor.Started:
+	m, ok := ctx.Message().(*envelope)
+	if !ok {
+		if _, stopped := ctx.Message().(*actor.Stopped); stopped {
+			// Our name is unregistered by now, so the shard may spawn a
+			// successor. (A watch would do the same for ~600 bytes per
+			// actor: the watcher set and context extras it allocates.)
+			ctx.Send(u.shard, &userStopped{pid: ctx.Self()})
+		}
+		return
+	}
+	if !u.loaded {
+		u.loaded = true
+		u.id = m.userID
 		u.load()
+		if u.deps.loaded != nil {
+			u.deps.loaded(u)
+		}
 		if u.loadErr != nil {
 			// Ask the shard to stop us, so messages that arrive meanwhile
 			// are buffered and retried by a fresh actor, not dead-lettered.
-			ctx.Send(ctx.Parent(), &passivate{pid: ctx.Self()})
+			ctx.Send(u.shard, &passivate{pid: ctx.Self()})
 		}
-	case *envelope:
-		if u.loadErr != nil {
-			ctx.Respond(errorReply(m.msg, u.loadErr))
-			return
-		}
-		ctx.Respond(u.handle(m.msg))
 	}
+	if u.loadErr != nil {
+		ctx.Respond(errorReply(m.msg, u.loadErr))
+		return
+	}
+	ctx.Respond(u.handle(m.msg))
 }
 
 func (u *user) load() {
@@ -52,12 +73,13 @@ func (u *user) load() {
 	u.state = st
 	now := u.deps.Clock.Now().UnixMilli()
 	var expired []string
-	for id, l := range st.Leases {
-		if l.ExpiresAt <= now {
-			expired = append(expired, id)
-			delete(u.state.Leases, id)
+	u.state.Leases = slices.DeleteFunc(u.state.Leases, func(r store.LeaseRow) bool {
+		if r.Lease.ExpiresAt <= now {
+			expired = append(expired, r.DeviceID)
+			return true
 		}
-	}
+		return false
+	})
 	if err := u.deps.Store.PruneLeases(u.id, expired); err != nil {
 		u.deps.Logger.Warn("prune leases failed", "user_id", u.id, "err", err)
 	}
@@ -68,27 +90,26 @@ func (u *user) handle(msg any) any {
 	case bindDevice:
 		res, err := u.deps.Store.BindDevice(u.id, m.deviceID, m.device)
 		if err == nil {
-			u.state.Devices[m.deviceID] = m.device
+			u.state.Devices = putRow(u.state.Devices, store.DeviceRow{DeviceID: m.deviceID, Device: m.device}, deviceRowID)
 			if mf := res.MovedFrom; mf != nil && mf.UserID == u.id {
-				delete(u.state.Devices, mf.DeviceID)
+				u.state.Devices = deleteRow(u.state.Devices, mf.DeviceID, deviceRowID)
 			}
 		}
 		return bindReply{res: res, err: err}
 	case deleteDevice:
 		ok, err := u.deps.Store.DeleteDevice(u.id, m.deviceID)
 		if err == nil {
-			delete(u.state.Devices, m.deviceID)
+			u.state.Devices = deleteRow(u.state.Devices, m.deviceID, deviceRowID)
 		}
 		return boolReply{ok: ok, err: err}
 	case logout:
 		removed, err := u.deps.Store.Logout(u.id, m.deviceID)
 		if err == nil {
 			if m.deviceID == "" {
-				clear(u.state.Devices)
-				clear(u.state.Leases)
+				u.state.Devices, u.state.Leases = nil, nil
 			} else {
-				delete(u.state.Devices, m.deviceID)
-				delete(u.state.Leases, m.deviceID)
+				u.state.Devices = deleteRow(u.state.Devices, m.deviceID, deviceRowID)
+				u.state.Leases = deleteRow(u.state.Leases, m.deviceID, leaseRowID)
 			}
 		}
 		return boolReply{ok: len(removed) > 0, err: err}
@@ -112,47 +133,109 @@ func (u *user) handle(msg any) any {
 		return u.presence(m.updates)
 	case getDevices:
 		out := make([]DeviceRecord, 0, len(u.state.Devices))
-		for id, d := range u.state.Devices {
-			out = append(out, DeviceRecord{DeviceID: id, Device: d})
+		for _, r := range u.state.Devices {
+			out = append(out, DeviceRecord{DeviceID: r.DeviceID, Device: r.Device})
 		}
-		slices.SortFunc(out, func(a, b DeviceRecord) int { return strings.Compare(a.DeviceID, b.DeviceID) })
 		return devicesReply{devices: out}
 	case rememberEnv:
-		d, ok := u.state.Devices[m.deviceID]
-		if !ok || d.Token != m.token || d.ResolvedEnv == m.env {
+		i, ok := findRow(u.state.Devices, m.deviceID, deviceRowID)
+		if !ok {
+			return boolReply{}
+		}
+		d := u.state.Devices[i].Device
+		if d.Token != m.token || d.ResolvedEnv == m.env {
 			return boolReply{}
 		}
 		d.ResolvedEnv = m.env
 		updated, err := u.deps.Store.RememberEnv(u.id, m.deviceID, d)
 		if err == nil && updated {
-			u.state.Devices[m.deviceID] = d
+			u.state.Devices[i].Device = d
 		}
 		return boolReply{ok: updated, err: err}
 	case unbindToken:
 		ok, err := u.deps.Store.DeleteDeviceIfToken(u.id, m.deviceID, m.vendor, m.token)
 		if err == nil && ok {
-			if d, still, err := u.deps.Store.GetDevice(u.id, m.deviceID); err == nil && still {
-				u.state.Devices[m.deviceID] = d // only the VoIP token went
-			} else {
-				delete(u.state.Devices, m.deviceID)
-			}
+			u.reload(m.deviceID) // only the VoIP token may have gone
 		}
 		return boolReply{ok: ok, err: err}
 	case reloadDevice:
-		d, ok, err := u.deps.Store.GetDevice(u.id, m.deviceID)
-		switch {
-		case err != nil:
-			// Drop the cached row; the next load will read the truth.
-			delete(u.state.Devices, m.deviceID)
-		case ok:
-			u.state.Devices[m.deviceID] = d
-		default:
-			delete(u.state.Devices, m.deviceID)
-		}
-		return boolReply{ok: true, err: err}
+		return boolReply{ok: true, err: u.reload(m.deviceID)}
 	default:
 		return errorReply(msg, fmt.Errorf("actors: unknown request %T", msg))
 	}
+}
+
+// reload replaces the cached row of one device with what the store holds
+// (dropping it when the store has none, or cannot say: the next load reads
+// the truth).
+func (u *user) reload(deviceID string) error {
+	d, ok, err := u.deps.Store.GetDevice(u.id, deviceID)
+	if err != nil || !ok {
+		u.state.Devices = deleteRow(u.state.Devices, deviceID, deviceRowID)
+		return err
+	}
+	u.state.Devices = putRow(u.state.Devices, store.DeviceRow{DeviceID: deviceID, Device: d}, deviceRowID)
+	return nil
+}
+
+func deviceRowID(r store.DeviceRow) string { return r.DeviceID }
+func leaseRowID(r store.LeaseRow) string   { return r.DeviceID }
+
+// findRow finds id in rows sorted by id.
+func findRow[R any](rows []R, id string, key func(R) string) (int, bool) {
+	return slices.BinarySearchFunc(rows, id, func(r R, id string) int { return strings.Compare(key(r), id) })
+}
+
+// putRow sets (or inserts, keeping the order) the row with r's id.
+func putRow[R any](rows []R, r R, key func(R) string) []R {
+	i, ok := findRow(rows, key(r), key)
+	if ok {
+		rows[i] = r
+		return rows
+	}
+	return slices.Insert(rows, i, r)
+}
+
+// deleteRow removes the row with id, if there is one.
+func deleteRow[R any](rows []R, id string, key func(R) string) []R {
+	if i, ok := findRow(rows, id, key); ok {
+		return slices.Delete(rows, i, i+1)
+	}
+	return rows
+}
+
+// writeThrough performs a writesThrough message for a user that has no
+// actor, straight on the store, answering as the actor would. The shard
+// runs at most one at a time per user and none while the user has an
+// actor, so it is the user's only writer while it runs.
+func writeThrough(deps *Deps, userID string, msg any) any {
+	st := deps.Store
+	switch m := msg.(type) {
+	case bindDevice:
+		res, err := st.BindDevice(userID, m.deviceID, m.device)
+		return bindReply{res: res, err: err}
+	case deleteDevice:
+		ok, err := st.DeleteDevice(userID, m.deviceID)
+		return boolReply{ok: ok, err: err}
+	case logout:
+		removed, err := st.Logout(userID, m.deviceID)
+		return boolReply{ok: len(removed) > 0, err: err}
+	case setBadge:
+		err := st.SetBadge(userID, m.count)
+		return boolReply{ok: err == nil, err: err}
+	case rememberEnv:
+		d, ok, err := st.GetDevice(userID, m.deviceID)
+		if err != nil || !ok || d.Token != m.token || d.ResolvedEnv == m.env {
+			return boolReply{err: err}
+		}
+		d.ResolvedEnv = m.env
+		updated, err := st.RememberEnv(userID, m.deviceID, d)
+		return boolReply{ok: updated, err: err}
+	case unbindToken:
+		ok, err := st.DeleteDeviceIfToken(userID, m.deviceID, m.vendor, m.token)
+		return boolReply{ok: ok, err: err}
+	}
+	return errorReply(msg, fmt.Errorf("actors: %T is not a write-through", msg))
 }
 
 func (u *user) presence(updates []PresenceUpdate) presenceReply {
@@ -172,9 +255,11 @@ func (u *user) presence(updates []PresenceUpdate) presenceReply {
 	if err := u.deps.Store.ApplyLeases(u.id, puts, dels); err != nil {
 		return presenceReply{err: err}
 	}
-	maps.Copy(u.state.Leases, puts)
+	for id, l := range puts {
+		u.state.Leases = putRow(u.state.Leases, store.LeaseRow{DeviceID: id, Lease: l}, leaseRowID)
+	}
 	for _, id := range dels {
-		delete(u.state.Leases, id)
+		u.state.Leases = deleteRow(u.state.Leases, id, leaseRowID)
 	}
 	r := presenceReply{wasOnline: was, online: u.online(now)}
 	if r.online && !was {
@@ -191,37 +276,41 @@ func (u *user) presence(updates []PresenceUpdate) presenceReply {
 
 // online reports whether any lease is live at now (unix ms).
 func (u *user) online(now int64) bool {
-	for _, l := range u.state.Leases {
-		if l.ExpiresAt > now {
+	for _, r := range u.state.Leases {
+		if r.Lease.ExpiresAt > now {
 			return true
 		}
 	}
 	return false
 }
 
+// view lists every bound device and every device session with a live
+// lease, in device-id order (both row lists are sorted: merge them).
 func (u *user) view() UserView {
 	now := u.deps.Clock.Now().UnixMilli()
 	v := UserView{UserID: u.id, Badge: u.state.Meta.Badge, InboxPending: u.state.Meta.Pending(), RingingCalls: []string{}}
-	ids := make([]string, 0, len(u.state.Devices)+len(u.state.Leases))
-	for id := range u.state.Devices {
-		ids = append(ids, id)
-	}
-	for id, l := range u.state.Leases {
-		if _, bound := u.state.Devices[id]; !bound && l.ExpiresAt > now {
-			ids = append(ids, id)
+	devs, leases := u.state.Devices, u.state.Leases
+	v.Devices = make([]DeviceView, 0, len(devs)+len(leases))
+	for len(devs) > 0 || len(leases) > 0 {
+		var dv DeviceView
+		switch {
+		case len(leases) == 0 || (len(devs) > 0 && devs[0].DeviceID < leases[0].DeviceID):
+			dv = DeviceView{DeviceID: devs[0].DeviceID, PushID: devs[0].Device.PushID(), Vendor: devs[0].Device.Vendor}
+			devs = devs[1:]
+		case len(devs) == 0 || leases[0].DeviceID < devs[0].DeviceID:
+			if leases[0].Lease.ExpiresAt > now {
+				dv = DeviceView{DeviceID: leases[0].DeviceID, Online: true}
+			}
+			leases = leases[1:]
+		default: // bound, with a lease
+			dv = DeviceView{DeviceID: devs[0].DeviceID, PushID: devs[0].Device.PushID(), Vendor: devs[0].Device.Vendor,
+				Online: leases[0].Lease.ExpiresAt > now}
+			devs, leases = devs[1:], leases[1:]
 		}
-	}
-	slices.Sort(ids)
-	v.Devices = make([]DeviceView, 0, len(ids))
-	for _, id := range ids {
-		dv := DeviceView{DeviceID: id}
-		if d, ok := u.state.Devices[id]; ok {
-			dv.PushID, dv.Vendor = d.PushID(), d.Vendor
+		if dv.DeviceID == "" {
+			continue // an expired lease of an unbound session
 		}
-		if l, ok := u.state.Leases[id]; ok && l.ExpiresAt > now {
-			dv.Online = true
-			v.Online = true
-		}
+		v.Online = v.Online || dv.Online
 		v.Devices = append(v.Devices, dv)
 	}
 	return v

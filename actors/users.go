@@ -27,6 +27,9 @@ type Deps struct {
 	Logger *slog.Logger
 
 	active atomic.Int64
+	// loaded, when set (tests), is called by every user actor once it has
+	// loaded its state.
+	loaded func(*user)
 }
 
 // UsersConfig tunes the user actors.
@@ -62,7 +65,7 @@ func NewUsers(system *actor.ActorSystem, deps *Deps, cfg UsersConfig) (*Users, e
 	}
 	u := &Users{system: system, deps: deps, cfg: cfg, stopT: make(chan struct{})}
 	for i := range cfg.Shards {
-		pid, err := system.Root.SpawnNamed(newShardProps(deps, cfg.IdleTimeout), fmt.Sprintf("users-%d", i))
+		pid, err := system.Root.SpawnNamed(newShardProps(deps, int64(cfg.IdleTimeout)), fmt.Sprintf("users-%d", i))
 		if err != nil {
 			return nil, fmt.Errorf("actors: spawn shard %d: %w", i, err)
 		}
@@ -102,6 +105,23 @@ func (u *Users) Sweep() {
 // Active is the number of live user actors.
 func (u *Users) Active() int64 { return u.deps.active.Load() }
 
+// shardStats sums what the shards hold: users with an entry (not idle),
+// with an actor, and write-throughs in flight.
+func (u *Users) shardStats() shardStats {
+	var sum shardStats
+	for _, pid := range u.shards {
+		r, err := u.system.Root.RequestFuture(pid, shardStatsReq{}, u.cfg.RequestTimeout).Result()
+		if err != nil {
+			return shardStats{entries: -1}
+		}
+		st := r.(shardStats)
+		sum.entries += st.entries
+		sum.live += st.live
+		sum.busy += st.busy
+	}
+	return sum
+}
+
 // Stop stops the ticker and every shard with its user actors, waiting for
 // them to finish what they are processing.
 func (u *Users) Stop() {
@@ -110,10 +130,25 @@ func (u *Users) Stop() {
 	}
 	close(u.stopT)
 	u.wg.Wait()
+	// User actors are not the shards' children (see shard): each shard
+	// stops its own and answers once they, and its write-throughs, are done.
+	futures := make([]*actor.Future, len(u.shards))
+	for i, pid := range u.shards {
+		futures[i] = u.system.Root.RequestFuture(pid, &drainReq{}, stopTimeout)
+	}
+	for i, f := range futures {
+		if _, err := f.Result(); err != nil {
+			u.deps.Logger.Error("user actors did not stop in time", "shard", i, "err", err)
+		}
+	}
 	for _, pid := range u.shards {
 		_ = u.system.Root.PoisonFuture(pid).Wait()
 	}
 }
+
+// stopTimeout bounds how long Stop waits for a shard's user actors to
+// finish the messages they hold.
+const stopTimeout = time.Minute
 
 func (u *Users) shardOf(userID string) *actor.PID {
 	h := fnv.New32a()
@@ -136,6 +171,9 @@ func (u *Users) ask(ctx context.Context, userID string, msg any) (any, error) {
 	res, err := u.system.Root.RequestFuture(u.shardOf(userID), &envelope{userID: userID, msg: msg}, timeout).Result()
 	if errors.Is(err, actor.ErrTimeout) {
 		return nil, ErrBusy
+	}
+	if errors.Is(err, actor.ErrDeadLetter) {
+		return nil, ErrStopped // shards only stop with Users
 	}
 	if err != nil {
 		return nil, fmt.Errorf("actors: %w", err)
@@ -306,6 +344,9 @@ func (u *Users) Plan(ctx context.Context, userIDs []string, nowMs int64) ([]stor
 		r, err := f.Result()
 		if errors.Is(err, actor.ErrTimeout) {
 			return nil, ErrBusy
+		}
+		if errors.Is(err, actor.ErrDeadLetter) {
+			return nil, ErrStopped
 		}
 		if err != nil {
 			return nil, fmt.Errorf("actors: plan: %w", err)

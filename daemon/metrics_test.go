@@ -18,7 +18,7 @@ func TestMetricsAndProbes(t *testing.T) {
 		`herald_http_requests_total{code="200",route="PUT /v1/users/{user_id}/devices/{device_id}"} 1`,
 		`herald_http_requests_total{code="404",route="unmatched"} 1`,
 		`herald_http_request_duration_seconds_bucket{code="200",route="PUT /v1/users/{user_id}/devices/{device_id}"`,
-		`herald_user_actors_active 1`,
+		`herald_user_actors_active 0`, // a bind writes through: no user actor
 		`herald_store_write_duration_seconds_count{op="bind_device"} 1`,
 		`go_goroutines`,
 	} {

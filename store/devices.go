@@ -7,11 +7,26 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// UserState is everything the store keeps about one user.
+// UserState is everything the store keeps about one user. Devices and
+// leases are slices sorted by device id rather than maps: a user has a
+// handful of each, and a Go map of one Device costs a whole group of eight
+// slots (about 1 KiB), which a live user actor would carry around.
 type UserState struct {
-	Devices map[string]Device // by device_id
-	Leases  map[string]Lease  // by device_id
+	Devices []DeviceRow // sorted by DeviceID, unique
+	Leases  []LeaseRow  // sorted by DeviceID, unique
 	Meta    UserMeta
+}
+
+// DeviceRow is one of a user's device bindings.
+type DeviceRow struct {
+	DeviceID string
+	Device   Device
+}
+
+// LeaseRow is the presence lease of one of a user's device sessions.
+type LeaseRow struct {
+	DeviceID string
+	Lease    Lease
 }
 
 // BindResult reports what a BindDevice changed besides the new row.
@@ -30,13 +45,14 @@ func (s *Store) LoadUser(userID string) (UserState, error) {
 		return UserState{}, err
 	}
 	defer s.mu.RUnlock()
-	st := UserState{Devices: map[string]Device{}, Leases: map[string]Lease{}}
+	// Keys are in device-id order, so appending keeps the rows sorted.
+	var st UserState
 	if err := s.scanOwner(tagDevice, userID, func(dev string, v []byte) error {
 		d, err := DecodeDevice(v)
 		if err != nil {
 			return err
 		}
-		st.Devices[dev] = d
+		st.Devices = append(st.Devices, DeviceRow{DeviceID: dev, Device: d})
 		return nil
 	}); err != nil {
 		return UserState{}, err
@@ -46,7 +62,7 @@ func (s *Store) LoadUser(userID string) (UserState, error) {
 		if err != nil {
 			return err
 		}
-		st.Leases[dev] = l
+		st.Leases = append(st.Leases, LeaseRow{DeviceID: dev, Lease: l})
 		return nil
 	}); err != nil {
 		return UserState{}, err

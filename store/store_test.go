@@ -129,7 +129,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Devices["d"].Locale != "en" || st.Leases["d"].ExpiresAt != 77 || st.Meta.Badge != 3 {
+	if len(st.Devices) != 1 || len(st.Leases) != 1 || st.Devices[0].DeviceID != "d" || st.Devices[0].Device.Locale != "en" ||
+		st.Leases[0].DeviceID != "d" || st.Leases[0].Lease.ExpiresAt != 77 || st.Meta.Badge != 3 {
 		t.Fatalf("after reopen: %+v", st)
 	}
 }
