@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,5 +272,138 @@ func TestLossFailsTheRun(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "LOST") {
 		t.Fatalf("table:\n%s", out.String())
+	}
+}
+
+var heraldBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// heraldBinary builds the herald command (with -race, as the daemon's
+// end-to-end tests do) once per test binary, for the child-daemon mode.
+func heraldBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to build herald with")
+	}
+	heraldBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "herald-bench-bin")
+		if err != nil {
+			heraldBin.err = err
+			return
+		}
+		heraldBin.path = filepath.Join(dir, "herald")
+		out, err := exec.Command("go", "build", "-race", "-o", heraldBin.path, "github.com/herald-push/herald").CombinedOutput()
+		if err != nil {
+			heraldBin.err = errors.New(string(out))
+		}
+	})
+	if heraldBin.err != nil {
+		t.Fatalf("building herald: %v", heraldBin.err)
+	}
+	return heraldBin.path
+}
+
+func floorOf(t *testing.T, rep *bench.Report, vendor, client string) bench.FloorResult {
+	t.Helper()
+	for _, f := range rep.Floor {
+		if f.Vendor == vendor && f.Client == client {
+			return f
+		}
+	}
+	t.Fatalf("no %s/%s floor in %+v", vendor, client, rep.Floor)
+	return bench.FloorResult{}
+}
+
+// checkFloor: the floor's notifications all reached the simulator, and
+// herald's rate and the ratio are there.
+func checkFloor(t *testing.T, f bench.FloorResult, sent int64) {
+	t.Helper()
+	if f.Sent != sent || f.Accepted != sent || f.Errors != 0 || f.PerSecond <= 0 || f.HeraldPerSecond <= 0 || f.Ratio <= 0 {
+		t.Fatalf("floor %+v, want %d sent and accepted and a positive ratio", f, sent)
+	}
+}
+
+// TestFanoutChildDaemonFloor runs the command as `herald bench` does
+// (child daemon, floor by default for one vendor kind) for 1500 FCM users:
+// both FCM floors measured with a positive ratio, herald's own loss
+// accounting untouched by them, and the child daemon's CPU and RSS.
+func TestFanoutChildDaemonFloor(t *testing.T) {
+	bin := heraldBinary(t)
+	dir := t.TempDir()
+	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	var out, errOut bytes.Buffer
+	code := bench.Main([]string{"--scenario", "fanout", "--users", "1500", "--warmup-users", "100", "--shares", "fcm=1",
+		"--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
+		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
+			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, &rep)
+	if rep.Target.Daemon != bench.DaemonChild || rep.Totals.Expected != 1500 {
+		t.Fatalf("target %+v totals %+v", rep.Target, rep.Totals)
+	}
+	checkFloor(t, floorOf(t, &rep, "fcm", bench.FloorHTTP2), 1500)
+	checkFloor(t, floorOf(t, &rep, "fcm", bench.FloorFirebaseSDK), 1500)
+	for _, v := range rep.Vendors {
+		if v.Vendor == "fcm" && (v.PerSecond <= 0 || v.FloorRatio <= 0 || v.Unique != 1500) {
+			t.Fatalf("fcm vendor row %+v", v)
+		}
+	}
+	p := rep.Process
+	if p == nil || p.Scope != "daemon" || p.PID <= 0 || p.PID == os.Getpid() || p.Notifications != 1500 ||
+		p.CPUSeconds <= 0 || p.CPUMicrosPerNotification <= 0 || p.PeakRSSBytes <= 0 || p.SampledPeakRSSBytes <= 0 || len(p.RSSSamples) == 0 {
+		t.Fatalf("process %+v", p)
+	}
+	for _, want := range []string{"herald/floor", "firebase-admin-sdk", "µs per notification", "daemon child"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="floor"`, `<svg id="rss"`, "herald/floor"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// TestFanoutFloorBatchVendors: the in-process daemon with the floor
+// before the measured phase for the four batch vendors (vivo's two
+// requests per batch, OPPO's per-token ids), 1500 notifications each: a
+// full batch of 1000 and a short one of 500.
+func TestFanoutFloorBatchVendors(t *testing.T) {
+	sc := scenario(t, "fanout")
+	sc.Users, sc.WarmupUsers = 400, 40
+	sc.VendorShares = map[string]float64{"huawei": 1, "xiaomi": 1, "oppo": 1, "vivo": 1}
+	rep := run(t, bench.Options{Scenario: sc, Daemon: bench.DaemonInProcess, Floor: bench.FloorBefore, FloorNotifications: 1500,
+		WriteSimConfig: daemon.WriteSimConfig})
+	checkClean(t, rep)
+	if rep.Totals.Expected != 400 {
+		t.Fatalf("the floor must not count for herald: totals %+v", rep.Totals)
+	}
+	for _, v := range []string{"huawei", "xiaomi", "oppo", "vivo"} {
+		f := floorOf(t, rep, v, bench.FloorHTTP2)
+		checkFloor(t, f, 1500)
+		if f.BatchSize != 1000 || f.Concurrency != 16 {
+			t.Errorf("%s floor: batch %d in flight %d, want the scenario's 1000 and 16", v, f.BatchSize, f.Concurrency)
+		}
+	}
+	if p := rep.Process; p == nil || p.Scope != "whole_process" || p.PID != os.Getpid() || p.Notifications != 400 {
+		t.Fatalf("process %+v", p)
 	}
 }
