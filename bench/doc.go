@@ -8,13 +8,23 @@
 //
 //	go run . bench --scenario fanout --users 100000 --json fanout.json --html fanout.html
 //
-// Without --target the harness starts herald in its own process (through
-// the daemon package: the real `herald serve` path, fasthttp over loopback,
-// actors, Pebble in a temporary directory, the real vendor clients talking
-// HTTP/2 TLS to the in-process simulators), so the load generator and
-// herald share the machine's cores; the report records the machine. With
-// --target and --sim it drives an external deployment and counts at its
-// simulators (GET /sim/stats; GET /sim/receipts for latencies).
+// Without --target the harness starts herald itself: for fanout as a child
+// process (`herald serve` from the harness's executable on a config
+// pointing at simulators that run in the harness, --daemon child), so that
+// the daemon's CPU and RSS (/proc/<pid>) are its own; otherwise in this
+// process through the daemon package (--daemon inprocess). Either way it is
+// the real `herald serve` path: fasthttp over loopback, actors, Pebble in a
+// temporary directory, the real vendor clients talking HTTP/2 TLS to the
+// simulators; the load generator, herald and the simulators share the
+// machine's cores, and the report records the machine. With --target and
+// --sim it drives an external deployment and counts at its simulators (GET
+// /sim/stats; GET /sim/receipts for latencies).
+//
+// The floor (--floor, floor.go) is the baseline measured in the same run:
+// herald's own vendor clients' requests, captured once through a recording
+// proxy and replayed with fresh tokens by a bare HTTP/2 client (and, for
+// FCM and Web, the Firebase Admin SDK's Send from N goroutines) straight at
+// the simulators; the report puts herald ÷ floor per vendor beside it.
 //
 // What is measured, and how:
 //   - Counting: the simulators count every accepted (message_id, token)
