@@ -201,35 +201,92 @@ type planned struct {
 	err     error
 }
 
-// plan reads the chunk of members after a cursor and plans them through
-// the shards, in a goroutine, so the next chunk is planned while the
-// current one commits.
-func (d *Dispatcher) plan(job store.Job, from, after string) <-chan planned {
-	ch := make(chan planned, 1)
+// planDepth is how many chunks a fan-out plans ahead of the one it
+// commits: planning waits on the shards, committing on Pebble, so both run
+// at once and neither waits for the other.
+const planDepth = 4
+
+// syncDepth is how many applied chunks may wait for their fsync at once.
+// Pebble syncs every chunk waiting with one fsync, so a fan-out's commit
+// rate does not depend on the disk's sync latency.
+const syncDepth = 8
+
+// planner reads the members after cursor chunk by chunk and plans up to
+// planDepth chunks at once through the shards. The chunks come out in
+// member order, one future each; the channel closes after the last one,
+// a failed one, or when ctx ends.
+func (d *Dispatcher) planner(ctx context.Context, job store.Job, from string) <-chan chan planned {
+	out := make(chan chan planned, planDepth)
 	go func() {
-		members, more, err := d.store.GroupMembers(job.GroupID, after, d.cfg.ChunkSize)
-		if err != nil {
-			ch <- planned{err: err}
-			return
+		defer close(out)
+		after := job.Cursor
+		for {
+			fut := make(chan planned, 1)
+			members, more, err := d.store.GroupMembers(job.GroupID, after, d.cfg.ChunkSize)
+			if err != nil {
+				fut <- planned{err: err}
+			} else {
+				ids := members[:0:0]
+				for _, u := range members {
+					if u != from {
+						ids = append(ids, u)
+					}
+				}
+				go func() {
+					pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					rs, err := d.users.Plan(pctx, ids, d.clock.Now().UnixMilli())
+					cancel()
+					fut <- planned{members: members, more: more, rs: rs, err: err}
+				}()
+			}
+			select {
+			case out <- fut:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || !more {
+				return
+			}
+			after = members[len(members)-1]
 		}
-		ids := members[:0:0]
-		for _, u := range members {
-			if u != from {
-				ids = append(ids, u)
+	}()
+	return out
+}
+
+// applied is a chunk whose batch is applied and waits for its fsync.
+type applied struct {
+	rows []store.Queued
+	wait func() error
+}
+
+// syncer waits for applied chunks' fsyncs in order and hands each chunk's
+// rows to the senders once it is durable. After a failed sync it still
+// waits for the rest (each wait must run) but enqueues nothing more: the
+// job retries from its last durable checkpoint. It reports the first
+// error, or nil, on the returned channel when in closes.
+func (d *Dispatcher) syncer(in <-chan applied) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		var first error
+		for a := range in {
+			if err := a.wait(); err != nil && first == nil {
+				first = err
+			}
+			if first == nil {
+				d.senders.Enqueue(a.rows, Streaming)
 			}
 		}
-		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
-		rs, err := d.users.Plan(ctx, ids, d.clock.Now().UnixMilli())
-		cancel()
-		ch <- planned{members: members, more: more, rs: rs, err: err}
+		done <- first
 	}()
-	return ch
+	return done
 }
 
 // fanOut plans a group's members from the job's cursor to the end. Each
-// chunk commits (outbox rows, inbox, badges, checkpoint) in one synced
-// batch, in order; planning chunk n+1 overlaps committing chunk n.
-func (d *Dispatcher) fanOut(job store.Job) error {
+// chunk (outbox rows, inbox, badges, checkpoint) is one synced batch,
+// applied in member order; planning runs ahead of committing, and a chunk
+// is applied while the ones before it still sync. Its rows reach the
+// senders once it is durable.
+func (d *Dispatcher) fanOut(job store.Job) (err error) {
 	m, ok, err := d.store.GetMessage(job.MessageID)
 	if err != nil {
 		return err
@@ -237,17 +294,28 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", errMessageGone, job.MessageID)
 	}
-	next := d.plan(job, m.From, job.Cursor)
-	for {
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	chunks := d.planner(ctx, job, m.From)
+	toSync := make(chan applied, syncDepth)
+	synced := d.syncer(toSync)
+	defer func() {
+		close(toSync)
+		if serr := <-synced; err == nil {
+			err = serr
+		}
+		if err == nil {
+			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
+				"online", job.Online, "offline", job.Offline)
+		}
+	}()
+	for fut := range chunks {
 		if d.ctx.Err() != nil {
 			return d.ctx.Err()
 		}
-		p := <-next
+		p := <-fut
 		if p.err != nil {
 			return p.err
-		}
-		if p.more {
-			next = d.plan(job, m.From, p.members[len(p.members)-1])
 		}
 		offline := p.rs[:0:0]
 		for _, r := range p.rs {
@@ -269,19 +337,18 @@ func (d *Dispatcher) fanOut(job store.Job) error {
 			done.Online, done.Offline = job.Online, job.Offline
 			c.Message = &done
 		}
-		res, err := d.store.CommitChunk(c)
+		res, wait, err := d.store.ApplyChunk(c)
 		if err != nil {
 			return err
 		}
 		job.Targets += int64(len(res.Queued))
 		d.dropped(res.InboxDropped)
-		d.senders.Enqueue(res.Queued, Streaming)
+		toSync <- applied{rows: res.Queued, wait: wait}
 		if !p.more {
-			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
-				"online", job.Online, "offline", job.Offline)
 			return nil
 		}
 	}
+	return d.ctx.Err()
 }
 
 // Resume re-queues the outbox rows a previous run left behind, then

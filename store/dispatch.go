@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -44,14 +46,62 @@ type ChunkResult struct {
 	InboxDropped int64 // entries dropped by the per-user cap
 }
 
-// CommitChunk writes c in one synced batch. Badge and inbox sequence
-// updates hold the users' meta locks until the commit, so concurrent
-// chunks and badge reports never lose an update.
+// CommitChunk writes c in one synced batch and returns once it is durable.
 func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
-	if err := s.acquire(); err != nil {
-		return ChunkResult{}, err
+	res, wait, err := s.ApplyChunk(c)
+	if err != nil {
+		return res, err
 	}
-	defer s.mu.RUnlock()
+	return res, wait()
+}
+
+// ApplyChunk writes c in one synced batch but returns as soon as the batch
+// is applied: visible to every read and ordered before every later write,
+// though not yet on disk. wait blocks until the batch is durable (or
+// failed) and must be called exactly once, on any goroutine; the store
+// cannot close before it is.
+//
+// Badge and inbox sequence updates hold the users' meta locks while the
+// batch is built and applied, so concurrent chunks and badge reports never
+// lose an update; the locks are released before the fsync, which a later
+// writer's own synced commit waits for anyway (the WAL is written in
+// order). A fan-out can so apply chunk n+1 while chunk n syncs, and Pebble
+// syncs both with one fsync.
+func (s *Store) ApplyChunk(c Chunk) (res ChunkResult, wait func() error, err error) {
+	if err := s.acquire(); err != nil {
+		return ChunkResult{}, nil, err
+	}
+	b, res, err := s.applyChunk(c)
+	if err != nil || b == nil {
+		if b != nil {
+			_ = b.Close()
+		}
+		s.mu.RUnlock()
+		if err != nil {
+			return res, nil, err
+		}
+		return res, noWait, nil
+	}
+	start := time.Now()
+	return res, func() error {
+		defer s.mu.RUnlock()
+		defer b.Close()
+		err := b.SyncWait()
+		s.observe("dispatch_chunk", time.Since(start))
+		if err != nil {
+			return fmt.Errorf("store: commit dispatch_chunk: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// noWait is the wait of an ApplyChunk that wrote nothing.
+func noWait() error { return nil }
+
+// applyChunk builds c's batch under the users' meta locks and applies it
+// without waiting for the fsync. It returns a nil batch when c writes
+// nothing.
+func (s *Store) applyChunk(c Chunk) (*pebble.Batch, ChunkResult, error) {
 	names := make([]string, 0, len(c.Offline))
 	for _, r := range c.Offline {
 		names = append(names, r.UserID)
@@ -59,8 +109,31 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 	unlock := s.userLocks.lock(names...)
 	defer unlock()
 	b := s.db.NewBatch()
-	defer b.Close()
+	res, err := s.fillChunk(b, c)
+	switch {
+	case err != nil:
+		return b, res, err
+	case b.Empty():
+		_ = b.Close()
+		return nil, res, nil
+	}
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		return b, res, fmt.Errorf("store: commit dispatch_chunk: %w", err)
+	}
+	return b, res, nil
+}
+
+// fillChunk puts c's writes into b.
+func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	var res ChunkResult
+	var metas *metaReader
+	if c.Inbox || c.BadgeIncrement != 0 {
+		var err error
+		if metas, err = s.newMetaReader(); err != nil {
+			return res, err
+		}
+		defer metas.close()
+	}
 	if c.Message != nil {
 		if err := b.Set(MessageKey(c.Message.MessageID), EncodeMessage(*c.Message), nil); err != nil {
 			return res, err
@@ -71,7 +144,7 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 		if c.Inbox || c.BadgeIncrement != 0 {
 			// Only inbox and badge changes need the user's meta (calls don't).
 			var err error
-			if meta, err = s.userMeta(r.UserID); err != nil {
+			if meta, err = metas.get(r.UserID); err != nil {
 				return res, err
 			}
 		}
@@ -134,11 +207,46 @@ func (s *Store) CommitChunk(c Chunk) (ChunkResult, error) {
 			return res, err
 		}
 	}
-	if b.Empty() {
-		return res, nil
-	}
-	return res, s.commit("dispatch_chunk", b)
+	return res, nil
 }
+
+// metaReader reads many users' meta through one iterator: a chunk's
+// recipients come sorted, and a seek on an open iterator costs far less
+// than a point Get, which builds its iterator stack anew every time.
+type metaReader struct{ it *pebble.Iterator }
+
+func (s *Store) newMetaReader() (*metaReader, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagUser), UpperBound: []byte("u0")})
+	if err != nil {
+		return nil, fmt.Errorf("store: user meta: %w", err)
+	}
+	return &metaReader{it: it}, nil
+}
+
+// get is the user's meta; the zero value for a user without one.
+func (r *metaReader) get(userID string) (UserMeta, error) {
+	key := UserKey(userID)
+	if !r.it.SeekGE(key) || !bytes.Equal(r.it.Key(), key) {
+		return UserMeta{}, r.it.Error()
+	}
+	v, err := r.it.ValueAndErr()
+	if err != nil {
+		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
+	}
+	m, err := DecodeUserMeta(v)
+	if err != nil {
+		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
+	}
+	return m, nil
+}
+
+func (r *metaReader) close() { _ = r.it.Close() }
+
+// pointDeletes is how many dropped inbox entries are deleted one by one; a
+// larger drop is one range deletion. The steady state of a full inbox
+// drops one entry per new one, and range tombstones slow every later read
+// of the keyspace they cover.
+const pointDeletes = 16
 
 // appendInbox adds e to the user's inbox in b and applies the cap.
 func appendInbox(b *pebble.Batch, userID string, m *UserMeta, e InboxEntry, limit int64) (dropped int64, err error) {
@@ -150,7 +258,13 @@ func appendInbox(b *pebble.Batch, userID string, m *UserMeta, e InboxEntry, limi
 	first := max(m.InboxFirst, 1)
 	if limit > 0 && m.InboxNext-first > limit {
 		newFirst := m.InboxNext - limit
-		if err := b.DeleteRange(InboxKey(userID, first), InboxKey(userID, newFirst), nil); err != nil {
+		if newFirst-first <= pointDeletes {
+			for seq := first; seq < newFirst; seq++ {
+				if err := b.Delete(InboxKey(userID, seq), nil); err != nil {
+					return 0, err
+				}
+			}
+		} else if err := b.DeleteRange(InboxKey(userID, first), InboxKey(userID, newFirst), nil); err != nil {
 			return 0, err
 		}
 		dropped = newFirst - first

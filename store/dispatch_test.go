@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
@@ -90,5 +91,69 @@ func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
 	}
 	if m, ok, _ := s.GetMessage("m1"); !ok || string(m.Body) != `{"t":1}` || m.Title != "hi" {
 		t.Fatalf("message: %+v", m)
+	}
+}
+
+// ApplyChunk holds a recipient's meta lock only while its batch is built
+// and applied, not across the fsync: the chunk is visible at once, a later
+// write of the same user's meta proceeds while the chunk still waits for
+// its sync, and everything is durable after a reopen.
+func TestApplyChunkReleasesUserLocksBeforeSync(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	mustBind(t, s, "bob", "hw", Device{Vendor: "huawei", Token: "h1"})
+	rs, err := s.Recipients([]string{"bob"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(id string) Chunk {
+		return Chunk{Message: &Message{MessageID: id}, MessageID: id, SentAt: 5, Offline: rs, Inbox: true, Push: true, BadgeIncrement: 1}
+	}
+	res1, wait1, err := s.ApplyChunk(chunk("m1"))
+	if err != nil || len(res1.Queued) != 1 {
+		t.Fatalf("apply m1: %+v %v", res1, err)
+	}
+	if m, _ := s.UserMeta("bob"); m.Badge != 1 || m.Pending() != 1 {
+		t.Fatalf("meta right after apply: %+v", m)
+	}
+	acked := make(chan error, 1)
+	go func() {
+		_, err := s.AckInbox("bob", 1) // takes bob's meta lock
+		acked <- err
+	}()
+	select {
+	case err := <-acked:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write of bob's meta waited for a chunk's fsync")
+	}
+	_, wait2, err := s.ApplyChunk(chunk("m2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait2(); err != nil { // waits may come in any order
+		t.Fatal(err)
+	}
+	if err := wait1(); err != nil {
+		t.Fatal(err)
+	}
+	if _, wait, err := s.ApplyChunk(Chunk{MessageID: "none"}); err != nil || wait() != nil {
+		t.Fatalf("an empty chunk: %v", err)
+	}
+	_ = s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	if m, _ := s.UserMeta("bob"); m.Badge != 2 || m.Pending() != 1 {
+		t.Fatalf("meta after reopen: %+v", m)
+	}
+	items, _, err := s.Inbox("bob", 0, 10)
+	if err != nil || len(items) != 1 || items[0].Entry.MessageID != "m2" {
+		t.Fatalf("inbox after reopen: %+v %v", items, err)
+	}
+	var n int
+	if err := s.Outbox("huawei", func(Queued) error { n++; return nil }); err != nil || n != 2 {
+		t.Fatalf("outbox after reopen: %d rows, %v", n, err)
 	}
 }
