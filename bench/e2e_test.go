@@ -277,8 +277,18 @@ func TestLossFailsTheRun(t *testing.T) {
 
 var heraldBin struct {
 	once sync.Once
+	dir  string
 	path string
 	err  error
+}
+
+// TestMain removes the herald binary built for the child-daemon tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if heraldBin.dir != "" {
+		os.RemoveAll(heraldBin.dir)
+	}
+	os.Exit(code)
 }
 
 // heraldBinary builds the herald command (with -race, as the daemon's
@@ -294,7 +304,7 @@ func heraldBinary(t *testing.T) string {
 			heraldBin.err = err
 			return
 		}
-		heraldBin.path = filepath.Join(dir, "herald")
+		heraldBin.dir, heraldBin.path = dir, filepath.Join(dir, "herald")
 		out, err := exec.Command("go", "build", "-race", "-o", heraldBin.path, "github.com/herald-push/herald").CombinedOutput()
 		if err != nil {
 			heraldBin.err = errors.New(string(out))
