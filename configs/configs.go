@@ -24,10 +24,11 @@ func Example() []byte {
 
 // Config is herald's whole configuration.
 type Config struct {
-	Listen    string              `yaml:"listen"`     // HTTP API address; default "127.0.0.1:8080"
-	DataDir   string              `yaml:"data_dir"`   // state directory; default "./herald-data"
-	CacheSize ByteSize            `yaml:"cache_size"` // Pebble block cache; default 64MiB
-	SimListen string              `yaml:"sim_listen"` // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
+	Listen    string              `yaml:"listen"`        // HTTP API address; default "127.0.0.1:8080"
+	DataDir   string              `yaml:"data_dir"`      // state directory; default "./herald-data"
+	CacheSize ByteSize            `yaml:"cache_size"`    // Pebble block cache; default 64MiB
+	MemTable  ByteSize            `yaml:"memtable_size"` // one Pebble memtable; default 32MiB
+	SimListen string              `yaml:"sim_listen"`    // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
 	Log       Log                 `yaml:"log"`
 	Auth      Auth                `yaml:"auth"`
 	Limits    Limits              `yaml:"limits"`
@@ -193,6 +194,7 @@ func Default() Config {
 		Listen:    "127.0.0.1:8080",
 		DataDir:   "./herald-data",
 		CacheSize: 64 * MiB,
+		MemTable:  32 * MiB,
 		SimListen: "127.0.0.1:8090",
 		Log:       Log{Level: "info", Format: "json"},
 		Auth:      Auth{Keys: []Key{}},

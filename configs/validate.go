@@ -117,6 +117,9 @@ func (c *Config) Validate() error {
 	if c.CacheSize < MiB || c.CacheSize > 64*GiB {
 		ck.add("cache_size", "must be between 1MiB and 64GiB (got %s)", c.CacheSize)
 	}
+	if c.MemTable < MiB || c.MemTable > 1*GiB {
+		ck.add("memtable_size", "must be between 1MiB and 1GiB (got %s)", c.MemTable)
+	}
 
 	m := c.Messages
 	ck.positive("messages.idempotency_window", m.IdempotencyWindow)

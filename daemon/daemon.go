@@ -147,7 +147,8 @@ func (d *Daemon) Addr() string {
 // done, then stops gracefully: stop accepting, let in-flight requests finish
 // (up to shutdown.timeout), stop the actors, close Pebble.
 func (d *Daemon) Run(ctx context.Context) error {
-	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize)})
+	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize),
+		MemTableSize: uint64(d.cfg.MemTable)})
 	if err != nil {
 		return err
 	}

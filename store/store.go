@@ -32,6 +32,9 @@ type Options struct {
 	FS vfs.FS
 	// CacheSize is Pebble's block cache in bytes; 0 = Pebble's default (8 MiB).
 	CacheSize int64
+	// MemTableSize is the size of one Pebble memtable in bytes; 0 =
+	// Pebble's default (4 MiB).
+	MemTableSize uint64
 }
 
 // Store is herald's Pebble database. It is safe for concurrent use.
@@ -57,7 +60,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, errors.New("store: Options.Logger is required")
 	}
 	log := opts.Logger.With("component", "pebble")
-	po := &pebble.Options{Logger: pebbleLogger{log: log}, CacheSize: opts.CacheSize}
+	po := &pebble.Options{Logger: pebbleLogger{log: log}, CacheSize: opts.CacheSize, MemTableSize: opts.MemTableSize}
 	if opts.FS != nil {
 		po.FS = opts.FS
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
