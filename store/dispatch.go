@@ -127,7 +127,7 @@ func (s *Store) applyChunk(c Chunk) (*pebble.Batch, ChunkResult, error) {
 func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	var res ChunkResult
 	var metas *metaReader
-	if c.Inbox || c.BadgeIncrement != 0 {
+	if (c.Inbox || c.BadgeIncrement != 0) && len(c.Offline) >= metaIterMin {
 		var err error
 		if metas, err = s.newMetaReader(); err != nil {
 			return res, err
@@ -144,7 +144,12 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 		if c.Inbox || c.BadgeIncrement != 0 {
 			// Only inbox and badge changes need the user's meta (calls don't).
 			var err error
-			if meta, err = metas.get(r.UserID); err != nil {
+			if metas != nil {
+				meta, err = metas.get(r.UserID)
+			} else {
+				meta, err = s.userMeta(r.UserID)
+			}
+			if err != nil {
 				return res, err
 			}
 		}
@@ -214,6 +219,10 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 // recipients come sorted, and a seek on an open iterator costs far less
 // than a point Get, which builds its iterator stack anew every time.
 type metaReader struct{ it *pebble.Iterator }
+
+// metaIterMin is the fewest recipients read through a metaReader: opening
+// an iterator costs more than a few point reads (a peer message has one).
+const metaIterMin = 8
 
 func (s *Store) newMetaReader() (*metaReader, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagUser), UpperBound: []byte("u0")})

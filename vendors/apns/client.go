@@ -87,7 +87,9 @@ func New(cfg Config) (*Client, error) {
 		ReadIdleTimeout: 15 * time.Second, // ping an idle connection...
 		PingTimeout:     5 * time.Second,  // ...and drop it if the ping goes unanswered
 	}
-	hc := &http.Client{Transport: tap{next: c.transport}, Timeout: cfg.Timeout}
+	// No http.Client Timeout: pushOnce bounds every request with its own
+	// context deadline, and a second timer per request is pure cost.
+	hc := &http.Client{Transport: tap{next: c.transport}}
 	env := func(host string) *apns2.Client {
 		return &apns2.Client{Host: strings.TrimRight(host, "/"), Certificate: cert, Token: tok, HTTPClient: hc}
 	}
