@@ -38,17 +38,29 @@
 // The Dispatcher accepts messages on the caller's goroutine (peer and users
 // messages are planned and committed in the request) and runs group
 // fan-outs as goroutines, at most messages.max_jobs at once: read members,
-// plan through the shards, commit one chunk per synced batch. Runners are
-// not actors because every step is Pebble I/O or a wait on the shards.
+// plan through the shards, commit one chunk per synced batch. A fan-out is
+// a pipeline: a planner plans up to four chunks ahead, the runner applies
+// each chunk's batch in member order without waiting for its fsync
+// (store.ApplyChunk), and a syncer waits for the fsyncs in order and hands
+// each chunk's rows to the senders once it is durable; Pebble syncs the
+// chunks waiting together with one fsync. Runners are not actors because
+// every step is Pebble I/O or a wait on the shards.
 //
 // # Senders (sender.go, senders.go)
 //
 // One sender actor per vendor owns that vendor's in-memory queue (a mirror
 // of its outbox rows), batching, token bucket, in-flight count, daily quota
 // and credential pause. Rows flagged Priority (calls) skip batching and go
-// first. Vendor requests and the outbox writes after them run in one
-// goroutine per batch, which reports back with sendDone, so Receive never
-// blocks on the network or on an fsync.
+// first. A batch is rows of one message: the notification is composed once
+// for it. For a batch vendor (Huawei, Xiaomi, OPPO, vivo) a batch is one
+// request; for a per-target vendor (APNs, FCM, Web: vendors.PerTarget)
+// every row is its own request, so a batch pays the token bucket and
+// max_in_flight per row, is cut to what they allow, and carries each row's
+// badge on its target. Vendor requests and the outbox writes after them run
+// on the sender's pool of long-lived batch workers (and the clients' pools
+// of stream workers), which report back with sendDone, so Receive never
+// blocks on the network or on an fsync and no goroutine regrows its stack
+// per request.
 //
 // # Calls (calls.go)
 //
