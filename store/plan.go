@@ -39,10 +39,11 @@ func (s *Store) Recipients(userIDs []string, nowMs int64) ([]Recipient, error) {
 	}
 	defer leaseIt.Close()
 	out := make([]Recipient, 0, len(userIDs))
+	leases, devices := &cursor{it: leaseIt, tag: tagLease}, &cursor{it: devIt, tag: tagDevice}
 	for _, u := range userIDs {
 		r := Recipient{UserID: u}
-		lower, _ := ownerPrefix(tagLease, u)
-		for ok := leaseIt.SeekGE(lower); ok && bytes.HasPrefix(leaseIt.Key(), lower); ok = leaseIt.Next() {
+		lower := leases.at(u)
+		for ok := leases.valid(); ok && bytes.HasPrefix(leaseIt.Key(), lower); ok = leaseIt.Next() {
 			v, err := leaseIt.ValueAndErr()
 			if err != nil {
 				return nil, fmt.Errorf("store: recipients: %w", err)
@@ -57,8 +58,8 @@ func (s *Store) Recipients(userIDs []string, nowMs int64) ([]Recipient, error) {
 			}
 		}
 		if !r.Online {
-			lower, _ = ownerPrefix(tagDevice, u)
-			for ok := devIt.SeekGE(lower); ok && bytes.HasPrefix(devIt.Key(), lower); ok = devIt.Next() {
+			lower = devices.at(u)
+			for ok := devices.valid(); ok && bytes.HasPrefix(devIt.Key(), lower); ok = devIt.Next() {
 				v, err := devIt.ValueAndErr()
 				if err != nil {
 					return nil, fmt.Errorf("store: recipients: %w", err)
@@ -77,3 +78,34 @@ func (s *Store) Recipients(userIDs []string, nowMs int64) ([]Recipient, error) {
 	}
 	return out, devIt.Error()
 }
+
+// cursor walks one "<tag><user>\x00<...>" table for users in order. A
+// seek costs far more than a step, and in a sorted chunk the iterator
+// usually already stands at (or past) the next user's rows after reading
+// the previous user's: at positions the iterator there, seeking only when
+// it must.
+type cursor struct {
+	it   *pebble.Iterator
+	tag  string
+	buf  []byte // the current user's row prefix
+	prev string // the previous user; "" before the first
+	seen bool   // the iterator has been positioned
+}
+
+// at positions the iterator at the first row of userID or after it, and
+// returns the user's row prefix (valid until the next call).
+func (c *cursor) at(userID string) []byte {
+	c.buf = append(append(append(c.buf[:0], c.tag...), userID...), separator)
+	// Past the previous user's rows the iterator stands at the first key
+	// >= that user's upper bound, which is <= this user's prefix when the
+	// users ascend: if it is at or past this prefix, nothing lies between.
+	ascending := c.seen && userID > c.prev
+	if !ascending || (c.it.Valid() && bytes.Compare(c.it.Key(), c.buf) < 0) {
+		c.it.SeekGE(c.buf)
+	}
+	c.seen, c.prev = true, userID
+	return c.buf
+}
+
+// valid reports whether the iterator stands on a row.
+func (c *cursor) valid() bool { return c.it.Valid() }
