@@ -28,23 +28,28 @@
 //     written to the store (synced) before the actor updates its cache and
 //     answers, so the cache never runs ahead of what a restart would see.
 //
-//   - A shard also answers planning requests (Users.Plan): for a chunk of
-//     its users it reads presence and bound devices from the store in one
-//     pass. The store is the truth (user actors and write-throughs write
-//     before they answer), so a fan-out wakes no user actor.
+//   - A shard also answers planning requests (Users.Plan, used by calls):
+//     for a chunk of its users it reads presence and bound devices from
+//     the store in one pass. The store is the truth (user actors and
+//     write-throughs write before they answer), so planning wakes no user
+//     actor. Message dispatch reads the store directly (store.Recipients)
+//     instead: a group chunk is sorted, so one pass over it steps from
+//     member to member where each shard's share of it would seek for every
+//     member, and planning never sits in a shard's Receive ahead of binds
+//     and presence.
 //
 // # Dispatch (dispatch.go)
 //
 // The Dispatcher accepts messages on the caller's goroutine (peer and users
 // messages are planned and committed in the request) and runs group
 // fan-outs as goroutines, at most messages.max_jobs at once: read members,
-// plan through the shards, commit one chunk per synced batch. A fan-out is
+// plan them from the store, commit one chunk per synced batch. A fan-out is
 // a pipeline: a planner plans up to four chunks ahead, the runner applies
 // each chunk's batch in member order without waiting for its fsync
 // (store.ApplyChunk), and a syncer waits for the fsyncs in order and hands
 // each chunk's rows to the senders once it is durable; Pebble syncs the
 // chunks waiting together with one fsync. Runners are not actors because
-// every step is Pebble I/O or a wait on the shards.
+// every step is Pebble I/O.
 //
 // # Senders (sender.go, senders.go)
 //
