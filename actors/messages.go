@@ -83,7 +83,7 @@ type (
 	userStopped   struct{ pid *actor.PID } // a user actor stopped (its name is free again)
 	drainReq      struct{}                 // stop every user actor; → true once none is left
 	shardStatsReq struct{}                 // → shardStats
-	shardStats    struct{ entries, live, busy int }
+	shardStats    struct{ entries, live, busy, stopping, queued int }
 )
 
 // writesThrough reports whether msg, for a user without a live actor, is

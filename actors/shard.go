@@ -46,6 +46,14 @@ type shard struct {
 	live  int               // entries with an actor (live or stopping)
 	busy  int               // write-throughs in flight
 
+	// At most maxStopping actors are told to stop at once; the rest wait
+	// in stopQ. Each poisoned actor runs its mailbox on a goroutine, and
+	// poisoning a whole burst of idle actors at once made as many
+	// goroutines: their stacks spiked RSS, and the runtime never frees a
+	// goroutine descriptor (~0.5 KB each, for good).
+	stopping int
+	stopQ    []string
+
 	draining bool       // Users is stopping: answer everything with ErrStopped
 	drained  *actor.PID // who waits for live == busy == 0
 }
@@ -54,6 +62,7 @@ type entry struct {
 	pid        *actor.PID // the user's actor; nil when it has none
 	lastActive int64      // Clock unix nanos of the last message that used the actor
 	stopping   bool       // pid was poisoned; its userStopped is due
+	queued     bool       // in stopQ
 	writing    bool       // a write-through is in flight
 	pending    []pendingMsg
 }
@@ -97,15 +106,15 @@ func (s *shard) Receive(ctx actor.Context) {
 		ctx.Respond(planReply{recipients: rs, err: err})
 	case *passivate:
 		if e := s.users[strings.TrimPrefix(m.pid.Id, userActorPrefix)]; e != nil && e.pid != nil && e.pid.Id == m.pid.Id {
-			s.stop(ctx, e)
+			s.poison(ctx, e) // rare (a failed load): no need to queue
 		}
 	case shardStatsReq:
-		ctx.Respond(shardStats{entries: len(s.users), live: s.live, busy: s.busy})
+		ctx.Respond(shardStats{entries: len(s.users), live: s.live, busy: s.busy, stopping: s.stopping, queued: len(s.stopQ)})
 	case *drainReq:
 		s.draining = true
-		for _, e := range s.users {
+		for id, e := range s.users {
 			if e.pid != nil {
-				s.stop(ctx, e)
+				s.stop(ctx, id, e)
 			}
 		}
 		s.drained = ctx.Sender()
@@ -216,26 +225,68 @@ func (s *shard) forget(userID string, e *entry) {
 	}
 }
 
-func (s *shard) stop(ctx actor.Context, e *entry) {
+// stop poisons a user's actor now, or queues it when maxStopping are
+// already stopping.
+func (s *shard) stop(ctx actor.Context, userID string, e *entry) {
+	if e.stopping || e.queued {
+		return
+	}
+	if s.stopping >= maxStopping {
+		e.queued = true
+		s.stopQ = append(s.stopQ, userID)
+		return
+	}
+	s.poison(ctx, e)
+}
+
+func (s *shard) poison(ctx actor.Context, e *entry) {
 	if e.stopping {
 		return
 	}
 	e.stopping = true
+	s.stopping++
 	// Poison queues behind what the actor already has, so every forwarded
 	// message is answered before it stops.
 	ctx.Poison(e.pid)
 }
 
+// stopMore poisons queued actors while fewer than maxStopping are
+// stopping, skipping any that were used again since they were queued
+// (unless Users is stopping).
+func (s *shard) stopMore(ctx actor.Context) {
+	now := s.deps.Clock.Now().UnixNano()
+	for len(s.stopQ) > 0 && s.stopping < maxStopping {
+		id := s.stopQ[0]
+		s.stopQ[0] = ""
+		s.stopQ = s.stopQ[1:]
+		e := s.users[id]
+		if e == nil || !e.queued {
+			continue
+		}
+		e.queued = false
+		if e.pid != nil && (s.draining || now-e.lastActive >= s.idle) {
+			s.poison(ctx, e)
+		}
+	}
+	if len(s.stopQ) == 0 {
+		s.stopQ = nil
+	}
+}
+
+// maxStopping bounds the actors a shard has told to stop and not yet
+// heard back from.
+const maxStopping = 64
+
 func (s *shard) sweep(ctx actor.Context) {
 	now := s.deps.Clock.Now().UnixNano()
-	for _, e := range s.users {
+	for id, e := range s.users {
 		if e.pid != nil && !e.stopping && now-e.lastActive >= s.idle {
-			s.stop(ctx, e)
+			s.stop(ctx, id, e)
 		}
 	}
 	// Go maps never shrink: after a burst of activity passivates, rebuild
 	// the map so its buckets go too.
-	if s.peak >= 1024 && len(s.users) <= s.peak/4 {
+	if s.peak >= 256 && len(s.users) <= s.peak/4 {
 		m := make(map[string]*entry, len(s.users))
 		for k, v := range s.users {
 			m[k] = v
@@ -253,10 +304,14 @@ func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
 	if e == nil || e.pid == nil {
 		return
 	}
-	e.pid, e.stopping = nil, false
+	if e.stopping {
+		s.stopping--
+	} // else it stopped on its own (its supervisor gave up on it)
+	e.pid, e.stopping, e.queued = nil, false, false
 	s.live--
 	s.deps.active.Add(-1)
 	s.replay(ctx, userID, e)
+	s.stopMore(ctx)
 	s.checkDrained(ctx)
 }
 

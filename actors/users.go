@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,16 +81,40 @@ func (u *Users) tick() {
 	defer u.wg.Done()
 	t := time.NewTicker(u.cfg.SweepInterval)
 	defer t.Stop()
+	var high int64 // most live actors since memory was last given back
 	for {
 		select {
 		case <-u.stopT:
 			return
 		case <-t.C:
+			// The stops the previous tick issued have mostly completed by
+			// now: if they freed many actors, give their memory back.
+			high = releaseAfterPassivation(high, u.Active())
 			for _, pid := range u.shards {
 				u.system.Root.Send(pid, &sweepTick{})
 			}
 		}
 	}
+}
+
+// releaseThreshold is how many passivated actors (about 700 bytes of heap
+// each, and the garbage their loads made) make it worth returning memory
+// to the OS at once.
+const releaseThreshold = 10_000
+
+// releaseAfterPassivation returns freed memory to the OS when the number
+// of live actors fell by releaseThreshold or more since the high-water
+// mark high, and returns the new mark. Without it a daemon that goes
+// quiet after a burst keeps the burst's RSS: the garbage is only collected
+// by the runtime's two-minute forced GC and the pages are returned to the
+// OS slowly after that.
+func releaseAfterPassivation(high, live int64) int64 {
+	high = max(high, live)
+	if high-live < releaseThreshold {
+		return high
+	}
+	debug.FreeOSMemory()
+	return live
 }
 
 // Sweep makes every shard passivate its idle user actors now and returns
@@ -118,6 +143,8 @@ func (u *Users) shardStats() shardStats {
 		sum.entries += st.entries
 		sum.live += st.live
 		sum.busy += st.busy
+		sum.stopping += st.stopping
+		sum.queued += st.queued
 	}
 	return sum
 }

@@ -533,3 +533,34 @@ func TestStopAnswersEveryRequest(t *testing.T) {
 		t.Fatalf("after Stop: %v", err)
 	}
 }
+
+// TestSweepStopsIdleActorsInWaves: a sweep that finds many idle actors
+// tells at most maxStopping per shard to stop at a time (each stopping
+// actor runs on its own goroutine) and stops the rest as those report
+// back, until none is left.
+func TestSweepStopsIdleActorsInWaves(t *testing.T) {
+	h := newHarness(t, t.TempDir(), 1)
+	ctx := context.Background()
+	const n = 5 * maxStopping
+	for i := range n {
+		if _, err := h.users.Get(ctx, fmt.Sprint("u", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.clock.Advance(time.Hour)
+	h.users.Sweep()
+	st := h.users.shardStats()
+	if st.stopping > maxStopping || st.stopping+st.queued > n {
+		t.Fatalf("right after the sweep: %+v (at most %d stopping)", st, maxStopping)
+	}
+	waitFor(t, "every idle actor to stop", func() bool {
+		st := h.users.shardStats()
+		if st.stopping > maxStopping {
+			t.Fatalf("%d stopping at once, at most %d allowed", st.stopping, maxStopping)
+		}
+		return st == shardStats{}
+	})
+	if got := h.users.Active(); got != 0 {
+		t.Fatalf("active = %d", got)
+	}
+}
