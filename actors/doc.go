@@ -65,7 +65,9 @@
 // on the sender's pool of long-lived batch workers (and the clients' pools
 // of stream workers), which report back with sendDone, so Receive never
 // blocks on the network or on an fsync and no goroutine regrows its stack
-// per request.
+// per request. A sender wakes for its next deadline (batch_wait, a retry,
+// the end of a pause, the next bucket token) on one timer it arms itself;
+// a 100 ms fallback tick only covers clocks that jump.
 //
 // # Calls (calls.go)
 //

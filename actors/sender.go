@@ -56,6 +56,9 @@ type sender struct {
 	pausedUntil time.Time
 	pauseFor    time.Duration
 	stats       *SenderStats
+
+	wakeAt time.Time   // when the armed timer fires (zero = none armed)
+	wake   *time.Timer // wakes the sender for its next deadline
 }
 
 type batchKey struct {
@@ -134,10 +137,53 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick:
+	case *actor.Stopping:
+		if s.wake != nil {
+			s.wake.Stop()
+		}
+		return
 	default:
 		return
 	}
 	s.pump(ctx, now)
+	s.schedule(ctx, now)
+}
+
+// schedule arms one timer for the sender's next deadline: the oldest
+// forming batch's batch_wait, the next retry, the end of a pause, or the
+// token the bucket needs next. Sends finishing and rows arriving wake the
+// sender anyway, and a slow fallback tick (SenderDeps.Tick) covers clocks
+// that jump, so nothing needs polling. The deadline is read on the
+// injected Clock and waited for on the wall clock.
+func (s *sender) schedule(ctx actor.Context, now time.Time) {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if len(s.order) > 0 {
+		earlier(s.order[0].since.Add(s.cfg.BatchWait))
+	}
+	if s.delayed.Len() > 0 {
+		earlier(time.UnixMilli(s.delayed[0].Entry.NotBefore))
+	}
+	waiting := len(s.priority)+len(s.ready) > 0
+	switch {
+	case waiting && now.Before(s.pausedUntil):
+		earlier(s.pausedUntil)
+	case waiting && s.tokens < 1 && s.inFlight < s.cfg.MaxInFlight && s.cfg.QPS > 0:
+		earlier(now.Add(time.Duration((1 - s.tokens) / s.cfg.QPS * float64(time.Second))))
+	}
+	if next.IsZero() || (!s.wakeAt.IsZero() && now.Before(s.wakeAt) && !next.Before(s.wakeAt)) {
+		return // nothing to wait for, or the armed timer comes first
+	}
+	if s.wake != nil {
+		s.wake.Stop()
+	}
+	self, root := ctx.Self(), s.d.root
+	s.wakeAt = next
+	s.wake = time.AfterFunc(max(next.Sub(now), 0), func() { root.Send(self, &senderTick{}) })
 }
 
 func (s *sender) batchSize() int {

@@ -80,10 +80,16 @@ type senderHarness struct {
 func newSenderHarness(t *testing.T, client *fakeClient, cfg SenderConfig) *senderHarness {
 	t.Helper()
 	h := newHarness(t, t.TempDir(), 4)
+	return newSenderHarnessOn(t, h, h.clock, time.Millisecond, client, cfg)
+}
+
+// newSenderHarnessOn runs the senders on clock with the fallback tick.
+func newSenderHarnessOn(t *testing.T, h *harness, clock Clock, tick time.Duration, client *fakeClient, cfg SenderConfig) *senderHarness {
+	t.Helper()
 	comp := &countingComposer{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: h.clock, Logger: log, Tick: time.Millisecond},
+		Clock: clock, Logger: log, Tick: tick},
 		map[vendors.Kind]vendors.Sender{client.kind: client}, map[vendors.Kind]SenderConfig{client.kind: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -244,5 +250,29 @@ func TestSenderRemembersOnlyADevelopmentEnvironment(t *testing.T) {
 	waitFor(t, "development remembered", func() bool { return env("dev") == "development" })
 	if got := env("prod"); got != "" {
 		t.Fatalf("production answer remembered as %q; nothing to remember there", got)
+	}
+}
+
+// With the fallback tick an hour away, the sender's own timer is what
+// seals a streaming batch after batch_wait and what brings a retried row
+// back after its backoff.
+func TestSenderTimerServesBatchWaitAndBackoffWithoutTicks(t *testing.T) {
+	var failed atomic.Bool
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, result: func(tg vendors.Target) vendors.Result {
+		if tg.Token == "tok-0" && failed.CompareAndSwap(false, true) {
+			return vendors.Result{Verdict: vendors.Retry, Code: "busy"}
+		}
+		return vendors.Result{}
+	}}
+	cfg := baseSenderConfig()
+	cfg.BatchSize, cfg.BatchWait, cfg.InitialBackoff, cfg.MaxBackoff = 1000, 20*time.Millisecond, 40*time.Millisecond, 40*time.Millisecond
+	h := newHarness(t, t.TempDir(), 4)
+	s := newSenderHarnessOn(t, h, SystemClock{}, time.Hour, client, cfg)
+	s.senders.Enqueue(rows(vendors.Huawei, "m1", 5), Streaming) // a batch that never fills
+	waitFor(t, "the batch sealed by batch_wait and the retry sent", func() bool {
+		return s.senders.Stats()[vendors.Huawei].Sent == 5
+	})
+	if sends, _, _, _ := client.snapshot(); len(sends) != 2 || len(sends[0]) != 5 || len(sends[1]) != 1 {
+		t.Fatalf("sends %v: want the batch of 5, then the retried row alone", sends)
 	}
 }

@@ -52,7 +52,8 @@ type SenderDeps struct {
 	ObserveBatch func(kind vendors.Kind, size int, latency time.Duration)
 	// SendTimeout bounds one vendor request; 0 = 30s.
 	SendTimeout time.Duration
-	// Tick is how often senders look at their queues; 0 = 5ms.
+	// Tick is how often senders look at their queues without a reason
+	// to (each also arms a timer for its next deadline); 0 = 100ms.
 	Tick time.Duration
 }
 
@@ -90,7 +91,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		deps.SendTimeout = 30 * time.Second
 	}
 	if deps.Tick <= 0 {
-		deps.Tick = 5 * time.Millisecond
+		deps.Tick = 100 * time.Millisecond
 	}
 	s := &Senders{system: system, pids: map[vendors.Kind]*actor.PID{}, stats: map[vendors.Kind]*SenderStats{},
 		stopT: make(chan struct{})}
