@@ -44,12 +44,18 @@ Scenarios (configs/bench/NAME.yaml, built in; flags override their keys):
           throughput, accept and ingress-to-simulator latency p50/p99/p99.9
   calls   call invitations while a fan-out runs: ring latency (reports
           "calls API not available" when herald has no POST /v1/calls)
+          (--ramp FROM:TO:xF: steps of rate to find the knee, herald's and a
+          raw fasthttp server's answering the same POST without work)
   mixed   presence churn + peer + group traffic together
+  memory  register --users (default 1000000), make --active-users active,
+          fan out to --group-size: the daemon's RSS, heap and live user
+          actors over time and per phase
 
 Without --target the harness starts herald itself (the real serve code path
 over loopback, a temporary Pebble directory) with its simulators: for fanout
-as a child process (herald serve, --daemon child) so that its CPU and RSS are
-the daemon's alone, otherwise in this process (--daemon inprocess). With
+(and memory, and peer with --ramp) as a child process (herald serve, --daemon
+child) so that its CPU and RSS are the daemon's alone, otherwise in this
+process (--daemon inprocess). With
 --target URL it drives that deployment and counts at --sim URL (herald sim,
 or a daemon in simulator mode; --sim-ca is the CA that herald sim wrote,
 --key an API key with the ingest scope, also read from HERALD_BENCH_KEY).
@@ -72,6 +78,9 @@ func Main(args []string, env Env) int {
 	if stdout == nil {
 		stdout = io.Discard
 	}
+	if len(args) > 0 && args[0] == RawServerCommand {
+		return rawServerMain(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -90,6 +99,7 @@ func Main(args []string, env Env) int {
 	fs.StringVar(&o.DataDir, "data", "", "local daemon: Pebble directory (default: a temporary one, removed afterwards)")
 	fs.StringVar(&o.Daemon, "daemon", "", "local daemon: child (herald serve as its own process, the simulators in the harness) or inprocess (default: child for fanout, else inprocess)")
 	fs.StringVar(&o.Floor, "floor", FloorAuto, "fanout: measure the floor (herald's vendor requests sent straight to the simulators by a minimal client): auto (before, when --shares names one vendor), off, before or after herald's measured phase")
+	fs.StringVar(&o.RawServer, "raw-server", RawAuto, "peer --ramp: where the raw fasthttp server (the baseline: a fixed 202, no work) runs: auto (a child process when herald is one, else in-process), child, inprocess or off")
 	fs.IntVar(&o.FloorNotifications, "floor-notifications", 0, "notifications per vendor kind the floor sends (0 = as many as herald sends to that kind)")
 	jsonOut := fs.String("json", "", "write the JSON report (schema: bench/report.schema.json) to FILE")
 	htmlOut := fs.String("html", "", "write the self-contained HTML report to FILE")

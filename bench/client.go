@@ -100,6 +100,25 @@ func (a *API) Do(method, path string, body []byte, out any) (int, error) {
 	return code, nil
 }
 
+// Text GETs path and returns the answer's body (2xx only).
+func (a *API) Text(path string) ([]byte, error) {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(a.base + path)
+	if a.auth != "" {
+		req.Header.Set("Authorization", a.auth)
+	}
+	if err := a.hc.Do(req, resp); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		return nil, fmt.Errorf("GET %s: %d", path, code)
+	}
+	return append([]byte(nil), resp.Body()...), nil
+}
+
 // doRetry sends an idempotent request, retrying 503 and connection errors
 // a few times with a short backoff (setup must not fail on a hiccup).
 func (a *API) doRetry(ctx context.Context, method, path string, body []byte, out any) error {

@@ -169,7 +169,80 @@ func rssSVG(p *ProcessReport) string {
 	return svgChart("rss", "Daemon RSS over time", "seconds since the start of the measured phase", "MiB", xa, ya, lines)
 }
 
-var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "dash": dash, "ratio": ratio, "mib": mib, "sub0": func(a, b int64) int64 { return max(a-b, 0) }}).Parse(`<!DOCTYPE html>
+// rampSVGs plots each ramp target's accepted rate and accept p99 against
+// the offered rate (the ideal accepted = offered as a line too).
+func rampSVGs(rr *RampReport) (string, string) {
+	var rate, p99 []line
+	maxX, maxY, maxP := 0.0, 0.0, 0.0
+	for _, t := range rr.Targets {
+		a, q := line{name: t.Name + " accepted/s"}, line{name: t.Name + " accept p99 (ms)"}
+		for _, s := range t.Steps {
+			a.xs, a.ys = append(a.xs, s.Offered), append(a.ys, s.AcceptedPerSecond)
+			q.xs, q.ys = append(q.xs, s.Offered), append(q.ys, s.AcceptP99MS)
+			maxX, maxY, maxP = math.Max(maxX, s.Offered), math.Max(maxY, s.AcceptedPerSecond), math.Max(maxP, s.AcceptP99MS)
+		}
+		if len(a.xs) > 0 {
+			rate, p99 = append(rate, a), append(p99, q)
+		}
+	}
+	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
+	xa.ticks = linearTicks(xa.max)
+	if len(rate) > 0 {
+		rate = append(rate, line{name: "offered (ideal)", xs: []float64{0, xa.max}, ys: []float64{0, xa.max}})
+	}
+	ya := axis{max: niceCeil(math.Max(maxY, maxX)), label: func(v float64) string { return fmtNum(round3(v)) }}
+	ya.ticks = linearTicks(ya.max)
+	// p99 beyond ten times the bound is off the chart (clipped at the top).
+	pa := axis{max: niceCeil(math.Min(math.Max(maxP, rr.MaxP99MS), 10*rr.MaxP99MS)), label: func(v float64) string { return fmtNum(round3(v)) }}
+	pa.ticks = linearTicks(pa.max)
+	if len(p99) > 0 {
+		p99 = append(p99, line{name: "knee bound (ms)", xs: []float64{0, xa.max}, ys: []float64{rr.MaxP99MS, rr.MaxP99MS}})
+	}
+	return svgChart("ramp-rate", "Accepted rate by offered rate", "offered messages/s", "accepted messages/s", xa, ya, rate),
+		svgChart("ramp-p99", "Accept p99 by offered rate", "offered messages/s", "milliseconds", xa, pa, p99)
+}
+
+// memorySVGs plots the memory scenario's RSS and heap over time, and the
+// live user actors.
+func memorySVGs(m *MemoryReport) (string, string) {
+	rss, heap, act := line{name: "RSS (MiB)"}, line{name: "Go heap in use (MiB)"}, line{name: "user actors active"}
+	maxX, maxY, maxA := 0.0, 0.0, 0.0
+	for _, s := range m.Samples {
+		maxX = math.Max(maxX, s.Seconds)
+		v := float64(s.RSSBytes) / (1 << 20)
+		rss.xs, rss.ys = append(rss.xs, s.Seconds), append(rss.ys, v)
+		maxY = math.Max(maxY, v)
+		if s.HeapInuseBytes >= 0 {
+			h := float64(s.HeapInuseBytes) / (1 << 20)
+			heap.xs, heap.ys = append(heap.xs, s.Seconds), append(heap.ys, h)
+			maxY = math.Max(maxY, h)
+		}
+		if s.UserActorsActive >= 0 {
+			act.xs, act.ys = append(act.xs, s.Seconds), append(act.ys, float64(s.UserActorsActive))
+			maxA = math.Max(maxA, float64(s.UserActorsActive))
+		}
+	}
+	var mem, actors []line
+	for _, l := range []line{rss, heap} {
+		if len(l.xs) > 0 {
+			mem = append(mem, l)
+		}
+	}
+	if len(act.xs) > 0 {
+		actors = append(actors, act)
+	}
+	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
+	xa.ticks = linearTicks(xa.max)
+	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
+	ya.ticks = linearTicks(ya.max)
+	aa := axis{max: niceCeil(maxA), label: func(v float64) string { return fmtNum(round3(v)) }}
+	aa.ticks = linearTicks(aa.max)
+	return svgChart("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", xa, ya, mem),
+		svgChart("actors", "Live user actors over time", "seconds since the scenario's start", "actors", xa, aa, actors)
+}
+
+var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "dash": dash, "ratio": ratio, "mib": mib, "sub0": func(a, b int64) int64 { return max(a-b, 0) },
+	"pct": func(v float64) float64 { return round3(v * 100) }, "knee": kneeText}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>herald bench: {{.R.Scenario}}</title>
 <style>
@@ -218,10 +291,28 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 <tr><td>measured</td><td>{{.Label}}, pid {{.PID}}</td></tr>
 <tr><td>CPU</td><td>{{num .CPUSeconds}} s over {{num .Seconds}} s ({{num .CPUCores}} cores; user {{num .UserSeconds}} s, system {{num .SystemSeconds}} s)</td></tr>
 <tr><td>CPU per notification</td><td>{{num .CPUMicrosPerNotification}} µs ({{.Notifications}} notifications)</td></tr>
+{{if .Messages}}<tr><td>CPU per accepted message</td><td>{{num .CPUMicrosPerMessage}} µs ({{.Messages}} messages)</td></tr>{{end}}
 <tr><td>peak RSS (VmHWM)</td><td>{{mib .PeakRSSBytes}} MiB</td></tr>
 <tr><td>highest sampled RSS</td><td>{{mib .SampledPeakRSSBytes}} MiB</td></tr>
 </table>
 {{$.RSS}}{{end}}
+{{with .R.Ramp}}<h2>Ramp: the knee</h2>
+<p class="note">{{.Spec}}: each step {{num .StepWarmupS}} s warm-up then {{num .StepSeconds}} s measured, open loop. A step is within the knee when its accepted rate (2xx answers received in the measured part, per second) is at least {{num (pct .MinAccepted)}} % of the offered rate and its accept p99 (intended send → 2xx) is at most {{num .MaxP99MS}} ms; the knee is the highest such step. The raw fasthttp server answers the same POST /v1/messages with a fixed 202 and no work, driven by the same load generator right after herald's ramp. A target's ramp stops after {{.StopAfter}} steps in a row outside the knee.</p>
+<table class="kv" id="knee">{{range .Targets}}<tr><td>{{.Name}} ({{.Process}}, pid {{.PID}})</td><td>{{knee .}}</td></tr>{{end}}
+{{if gt (len .Targets) 1}}<tr><td>herald/raw</td><td>{{ratio .KneeRatio}}</td></tr>{{end}}</table>
+{{$.RampRate}}
+{{$.RampP99}}
+<table id="ramp"><tr><th>target</th><th>offered/s</th><th>accepted/s</th><th>accepted %</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>drain s</th><th>i2s p99 ms</th><th>CPU µs/msg</th><th>cores</th><th>knee</th></tr>
+{{range .Targets}}{{$t := .}}{{range .Steps}}<tr><td>{{$t.Name}}</td><td>{{num .Offered}}</td><td>{{dash .AcceptedPerSecond 0}}</td><td>{{num (pct .AcceptedRatio)}}</td><td>{{num .AcceptP50MS}}</td><td>{{num .AcceptP99MS}}</td><td>{{num .AcceptP999MS}}</td><td>{{.Errors}}</td><td>{{dash .DrainSeconds 3}}</td><td>{{dash .DeliveryP99MS 3}}</td><td>{{dash .CPUMicrosPerMessage 1}}</td><td>{{dash .CPUCores 2}}</td><td>{{if .WithinKnee}}ok{{else}}<span class="fail">out</span>{{end}}</td></tr>
+{{end}}{{end}}</table>{{end}}
+{{with .R.Memory}}<h2>Memory</h2>
+<p class="note">{{.Scope}} pid {{.PID}}: {{.Users}} users registered, {{.ActiveUsers}} made active (presence online; users.idle_timeout {{.IdleTimeout}}), a group message to {{.GroupSize}}. VmRSS from /proc, heap in use (go_memstats_heap_inuse_bytes) and live user actors (herald_user_actors_active) from GET /metrics, every {{num .IntervalS}} s. Baseline RSS {{mib .Baseline.RSSBytes}} MiB; peak (VmHWM) {{mib .PeakRSSBytes}} MiB.</p>
+<table id="memory-phases"><tr><th>phase</th><th>end s</th><th>RSS MiB</th><th>peak in phase MiB</th><th>VmHWM MiB</th><th>heap in use MiB</th><th>user actors</th></tr>
+{{range .Phases}}<tr><td title="{{.Description}}">{{.Name}}</td><td>{{num .EndS}}</td><td>{{mib .RSSBytes}}</td><td>{{mib .PeakRSSBytes}}</td><td>{{mib .HWMBytes}}</td><td>{{if ge .HeapInuseBytes 0}}{{mib .HeapInuseBytes}}{{else}}n/a{{end}}</td><td>{{.UserActorsActive}}</td></tr>
+{{end}}</table>
+{{range .Phases}}<p class="note"><b>{{.Name}}</b>: {{.Description}}</p>{{end}}
+{{$.Memory}}
+{{$.Actors}}{{end}}
 {{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))
@@ -233,10 +324,18 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if r.Process != nil {
 		rss = rssSVG(r.Process)
 	}
+	var rampRate, rampP99, mem, actors string
+	if r.Ramp != nil {
+		rampRate, rampP99 = rampSVGs(r.Ramp)
+	}
+	if r.Memory != nil {
+		mem, actors = memorySVGs(r.Memory)
+	}
 	return htmlTmpl.Execute(w, struct {
-		R                        *Report
-		Throughput, Latency, RSS template.HTML
-	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies)), template.HTML(rss)})
+		R                                                           *Report
+		Throughput, Latency, RSS, RampRate, RampP99, Memory, Actors template.HTML
+	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies)), template.HTML(rss),
+		template.HTML(rampRate), template.HTML(rampP99), template.HTML(mem), template.HTML(actors)})
 }
 
 // WriteHTMLFile writes the HTML report to path.

@@ -24,6 +24,9 @@ type Load struct {
 	Schedule func(seq int64, intended time.Time)
 	// Do sends request seq and reports whether herald answered 2xx.
 	Do func(seq int64) error
+	// Started, when set, hears the load's start and the bounds of its
+	// measured phase before the first request is due.
+	Started func(start, measureStart, measureEnd time.Time)
 }
 
 // LoadResult is what one Load did.
@@ -55,6 +58,9 @@ func (l *Load) Run(ctx context.Context, tl *Timeline, live *loadCounters) *LoadR
 	start := time.Now()
 	res := &LoadResult{Name: l.Name, Latency: NewHistogram(),
 		MeasureStart: start.Add(l.Warmup), MeasureEnd: start.Add(l.Warmup + l.Duration)}
+	if l.Started != nil {
+		l.Started(start, res.MeasureStart, res.MeasureEnd)
+	}
 	series := loadSeries{
 		sent: tl.Series(l.Name+"_sent", "requests/s"),
 		ok:   tl.Series(l.Name+"_acked", "requests/s"),

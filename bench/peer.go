@@ -12,6 +12,9 @@ import (
 // ingress throughput, accept latency and ingress-to-simulator latency.
 func runPeer(ctx context.Context, e *runEnv) error {
 	sc := e.sc
+	if sc.Ramp != "" {
+		return runPeerRamp(ctx, e)
+	}
 	pop := newPopulation(e.run, sc)
 	users := pop.add("u", sc.Users, false)
 	sender := "s-" + e.run

@@ -111,3 +111,15 @@ func (r *ProcessReport) perNotification(n int64) {
 		r.CPUMicrosPerNotification = round3(r.CPUSeconds * 1e6 / float64(n))
 	}
 }
+
+// perMessage fills the per-message CPU (accepted messages of the measured
+// phase).
+func (r *ProcessReport) perMessage(n int64) {
+	if r == nil {
+		return
+	}
+	r.Messages = n
+	if n > 0 {
+		r.CPUMicrosPerMessage = round3(r.CPUSeconds * 1e6 / float64(n))
+	}
+}

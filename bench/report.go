@@ -43,8 +43,14 @@ type Report struct {
 	// Process is the CPU and memory of the measured daemon over the
 	// measured phase (nil with --target).
 	Process *ProcessReport `json:"process,omitempty"`
-	Notes   []string       `json:"notes"`
-	Error   string         `json:"error,omitempty"` // why the run failed, when it did
+	// Ramp is the peer scenario's ramp (--ramp): herald's and the raw
+	// fasthttp server's steps and knees.
+	Ramp *RampReport `json:"ramp,omitempty"`
+	// Memory is the memory scenario's RSS, heap and live user actors
+	// over time and per phase.
+	Memory *MemoryReport `json:"memory,omitempty"`
+	Notes  []string      `json:"notes"`
+	Error  string        `json:"error,omitempty"` // why the run failed, when it did
 }
 
 // Target is what was measured.
@@ -140,6 +146,11 @@ type ProcessReport struct {
 	// and CPUMicrosPerNotification = cpu_seconds·10⁶ ÷ notifications.
 	Notifications            int64   `json:"notifications"`
 	CPUMicrosPerNotification float64 `json:"cpu_us_per_notification"`
+	// Messages is the 2xx-answered messages of the measured phase (peer
+	// ramp) and CPUMicrosPerMessage = cpu_seconds·10⁶ ÷ messages; 0 when
+	// not measured.
+	Messages            int64   `json:"messages,omitempty"`
+	CPUMicrosPerMessage float64 `json:"cpu_us_per_message,omitempty"`
 	// PeakRSSBytes is VmHWM at the end (the process's peak RSS over its
 	// whole life, setup included); SampledPeakRSSBytes the highest VmRSS
 	// sampled during the measured phase, RSSSamples the samples.

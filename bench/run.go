@@ -72,6 +72,9 @@ type Options struct {
 	// for that kind in the measured phase).
 	Floor              string
 	FloorNotifications int
+	// RawServer is where the peer ramp's raw fasthttp server runs
+	// (RawAuto, RawChild, RawInProcess, RawOff; "" = RawAuto).
+	RawServer string
 
 	StartLocal StartLocalFunc
 	Version    string    // herald's version string, for the report
@@ -103,6 +106,9 @@ type runEnv struct {
 	simResources *configs.Resource // the simulators' default push resource (nil = unknown)
 	writeSimCfg  WriteSimConfigFunc
 	pw           *procWatch
+	// What the peer ramp's raw server needs.
+	rawMode string
+	herald  string
 }
 
 func (e *runEnv) logf(format string, args ...any) {
@@ -148,7 +154,7 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		mode := o.Daemon
 		if mode == "" {
 			mode = DaemonInProcess
-			if sc.Name == "fanout" && o.Herald != "" && o.WriteSimConfig != nil {
+			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
 				mode = DaemonChild
 			}
 		}
@@ -223,7 +229,8 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		return err
 	}
 	e := &runEnv{sc: sc, api: api, sims: sims, run: newRunID(), rep: rep, tl: NewTimeline(time.Now()), log: o.Log,
-		cpuProfile: o.CPUProfile, memProfile: o.MemProfile, loc: loc, cfg: cfg, floorN: o.FloorNotifications, writeSimCfg: o.WriteSimConfig}
+		cpuProfile: o.CPUProfile, memProfile: o.MemProfile, loc: loc, cfg: cfg, floorN: o.FloorNotifications, writeSimCfg: o.WriteSimConfig,
+		rawMode: o.RawServer, herald: o.Herald}
 	if e.floor, err = floorMode(o.Floor, sc, loc); err != nil {
 		return err
 	}
@@ -243,6 +250,8 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		err = runCalls(ctx, e)
 	case "mixed":
 		err = runMixed(ctx, e)
+	case "memory":
+		err = runMemory(ctx, e)
 	default:
 		err = fmt.Errorf("bench: unknown scenario %q", sc.Name)
 	}
@@ -361,13 +370,19 @@ type messagePush struct {
 
 // sendMessage posts a message with a push and returns the answer.
 func (e *runEnv) sendMessage(id, from, toType, to string) (MessageAnswer, error) {
+	return postMessage(e.api, id, from, toType, to)
+}
+
+// postMessage posts a message with a push through api (herald's, or the
+// raw server's for the ramp's baseline: the same request either way).
+func postMessage(api *API, id, from, toType, to string) (MessageAnswer, error) {
 	body, err := json.Marshal(message{MessageID: id, From: from, To: messageTo{Type: toType, ID: to},
 		Body: map[string]any{"text": "herald bench " + id}, Push: &messagePush{Title: "herald bench", Content: "message " + id}})
 	if err != nil {
 		return MessageAnswer{}, err
 	}
 	var ans MessageAnswer
-	_, err = e.api.Do("POST", "/v1/messages", body, &ans)
+	_, err = api.Do("POST", "/v1/messages", body, &ans)
 	return ans, err
 }
 

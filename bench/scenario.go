@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios are the scenario names, each with a file in configs/bench.
-var Scenarios = []string{"fanout", "peer", "calls", "mixed"}
+var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory"}
 
 // Scenario is one benchmark's parameters: a file in configs/bench
 // (NAME.yaml, embedded in the binary) or --scenario-file, then flags.
@@ -51,6 +51,19 @@ type Scenario struct {
 	ChurnUsers int     `yaml:"churn_users" json:"churn_users"`
 	ChurnRate  float64 `yaml:"churn_rate" json:"churn_rate"`   // mixed: presence requests/s
 	ChurnBatch int     `yaml:"churn_batch" json:"churn_batch"` // mixed: updates per presence request
+
+	// Ramp (peer) is "FROM:TO:xF" or "FROM:TO:+S": steps of open-loop
+	// rate from FROM to TO messages/s, each StepWarmup then StepDuration,
+	// herald's and then a raw fasthttp server's, to find each one's knee
+	// (see ramp.go); "" = one steady rate.
+	Ramp         string   `yaml:"ramp" json:"ramp"`
+	StepDuration Duration `yaml:"step_duration" json:"step_duration"` // ramp: measured part of each step
+	StepWarmup   Duration `yaml:"step_warmup" json:"step_warmup"`     // ramp: unmeasured start of each step
+	KneeP99      Duration `yaml:"knee_p99" json:"knee_p99"`           // ramp: a step within the knee has accept p99 <= this
+
+	// ActiveUsers (memory) are the users made active (presence online)
+	// after registration; GroupSize is then the fan-out's group.
+	ActiveUsers int `yaml:"active_users" json:"active_users"`
 
 	// Daemon is a herald config (keys as in configs/herald.yaml, over the
 	// defaults) for the daemon the harness starts itself; --config
@@ -121,6 +134,7 @@ func ParseScenario(data []byte, source string) (Scenario, error) {
 	if s.Name == "" {
 		return s, fmt.Errorf("bench: %s: scenario: is required (one of %s)", source, strings.Join(Scenarios, ", "))
 	}
+	s.defaults()
 	return s, nil
 }
 
@@ -166,6 +180,19 @@ func (s *Scenario) daemonYAML(path string) ([]byte, error) {
 	return yaml.Marshal(&s.Daemon)
 }
 
+// defaults fills the keys a scenario file may leave out (the ramp's).
+func (s *Scenario) defaults() {
+	if s.StepDuration == 0 {
+		s.StepDuration = Duration(5 * time.Second)
+	}
+	if s.StepWarmup == 0 {
+		s.StepWarmup = Duration(time.Second)
+	}
+	if s.KneeP99 == 0 {
+		s.KneeP99 = Duration(20 * time.Millisecond)
+	}
+}
+
 // flagSetters apply scenario flags by name.
 var flagSetters = map[string]func(s *Scenario, v string) error{
 	"users":            intSetter(func(s *Scenario) *int { return &s.Users }),
@@ -185,6 +212,17 @@ var flagSetters = map[string]func(s *Scenario, v string) error{
 	"churn-users":      intSetter(func(s *Scenario) *int { return &s.ChurnUsers }),
 	"churn-rate":       floatSetter(func(s *Scenario) *float64 { return &s.ChurnRate }),
 	"churn-batch":      intSetter(func(s *Scenario) *int { return &s.ChurnBatch }),
+	"ramp": func(s *Scenario, v string) error {
+		if _, err := ParseRamp(v); err != nil && v != "" {
+			return err
+		}
+		s.Ramp = v
+		return nil
+	},
+	"step-duration": durSetter(func(s *Scenario) *Duration { return &s.StepDuration }),
+	"step-warmup":   durSetter(func(s *Scenario) *Duration { return &s.StepWarmup }),
+	"knee-p99":      durSetter(func(s *Scenario) *Duration { return &s.KneeP99 }),
+	"active-users":  intSetter(func(s *Scenario) *int { return &s.ActiveUsers }),
 	"shares": func(s *Scenario, v string) error {
 		m, err := ParseShares(v)
 		if err == nil {
@@ -208,12 +246,17 @@ var flagHelp = map[string]string{
 	"settle":           "wait after everything is counted, to catch duplicates",
 	"call-rate":        "calls: call invitations per second during the fan-out",
 	"groups":           "mixed: number of groups",
-	"group-size":       "mixed: members per group",
 	"group-rate":       "mixed: group messages per second",
 	"churn-users":      "mixed: users whose presence churns",
 	"churn-rate":       "mixed: presence requests per second",
 	"churn-batch":      "mixed: updates per presence request",
 	"shares":           "vendor mix, e.g. apns=30,fcm=30,huawei=10,xiaomi=10,oppo=10,vivo=5,web=5",
+	"ramp":             "peer: find the knee: open-loop steps FROM:TO:xFACTOR (geometric) or FROM:TO:+STEP (linear) messages/s, herald's then a raw fasthttp server's (e.g. 1000:20000:x1.5)",
+	"step-duration":    "ramp: measured part of each step, e.g. 5s",
+	"step-warmup":      "ramp: unmeasured start of each step, e.g. 1s",
+	"knee-p99":         "ramp: a step is within the knee when accepted/s >= 95% of offered and accept p99 <= this, e.g. 20ms",
+	"active-users":     "memory: users made active (presence online) after registration",
+	"group-size":       "mixed: members per group; memory: the fan-out group (0 = no fan-out)",
 }
 
 func intSetter(f func(*Scenario) *int) func(*Scenario, string) error {
@@ -318,10 +361,28 @@ func (s *Scenario) Validate() error {
 	if s.Duration.Std() < 0 || s.Warmup.Std() < 0 || s.Settle.Std() < 0 {
 		bad("duration, warmup and settle must be >= 0")
 	}
+	if s.Ramp != "" && s.Name != "peer" {
+		bad("ramp: only the peer scenario ramps")
+	}
 	switch s.Name {
 	case "peer":
-		if s.Duration.Std() <= 0 {
+		if s.Duration.Std() <= 0 && s.Ramp == "" {
 			bad("duration: must be > 0 for peer")
+		}
+		if s.Ramp != "" {
+			if _, err := ParseRamp(s.Ramp); err != nil {
+				bad("ramp: %v", err)
+			}
+			if s.StepDuration.Std() <= 0 || s.StepWarmup.Std() < 0 || s.KneeP99.Std() <= 0 {
+				bad("step_duration and knee_p99 must be > 0, step_warmup >= 0")
+			}
+		}
+	case "memory":
+		if s.ActiveUsers < 0 || s.ActiveUsers > s.Users {
+			bad("active_users: %d must be 0 to users (%d)", s.ActiveUsers, s.Users)
+		}
+		if s.GroupSize < 0 || s.GroupSize > s.Users {
+			bad("group_size: %d must be 0 to users (%d)", s.GroupSize, s.Users)
 		}
 	case "calls":
 		if s.CallRate <= 0 {

@@ -52,8 +52,45 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("process\t%s, pid %d", pr.Label, pr.PID)
 		p("cpu\t%ss over %ss (%s cores; user %ss, system %ss): %s µs per notification (%d notifications)",
 			fmtNum(pr.CPUSeconds), fmtNum(pr.Seconds), fmtNum(pr.CPUCores), fmtNum(pr.UserSeconds), fmtNum(pr.SystemSeconds), fmtNum(pr.CPUMicrosPerNotification), pr.Notifications)
+		if pr.Messages > 0 {
+			p("cpu/message\t%s µs per accepted message (%d messages)", fmtNum(pr.CPUMicrosPerMessage), pr.Messages)
+		}
 		p("memory\tpeak RSS (VmHWM) %s MiB, highest sampled in the measured phase %s MiB (%d samples)",
 			mib(pr.PeakRSSBytes), mib(pr.SampledPeakRSSBytes), len(pr.RSSSamples))
+	}
+	if rr := r.Ramp; rr != nil {
+		p("")
+		p("ramp\t%s: each step %ss warm-up + %ss measured; within the knee: accepted >= %s%% of offered and accept p99 <= %s ms",
+			rr.Spec, fmtNum(rr.StepWarmupS), fmtNum(rr.StepSeconds), fmtNum(rr.MinAccepted*100), fmtNum(rr.MaxP99MS))
+		p("target\toffered/s\taccepted/s\taccepted %\tp50 ms\tp99 ms\tp99.9 ms\terrors\tdrain s\ti2s p99 ms\tcpu µs/msg\tcores\tknee")
+		for _, t := range rr.Targets {
+			for _, st := range t.Steps {
+				verdict := "ok"
+				if !st.WithinKnee {
+					verdict = "OUT"
+				}
+				p("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s", t.Name, fmtNum(st.Offered), dash(st.AcceptedPerSecond, 0),
+					fmtNum(round3(st.AcceptedRatio*100)), fmtNum(st.AcceptP50MS), fmtNum(st.AcceptP99MS), fmtNum(st.AcceptP999MS), st.Errors,
+					dash(st.DrainSeconds, 3), dash(st.DeliveryP99MS, 3), dash(st.CPUMicrosPerMessage, 1), dash(st.CPUCores, 2), verdict)
+			}
+		}
+		for _, t := range rr.Targets {
+			p("knee\t%s", kneeText(t))
+		}
+		if len(rr.Targets) > 1 {
+			p("knee ratio\therald/raw %s", ratio(rr.KneeRatio))
+		}
+	}
+	if m := r.Memory; m != nil {
+		p("")
+		p("memory\t%s pid %d: %d users registered, %d active (idle_timeout %s), group of %d; baseline RSS %s MiB",
+			m.Scope, m.PID, m.Users, m.ActiveUsers, m.IdleTimeout, m.GroupSize, mib(m.Baseline.RSSBytes))
+		p("phase\tend s\tRSS MiB\tpeak in phase MiB\tVmHWM MiB\theap in use MiB\tuser actors")
+		for _, ph := range m.Phases {
+			p("%s\t%s\t%s\t%s\t%s\t%s\t%s", ph.Name, fmtNum(ph.EndS), mib(ph.RSSBytes), mib(ph.PeakRSSBytes), mib(ph.HWMBytes),
+				orNA(ph.HeapInuseBytes, mib(ph.HeapInuseBytes)), orNA(ph.UserActorsActive, strconv.FormatInt(ph.UserActorsActive, 10)))
+		}
+		p("peak\tRSS (VmHWM) %s MiB, highest sampled %s MiB (%d samples every %ss)", mib(m.PeakRSSBytes), mib(m.SampledPeakRSSBytes), len(m.Samples), fmtNum(m.IntervalS))
 	}
 	if len(r.Latencies) > 0 {
 		p("")
@@ -71,6 +108,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// kneeText says where a ramp target's knee is.
+func kneeText(t RampTarget) string {
+	switch {
+	case t.KneePerSecond == 0:
+		return fmt.Sprintf("%s: none (its first step was already outside the knee)", t.Name)
+	case !t.LimitReached:
+		return fmt.Sprintf("%s: >= %s/s (every step within the knee: not reached within the ramp), accept p99 %s ms", t.Name, fmtNum(t.KneePerSecond), fmtNum(t.KneeP99MS))
+	}
+	return fmt.Sprintf("%s: %s/s (accepted %s/s, accept p99 %s ms)", t.Name, fmtNum(t.KneePerSecond), fmtNum(t.KneeAccepted), fmtNum(t.KneeP99MS))
+}
+
+// orNA is s, or "n/a" when v is -1 (not available).
+func orNA(v int64, s string) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return s
 }
 
 // dash prints v with up to prec decimals, or "-" when it is 0 (not
