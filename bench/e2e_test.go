@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -415,5 +416,193 @@ func TestFanoutFloorBatchVendors(t *testing.T) {
 	}
 	if p := rep.Process; p == nil || p.Scope != "whole_process" || p.PID != os.Getpid() || p.Notifications != 400 {
 		t.Fatalf("process %+v", p)
+	}
+}
+
+// checkRampTarget: a ramp target ran every step of rates with the load
+// the schedule owes (rate × (step warm-up + step), all answered), and its
+// knee follows from its steps' verdicts.
+func checkRampTarget(t *testing.T, tg *bench.RampTarget, rates []float64, stepSecs float64, maxP99 float64) {
+	t.Helper()
+	if tg == nil {
+		t.Fatal("ramp target missing")
+	}
+	if len(tg.Steps) != len(rates) {
+		t.Fatalf("%s: %d steps, want %d (%+v)", tg.Name, len(tg.Steps), len(rates), tg.Steps)
+	}
+	knee := 0.0
+	for i, s := range tg.Steps {
+		if s.Offered != rates[i] || s.Sent != int64(rates[i]*stepSecs) || s.Errors != 0 || s.Accepted <= 0 {
+			t.Fatalf("%s step %d: %+v, want offered %v and %v sent", tg.Name, i, s, rates[i], rates[i]*stepSecs)
+		}
+		within := s.AcceptedRatio >= bench.RampMinAccepted && s.AcceptP99MS <= maxP99
+		if s.WithinKnee != within {
+			t.Fatalf("%s step %d: within_knee %v for ratio %v p99 %v", tg.Name, i, s.WithinKnee, s.AcceptedRatio, s.AcceptP99MS)
+		}
+		if within {
+			knee = s.Offered
+		}
+	}
+	if tg.KneePerSecond != knee {
+		t.Fatalf("%s: knee %v, want %v", tg.Name, tg.KneePerSecond, knee)
+	}
+}
+
+// TestPeerRampTiny: a two-step ramp with the daemon and the raw server in
+// this process: both targets run both steps with the scheduled load,
+// every herald message's notifications are counted (warm-ups included),
+// the knees follow from the steps and the ratio from the knees.
+func TestPeerRampTiny(t *testing.T) {
+	sc := scenario(t, "peer")
+	sc.Users, sc.Conns = 200, 8
+	sc.Ramp = "50:100:x2"
+	sc.StepWarmup, sc.StepDuration = bench.Duration(200*time.Millisecond), bench.Duration(600*time.Millisecond)
+	rep := run(t, bench.Options{Scenario: sc})
+	checkClean(t, rep)
+	rr := rep.Ramp
+	if rr == nil || rr.Spec != sc.Ramp || rr.StepSeconds != 0.6 || rr.MaxP99MS != 20 {
+		t.Fatalf("ramp %+v", rr)
+	}
+	h, raw := rr.Target(bench.RampHerald), rr.Target(bench.RampRaw)
+	checkRampTarget(t, h, []float64{50, 100}, 0.8, rr.MaxP99MS)
+	checkRampTarget(t, raw, []float64{50, 100}, 0.8, rr.MaxP99MS)
+	if rep.Totals.Expected != 40+80 {
+		t.Fatalf("expected %d notifications, want 120 (every herald message of both steps, to offline users with one device)", rep.Totals.Expected)
+	}
+	if raw.Process != bench.RawInProcess || raw.PID != os.Getpid() || raw.CPUScope != "whole_process" || h.Process != bench.DaemonInProcess {
+		t.Fatalf("herald %+v raw %+v", h, raw)
+	}
+	want := 0.0
+	if raw.KneePerSecond > 0 {
+		want = math.Round(h.KneePerSecond/raw.KneePerSecond*1000) / 1000
+	}
+	if rr.KneeRatio != want {
+		t.Fatalf("knee ratio %v, want %v", rr.KneeRatio, want)
+	}
+	if p := rep.Process; p == nil || p.Messages != 120 {
+		t.Fatalf("process: %+v, want the 120 herald messages", p)
+	}
+	for _, s := range h.Steps {
+		if s.DeliveryP99MS <= 0 {
+			t.Fatalf("herald step without ingress-to-simulator latency: %+v", s)
+		}
+	}
+}
+
+// TestPeerRampChild runs `herald bench --scenario peer --ramp` as the
+// command does: the daemon and the raw server each in its own child
+// process, their CPU per step their own; the report validates and the
+// table and HTML show the ramp.
+func TestPeerRampChild(t *testing.T) {
+	bin := heraldBinary(t)
+	dir := t.TempDir()
+	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	var out, errOut bytes.Buffer
+	code := bench.Main([]string{"--scenario", "peer", "--ramp", "50:50:x2", "--users", "100", "--conns", "8",
+		"--step-warmup", "200ms", "--step-duration", "500ms", "--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
+		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
+			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, &rep)
+	h, raw := rep.Ramp.Target(bench.RampHerald), rep.Ramp.Target(bench.RampRaw)
+	checkRampTarget(t, h, []float64{50}, 0.7, rep.Ramp.MaxP99MS)
+	checkRampTarget(t, raw, []float64{50}, 0.7, rep.Ramp.MaxP99MS)
+	if h.Process != bench.DaemonChild || raw.Process != bench.RawChild || h.CPUScope != "process" || raw.CPUScope != "process" ||
+		h.PID <= 0 || raw.PID <= 0 || h.PID == raw.PID || h.PID == os.Getpid() || raw.PID == os.Getpid() {
+		t.Fatalf("herald %+v raw %+v (harness pid %d)", h, raw, os.Getpid())
+	}
+	if p := rep.Process; p == nil || p.Scope != "daemon" || p.PID != h.PID || p.Messages != 35 || p.CPUMicrosPerMessage <= 0 {
+		t.Fatalf("process %+v", p)
+	}
+	for _, want := range []string{"knee ratio", "raw-fasthttp", "µs per accepted message"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<svg id="ramp-rate"`, `<svg id="ramp-p99"`, `id="ramp"`, `id="knee"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// TestMemoryScenario runs `herald bench --scenario memory` small (20 000
+// users, 2 000 active, a fan-out to 2 000 others) with the child daemon:
+// nothing lost, and the report has the daemon's RSS, heap and live user
+// actors at the end of each phase, its peak and samples over time, in the
+// JSON, the table and the HTML.
+func TestMemoryScenario(t *testing.T) {
+	bin := heraldBinary(t)
+	dir := t.TempDir()
+	jsonPath, htmlPath := filepath.Join(dir, "m.json"), filepath.Join(dir, "m.html")
+	var out, errOut bytes.Buffer
+	code := bench.Main([]string{"--scenario", "memory", "--users", "20000", "--active-users", "2000", "--group-size", "2000",
+		"--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
+		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
+			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, &rep)
+	m := rep.Memory
+	if rep.Target.Daemon != bench.DaemonChild || m == nil || m.Scope != "daemon" || m.PID <= 0 || m.PID == os.Getpid() ||
+		m.Users != 20000 || m.ActiveUsers != 2000 || m.GroupSize != 2000 || rep.Totals.Expected != 2000 {
+		t.Fatalf("target %+v memory %+v totals %+v", rep.Target, m, rep.Totals)
+	}
+	if m.Baseline.RSSBytes <= 0 || m.PeakRSSBytes <= 0 || m.SampledPeakRSSBytes <= 0 || m.SampledPeakRSSBytes > m.PeakRSSBytes || len(m.Samples) == 0 {
+		t.Fatalf("memory %+v", m)
+	}
+	prevEnd := 0.0
+	for _, name := range []string{bench.PhaseRegistered, bench.PhaseActive, bench.PhaseFannedOut} {
+		ph := m.Phase(name)
+		if ph == nil {
+			t.Fatalf("no %s phase in %+v", name, m.Phases)
+		}
+		if ph.RSSBytes <= 0 || ph.PeakRSSBytes < ph.RSSBytes || ph.HWMBytes < ph.PeakRSSBytes || ph.HeapInuseBytes <= 0 || ph.UserActorsActive < 0 ||
+			ph.StartS != prevEnd || ph.EndS < ph.StartS {
+			t.Fatalf("phase %+v (previous end %v)", ph, prevEnd)
+		}
+		prevEnd = ph.EndS
+	}
+	for _, n := range []string{"rss_registered_mib", "rss_active_mib", "rss_fanned_out_mib", "peak_rss_mib"} {
+		if v, ok := rep.Metric(n); !ok || v <= 0 {
+			t.Errorf("metric %s: %v %v", n, v, ok)
+		}
+	}
+	for _, want := range []string{"fanned_out", "peak in phase MiB", "user actors"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<svg id="memory"`, `<svg id="actors"`, `id="memory-phases"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
 	}
 }

@@ -36,6 +36,30 @@ func sampleReport() *Report {
 		SystemSeconds: 0.1, CPUCores: 0.5, PeakRSSBytes: 100 << 20, SampledPeakRSSBytes: 90 << 20,
 		RSSSamples: []RSSSample{{Seconds: 0, Bytes: 80 << 20}, {Seconds: 1, Bytes: 90 << 20}}}
 	r.Process.perNotification(10)
+	r.Process.perMessage(10)
+	r.Ramp = &RampReport{Spec: "100:200:x2", StepSeconds: 5, StepWarmupS: 1, MinAccepted: RampMinAccepted, MaxP99MS: 20, StopAfter: rampStopAfter,
+		Targets: []RampTarget{
+			{Name: RampHerald, Process: DaemonChild, PID: 42, CPUScope: "process", Steps: []RampStep{
+				{Offered: 100, Sent: 600, Accepted: 500, AcceptedPerSecond: 100, AcceptedRatio: 1, AcceptP50MS: 1, AcceptP99MS: 5, AcceptP999MS: 6, AcceptMaxMS: 7,
+					DrainSeconds: 0.02, DeliveryP50MS: 2, DeliveryP99MS: 6, CPUSeconds: 0.3, CPUCores: 0.05, CPUMicrosPerMessage: 500},
+				{Offered: 200, Sent: 1200, Accepted: 900, AcceptedPerSecond: 180, AcceptedRatio: 0.9, AcceptP50MS: 100, AcceptP99MS: 900, AcceptP999MS: 950, AcceptMaxMS: 990}}},
+			{Name: RampRaw, Process: RawChild, PID: 43, CPUScope: "process", Steps: []RampStep{
+				{Offered: 100, Sent: 600, Accepted: 500, AcceptedPerSecond: 100, AcceptedRatio: 1, AcceptP50MS: 0.5, AcceptP99MS: 1, AcceptP999MS: 2, AcceptMaxMS: 3},
+				{Offered: 200, Sent: 1200, Accepted: 1000, AcceptedPerSecond: 200, AcceptedRatio: 1, AcceptP50MS: 0.5, AcceptP99MS: 1, AcceptP999MS: 2, AcceptMaxMS: 3}}},
+		}}
+	for i := range r.Ramp.Targets {
+		tg := &r.Ramp.Targets[i]
+		for j := range tg.Steps {
+			tg.Steps[j].WithinKnee = withinKnee(tg.Steps[j], r.Ramp.MaxP99MS)
+		}
+		tg.fillKnee()
+	}
+	r.Ramp.fillRatio()
+	smp := MemorySample{Seconds: 1, RSSBytes: 80 << 20, HeapInuseBytes: 20 << 20, UserActorsActive: 0}
+	r.Memory = &MemoryReport{Users: 10, ActiveUsers: 2, GroupSize: 5, IdleTimeout: "5m0s", Scope: "daemon", PID: 42,
+		Baseline: MemorySample{RSSBytes: 50 << 20, HeapInuseBytes: -1, UserActorsActive: -1}, PeakRSSBytes: 90 << 20, SampledPeakRSSBytes: 85 << 20,
+		IntervalS: 0.5, Samples: []MemorySample{smp},
+		Phases: []MemoryPhase{{Name: PhaseRegistered, Description: "d", StartS: 0, EndS: 1, RSSBytes: 80 << 20, HWMBytes: 80 << 20, HeapInuseBytes: 20 << 20, PeakRSSBytes: 80 << 20}}}
 	r.metric("notifications_per_second", 1234.5678, "1/s")
 	r.Timeline = tl.Rates(time.Unix(1, 0), 50)
 	r.Passed = true
@@ -55,8 +79,18 @@ func TestSampleReportFloor(t *testing.T) {
 	if f := r.Floor[1]; f.HeraldPerSecond != 0 || f.Ratio != 0 {
 		t.Fatalf("fcm floor without herald traffic: %+v", f)
 	}
-	if p := r.Process; p.Notifications != 10 || p.CPUMicrosPerNotification != 50000 {
+	if p := r.Process; p.Notifications != 10 || p.CPUMicrosPerNotification != 50000 || p.CPUMicrosPerMessage != 50000 {
 		t.Fatalf("process: %+v", p)
+	}
+}
+
+// TestSampleReportRamp: the sample ramp's knees (herald's second step is
+// outside: 90 % accepted, p99 900 ms) and their ratio.
+func TestSampleReportRamp(t *testing.T) {
+	r := sampleReport().Ramp
+	h, raw := r.Target(RampHerald), r.Target(RampRaw)
+	if h.KneePerSecond != 100 || !h.LimitReached || raw.KneePerSecond != 200 || raw.LimitReached || r.KneeRatio != 0.5 {
+		t.Fatalf("herald %+v raw %+v ratio %v", h, raw, r.KneeRatio)
 	}
 }
 
@@ -123,6 +157,21 @@ func TestValidatorCatchesViolations(t *testing.T) {
 		"bad rss sample": {mutate(func(m map[string]any) {
 			m["process"].(map[string]any)["rss_samples"].([]any)[1].(map[string]any)["bytes"] = -5
 		}), "$.process.rss_samples[1].bytes: -5 is below the minimum 0"},
+		"bad ramp target": {mutate(func(m map[string]any) {
+			m["ramp"].(map[string]any)["targets"].([]any)[1].(map[string]any)["name"] = "nginx"
+		}), "$.ramp.targets[1].name: nginx is not one of"},
+		"ramp step without p99": {mutate(func(m map[string]any) {
+			delete(m["ramp"].(map[string]any)["targets"].([]any)[0].(map[string]any)["steps"].([]any)[1].(map[string]any), "accept_p99_ms")
+		}), `$.ramp.targets[0].steps[1]: "accept_p99_ms" is required`},
+		"memory phase without rss": {mutate(func(m map[string]any) {
+			delete(m["memory"].(map[string]any)["phases"].([]any)[0].(map[string]any), "rss_bytes")
+		}), `$.memory.phases[0]: "rss_bytes" is required`},
+		"bad memory phase": {mutate(func(m map[string]any) {
+			m["memory"].(map[string]any)["phases"].([]any)[0].(map[string]any)["name"] = "later"
+		}), "$.memory.phases[0].name: later is not one of"},
+		"memory sample below -1": {mutate(func(m map[string]any) {
+			m["memory"].(map[string]any)["samples"].([]any)[0].(map[string]any)["heap_inuse_bytes"] = -2
+		}), "$.memory.samples[0].heap_inuse_bytes: -2 is below the minimum -1"},
 		"no target daemon": {mutate(func(m map[string]any) { delete(m["target"].(map[string]any), "daemon") }), `$.target: "daemon" is required`},
 	}
 	for name, c := range cases {
