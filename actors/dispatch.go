@@ -205,8 +205,8 @@ type planned struct {
 }
 
 // planDepth is how many chunks a fan-out plans ahead of the one it
-// commits: planning waits on the shards, committing on Pebble, so both run
-// at once and neither waits for the other.
+// commits: planning (store reads) and committing (batch building and
+// applying) run at once, so neither waits for the other.
 const planDepth = 4
 
 // syncDepth is how many applied chunks may wait for their fsync at once.
@@ -215,15 +215,18 @@ const planDepth = 4
 const syncDepth = 8
 
 // planner reads the members after cursor chunk by chunk and plans up to
-// planDepth chunks at once through the shards. The chunks come out in
-// member order, one future each; the channel closes after the last one,
-// a failed one, or when ctx ends.
-func (d *Dispatcher) planner(ctx context.Context, job store.Job, from string) <-chan chan planned {
+// planDepth chunks at once from the store. The chunks come out in member
+// order, one future each; the channel closes after the last one, a failed
+// one, or when ctx ends. wg counts the planner and its planning
+// goroutines.
+func (d *Dispatcher) planner(ctx context.Context, wg *sync.WaitGroup, job store.Job, from string) <-chan chan planned {
 	out := make(chan chan planned, planDepth)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer close(out)
 		after := job.Cursor
-		for {
+		for ctx.Err() == nil {
 			fut := make(chan planned, 1)
 			members, more, err := d.store.GroupMembers(job.GroupID, after, d.cfg.ChunkSize)
 			if err != nil {
@@ -235,7 +238,9 @@ func (d *Dispatcher) planner(ctx context.Context, job store.Job, from string) <-
 						ids = append(ids, u)
 					}
 				}
+				wg.Add(1)
 				go func() {
+					defer wg.Done()
 					// The whole sorted chunk in one pass: the store's
 					// iterators step from member to member instead of
 					// seeking (see actors/doc.go on why planning skips
@@ -300,15 +305,19 @@ func (d *Dispatcher) fanOut(job store.Job) (err error) {
 		return fmt.Errorf("%w: %q", errMessageGone, job.MessageID)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
-	defer cancel()
-	chunks := d.planner(ctx, job, m.From)
+	var planning sync.WaitGroup
+	chunks := d.planner(ctx, &planning, job, m.From)
 	toSync := make(chan applied, syncDepth)
 	synced := d.syncer(toSync)
 	defer func() {
+		// Stop planning first, wait for every applied chunk's sync, and
+		// return only when no goroutine of this fan-out touches the store.
+		cancel()
 		close(toSync)
 		if serr := <-synced; err == nil {
 			err = serr
 		}
+		planning.Wait()
 		if err == nil {
 			d.log.Info("group fan-out planned", "message_id", job.MessageID, "group_id", job.GroupID,
 				"online", job.Online, "offline", job.Offline)

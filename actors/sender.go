@@ -149,6 +149,19 @@ func (s *sender) Receive(ctx actor.Context) {
 	s.schedule(ctx, now)
 }
 
+// quantum is how many bucket tokens b waits for before it goes: 1 for a
+// batch vendor (a batch is one request); for a per-target vendor the whole
+// batch where burst and in-flight room allow, but never more than 10 ms of
+// qps. So a sender held at its qps sends real batches (composed once, one
+// outbox commit) a hundred times a second instead of a one-row Send per
+// token, and waits at most 10 ms longer for them.
+func (s *sender) quantum(b *batch) int {
+	if !s.d.perTarget {
+		return 1
+	}
+	return max(1, min(len(b.items), s.cfg.Burst, s.cfg.MaxInFlight-s.inFlight, int(s.cfg.QPS/100)))
+}
+
 // schedule arms one timer for the sender's next deadline: the oldest
 // forming batch's batch_wait, the next retry, the end of a pause, or the
 // token the bucket needs next. Sends finishing and rows arriving wake the
@@ -168,12 +181,21 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	if s.delayed.Len() > 0 {
 		earlier(time.UnixMilli(s.delayed[0].Entry.NotBefore))
 	}
-	waiting := len(s.priority)+len(s.ready) > 0
+	var head *batch
 	switch {
-	case waiting && now.Before(s.pausedUntil):
-		earlier(s.pausedUntil)
-	case waiting && s.tokens < 1 && s.inFlight < s.cfg.MaxInFlight && s.cfg.QPS > 0:
-		earlier(now.Add(time.Duration((1 - s.tokens) / s.cfg.QPS * float64(time.Second))))
+	case len(s.priority) > 0:
+		head = s.priority[0]
+	case len(s.ready) > 0:
+		head = s.ready[0]
+	}
+	if head != nil {
+		need := float64(s.quantum(head))
+		switch {
+		case now.Before(s.pausedUntil):
+			earlier(s.pausedUntil)
+		case s.tokens < need && s.inFlight < s.cfg.MaxInFlight && s.cfg.QPS > 0:
+			earlier(now.Add(time.Duration((need - s.tokens) / s.cfg.QPS * float64(time.Second))))
+		}
 	}
 	if next.IsZero() || (!s.wakeAt.IsZero() && now.Before(s.wakeAt) && !next.Before(s.wakeAt)) {
 		return // nothing to wait for, or the armed timer comes first
@@ -282,11 +304,14 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		room := len(b.items)
 		if s.d.perTarget {
 			room = min(room, s.cfg.MaxInFlight-s.inFlight, int(s.tokens))
+			if int(s.tokens) < s.quantum(b) {
+				room = 0 // wait for a batch's worth of tokens (schedule arms the wake)
+			}
 		} else if s.inFlight >= s.cfg.MaxInFlight || s.tokens < 1 {
 			room = 0
 		}
 		if room <= 0 {
-			if s.tokens < 1 {
+			if s.tokens < float64(s.quantum(b)) {
 				s.stats.RateLimited.Add(1)
 			}
 			break

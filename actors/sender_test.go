@@ -276,3 +276,34 @@ func TestSenderTimerServesBatchWaitAndBackoffWithoutTicks(t *testing.T) {
 		t.Fatalf("sends %v: want the batch of 5, then the retried row alone", sends)
 	}
 }
+
+// A per-target sender held at its qps waits for a batch's worth of tokens
+// (10 ms of qps) instead of sending one row per token as the bucket
+// refills, even when it looks at the clock every millisecond.
+func TestSenderPerTargetVendorAtItsQPSSendsBatchesNotSingleRows(t *testing.T) {
+	client := &fakeClient{kind: vendors.FCM, perTarget: true, maxBatch: 500}
+	cfg := baseSenderConfig()
+	cfg.QPS, cfg.Burst = 1000, 10 // 10 ms of qps = 10 tokens
+	h := newSenderHarness(t, client, cfg)
+	h.senders.Enqueue(rows(vendors.FCM, "m1", 50), Complete)
+	waitFor(t, "the burst sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 10 })
+	for range 40 { // 40 ms in 1 ms steps, each seen by a 1 ms tick
+		h.clock.Advance(time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
+	}
+	waitFor(t, "all sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 50 })
+	sends, _, _, _ := client.snapshot()
+	for _, s := range sends {
+		if len(s) != 10 {
+			t.Fatalf("send sizes %v: want batches of 10 (the burst, then 10 ms of qps each)", sizes(sends))
+		}
+	}
+}
+
+func sizes(sends [][]vendors.Target) []int {
+	out := make([]int, len(sends))
+	for i, s := range sends {
+		out[i] = len(s)
+	}
+	return out
+}

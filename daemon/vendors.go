@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 
@@ -27,8 +28,19 @@ type pushRuntime struct {
 	simSrv  *sim.Server
 }
 
+// close closes every vendor client that can be closed (stopping the
+// APNs, FCM and Web request workers), then the simulators. It runs after
+// the senders stopped, so no request is in flight.
 func (p *pushRuntime) close() {
-	if p != nil && p.simSrv != nil {
+	if p == nil {
+		return
+	}
+	for _, s := range p.senders {
+		if c, ok := s.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	if p.simSrv != nil {
 		_ = p.simSrv.Close()
 	}
 }

@@ -57,6 +57,9 @@ func (s *Store) Recipients(userIDs []string, nowMs int64) ([]Recipient, error) {
 				break
 			}
 		}
+		if err := leaseIt.Error(); err != nil { // a later seek would clear it
+			return nil, fmt.Errorf("store: recipients: %w", err)
+		}
 		if !r.Online {
 			lower = devices.at(u)
 			for ok := devices.valid(); ok && bytes.HasPrefix(devIt.Key(), lower); ok = devIt.Next() {
@@ -69,6 +72,9 @@ func (s *Store) Recipients(userIDs []string, nowMs int64) ([]Recipient, error) {
 					return nil, fmt.Errorf("store: device of %q: %w", u, err)
 				}
 				r.Devices = append(r.Devices, BoundDevice{DeviceID: string(devIt.Key()[len(lower):]), Device: d})
+			}
+			if err := devIt.Error(); err != nil {
+				return nil, fmt.Errorf("store: recipients: %w", err)
 			}
 		}
 		out = append(out, r)
