@@ -8,7 +8,8 @@
 //
 //	go run . bench --scenario fanout --users 100000 --json fanout.json --html fanout.html
 //
-// Without --target the harness starts herald itself: for fanout as a child
+// Without --target the harness starts herald itself: for fanout, memory
+// and peer --ramp as a child
 // process (`herald serve` from the harness's executable on a config
 // pointing at simulators that run in the harness, --daemon child), so that
 // the daemon's CPU and RSS (/proc/<pid>) are its own; otherwise in this
@@ -25,6 +26,17 @@
 // proxy and replayed with fresh tokens by a bare HTTP/2 client (and, for
 // FCM and Web, the Firebase Admin SDK's Send from N goroutines) straight at
 // the simulators; the report puts herald ÷ floor per vendor beside it.
+//
+// The knee (peer --ramp, ramp.go): steps of open-loop rate against herald
+// and then against a raw fasthttp server that answers the same POST
+// /v1/messages with a fixed 202 and no work (raw.go; a child process, the
+// hidden `herald bench __raw-server`, when herald runs as one), driven by
+// the same load generator; each one's knee is the highest step whose
+// accepted rate keeps up (>= 95 %) with accept p99 within --knee-p99.
+//
+// The memory scenario (memory.go) samples the daemon's RSS, Go heap in use
+// and live user actors through registering users, making some active and
+// a fan-out, and reports them per phase and over time.
 //
 // What is measured, and how:
 //   - Counting: the simulators count every accepted (message_id, token)
