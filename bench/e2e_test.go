@@ -571,7 +571,9 @@ func TestMemoryScenario(t *testing.T) {
 		m.Users != 20000 || m.ActiveUsers != 2000 || m.GroupSize != 2000 || rep.Totals.Expected != 2000 {
 		t.Fatalf("target %+v memory %+v totals %+v", rep.Target, m, rep.Totals)
 	}
-	if m.Baseline.RSSBytes <= 0 || m.PeakRSSBytes <= 0 || m.SampledPeakRSSBytes <= 0 || m.SampledPeakRSSBytes > m.PeakRSSBytes || len(m.Samples) == 0 {
+	// VmHWM is updated lazily by the kernel, so a sampled VmRSS may be a
+	// little above it: no order between the two is asserted.
+	if m.Baseline.RSSBytes <= 0 || m.PeakRSSBytes <= 0 || m.SampledPeakRSSBytes <= 0 || len(m.Samples) == 0 {
 		t.Fatalf("memory %+v", m)
 	}
 	prevEnd := 0.0
@@ -580,7 +582,7 @@ func TestMemoryScenario(t *testing.T) {
 		if ph == nil {
 			t.Fatalf("no %s phase in %+v", name, m.Phases)
 		}
-		if ph.RSSBytes <= 0 || ph.PeakRSSBytes < ph.RSSBytes || ph.HWMBytes < ph.PeakRSSBytes || ph.HeapInuseBytes <= 0 || ph.UserActorsActive < 0 ||
+		if ph.RSSBytes <= 0 || ph.PeakRSSBytes < ph.RSSBytes || ph.HWMBytes <= 0 || ph.HeapInuseBytes <= 0 || ph.UserActorsActive < 0 ||
 			ph.StartS != prevEnd || ph.EndS < ph.StartS {
 			t.Fatalf("phase %+v (previous end %v)", ph, prevEnd)
 		}
