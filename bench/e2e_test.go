@@ -337,17 +337,17 @@ func checkFloor(t *testing.T, f bench.FloorResult, sent int64) {
 	}
 }
 
-// TestFanoutChildDaemonFloor runs the command as `herald bench` does
-// (child daemon, floor by default for one vendor kind) for 1500 FCM users:
-// both FCM floors measured with a positive ratio, herald's own loss
-// accounting untouched by them, and the child daemon's CPU and RSS.
-func TestFanoutChildDaemonFloor(t *testing.T) {
+// runChild runs the command as `herald bench` does (the daemon in a child
+// process) with args plus a JSON and an HTML report in a temp
+// dir; it fails the test unless the run exits 0 with a clean report, and
+// returns the report, the table printed and the HTML report's path.
+func runChild(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer, string) {
+	t.Helper()
 	bin := heraldBinary(t)
 	dir := t.TempDir()
 	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
 	var out, errOut bytes.Buffer
-	code := bench.Main([]string{"--scenario", "fanout", "--users", "1500", "--warmup-users", "100", "--shares", "fcm=1",
-		"--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
+	code := bench.Main(append(args, "--json", jsonPath, "--html", htmlPath, "--quiet"),
 		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
 			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
 	if code != 0 {
@@ -362,11 +362,21 @@ func TestFanoutChildDaemonFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, &rep)
+	return &rep, &out, htmlPath
+}
+
+// TestFanoutChildDaemonFloor runs the command as `herald bench` does
+// (child daemon, floor by default for one vendor kind) for 1500 FCM users:
+// both FCM floors measured with a positive ratio, herald's own loss
+// accounting untouched by them, and the child daemon's CPU and RSS.
+func TestFanoutChildDaemonFloor(t *testing.T) {
+	rep, out, htmlPath := runChild(t, "--scenario", "fanout", "--users", "1500", "--warmup-users", "100", "--shares", "fcm=1",
+		"--settle", "100ms")
 	if rep.Target.Daemon != bench.DaemonChild || rep.Totals.Expected != 1500 {
 		t.Fatalf("target %+v totals %+v", rep.Target, rep.Totals)
 	}
-	checkFloor(t, floorOf(t, &rep, "fcm", bench.FloorHTTP2), 1500)
-	checkFloor(t, floorOf(t, &rep, "fcm", bench.FloorFirebaseSDK), 1500)
+	checkFloor(t, floorOf(t, rep, "fcm", bench.FloorHTTP2), 1500)
+	checkFloor(t, floorOf(t, rep, "fcm", bench.FloorFirebaseSDK), 1500)
 	for _, v := range rep.Vendors {
 		if v.Vendor == "fcm" && (v.PerSecond <= 0 || v.FloorRatio <= 0 || v.Unique != 1500) {
 			t.Fatalf("fcm vendor row %+v", v)
@@ -494,26 +504,8 @@ func TestPeerRampTiny(t *testing.T) {
 // process, their CPU per step their own; the report validates and the
 // table and HTML show the ramp.
 func TestPeerRampChild(t *testing.T) {
-	bin := heraldBinary(t)
-	dir := t.TempDir()
-	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
-	var out, errOut bytes.Buffer
-	code := bench.Main([]string{"--scenario", "peer", "--ramp", "50:50:x2", "--users", "100", "--conns", "8",
-		"--step-warmup", "200ms", "--step-duration", "500ms", "--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
-		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
-			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
-	}
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep bench.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	checkClean(t, &rep)
+	rep, out, htmlPath := runChild(t, "--scenario", "peer", "--ramp", "50:50:x2", "--users", "100", "--conns", "8",
+		"--step-warmup", "200ms", "--step-duration", "500ms", "--settle", "100ms")
 	h, raw := rep.Ramp.Target(bench.RampHerald), rep.Ramp.Target(bench.RampRaw)
 	checkRampTarget(t, h, []float64{50}, 0.7, rep.Ramp.MaxP99MS)
 	checkRampTarget(t, raw, []float64{50}, 0.7, rep.Ramp.MaxP99MS)
@@ -546,26 +538,8 @@ func TestPeerRampChild(t *testing.T) {
 // actors at the end of each phase, its peak and samples over time, in the
 // JSON, the table and the HTML.
 func TestMemoryScenario(t *testing.T) {
-	bin := heraldBinary(t)
-	dir := t.TempDir()
-	jsonPath, htmlPath := filepath.Join(dir, "m.json"), filepath.Join(dir, "m.html")
-	var out, errOut bytes.Buffer
-	code := bench.Main([]string{"--scenario", "memory", "--users", "20000", "--active-users", "2000", "--group-size", "2000",
-		"--settle", "100ms", "--json", jsonPath, "--html", htmlPath, "--quiet"},
-		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
-			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
-	}
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep bench.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	checkClean(t, &rep)
+	rep, out, htmlPath := runChild(t, "--scenario", "memory", "--users", "20000", "--active-users", "2000", "--group-size", "2000",
+		"--settle", "100ms")
 	m := rep.Memory
 	if rep.Target.Daemon != bench.DaemonChild || m == nil || m.Scope != "daemon" || m.PID <= 0 || m.PID == os.Getpid() ||
 		m.Users != 20000 || m.ActiveUsers != 2000 || m.GroupSize != 2000 || rep.Totals.Expected != 2000 {

@@ -15,10 +15,9 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	users := pop.add("u", sc.Users, false)
 	group, warmGroup := "g-"+e.run, "gw-"+e.run
 	sender := "s-" + e.run
-	if err := e.setup(ctx, []*userSet{warm, users}, map[string][]string{warmGroup: warm.ids(), group: users.ids()}); err != nil {
+	if err := e.setupAndLog(ctx, []*userSet{warm, users}, map[string][]string{warmGroup: warm.ids(), group: users.ids()}); err != nil {
 		return err
 	}
-	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
 
 	tr := newTracker(e.run, e.tl)
 	fk := tr.kind('f', "notifications_counted")
@@ -81,13 +80,9 @@ func runFanout(ctx context.Context, e *runEnv) error {
 	if ans.Recipients != int64(users.n) {
 		e.rep.note("herald answered %d recipients for a group of %d", ans.Recipients, users.n)
 	}
-	_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
+	done, err := e.countedOrTimeout(ctx, base, want, pollSeries)
 	if err != nil {
 		return err
-	}
-	if done.IsZero() {
-		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
-		done = time.Now()
 	}
 	// The measured phase ends with the last expected notification: the
 	// daemon's CPU is taken here, before the settle wait.

@@ -234,10 +234,9 @@ func runMemory(ctx context.Context, e *runEnv) error {
 		return ph
 	}
 
-	if err := e.setup(ctx, []*userSet{users}, nil); err != nil {
+	if err := e.setupAndLog(ctx, []*userSet{users}, nil); err != nil {
 		return err
 	}
-	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
 	reg := mark(PhaseRegistered, fmt.Sprintf("%d users registered through POST /v1/devices/batch (%d devices)", sc.Users, e.rep.Setup.Devices))
 
 	e.prog.phase("activity")
@@ -249,15 +248,11 @@ func runMemory(ctx context.Context, e *runEnv) error {
 	expected := map[string]int64{}
 	tr := newTracker(e.run, e.tl)
 	fk := tr.kind('f', "notifications_counted")
-	stop, receipts, err := e.watch(tr, "the delivery latency is not measured")
+	stop, _, base, heraldBase, pollSeries, err := e.watchBaseline(ctx, tr, "the delivery latency is not measured")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
-	if err != nil {
-		return err
-	}
 	end := time.Now()
 	if sc.GroupSize > 0 {
 		// The group is the last group_size users: offline unless they
@@ -291,13 +286,9 @@ func runMemory(ctx context.Context, e *runEnv) error {
 		if ans.Offline != nil && *ans.Offline != int64(sc.GroupSize-max(sc.ActiveUsers-first, 0)) {
 			e.rep.note("herald answered %d offline recipients, the harness expected %d", *ans.Offline, sc.GroupSize-max(sc.ActiveUsers-first, 0))
 		}
-		_, done, err := e.waitCounted(ctx, base, want, sc.Timeout.Std(), pollSeries)
+		done, err := e.countedOrTimeout(ctx, base, want, pollSeries)
 		if err != nil {
 			return err
-		}
-		if done.IsZero() {
-			e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", sc.Timeout, want)
-			done = time.Now()
 		}
 		e.stopProc()
 		_, _, last := fk.snapshot()

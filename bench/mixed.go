@@ -27,23 +27,18 @@ func runMixed(ctx context.Context, e *runEnv) error {
 		}
 		groups[groupName(g)] = ids
 	}
-	if err := e.setup(ctx, []*userSet{stable, churn}, groups); err != nil {
+	if err := e.setupAndLog(ctx, []*userSet{stable, churn}, groups); err != nil {
 		return err
 	}
-	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
 
 	tr := newTracker(e.run, e.tl)
 	pk := tr.kind('p', "peer_notifications_counted")
 	gk := tr.kind('g', "group_notifications_counted")
-	stop, receipts, err := e.watch(tr, "the ingress-to-simulator latencies are not measured")
+	stop, receipts, base, heraldBase, pollSeries, err := e.watchBaseline(ctx, tr, "the ingress-to-simulator latencies are not measured")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
-	if err != nil {
-		return err
-	}
 
 	var mu sync.Mutex
 	expected := map[string]int64{}

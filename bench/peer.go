@@ -15,25 +15,18 @@ func runPeer(ctx context.Context, e *runEnv) error {
 	if sc.Ramp != "" {
 		return runPeerRamp(ctx, e)
 	}
-	pop := newPopulation(e.run, sc)
-	users := pop.add("u", sc.Users, false)
-	sender := "s-" + e.run
-	if err := e.setup(ctx, []*userSet{users}, nil); err != nil {
+	users, sender, err := e.setupPeerUsers(ctx)
+	if err != nil {
 		return err
 	}
-	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
 
 	tr := newTracker(e.run, e.tl)
 	pk := tr.kind('p', "notifications_counted")
-	stop, receipts, err := e.watch(tr, "the ingress-to-simulator latency is not measured")
+	stop, receipts, base, heraldBase, pollSeries, err := e.watchBaseline(ctx, tr, "the ingress-to-simulator latency is not measured")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
-	if err != nil {
-		return err
-	}
 
 	var mu sync.Mutex
 	expected := map[string]int64{}
@@ -101,6 +94,16 @@ func runPeer(ctx context.Context, e *runEnv) error {
 			"intended send time → each notification counted at a simulator", hist))
 	}
 	return nil
+}
+
+// setupPeerUsers registers the peer scenario's users (all offline) and
+// returns them with the sender's id.
+func (e *runEnv) setupPeerUsers(ctx context.Context) (*userSet, string, error) {
+	users := newPopulation(e.run, e.sc).add("u", e.sc.Users, false)
+	if err := e.setupAndLog(ctx, []*userSet{users}, nil); err != nil {
+		return nil, "", err
+	}
+	return users, "s-" + e.run, nil
 }
 
 // runLoad runs one load while feeding the counted-so-far into the

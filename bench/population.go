@@ -129,3 +129,12 @@ func (e *runEnv) setup(ctx context.Context, blocks []*userSet, groups map[string
 	}
 	return nil
 }
+
+// setupAndLog is setup followed by the "setup: ..." log line.
+func (e *runEnv) setupAndLog(ctx context.Context, blocks []*userSet, groups map[string][]string) error {
+	if err := e.setup(ctx, blocks, groups); err != nil {
+		return err
+	}
+	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
+	return nil
+}

@@ -294,28 +294,21 @@ func runPeerRamp(ctx context.Context, e *runEnv) error {
 	if err != nil {
 		return err
 	}
-	pop := newPopulation(e.run, sc)
-	users := pop.add("u", sc.Users, false)
-	sender := "s-" + e.run
-	if err := e.setup(ctx, []*userSet{users}, nil); err != nil {
+	users, sender, err := e.setupPeerUsers(ctx)
+	if err != nil {
 		return err
 	}
-	e.logf("setup: %d devices in %.2fs (%.0f devices/s)", e.rep.Setup.Devices, e.rep.Setup.Seconds, e.rep.Setup.DevicesPerSecond)
 
 	tr := newTracker(e.run, e.tl)
 	kinds := make([]*msgKind, len(rates))
 	for i := range rates {
 		kinds[i] = tr.kind(byte('A'+i), "notifications_counted")
 	}
-	stop, receipts, err := e.watch(tr, "the ingress-to-simulator latency is not measured")
+	stop, receipts, base, heraldBase, pollSeries, err := e.watchBaseline(ctx, tr, "the ingress-to-simulator latency is not measured")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base, heraldBase, pollSeries, err := e.baseline(ctx, receipts)
-	if err != nil {
-		return err
-	}
 	rr := &RampReport{Spec: sc.Ramp, StepSeconds: round3(sc.StepDuration.Std().Seconds()), StepWarmupS: round3(sc.StepWarmup.Std().Seconds()),
 		MinAccepted: RampMinAccepted, MaxP99MS: ms(sc.KneeP99.Std()), StopAfter: rampStopAfter, Targets: []RampTarget{}}
 	e.rep.Ramp = rr

@@ -442,16 +442,27 @@ func (e *runEnv) baseline(ctx context.Context, receipts bool) (map[string]simkit
 // (noting a timeout in the report), then lets late duplicates settle. done
 // is when the last expected notification was counted (now, on a timeout).
 func (e *runEnv) awaitCounted(ctx context.Context, base map[string]simkit.Stats, want int64, series int) (time.Time, map[string]simkit.Stats, error) {
-	_, done, err := e.waitCounted(ctx, base, want, e.sc.Timeout.Std(), series)
+	done, err := e.countedOrTimeout(ctx, base, want, series)
 	if err != nil {
 		return time.Time{}, nil, err
+	}
+	final, err := e.settle(ctx)
+	return done, final, err
+}
+
+// countedOrTimeout waits the scenario's timeout until the simulators
+// counted want notifications beyond base and returns when the last was
+// counted; on a timeout it notes it in the report and returns now.
+func (e *runEnv) countedOrTimeout(ctx context.Context, base map[string]simkit.Stats, want int64, series int) (time.Time, error) {
+	_, done, err := e.waitCounted(ctx, base, want, e.sc.Timeout.Std(), series)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if done.IsZero() {
 		e.rep.note("timed out after %s waiting for the simulators to count all %d notifications", e.sc.Timeout, want)
 		done = time.Now()
 	}
-	final, err := e.settle(ctx)
-	return done, final, err
+	return done, nil
 }
 
 // settle waits the scenario's settle time for late duplicates and returns
@@ -478,6 +489,23 @@ func (e *runEnv) watch(tr *tracker, without string) (stop func(), ok bool, err e
 		return nil, false, err
 	}
 	return stop, true, nil
+}
+
+// watchBaseline is watch then baseline, for a run that counts at the
+// simulators from here on: the caller defers stop (a no-op without
+// receipts). If the baseline fails, the hook is already stopped.
+func (e *runEnv) watchBaseline(ctx context.Context, tr *tracker, without string) (stop func(), receipts bool,
+	base map[string]simkit.Stats, heraldBase map[string]heraldVendor, pollSeries int, err error) {
+	stop, receipts, err = e.watch(tr, without)
+	if err != nil {
+		return nil, false, nil, nil, 0, err
+	}
+	base, heraldBase, pollSeries, err = e.baseline(ctx, receipts)
+	if err != nil {
+		stop()
+		return nil, false, nil, nil, 0, err
+	}
+	return stop, receipts, base, heraldBase, pollSeries, nil
 }
 
 // finish fills the totals, the timeline and the lost/duplicates notes.
