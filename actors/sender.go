@@ -79,6 +79,9 @@ type (
 		mode  EnqueueMode
 	}
 	senderTick struct{}
+	// senderSync pumps like a tick and answers once done: a test steps
+	// the sender through an injected clock's moves with it.
+	senderSync struct{}
 	setConfig  struct{ cfg SenderConfig }
 	sendDone   struct {
 		sent     int            // rows the batch carried
@@ -137,6 +140,11 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick:
+	case *senderSync:
+		s.pump(ctx, now)
+		s.schedule(ctx, now)
+		ctx.Respond(struct{}{})
+		return
 	case *actor.Stopping:
 		if s.wake != nil {
 			s.wake.Stop()

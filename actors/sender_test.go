@@ -287,9 +287,9 @@ func TestSenderPerTargetVendorAtItsQPSSendsBatchesNotSingleRows(t *testing.T) {
 	h := newSenderHarness(t, client, cfg)
 	h.senders.Enqueue(rows(vendors.FCM, "m1", 50), Complete)
 	waitFor(t, "the burst sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 10 })
-	for range 40 { // 40 ms in 1 ms steps, each seen by a 1 ms tick
+	for range 40 { // 40 ms in 1 ms steps, the sender looking at every one
 		h.clock.Advance(time.Millisecond)
-		time.Sleep(2 * time.Millisecond)
+		h.step(t, vendors.FCM)
 	}
 	waitFor(t, "all sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 50 })
 	sends, _, _, _ := client.snapshot()
@@ -306,4 +306,12 @@ func sizes(sends [][]vendors.Target) []int {
 		out[i] = len(s)
 	}
 	return out
+}
+
+// step has kind's sender look at the clock now and waits until it has.
+func (h *senderHarness) step(t *testing.T, kind vendors.Kind) {
+	t.Helper()
+	if _, err := h.senders.system.Root.RequestFuture(h.senders.pids[kind], &senderSync{}, 5*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -297,7 +297,7 @@ func TestMain(m *testing.M) {
 func heraldBinary(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command to build herald with")
+		t.Fatalf("building herald for the child-daemon tests needs the go command: %v", err)
 	}
 	heraldBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "herald-bench-bin")
