@@ -200,13 +200,13 @@ type (
 // Create starts a call: persists it, pushes offline invitees' devices
 // ahead of all queued message traffic, and arms its timeout.
 func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []InviteeStatus, error) {
-	// Plan on the caller's goroutine, so the call actor never waits on the
-	// shards.
+	// Plan on the caller's goroutine, from the store (the truth for every
+	// user, see doc.go), so the call actor never waits on I/O it need not.
 	ids := make([]string, len(call.Invitees))
 	for i, iv := range call.Invitees {
 		ids[i] = iv.UserID
 	}
-	rs, err := c.users.Plan(ctx, ids, c.clock.Now().UnixMilli())
+	rs, err := c.store.Recipients(ids, c.clock.Now().UnixMilli())
 	if err != nil {
 		return store.Call{}, nil, err
 	}

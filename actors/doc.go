@@ -28,15 +28,13 @@
 //     written to the store (synced) before the actor updates its cache and
 //     answers, so the cache never runs ahead of what a restart would see.
 //
-//   - A shard also answers planning requests (Users.Plan, used by calls):
-//     for a chunk of its users it reads presence and bound devices from
-//     the store in one pass. The store is the truth (user actors and
+//   - Planning (who of a message's recipients is offline, and their
+//     devices) reads the store directly (store.Recipients), on the
+//     caller's goroutine: the store is the truth (user actors and
 //     write-throughs write before they answer), so planning wakes no user
-//     actor. Message dispatch reads the store directly (store.Recipients)
-//     instead: a group chunk is sorted, so one pass over it steps from
-//     member to member where each shard's share of it would seek for every
-//     member, and planning never sits in a shard's Receive ahead of binds
-//     and presence.
+//     actor and never sits in a shard's Receive ahead of binds and
+//     presence, and a sorted group chunk is read in one pass that steps
+//     from member to member.
 //
 // # Dispatch (dispatch.go)
 //
@@ -83,7 +81,8 @@
 // away from another user, Users (running on the caller's goroutine, not in
 // an actor) asks the other user's actor to reload that device before
 // answering. The only blocking I/O inside a Receive is local Pebble work:
-// a user actor's or call actor's synced write, a shard's planning read.
+// a user actor's or call actor's synced write (a shard hands write-throughs
+// to a goroutine).
 //
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not

@@ -55,11 +55,6 @@ type DeviceRecord struct {
 	Device   store.Device
 }
 
-type planReply struct {
-	recipients []store.Recipient
-	err        error
-}
-
 type boolReply struct {
 	ok  bool
 	err error
@@ -73,16 +68,12 @@ type presenceReply struct {
 
 // Shard-internal messages.
 type (
-	sweepTick struct{ done chan struct{} } // check idleness; close done after
-	planReq   struct {                     // → planReply
-		userIDs []string
-		nowMs   int64
-	}
-	passivate     struct{ pid *actor.PID } // a user actor asks to be stopped
-	writeDone     struct{ userID string }  // a write-through finished
-	userStopped   struct{ pid *actor.PID } // a user actor stopped (its name is free again)
-	drainReq      struct{}                 // stop every user actor; → true once none is left
-	shardStatsReq struct{}                 // → shardStats
+	sweepTick     struct{ done chan struct{} } // check idleness; close done after
+	passivate     struct{ pid *actor.PID }     // a user actor asks to be stopped
+	writeDone     struct{ userID string }      // a write-through finished
+	userStopped   struct{ pid *actor.PID }     // a user actor stopped (its name is free again)
+	drainReq      struct{}                     // stop every user actor; → true once none is left
+	shardStatsReq struct{}                     // → shardStats
 	shardStats    struct{ entries, live, busy, stopping, queued int }
 )
 

@@ -98,12 +98,6 @@ func (s *shard) Receive(ctx actor.Context) {
 		if m.done != nil {
 			close(m.done)
 		}
-	case *planReq:
-		// The store is the truth for every user (user actors and
-		// write-throughs write before they answer), so planning reads it
-		// in bulk instead of waking one actor per member.
-		rs, err := s.deps.Store.Recipients(m.userIDs, m.nowMs)
-		ctx.Respond(planReply{recipients: rs, err: err})
 	case *passivate:
 		if e := s.users[strings.TrimPrefix(m.pid.Id, userActorPrefix)]; e != nil && e.pid != nil && e.pid.Id == m.pid.Id {
 			s.poison(ctx, e) // rare (a failed load): no need to queue
