@@ -248,12 +248,14 @@ func UserKey(userID string) []byte { return append([]byte(tagUser), userID...) }
 // ownerPrefix returns the [lower, upper) bounds of every row of one user in
 // a table keyed "<tag><user>\x00<...>".
 func ownerPrefix(tag, userID string) (lower, upper []byte) {
-	lower = make([]byte, 0, len(tag)+len(userID)+1)
-	lower = append(lower, tag...)
-	lower = append(lower, userID...)
-	lower = append(lower, separator)
+	lower = appendOwnerPrefix(make([]byte, 0, len(tag)+len(userID)+1), tag, userID)
 	upper = append(append([]byte(nil), lower[:len(lower)-1]...), separator+1)
 	return lower, upper
+}
+
+// appendOwnerPrefix appends "<tag><user>\x00", the lower bound of ownerPrefix.
+func appendOwnerPrefix(dst []byte, tag, userID string) []byte {
+	return append(append(append(dst, tag...), userID...), separator)
 }
 
 // splitKey2 returns the second part of a "<tag><a>\x00<b>" key.

@@ -242,11 +242,7 @@ func (r *metaReader) get(userID string) (UserMeta, error) {
 	if err != nil {
 		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
 	}
-	m, err := DecodeUserMeta(v)
-	if err != nil {
-		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
-	}
-	return m, nil
+	return decodeMeta(userID, v)
 }
 
 func (r *metaReader) close() { _ = r.it.Close() }

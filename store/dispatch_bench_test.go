@@ -2,8 +2,6 @@ package store
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 )
 
@@ -18,17 +16,10 @@ import (
 func BenchmarkFanOutChunks(b *testing.B) {
 	for _, mode := range []string{"commit", "pipelined"} {
 		b.Run("users=1000/mode="+mode, func(b *testing.B) {
-			s, err := Open(b.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
 			const users = 1000
-			ids := make([]string, users)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("u%06d", i)
-			}
-			populate(b, s, users, 1, 0, func(i int) string { return fmt.Sprintf("u%06d", i) })
+			s, ids := benchStore(b, users)
+			defer s.Close()
+			populate(b, s, users, 1, 0, benchID)
 			rs, err := s.Recipients(ids, 1)
 			if err != nil {
 				b.Fatal(err)

@@ -101,7 +101,7 @@ type cursor struct {
 // at positions the iterator at the first row of userID or after it, and
 // returns the user's row prefix (valid until the next call).
 func (c *cursor) at(userID string) []byte {
-	c.buf = append(append(append(c.buf[:0], c.tag...), userID...), separator)
+	c.buf = appendOwnerPrefix(c.buf[:0], c.tag, userID)
 	// Past the previous user's rows the iterator stands at the first key
 	// >= that user's upper bound, which is <= this user's prefix when the
 	// users ascend: if it is at or past this prefix, nothing lies between.

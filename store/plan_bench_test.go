@@ -20,18 +20,11 @@ func BenchmarkRecipients(b *testing.B) {
 		onlineEveryN int // every Nth user holds a live lease; 0 = none
 	}{{1, 0}, {3, 0}, {1, 2}} {
 		b.Run(fmt.Sprintf("users=1000/devices=%d/online=%s", c.devices, onlineName(c.onlineEveryN)), func(b *testing.B) {
-			s, err := Open(b.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
 			const users = 1000
-			ids := make([]string, users)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("u%06d", i)
-			}
+			s, ids := benchStore(b, users)
+			defer s.Close()
 			// Other users' rows around the chunk, so seeks skip real data.
-			populate(b, s, users*3, c.devices, c.onlineEveryN, func(i int) string { return fmt.Sprintf("u%06d", i) })
+			populate(b, s, users*3, c.devices, c.onlineEveryN, benchID)
 			slices.Sort(ids)
 			const now = 1_800_000_000_000
 			b.ReportAllocs()
@@ -89,3 +82,20 @@ func populate(b *testing.B, s *Store, n, devices, onlineEveryN int, id func(int)
 		b.Fatal(err)
 	}
 }
+
+// benchStore opens a store in a temporary directory and returns the ids
+// of its first n benchmark users (benchID order, which is sorted).
+func benchStore(b *testing.B, n int) (*Store, []string) {
+	b.Helper()
+	s, err := Open(b.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = benchID(i)
+	}
+	return s, ids
+}
+
+func benchID(i int) string { return fmt.Sprintf("u%06d", i) }

@@ -88,6 +88,11 @@ func (s *Store) userMeta(userID string) (UserMeta, error) {
 	if err != nil || !ok {
 		return UserMeta{}, err
 	}
+	return decodeMeta(userID, v)
+}
+
+// decodeMeta decodes the meta row of userID.
+func decodeMeta(userID string, v []byte) (UserMeta, error) {
 	m, err := DecodeUserMeta(v)
 	if err != nil {
 		return UserMeta{}, fmt.Errorf("store: user %q: %w", userID, err)
