@@ -112,18 +112,7 @@ func TestNoMessageLostWhilePassivating(t *testing.T) {
 	stop := make(chan struct{})
 	var sweeps sync.WaitGroup
 	sweeps.Add(1)
-	go func() {
-		defer sweeps.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				h.clock.Advance(time.Hour)
-				h.users.Sweep()
-			}
-		}
-	}()
+	go h.passivateUntil(stop, &sweeps)
 	var wg sync.WaitGroup
 	for i := range users {
 		wg.Add(1)
@@ -352,18 +341,7 @@ func TestBindRacingBatchRegistrationLeavesOneCoherentState(t *testing.T) {
 			}
 		}
 	}()
-	go func() { // passivations
-		defer bg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				h.clock.Advance(time.Hour)
-				h.users.Sweep()
-			}
-		}
-	}()
+	go h.passivateUntil(stop, &bg)
 	var wg sync.WaitGroup
 	tokens := map[string]bool{}
 	for b := range binders {
@@ -562,5 +540,20 @@ func TestSweepStopsIdleActorsInWaves(t *testing.T) {
 	})
 	if got := h.users.Active(); got != 0 {
 		t.Fatalf("active = %d", got)
+	}
+}
+
+// passivateUntil passivates every idle user again and again (an hour of
+// the clock each time) until stop closes, then marks wg done.
+func (h *harness) passivateUntil(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+			h.clock.Advance(time.Hour)
+			h.users.Sweep()
+		}
 	}
 }
