@@ -31,14 +31,9 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
-	"github.com/herald-push/herald/vendors/apns"
 	"github.com/herald-push/herald/vendors/fcm"
-	"github.com/herald-push/herald/vendors/huawei"
-	"github.com/herald-push/herald/vendors/oppo"
 	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
-	"github.com/herald-push/herald/vendors/vivo"
-	"github.com/herald-push/herald/vendors/xiaomi"
 )
 
 // Floor modes (--floor).
@@ -226,29 +221,7 @@ func (f *floor) sender(k vendors.Kind) (vendors.Sender, error) {
 	if s := f.senders[k]; s != nil {
 		return s, nil
 	}
-	c := f.sims.ClientConfigs(f.proxy.url)
-	var (
-		s   vendors.Sender
-		err error
-	)
-	switch k {
-	case vendors.APNs:
-		s, err = apns.New(c.APNs)
-	case vendors.FCM:
-		s, err = fcm.New(c.FCM)
-	case vendors.Web:
-		s, err = fcm.New(c.Web)
-	case vendors.Huawei:
-		s, err = huawei.New(c.Huawei)
-	case vendors.Xiaomi:
-		s, err = xiaomi.New(c.Xiaomi)
-	case vendors.OPPO:
-		s, err = oppo.New(c.OPPO)
-	case vendors.Vivo:
-		s, err = vivo.New(c.Vivo)
-	default:
-		err = fmt.Errorf("unknown vendor %q", k)
-	}
+	s, err := f.sims.ClientConfigs(f.proxy.url).Sender(k)
 	if err != nil {
 		return nil, err
 	}

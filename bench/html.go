@@ -109,10 +109,7 @@ func throughputSVG(t TimelineReport) string {
 			lines = append(lines, l)
 		}
 	}
-	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
-	xa.ticks = linearTicks(xa.max)
-	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
-	ya.ticks = linearTicks(ya.max)
+	xa, ya := linearAxis(maxX), linearAxis(maxY)
 	return svgChart("throughput", "Throughput over time", "seconds since the start of the measured phase", "per second", xa, ya, lines)
 }
 
@@ -144,8 +141,7 @@ func latencySVG(ls []LatencyReport) string {
 	}
 	labels := map[float64]string{0: "0", 1: "90", 2: "99", 3: "99.9", 4: "99.99", 5: "99.999"}
 	xa := axis{max: 5, ticks: []float64{0, 1, 2, 3, 4, 5}, label: func(v float64) string { return labels[v] }}
-	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
-	ya.ticks = linearTicks(ya.max)
+	ya := linearAxis(maxY)
 	return svgChart("latency", "Latency by percentile", "percentile", "milliseconds", xa, ya, lines)
 }
 
@@ -162,10 +158,7 @@ func rssSVG(p *ProcessReport) string {
 	if len(l.xs) > 0 {
 		lines = append(lines, l)
 	}
-	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
-	xa.ticks = linearTicks(xa.max)
-	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
-	ya.ticks = linearTicks(ya.max)
+	xa, ya := linearAxis(maxX), linearAxis(maxY)
 	return svgChart("rss", "Daemon RSS over time", "seconds since the start of the measured phase", "MiB", xa, ya, lines)
 }
 
@@ -185,16 +178,13 @@ func rampSVGs(rr *RampReport) (string, string) {
 			rate, p99 = append(rate, a), append(p99, q)
 		}
 	}
-	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
-	xa.ticks = linearTicks(xa.max)
+	xa := linearAxis(maxX)
 	if len(rate) > 0 {
 		rate = append(rate, line{name: "offered (ideal)", xs: []float64{0, xa.max}, ys: []float64{0, xa.max}})
 	}
-	ya := axis{max: niceCeil(math.Max(maxY, maxX)), label: func(v float64) string { return fmtNum(round3(v)) }}
-	ya.ticks = linearTicks(ya.max)
+	ya := linearAxis(math.Max(maxY, maxX))
 	// p99 beyond ten times the bound is off the chart (clipped at the top).
-	pa := axis{max: niceCeil(math.Min(math.Max(maxP, rr.MaxP99MS), 10*rr.MaxP99MS)), label: func(v float64) string { return fmtNum(round3(v)) }}
-	pa.ticks = linearTicks(pa.max)
+	pa := linearAxis(math.Min(math.Max(maxP, rr.MaxP99MS), 10*rr.MaxP99MS))
 	if len(p99) > 0 {
 		p99 = append(p99, line{name: "knee bound (ms)", xs: []float64{0, xa.max}, ys: []float64{rr.MaxP99MS, rr.MaxP99MS}})
 	}
@@ -231,12 +221,8 @@ func memorySVGs(m *MemoryReport) (string, string) {
 	if len(act.xs) > 0 {
 		actors = append(actors, act)
 	}
-	xa := axis{max: niceCeil(maxX), label: func(v float64) string { return fmtNum(round3(v)) }}
-	xa.ticks = linearTicks(xa.max)
-	ya := axis{max: niceCeil(maxY), label: func(v float64) string { return fmtNum(round3(v)) }}
-	ya.ticks = linearTicks(ya.max)
-	aa := axis{max: niceCeil(maxA), label: func(v float64) string { return fmtNum(round3(v)) }}
-	aa.ticks = linearTicks(aa.max)
+	xa, ya := linearAxis(maxX), linearAxis(maxY)
+	aa := linearAxis(maxA)
 	return svgChart("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", xa, ya, mem),
 		svgChart("actors", "Live user actors over time", "seconds since the scenario's start", "actors", xa, aa, actors)
 }
@@ -349,4 +335,11 @@ func (r *Report) WriteHTMLFile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// linearAxis is a linear axis from 0 to max rounded up to a nice value.
+func linearAxis(top float64) axis {
+	a := axis{max: niceCeil(top), label: func(v float64) string { return fmtNum(round3(v)) }}
+	a.ticks = linearTicks(a.max)
+	return a
 }

@@ -164,6 +164,27 @@ func (s *Sims) ClientConfigs(baseURL string) Configs {
 	}
 }
 
+// Sender builds the real client of kind k from these configs.
+func (c Configs) Sender(k vendors.Kind) (vendors.Sender, error) {
+	switch k {
+	case vendors.APNs:
+		return apns.New(c.APNs)
+	case vendors.FCM:
+		return fcm.New(c.FCM)
+	case vendors.Web:
+		return fcm.New(c.Web)
+	case vendors.Huawei:
+		return huawei.New(c.Huawei)
+	case vendors.Xiaomi:
+		return xiaomi.New(c.Xiaomi)
+	case vendors.OPPO:
+		return oppo.New(c.OPPO)
+	case vendors.Vivo:
+		return vivo.New(c.Vivo)
+	}
+	return nil, fmt.Errorf("unknown vendor %q", k)
+}
+
 // Senders builds the real vendor clients pointed at simulators served at
 // baseURL. maxConcurrent, when > 0, is the APNs, FCM and Web clients'
 // MaxConcurrent (their request workers).
@@ -172,27 +193,14 @@ func (s *Sims) Senders(baseURL string, maxConcurrent int) (map[vendors.Kind]vend
 	c.APNs.MaxConcurrent, c.FCM.MaxConcurrent, c.Web.MaxConcurrent = maxConcurrent, maxConcurrent, maxConcurrent
 	out := map[vendors.Kind]vendors.Sender{}
 	var errs []error
-	add := func(k vendors.Kind, snd vendors.Sender, err error) {
+	for _, k := range vendors.Kinds() {
+		snd, err := c.Sender(k)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", k, err))
-			return
+			continue
 		}
 		out[k] = snd
 	}
-	a, err := apns.New(c.APNs)
-	add(vendors.APNs, a, err)
-	f, err := fcm.New(c.FCM)
-	add(vendors.FCM, f, err)
-	w, err := fcm.New(c.Web)
-	add(vendors.Web, w, err)
-	h, err := huawei.New(c.Huawei)
-	add(vendors.Huawei, h, err)
-	x, err := xiaomi.New(c.Xiaomi)
-	add(vendors.Xiaomi, x, err)
-	o, err := oppo.New(c.OPPO)
-	add(vendors.OPPO, o, err)
-	v, err := vivo.New(c.Vivo)
-	add(vendors.Vivo, v, err)
 	return out, errors.Join(errs...)
 }
 
