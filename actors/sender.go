@@ -79,6 +79,9 @@ type (
 		mode  EnqueueMode
 	}
 	senderTick struct{}
+	// slotsFreed wakes the sender when targets of running batches gave
+	// request slots back (senderDeps.freed).
+	slotsFreed struct{}
 	// senderSync pumps like a tick and answers once done: a test steps
 	// the sender through an injected clock's moves with it.
 	senderSync struct{}
@@ -96,6 +99,9 @@ func (senderTick) NotInfluenceReceiveTimeout() {}
 
 func (s *sender) Receive(ctx actor.Context) {
 	now := s.d.clock.Now()
+	if f := s.d.freed.Swap(0); f != 0 {
+		s.inFlight -= int(f)
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.refilled = now
@@ -139,7 +145,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
-	case *senderTick:
+	case *senderTick, *slotsFreed:
 	case *senderSync:
 		s.pump(ctx, now)
 		s.schedule(ctx, now)
@@ -214,6 +220,15 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	self, root := ctx.Self(), s.d.root
 	s.wakeAt = next
 	s.wake = time.AfterFunc(max(next.Sub(now), 0), func() { root.Send(self, &senderTick{}) })
+}
+
+// slotQuantum is how many request slots a per-target sender waits to have
+// free before it sends a batch that could use them: with slots coming back
+// one target at a time, sending as soon as one is free would cut batches
+// to a row or two, each composed and recorded on its own, for no gain in
+// concurrency worth having (a tenth of max_in_flight idle at most).
+func (s *sender) slotQuantum() int {
+	return max(1, s.cfg.MaxInFlight/10)
 }
 
 func (s *sender) batchSize() int {
@@ -311,9 +326,13 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		// one request per row, so each row costs one.
 		room := len(b.items)
 		if s.d.perTarget {
-			room = min(room, s.cfg.MaxInFlight-s.inFlight, int(s.tokens))
-			if int(s.tokens) < s.quantum(b) {
+			free := s.cfg.MaxInFlight - s.inFlight
+			room = min(room, free, int(s.tokens))
+			switch {
+			case int(s.tokens) < s.quantum(b):
 				room = 0 // wait for a batch's worth of tokens (schedule arms the wake)
+			case free < min(len(b.items), s.slotQuantum()):
+				room = 0 // wait for a tenth of max_in_flight to come free (slots coming back wake the sender)
 			}
 		} else if s.inFlight >= s.cfg.MaxInFlight || s.tokens < 1 {
 			room = 0

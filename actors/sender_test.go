@@ -315,3 +315,70 @@ func (h *senderHarness) step(t *testing.T, kind vendors.Kind) {
 		t.Fatal(err)
 	}
 }
+
+// progressClient is a per-target fakeClient that reports each target's end
+// (vendors.Progress) and answers every target on its own goroutine; the
+// target whose token is slow waits for one value on gate.
+type progressClient struct {
+	*fakeClient
+	slow string
+}
+
+func (c *progressClient) SendProgress(ctx context.Context, n *vendors.Notification, targets []vendors.Target, ended func()) ([]vendors.Result, error) {
+	c.mu.Lock()
+	c.sends = append(c.sends, append([]vendors.Target(nil), targets...))
+	c.targets += len(targets)
+	c.outstanding += len(targets)
+	c.peak = max(c.peak, c.outstanding)
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, tg := range targets {
+		wg.Go(func() {
+			if tg.Token == c.slow {
+				<-c.gate
+			}
+			c.mu.Lock()
+			c.outstanding--
+			c.mu.Unlock()
+			ended()
+		})
+	}
+	wg.Wait()
+	return make([]vendors.Result, len(targets)), nil
+}
+
+// A target whose request ended gives its max_in_flight slot back at once:
+// one slow target holds one slot, not its whole batch's, so the rest of the
+// queue goes out while it waits, and never more than max_in_flight at once.
+func TestSenderSlowTargetHoldsOnlyItsOwnSlot(t *testing.T) {
+	client := &progressClient{fakeClient: &fakeClient{kind: vendors.APNs, perTarget: true, maxBatch: 1000,
+		gate: make(chan struct{})}, slow: "tok-0"}
+	cfg := baseSenderConfig()
+	cfg.MaxInFlight = 10
+	h := newHarness(t, t.TempDir(), 4)
+	comp := &countingComposer{}
+	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
+		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
+		map[vendors.Kind]vendors.Sender{vendors.APNs: client}, map[vendors.Kind]SenderConfig{vendors.APNs: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(snd.Stop)
+	t.Cleanup(func() { close(client.gate) }) // runs first: a failed test must not leave tok-0 blocking Stop
+	snd.Enqueue(rows(vendors.APNs, "m1", 100), Complete)
+	waitFor(t, "every target at the client while tok-0 waits", func() bool {
+		_, targets, _, _ := client.snapshot()
+		return targets == 100
+	})
+	if _, _, out, peak := client.snapshot(); out != 1 || peak > 10 {
+		t.Fatalf("%d targets outstanding (want only tok-0), peak %d (max_in_flight 10)", out, peak)
+	}
+	if st := snd.Stats()[vendors.APNs]; st.InFlight != 1 {
+		t.Fatalf("in flight %d, want 1 (tok-0)", st.InFlight)
+	}
+	client.gate <- struct{}{}
+	waitFor(t, "100 sent", func() bool { return snd.Stats()[vendors.APNs].Sent == 100 })
+	if st := snd.Stats()[vendors.APNs]; st.InFlight != 0 || st.Queued != 0 {
+		t.Fatalf("after the last answer: in flight %d, queued %d", st.InFlight, st.Queued)
+	}
+}

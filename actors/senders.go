@@ -61,7 +61,11 @@ type SenderDeps struct {
 type senderDeps struct {
 	SenderDeps
 	client    vendors.Sender
-	perTarget bool          // the client makes one request per target
+	perTarget bool             // the client makes one request per target
+	progress  vendors.Progress // the client tells each target's end (nil: it doesn't)
+	// freed counts request slots that targets gave back while their
+	// batches still run; the sender actor takes them at its next message.
+	freed atomic.Int64
 	pool      *vendors.Pool // the batch workers
 	clock     Clock
 	log       *slog.Logger
@@ -103,7 +107,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		st := &SenderStats{}
 		st.QuotaLeft.Store(-1)
 		d := &senderDeps{SenderDeps: deps, client: client, perTarget: vendors.RequestPerTarget(client),
-			pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
+			progress: progressOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
 			wg: &s.wg, stats: st, root: system.Root}
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
@@ -213,16 +217,41 @@ func (s *Senders) Stop() {
 // the cap only bounds the pool if a reload raises max_in_flight absurdly.
 const maxBatchWorkers = 4096
 
+// progressOf is client's per-target progress, for per-target clients that
+// report it.
+func progressOf(client vendors.Sender) vendors.Progress {
+	if p, ok := client.(vendors.Progress); ok && vendors.RequestPerTarget(client) {
+		return p
+	}
+	return nil
+}
+
 // start runs one batch on a batch worker: send, record verdicts, report
 // back. The workers are long-lived, so the stacks that vendor requests and
-// Pebble commits grow are kept from one batch to the next.
+// Pebble commits grow are kept from one batch to the next. With a client
+// that reports progress, each target gives its request slot back as soon
+// as its request ends (through freed, with a wake-up when freed was empty),
+// so one slow target holds one slot, not its whole batch's.
 func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfig, b *batch, requests int) {
 	self := ctx.Self()
 	d.wg.Add(1)
 	d.pool.Go(func() {
 		defer d.wg.Done()
-		done := d.run(kind, cfg, b)
-		done.requests = requests
+		var ended func()
+		var early atomic.Int64
+		if d.progress != nil {
+			ended = func() {
+				early.Add(1)
+				d.stats.InFlight.Add(-1)
+				if d.freed.Add(1) == 1 {
+					d.root.Send(self, &slotsFreed{})
+				}
+			}
+		}
+		done := d.run(kind, cfg, b, ended)
+		e := int(early.Load())
+		done.requests = requests - e
+		done.sent -= e
 		d.root.Send(self, done)
 	})
 }
@@ -237,7 +266,7 @@ type outcome struct {
 	paused  bool
 }
 
-func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch) *sendDone {
+func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended func()) *sendDone {
 	user := ""
 	if len(b.items) == 1 {
 		user = b.items[0].Key.UserID
@@ -254,13 +283,13 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch) *sendDon
 		}
 		d.stats.Expired.Add(int64(len(b.items)))
 	default:
-		d.send(kind, cfg, n, b, &o)
+		d.send(kind, cfg, n, b, ended, &o)
 	}
 	d.record(&o)
 	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, paused: o.paused}
 }
 
-func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, o *outcome) {
+func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, ended func(), o *outcome) {
 	targets := make([]vendors.Target, len(b.items))
 	var badges []int
 	for i, q := range b.items {
@@ -282,7 +311,13 @@ func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notifi
 	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout)
 	defer cancel()
 	start := time.Now()
-	results, err := d.client.Send(ctx, n, targets)
+	var results []vendors.Result
+	var err error
+	if ended != nil {
+		results, err = d.progress.SendProgress(ctx, n, targets, ended)
+	} else {
+		results, err = d.client.Send(ctx, n, targets)
+	}
 	if d.ObserveBatch != nil {
 		d.ObserveBatch(kind, len(targets), time.Since(start))
 	}

@@ -74,6 +74,17 @@ type PerTarget interface {
 	RequestPerTarget() bool
 }
 
+// Progress is implemented by per-target senders that tell, while a Send
+// runs, each time one target's request is over. The caller gives that
+// target's request slot (max_in_flight) back at once instead of holding it
+// until the batch's slowest target answers.
+type Progress interface {
+	// SendProgress is Send, calling ended (from whichever goroutine ran the
+	// request) once for each target whose request ends while it runs;
+	// targets it was not called for are over when it returns.
+	SendProgress(ctx context.Context, n *Notification, targets []Target, ended func()) ([]Result, error)
+}
+
 // RequestPerTarget reports whether s makes one vendor request per target.
 func RequestPerTarget(s Sender) bool {
 	p, ok := s.(PerTarget)

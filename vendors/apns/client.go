@@ -130,6 +130,15 @@ func (c *Client) Close() error {
 // context already done. A context cancelled midway leaves Retry results with
 // Code "Canceled" for the tokens it interrupted.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	return c.SendProgress(ctx, n, targets, nil)
+}
+
+// SendProgress is Send, calling ended (when not nil) as each target's
+// request ends (vendors.Progress).
+func (c *Client) SendProgress(ctx context.Context, n *vendors.Notification, targets []vendors.Target, ended func()) ([]vendors.Result, error) {
+	if ended == nil {
+		ended = func() {}
+	}
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -150,6 +159,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	results := make([]vendors.Result, len(targets))
 	if len(targets) == 1 {
 		results[0] = c.sendOne(ctx, &w, targets[0])
+		ended()
 		return results, nil
 	}
 	// Each target is a job for the client's stream workers: long-lived
@@ -160,6 +170,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		c.pool.Go(func() {
 			defer wg.Done()
 			results[i] = c.sendOne(ctx, &w, targets[i])
+			ended()
 		})
 	}
 	wg.Wait()

@@ -89,6 +89,15 @@ func (c *Client) Close() error {
 // per Client, and returns one Result per target in order. Targets not yet
 // sent when ctx ends get Retry/CANCELLED.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	return c.SendProgress(ctx, n, targets, nil)
+}
+
+// SendProgress is Send, calling ended (when not nil) as each target's
+// request ends (vendors.Progress).
+func (c *Client) SendProgress(ctx context.Context, n *vendors.Notification, targets []vendors.Target, ended func()) ([]vendors.Result, error) {
+	if ended == nil {
+		ended = func() {}
+	}
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -100,6 +109,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	results := make([]vendors.Result, len(targets))
 	if len(targets) == 1 {
 		results[0] = c.sendOne(ctx, forTarget(tmpl, targets[0], silent), targets[0].Token)
+		ended()
 		return results, nil
 	}
 	// Each target is a job for the client's request workers: long-lived
@@ -109,6 +119,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	for i := range targets {
 		c.pool.Go(func() {
 			defer wg.Done()
+			defer ended()
 			if err := ctx.Err(); err != nil {
 				results[i] = vendors.Result{Verdict: vendors.Retry, Code: "CANCELLED", Reason: "fcm: " + err.Error()}
 				return
