@@ -354,9 +354,12 @@ func (f *floor) measure(ctx context.Context, sims Sims, sp floorSpec, client str
 	if err != nil {
 		return FloorResult{}, err
 	}
+	self := newProc(0)
+	cpu0, cerr := self.cpu()
 	start := time.Now()
 	errs, err := run(ctx)
 	secs := time.Since(start).Seconds()
+	cpu1, cerr1 := self.cpu()
 	if err != nil {
 		return FloorResult{}, err
 	}
@@ -369,6 +372,9 @@ func (f *floor) measure(ctx context.Context, sims Sims, sp floorSpec, client str
 		Sent: int64(sp.n), Accepted: d.Unique, Requests: d.Requests, Errors: errs, Seconds: round3(secs)}
 	if secs > 0 {
 		r.PerSecond = round3(float64(d.Unique) / secs)
+	}
+	if cerr == nil && cerr1 == nil && d.Unique > 0 {
+		r.CPUMicrosPerNotification = round3((cpu1.total() - cpu0.total()).Seconds() * 1e6 / float64(d.Unique))
 	}
 	return r, nil
 }

@@ -268,15 +268,16 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 {{end}}<tr><th>total</th><th>{{.R.Totals.Expected}}</th><th>{{.R.Totals.Unique}}</th><th>{{.R.Totals.Lost}}</th><th>{{.R.Totals.Duplicates}}</th><th>{{.R.Totals.Rejected}}</th><th>{{.R.Totals.Requests}}</th><th></th><th></th><th></th><th></th><th></th><th></th></tr>
 </table>
 {{if .R.Floor}}<h2>Floor</h2>
-<p class="note">The same requests herald's vendor clients make (captured from them once, then replayed with fresh tokens), sent straight to the same simulators by a minimal client: no queue, no store, no actors. herald/floor is herald's notifications/s for the vendor in the measured phase divided by the floor's.</p>
-<table id="floor"><tr><th>vendor</th><th>client</th><th>in flight</th><th>batch</th><th>sent</th><th>accepted</th><th>errors</th><th>seconds</th><th>floor/s</th><th>herald/s</th><th>herald/floor</th></tr>
-{{range .R.Floor}}<tr><td>{{.Vendor}}</td><td>{{.Client}}</td><td>{{.Concurrency}}</td><td>{{.BatchSize}}</td><td>{{.Sent}}</td><td>{{.Accepted}}</td><td>{{.Errors}}</td><td>{{num .Seconds}}</td><td>{{dash .PerSecond 0}}</td><td>{{dash .HeraldPerSecond 0}}</td><td>{{ratio .Ratio}}</td></tr>
+<p class="note">The same requests herald's vendor clients make (captured from them once, then replayed with fresh tokens), sent straight to the same simulators by a minimal client: no queue, no store, no actors. herald/floor is herald's notifications/s for the vendor in the measured phase divided by the floor's. Floor CPU is the harness process's CPU over the floor (the floor client and the simulators) per notification; compare it with the daemon's CPU plus the harness's over herald's phase below.</p>
+<table id="floor"><tr><th>vendor</th><th>client</th><th>in flight</th><th>batch</th><th>sent</th><th>accepted</th><th>errors</th><th>seconds</th><th>floor/s</th><th>herald/s</th><th>herald/floor</th><th>floor CPU µs/notif</th></tr>
+{{range .R.Floor}}<tr><td>{{.Vendor}}</td><td>{{.Client}}</td><td>{{.Concurrency}}</td><td>{{.BatchSize}}</td><td>{{.Sent}}</td><td>{{.Accepted}}</td><td>{{.Errors}}</td><td>{{num .Seconds}}</td><td>{{dash .PerSecond 0}}</td><td>{{dash .HeraldPerSecond 0}}</td><td>{{ratio .Ratio}}</td><td>{{dash .CPUMicrosPerNotification 1}}</td></tr>
 {{end}}</table>{{end}}
 {{with .R.Process}}<h2>Daemon process</h2>
 <table class="kv" id="process">
 <tr><td>measured</td><td>{{.Label}}, pid {{.PID}}</td></tr>
 <tr><td>CPU</td><td>{{num .CPUSeconds}} s over {{num .Seconds}} s ({{num .CPUCores}} cores; user {{num .UserSeconds}} s, system {{num .SystemSeconds}} s)</td></tr>
 <tr><td>CPU per notification</td><td>{{num .CPUMicrosPerNotification}} µs ({{.Notifications}} notifications)</td></tr>
+{{if eq .Scope "daemon"}}<tr><td>harness CPU per notification</td><td>{{num .HarnessCPUMicrosPerNotification}} µs ({{num .HarnessCPUSeconds}} s in the harness: simulators, load generator, counting)</td></tr>{{end}}
 {{if .Messages}}<tr><td>CPU per accepted message</td><td>{{num .CPUMicrosPerMessage}} µs ({{.Messages}} messages)</td></tr>{{end}}
 <tr><td>peak RSS (VmHWM)</td><td>{{mib .PeakRSSBytes}} MiB</td></tr>
 <tr><td>highest sampled RSS</td><td>{{mib .SampledPeakRSSBytes}} MiB</td></tr>

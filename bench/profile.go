@@ -76,12 +76,17 @@ func (e *runEnv) startProc() {
 	if e.loc == nil || e.pw != nil {
 		return
 	}
+	self, err := newProc(0).cpu()
+	if err != nil {
+		e.rep.note("process CPU/RSS not measured: %v", err)
+		return
+	}
 	w, err := watchProc(newProc(e.loc.PID), rssInterval)
 	if err != nil {
 		e.rep.note("process CPU/RSS not measured: %v", err)
 		return
 	}
-	e.pw = w
+	e.pw, e.selfCPU0 = w, self
 }
 
 // stopProc ends the measurement (idempotent) and puts it in the report.
@@ -96,6 +101,9 @@ func (e *runEnv) stopProc() {
 	if err := e.pw.stop(r); err != nil {
 		e.rep.note("process CPU/RSS: %v", err)
 	}
+	if self, err := newProc(0).cpu(); err == nil {
+		r.HarnessCPUSeconds = round3((self.total() - e.selfCPU0.total()).Seconds())
+	}
 	e.pw = nil
 	e.rep.Process = r
 }
@@ -109,6 +117,7 @@ func (r *ProcessReport) perNotification(n int64) {
 	r.Notifications = n
 	if n > 0 {
 		r.CPUMicrosPerNotification = round3(r.CPUSeconds * 1e6 / float64(n))
+		r.HarnessCPUMicrosPerNotification = round3(r.HarnessCPUSeconds * 1e6 / float64(n))
 	}
 }
 

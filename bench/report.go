@@ -124,6 +124,11 @@ type FloorResult struct {
 	// phase, Ratio = HeraldPerSecond ÷ PerSecond.
 	HeraldPerSecond float64 `json:"herald_per_second"`
 	Ratio           float64 `json:"ratio"`
+	// CPUMicrosPerNotification is the harness process's CPU over the
+	// floor (its client and the simulators; with --daemon child nothing
+	// else) per accepted notification: beside ProcessReport's daemon and
+	// harness figures it splits the ratio into where the box's CPU went.
+	CPUMicrosPerNotification float64 `json:"cpu_us_per_notification"`
 }
 
 // ProcessReport is the measured daemon's CPU and memory over the measured
@@ -146,6 +151,11 @@ type ProcessReport struct {
 	// and CPUMicrosPerNotification = cpu_seconds·10⁶ ÷ notifications.
 	Notifications            int64   `json:"notifications"`
 	CPUMicrosPerNotification float64 `json:"cpu_us_per_notification"`
+	// HarnessCPUSeconds is the harness process's own CPU over the same
+	// span (with scope daemon: the simulators, the load generator and the
+	// counting), HarnessCPUMicrosPerNotification that per notification.
+	HarnessCPUSeconds               float64 `json:"harness_cpu_seconds"`
+	HarnessCPUMicrosPerNotification float64 `json:"harness_cpu_us_per_notification"`
 	// Messages is the 2xx-answered messages of the measured phase (peer
 	// ramp) and CPUMicrosPerMessage = cpu_seconds·10⁶ ÷ messages; 0 when
 	// not measured.

@@ -106,6 +106,7 @@ type runEnv struct {
 	simResources *configs.Resource // the simulators' default push resource (nil = unknown)
 	writeSimCfg  WriteSimConfigFunc
 	pw           *procWatch
+	selfCPU0     procCPU // the harness's own CPU when pw started
 	// What the peer ramp's raw server needs.
 	rawMode string
 	herald  string

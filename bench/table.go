@@ -41,10 +41,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	p("total\t%d\t%d\t%d\t%d\t%d\t%d", t.Expected, t.Unique, t.Lost, t.Duplicates, t.Rejected, t.Requests)
 	if len(r.Floor) > 0 {
 		p("")
-		p("floor\tclient\tin flight\tbatch\tsent\taccepted\terrors\tseconds\tfloor/s\therald/s\therald/floor")
+		p("floor\tclient\tin flight\tbatch\tsent\taccepted\terrors\tseconds\tfloor/s\therald/s\therald/floor\tfloor cpu µs/notif")
 		for _, f := range r.Floor {
-			p("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s", f.Vendor, f.Client, f.Concurrency, f.BatchSize, f.Sent, f.Accepted, f.Errors,
-				fmtNum(f.Seconds), dash(f.PerSecond, 0), dash(f.HeraldPerSecond, 0), ratio(f.Ratio))
+			p("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s", f.Vendor, f.Client, f.Concurrency, f.BatchSize, f.Sent, f.Accepted, f.Errors,
+				fmtNum(f.Seconds), dash(f.PerSecond, 0), dash(f.HeraldPerSecond, 0), ratio(f.Ratio), dash(f.CPUMicrosPerNotification, 0))
 		}
 	}
 	if pr := r.Process; pr != nil {
@@ -52,6 +52,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("process\t%s, pid %d", pr.Label, pr.PID)
 		p("cpu\t%ss over %ss (%s cores; user %ss, system %ss): %s µs per notification (%d notifications)",
 			fmtNum(pr.CPUSeconds), fmtNum(pr.Seconds), fmtNum(pr.CPUCores), fmtNum(pr.UserSeconds), fmtNum(pr.SystemSeconds), fmtNum(pr.CPUMicrosPerNotification), pr.Notifications)
+		if pr.Scope == "daemon" {
+			p("harness\t%ss of CPU in the harness (simulators, load generator, counting) over the same span: %s µs per notification",
+				fmtNum(pr.HarnessCPUSeconds), fmtNum(pr.HarnessCPUMicrosPerNotification))
+		}
 		if pr.Messages > 0 {
 			p("cpu/message\t%s µs per accepted message (%d messages)", fmtNum(pr.CPUMicrosPerMessage), pr.Messages)
 		}
