@@ -66,12 +66,12 @@ type senderDeps struct {
 	// freed counts request slots that targets gave back while their
 	// batches still run; the sender actor takes them at its next message.
 	freed atomic.Int64
-	pool      *vendors.Pool // the batch workers
-	clock     Clock
-	log       *slog.Logger
-	wg        *sync.WaitGroup
-	stats     *SenderStats
-	root      *actor.RootContext
+	pool  *vendors.Pool // the batch workers
+	clock Clock
+	log   *slog.Logger
+	wg    *sync.WaitGroup
+	stats *SenderStats
+	root  *actor.RootContext
 }
 
 // Senders runs one sender actor per configured vendor.
