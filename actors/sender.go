@@ -79,8 +79,8 @@ type (
 		mode  EnqueueMode
 	}
 	senderTick struct{}
-	// slotsFreed wakes the sender when targets of running batches gave
-	// request slots back (senderDeps.freed).
+	// slotsFreed wakes the sender when targets of running batches gave a
+	// slot quantum of request slots back (senderDeps.freed).
 	slotsFreed struct{}
 	// senderSync pumps like a tick and answers once done: a test steps
 	// the sender through an injected clock's moves with it.
@@ -106,6 +106,7 @@ func (s *sender) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.refilled = now
 		s.tokens = float64(s.cfg.Burst)
+		s.d.wakeFreed.Store(int64(s.slotQuantum()))
 	case *enqueue:
 		for _, q := range m.items {
 			s.add(q, now)
@@ -143,6 +144,7 @@ func (s *sender) Receive(ctx actor.Context) {
 	case *setConfig:
 		s.cfg = m.cfg
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
+		s.d.wakeFreed.Store(int64(s.slotQuantum()))
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick, *slotsFreed:

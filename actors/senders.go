@@ -64,14 +64,18 @@ type senderDeps struct {
 	perTarget bool             // the client makes one request per target
 	progress  vendors.Progress // the client tells each target's end (nil: it doesn't)
 	// freed counts request slots that targets gave back while their
-	// batches still run; the sender actor takes them at its next message.
-	freed atomic.Int64
-	pool  *vendors.Pool // the batch workers
-	clock Clock
-	log   *slog.Logger
-	wg    *sync.WaitGroup
-	stats *SenderStats
-	root  *actor.RootContext
+	// batches still run; the sender actor takes them at its next message,
+	// and is woken when freed reaches wakeFreed (its slot quantum: fewer
+	// free slots would not start a batch anyway, and a batch's end wakes
+	// it regardless).
+	freed     atomic.Int64
+	wakeFreed atomic.Int64
+	pool      *vendors.Pool // the batch workers
+	clock     Clock
+	log       *slog.Logger
+	wg        *sync.WaitGroup
+	stats     *SenderStats
+	root      *actor.RootContext
 }
 
 // Senders runs one sender actor per configured vendor.
@@ -243,7 +247,7 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 			ended = func() {
 				early.Add(1)
 				d.stats.InFlight.Add(-1)
-				if d.freed.Add(1) == 1 {
+				if d.freed.Add(1) == d.wakeFreed.Load() {
 					d.root.Send(self, &slotsFreed{})
 				}
 			}
