@@ -12,13 +12,18 @@ import (
 
 // SenderConfig tunes one vendor's sender (vendors.<name>.limits and .retry).
 type SenderConfig struct {
-	QPS            float64       // vendor requests per second (token bucket rate)
-	Burst          int           // token bucket size
-	MaxInFlight    int           // concurrent vendor requests
-	BatchSize      int           // tokens per request (capped by the client's MaxBatch)
-	BatchWait      time.Duration // how long a batch may wait to fill
-	DailyQuota     int64         // notifications per UTC day; 0 = unlimited
-	MaxAttempts    int           // sends of one notification before it is dead-lettered
+	QPS         float64       // vendor requests per second (token bucket rate)
+	Burst       int           // token bucket size
+	MaxInFlight int           // concurrent vendor requests
+	BatchSize   int           // tokens per request (capped by the client's MaxBatch)
+	BatchWait   time.Duration // how long a batch may wait to fill
+	DailyQuota  int64         // notifications per UTC day; 0 = unlimited
+	// MaxQueued bounds the rows held in memory, queued and in flight
+	// (raised to twice what MaxInFlight requests carry); beyond it a
+	// streaming message's rows stay in the outbox and are read back in
+	// key order as the queue drains. 0 = no bound.
+	MaxQueued      int
+	MaxAttempts    int // sends of one notification before it is dead-lettered
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 }
@@ -47,6 +52,9 @@ type sender struct {
 	ready    []*batch            // full or waited long enough
 	priority []*batch            // the priority lane (calls), served first
 	delayed  retryHeap           // rows waiting for their next attempt
+	spills   []*spill            // messages with rows left in the outbox, oldest first (spill.go)
+	spilled  map[string]*spill   // the same by message id
+	loading  bool                // a read of spilled rows runs
 
 	tokens      float64
 	refilled    time.Time
@@ -108,8 +116,13 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.tokens = float64(s.cfg.Burst)
 		s.d.wakeFreed.Store(int64(s.slotQuantum()))
 	case *enqueue:
-		for _, q := range m.items {
-			s.add(q, now)
+		kept := len(m.items)
+		if m.mode == Streaming {
+			kept = s.addStreaming(m.items, now)
+		} else {
+			for _, q := range m.items {
+				s.add(q, now)
+			}
 		}
 		if m.mode == Complete {
 			// Every row of these messages is here: nothing will join
@@ -120,7 +133,9 @@ func (s *sender) Receive(ctx actor.Context) {
 				}
 			}
 		}
-		s.stats.Queued.Add(int64(len(m.items)))
+		s.stats.Queued.Add(int64(kept))
+	case *spillLoaded:
+		s.loaded(m, now)
 	case *sendDone:
 		s.inFlight -= m.requests
 		if !m.paused {
@@ -150,6 +165,7 @@ func (s *sender) Receive(ctx actor.Context) {
 	case *senderTick, *slotsFreed:
 	case *senderSync:
 		s.pump(ctx, now)
+		s.readBack(ctx)
 		s.schedule(ctx, now)
 		ctx.Respond(struct{}{})
 		return
@@ -162,6 +178,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		return
 	}
 	s.pump(ctx, now)
+	s.readBack(ctx)
 	s.schedule(ctx, now)
 }
 

@@ -24,6 +24,7 @@ type SenderStats struct {
 	Dead        atomic.Int64 // notifications dead-lettered after max_attempts
 	Expired     atomic.Int64 // notifications dropped because their message expired or vanished
 	Queued      atomic.Int64 // notifications waiting in the sender
+	Spilled     atomic.Int64 // notifications waiting in the outbox for room in the sender's memory (limits.max_queued)
 	InFlight    atomic.Int64 // notifications in requests to the vendor
 	QuotaLeft   atomic.Int64 // daily quota left; -1 = unlimited
 	Paused      atomic.Int64 // 1 while paused after broken credentials
@@ -31,14 +32,14 @@ type SenderStats struct {
 
 // SenderSnapshot is a copy of SenderStats.
 type SenderSnapshot struct {
-	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, InFlight, QuotaLeft, Paused int64
+	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, Spilled, InFlight, QuotaLeft, Paused int64
 }
 
 // Snapshot copies the counters.
 func (s *SenderStats) Snapshot() SenderSnapshot {
 	return SenderSnapshot{Sent: s.Sent.Load(), Failed: s.Failed.Load(), Invalid: s.Invalid.Load(),
 		RateLimited: s.RateLimited.Load(), Retried: s.Retried.Load(), Dead: s.Dead.Load(), Expired: s.Expired.Load(),
-		Queued: s.Queued.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load()}
+		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load()}
 }
 
 // SenderDeps are what the senders need from outside.
@@ -115,7 +116,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 			wg: &s.wg, stats: st, root: system.Root}
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
-			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, stats: st}
+			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, spilled: map[string]*spill{}, stats: st}
 		})
 		pid, err := system.Root.SpawnNamed(props, "sender-"+string(kind))
 		if err != nil {

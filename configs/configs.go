@@ -178,6 +178,11 @@ type VendorLimits struct {
 	BatchSize   int      `yaml:"batch_size"`    // tokens per request (apns/fcm/web: tokens per send call, one request each); default apns/fcm/web 100, others 1000 (max fcm/web 500, others 1000)
 	BatchWait   Duration `yaml:"batch_wait"`    // how long to wait to fill a batch; default 20ms
 	DailyQuota  int64    `yaml:"daily_quota"`   // sends per day; default 0 = unlimited
+	// MaxQueued is how many notifications the vendor's sender holds in
+	// memory (queued and in flight); beyond it a group fan-out's rows stay
+	// in the outbox on disk and are read back as the queue drains. At
+	// least twice what max_in_flight requests carry. Default 20000.
+	MaxQueued int `yaml:"max_queued"`
 }
 
 // Retry configures retries of failed sends with exponential backoff.
@@ -249,6 +254,7 @@ func defaultVendor(qps, maxInFlight, batchSize int) Vendor {
 			MaxInFlight: maxInFlight,
 			BatchSize:   batchSize,
 			BatchWait:   Duration(20 * time.Millisecond),
+			MaxQueued:   20000,
 		},
 		Retry: Retry{
 			MaxAttempts:    8,

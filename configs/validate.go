@@ -218,6 +218,9 @@ func validateVendor(ck *checker, base, name string, v *Vendor) {
 	if l.BatchWait < 0 || l.BatchWait > Duration(10*time.Second) {
 		ck.add(base+".limits.batch_wait", "must be between 0s and 10s (got %s)", l.BatchWait)
 	}
+	if l.MaxQueued < 1 {
+		ck.add(base+".limits.max_queued", "must be at least 1 (got %d)", l.MaxQueued)
+	}
 	if l.DailyQuota < 0 {
 		ck.add(base+".limits.daily_quota", "must not be negative (0 = unlimited; got %d)", l.DailyQuota)
 	}

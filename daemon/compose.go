@@ -90,7 +90,7 @@ func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool, 
 func senderConfig(v *configs.Vendor) actors.SenderConfig {
 	return actors.SenderConfig{
 		QPS: v.Limits.QPS, Burst: v.Limits.Burst, MaxInFlight: v.Limits.MaxInFlight,
-		BatchSize: v.Limits.BatchSize, BatchWait: v.Limits.BatchWait.Std(), DailyQuota: v.Limits.DailyQuota,
+		BatchSize: v.Limits.BatchSize, BatchWait: v.Limits.BatchWait.Std(), DailyQuota: v.Limits.DailyQuota, MaxQueued: v.Limits.MaxQueued,
 		MaxAttempts: v.Retry.MaxAttempts, InitialBackoff: v.Retry.InitialBackoff.Std(), MaxBackoff: v.Retry.MaxBackoff.Std(),
 	}
 }

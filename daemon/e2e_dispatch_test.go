@@ -369,7 +369,7 @@ func TestCrashMidFanOut(t *testing.T) {
 	for {
 		busy := int64(0)
 		for _, v := range senderStats(t, p) {
-			busy += v.Queued + v.InFlight
+			busy += v.Queued + v.Spilled + v.InFlight
 		}
 		if busy == 0 {
 			break

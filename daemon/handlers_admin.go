@@ -18,6 +18,7 @@ type vendorStats struct {
 	Dead           int64  `json:"dead"`
 	Expired        int64  `json:"expired"`
 	Queued         int64  `json:"queued"`
+	Spilled        int64  `json:"spilled"`
 	InFlight       int64  `json:"in_flight"`
 	DailyQuotaLeft *int64 `json:"daily_quota_left"`
 	Paused         bool   `json:"paused"`
@@ -27,7 +28,7 @@ func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 	out := map[string]vendorStats{}
 	for k, s := range d.senders.Stats() {
 		v := vendorStats{Sent: s.Sent, Failed: s.Failed, InvalidTokens: s.Invalid, RateLimited: s.RateLimited,
-			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, InFlight: s.InFlight, Paused: s.Paused == 1}
+			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, Spilled: s.Spilled, InFlight: s.InFlight, Paused: s.Paused == 1}
 		if s.QuotaLeft >= 0 {
 			q := s.QuotaLeft
 			v.DailyQuotaLeft = &q

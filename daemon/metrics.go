@@ -88,6 +88,7 @@ var senderMetricHelp = map[string]string{
 	"dead_total":         "Notifications dead-lettered after max_attempts.",
 	"expired_total":      "Notifications dropped because their message expired.",
 	"queued":             "Notifications waiting in the sender.",
+	"spilled":            "Notifications of group fan-outs waiting in the outbox on disk for room in the sender (limits.max_queued).",
 	"in_flight":          "Notifications in requests to the vendor.",
 	"daily_quota_left":   "Daily quota left (-1 = unlimited).",
 	"paused":             "1 while the sender is paused after the vendor refused our credentials.",
@@ -124,6 +125,7 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		counter("dead_total", s.Dead)
 		counter("expired_total", s.Expired)
 		gauge("queued", s.Queued)
+		gauge("spilled", s.Spilled)
 		gauge("in_flight", s.InFlight)
 		gauge("daily_quota_left", s.QuotaLeft)
 		gauge("paused", s.Paused)

@@ -330,41 +330,61 @@ func (s *Store) Outbox(vendor string, fn func(Queued) error) error {
 	return s.scanOutbox(tagOutbox, vendor, nil, -1, fn)
 }
 
+// OutboxRange calls fn for up to limit outbox rows (limit < 0: all) whose
+// keys lie in [from, to], in key order, and returns how many it read.
+// from and to are keys of one vendor's queue: a sender reads back the rows
+// of a message it left on disk (see actors.sender's spill) with it. from
+// is an encoded key (OutboxKey.Encode, or AfterKey for the key after
+// one), to the last key wanted.
+func (s *Store) OutboxRange(from []byte, to OutboxKey, limit int, fn func(Queued) error) (int, error) {
+	return s.scanRange(tagOutbox, from, append(to.Encode(), 0), limit, fn)
+}
+
+// AfterKey is the smallest encoded outbox key after k's: the from of an
+// OutboxRange that continues after row k.
+func AfterKey(k OutboxKey) []byte { return append(k.Encode(), 0) }
+
 func (s *Store) scanOutbox(tag, vendor string, after []byte, limit int, fn func(Queued) error) error {
-	if err := s.acquire(); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
 	lower := append(append([]byte(tag), vendor...), separator)
 	upper := append(append([]byte(tag), vendor...), separator+1)
 	if after != nil {
 		lower = append(slices.Clone(after), separator)
 	}
+	_, err := s.scanRange(tag, lower, upper, limit, fn)
+	return err
+}
+
+// scanRange calls fn for up to limit rows of tag's table in [lower, upper).
+func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Queued) error) (int, error) {
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer it.Close()
 	n := 0
 	for it.First(); it.Valid() && (limit < 0 || n < limit); it.Next() {
 		k, err := parseOutboxKey(tag, it.Key())
 		if err != nil {
-			return err
+			return n, err
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return err
+			return n, err
 		}
 		e, err := DecodeOutboxEntry(v)
 		if err != nil {
-			return fmt.Errorf("store: outbox row: %w", err)
+			return n, fmt.Errorf("store: outbox row: %w", err)
 		}
 		if err := fn(Queued{Key: k, Entry: e}); err != nil {
-			return err
+			return n, err
 		}
 		n++
 	}
-	return it.Error()
+	return n, it.Error()
 }
 
 // OutboxDone removes rows that reached a final verdict. The batch is not

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -155,5 +156,48 @@ func TestApplyChunkReleasesUserLocksBeforeSync(t *testing.T) {
 	var n int
 	if err := s.Outbox("huawei", func(Queued) error { n++; return nil }); err != nil || n != 2 {
 		t.Fatalf("outbox after reopen: %d rows, %v", n, err)
+	}
+}
+
+// OutboxRange reads exactly the rows between two keys of one vendor's
+// queue, continuing after a row with AfterKey, and stops at the limit.
+func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	var rows []Queued
+	for _, v := range []string{"apns", "huawei"} {
+		for _, m := range []string{"m1", "m2"} {
+			for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+				rows = append(rows, Queued{Key: OutboxKey{Vendor: v, MessageID: m, UserID: u, DeviceID: "d"}, Entry: OutboxEntry{Token: v + m + u, Badge: -1}})
+			}
+		}
+	}
+	if err := s.OutboxRetry(rows); err != nil {
+		t.Fatal(err)
+	}
+	key := func(u string) OutboxKey { return OutboxKey{Vendor: "apns", MessageID: "m1", UserID: u, DeviceID: "d"} }
+	read := func(from []byte, to OutboxKey, limit int) []string {
+		t.Helper()
+		var got []string
+		n, err := s.OutboxRange(from, to, limit, func(q Queued) error { got = append(got, q.Entry.Token); return nil })
+		if err != nil || n != len(got) {
+			t.Fatalf("OutboxRange: n %d, %d rows, err %v", n, len(got), err)
+		}
+		return got
+	}
+	for _, c := range []struct {
+		name  string
+		from  []byte
+		to    OutboxKey
+		limit int
+		want  []string
+	}{
+		{"inclusive both ends", key("u2").Encode(), key("u4"), -1, []string{"apnsm1u2", "apnsm1u3", "apnsm1u4"}},
+		{"after a row", AfterKey(key("u2")), key("u4"), -1, []string{"apnsm1u3", "apnsm1u4"}},
+		{"limit", key("u1").Encode(), key("u5"), 2, []string{"apnsm1u1", "apnsm1u2"}},
+		{"after the last", AfterKey(key("u5")), key("u5"), -1, nil},
+	} {
+		if got := read(c.from, c.to, c.limit); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
 	}
 }
