@@ -167,11 +167,7 @@ func (d *Dispatcher) run(job store.Job) {
 		}
 		defer func() { <-d.sem }()
 		wait := 100 * time.Millisecond
-		for {
-			err := d.fanOut(job)
-			if err == nil || d.ctx.Err() != nil {
-				return
-			}
+		for err := d.fanOut(job); err != nil && d.ctx.Err() == nil; {
 			if errors.Is(err, errMessageGone) || errors.Is(err, store.ErrClosed) {
 				d.log.Error("group fan-out stopped", "message_id", job.MessageID, "err", err)
 				return
@@ -183,12 +179,19 @@ func (d *Dispatcher) run(job store.Job) {
 				return
 			}
 			wait = min(2*wait, 30*time.Second)
-			// Continue from the last committed checkpoint.
-			if j, ok, gerr := d.store.GetJob(job.MessageID); gerr == nil && ok {
-				job = j
-			} else if gerr == nil && !ok {
+			// Continue from the last committed checkpoint, never from an
+			// older one: planning members again would re-send to them (and
+			// a sender that spilled the message reads its rows in key order).
+			j, ok, gerr := d.store.GetJob(job.MessageID)
+			switch {
+			case gerr != nil:
+				err = gerr // try reading the checkpoint again after the next wait
+				continue
+			case !ok:
 				return // finished after all
 			}
+			job = j
+			err = d.fanOut(job)
 		}
 	}()
 }

@@ -47,14 +47,16 @@ type sender struct {
 	d    *senderDeps
 	cfg  SenderConfig
 
-	forming  map[batchKey]*batch // batches still filling
-	order    []*batch            // forming batches, oldest first
-	ready    []*batch            // full or waited long enough
-	priority []*batch            // the priority lane (calls), served first
-	delayed  retryHeap           // rows waiting for their next attempt
-	spills   []*spill            // messages with rows left in the outbox, oldest first (spill.go)
-	spilled  map[string]*spill   // the same by message id
-	loading  bool                // a read of spilled rows runs
+	forming   map[batchKey]*batch // batches still filling
+	order     []*batch            // forming batches, oldest first
+	ready     []*batch            // full or waited long enough
+	priority  []*batch            // the priority lane (calls), served first
+	delayed   retryHeap           // rows waiting for their next attempt
+	spills    []*spill            // messages with rows left in the outbox, oldest first (spill.go)
+	spilled   map[string]*spill   // the same by message id
+	loading   bool                // a read of spilled rows runs
+	readWait  time.Duration       // backoff after failed reads of spilled rows
+	readAfter time.Time           // no read before then (after a failure)
 
 	tokens      float64
 	refilled    time.Time
@@ -107,6 +109,7 @@ func (senderTick) NotInfluenceReceiveTimeout() {}
 
 func (s *sender) Receive(ctx actor.Context) {
 	now := s.d.clock.Now()
+	s.d.woken.Store(false) // before taking freed: an end after this may wake again
 	if f := s.d.freed.Swap(0); f != 0 {
 		s.inFlight -= int(f)
 	}
@@ -114,7 +117,6 @@ func (s *sender) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.refilled = now
 		s.tokens = float64(s.cfg.Burst)
-		s.d.wakeFreed.Store(int64(s.slotQuantum()))
 	case *enqueue:
 		kept := len(m.items)
 		if m.mode == Streaming {
@@ -159,13 +161,12 @@ func (s *sender) Receive(ctx actor.Context) {
 	case *setConfig:
 		s.cfg = m.cfg
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
-		s.d.wakeFreed.Store(int64(s.slotQuantum()))
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick, *slotsFreed:
 	case *senderSync:
 		s.pump(ctx, now)
-		s.readBack(ctx)
+		s.readBack(ctx, now)
 		s.schedule(ctx, now)
 		ctx.Respond(struct{}{})
 		return
@@ -178,7 +179,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		return
 	}
 	s.pump(ctx, now)
-	s.readBack(ctx)
+	s.readBack(ctx, now)
 	s.schedule(ctx, now)
 }
 
@@ -202,6 +203,8 @@ func (s *sender) quantum(b *batch) int {
 // that jump, so nothing needs polling. The deadline is read on the
 // injected Clock and waited for on the wall clock.
 func (s *sender) schedule(ctx actor.Context, now time.Time) {
+	// Slots that come back wake the sender once a slot quantum is free.
+	s.d.wakeFreed.Store(int64(max(1, s.slotQuantum()-(s.cfg.MaxInFlight-s.inFlight))))
 	var next time.Time
 	earlier := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
@@ -213,6 +216,9 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	}
 	if s.delayed.Len() > 0 {
 		earlier(time.UnixMilli(s.delayed[0].Entry.NotBefore))
+	}
+	if len(s.spills) > 0 && !s.readAfter.IsZero() {
+		earlier(s.readAfter)
 	}
 	var head *batch
 	switch {

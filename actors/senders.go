@@ -66,11 +66,12 @@ type senderDeps struct {
 	progress  vendors.Progress // the client tells each target's end (nil: it doesn't)
 	// freed counts request slots that targets gave back while their
 	// batches still run; the sender actor takes them at its next message,
-	// and is woken when freed reaches wakeFreed (its slot quantum: fewer
-	// free slots would not start a batch anyway, and a batch's end wakes
-	// it regardless).
+	// and is woken (once until that message) when freed reaches wakeFreed,
+	// the slots it lacks for a slot quantum free (fewer would not start a
+	// batch anyway, and a batch's end wakes it regardless).
 	freed     atomic.Int64
 	wakeFreed atomic.Int64
+	woken     atomic.Bool   // a wake-up for freed slots is on its way
 	pool      *vendors.Pool // the batch workers
 	clock     Clock
 	log       *slog.Logger
@@ -248,7 +249,7 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 			ended = func() {
 				early.Add(1)
 				d.stats.InFlight.Add(-1)
-				if d.freed.Add(1) == d.wakeFreed.Load() {
+				if d.freed.Add(1) >= d.wakeFreed.Load() && d.woken.CompareAndSwap(false, true) {
 					d.root.Send(self, &slotsFreed{})
 				}
 			}

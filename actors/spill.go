@@ -157,11 +157,13 @@ func keyLess(a, b store.OutboxKey) bool {
 	return a.DeviceID < b.DeviceID
 }
 
-// readBack starts reading the oldest spill's next rows when the queue has
-// room for at least half the limit and no read runs yet.
-func (s *sender) readBack(ctx actor.Context) {
+// readBack starts reading the next rows of the spill at the head of the
+// line when the queue has room for at least half the limit, no read runs
+// yet and no failed read waits for its retry. Spills take turns, one read
+// each, so a fan-out still being planned does not hold the others back.
+func (s *sender) readBack(ctx actor.Context, now time.Time) {
 	limit := int64(s.queueLimit())
-	if s.loading || len(s.spills) == 0 {
+	if s.loading || len(s.spills) == 0 || now.Before(s.readAfter) {
 		return
 	}
 	held := s.inMemory()
@@ -193,9 +195,12 @@ func (s *sender) readBack(ctx actor.Context) {
 func (s *sender) loaded(m *spillLoaded, now time.Time) {
 	s.loading = false
 	if m.err != nil {
-		s.d.log.Warn("reading spilled outbox rows back failed; retrying", "message_id", m.sp.messageID, "err", m.err)
+		s.readWait = min(max(2*s.readWait, time.Second), 30*time.Second)
+		s.readAfter = now.Add(s.readWait)
+		s.d.log.Warn("reading spilled outbox rows back failed; retrying", "message_id", m.sp.messageID, "err", m.err, "in", s.readWait.String())
 		return
 	}
+	s.readWait, s.readAfter = 0, time.Time{}
 	sp := m.sp
 	for _, q := range m.rows {
 		s.add(q, now)
@@ -207,23 +212,27 @@ func (s *sender) loaded(m *spillLoaded, now time.Time) {
 	if n > 0 {
 		sp.lower = store.AfterKey(m.rows[len(m.rows)-1].Key)
 	}
-	if len(m.rows) < m.asked && sp.last == m.upper {
+	for i, o := range s.spills {
+		if o == sp {
+			s.spills = append(s.spills[:i], s.spills[i+1:]...)
+			break
+		}
+	}
+	if len(m.rows) == m.asked || sp.last != m.upper {
+		s.spills = append(s.spills, sp) // more to read: to the back of the line
+	} else {
 		// Everything up to the last key handed over is back: later rows
 		// of the message may stay in memory again.
 		delete(s.spilled, sp.messageID)
-		for i, o := range s.spills {
-			if o == sp {
-				s.spills = append(s.spills[:i], s.spills[i+1:]...)
-				break
-			}
-		}
 		if sp.rows != 0 {
 			// Rows gone from the outbox before they were read (an expired
 			// message): nothing to send, nothing left to count.
 			s.stats.Spilled.Add(-sp.rows)
 		}
 	}
-	if b := s.forming[batchKey{messageID: sp.messageID}]; b != nil {
-		s.seal(b) // the rows read are all there is for now: send them
+	for _, voip := range []bool{false, true} {
+		if b := s.forming[batchKey{messageID: sp.messageID, voip: voip}]; b != nil {
+			s.seal(b) // the rows read are all there is for now: send them
+		}
 	}
 }

@@ -22,9 +22,23 @@ func (s *testServer) doer(t *testing.T) func(method, path, body string) resp {
 
 // TestGroupFanOutExactlyOnce: a 20 000-member group, half online, devices
 // over all seven vendor kinds: the simulators see each offline device once.
-func TestGroupFanOutExactlyOnce(t *testing.T) {
+func TestGroupFanOutExactlyOnce(t *testing.T) { groupFanOutExactlyOnce(t, nil) }
+
+// TestGroupFanOutSpilledExactlyOnce: the same with every sender holding
+// at most 100-200 notifications in memory, so nearly all of each vendor's
+// rows wait in the outbox and are read back: still each offline device
+// once, and nothing left spilled.
+func TestGroupFanOutSpilledExactlyOnce(t *testing.T) {
+	groupFanOutExactlyOnce(t, func(c *configs.Config) {
+		for _, v := range c.Vendors.ByName() {
+			v.Limits.MaxQueued, v.Limits.MaxInFlight, v.Limits.BatchSize = 100, 2, 50
+		}
+	})
+}
+
+func groupFanOutExactlyOnce(t *testing.T, mod func(*configs.Config)) {
 	const n = 20000
-	s := startDaemon(t, nil, Env{})
+	s := startDaemon(t, mod, Env{})
 	do := s.doer(t)
 	start := time.Now()
 	registerUsers(t, do, 0, n, func(i int) string { return fmt.Sprint("tok-", i) })
@@ -77,6 +91,11 @@ func TestGroupFanOutExactlyOnce(t *testing.T) {
 	}
 	if u := s.user(t, "u1"); u.Badge != 1 || u.InboxPending != 1 {
 		t.Fatalf("offline member: %+v", u)
+	}
+	for k, v := range s.d.senders.Stats() {
+		if v.Queued != 0 || v.Spilled != 0 || v.InFlight != 0 {
+			t.Fatalf("%s after the fan-out: queued %d, spilled %d, in flight %d", k, v.Queued, v.Spilled, v.InFlight)
+		}
 	}
 }
 
