@@ -13,7 +13,7 @@ import (
 // outbox rows a restart resumes) are not kept: they are durable in the
 // outbox already, so the sender remembers only the key range they span
 // (a spill) and reads them back from the store, in key order, once the
-// queue has drained below half the limit. One read runs at a time, on a
+// queue has room for a quarter of the limit. One read runs at a time, on a
 // batch worker, never in Receive.
 //
 // Why a key range is exact: a message's streaming rows reach its sender
@@ -158,7 +158,9 @@ func keyLess(a, b store.OutboxKey) bool {
 }
 
 // readBack starts reading the next rows of the spill at the head of the
-// line when the queue has room for at least half the limit, no read runs
+// line when the queue has room for a quarter of the limit (the limit is at
+// least twice what is in flight, so rows are still queued for the vendor
+// while the read runs), no read runs
 // yet and no failed read waits for its retry. Spills take turns, one read
 // each, so a fan-out still being planned does not hold the others back.
 func (s *sender) readBack(ctx actor.Context, now time.Time) {
@@ -167,7 +169,7 @@ func (s *sender) readBack(ctx actor.Context, now time.Time) {
 		return
 	}
 	held := s.inMemory()
-	if limit > 0 && held > limit/2 {
+	if limit > 0 && held > limit-limit/4 {
 		return
 	}
 	asked := int(max(limit-held, 1))
