@@ -35,12 +35,7 @@ func (c *fakeClient) MaxBatch() int          { return c.maxBatch }
 func (c *fakeClient) RequestPerTarget() bool { return c.perTarget }
 
 func (c *fakeClient) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	c.mu.Lock()
-	c.sends = append(c.sends, append([]vendors.Target(nil), targets...))
-	c.targets += len(targets)
-	c.outstanding += len(targets)
-	c.peak = max(c.peak, c.outstanding)
-	c.mu.Unlock()
+	c.record(targets)
 	if c.gate != nil {
 		<-c.gate
 	}
@@ -54,6 +49,16 @@ func (c *fakeClient) Send(ctx context.Context, n *vendors.Notification, targets 
 	c.outstanding -= len(targets)
 	c.mu.Unlock()
 	return out, nil
+}
+
+// record notes a Send's targets as outstanding.
+func (c *fakeClient) record(targets []vendors.Target) {
+	c.mu.Lock()
+	c.sends = append(c.sends, append([]vendors.Target(nil), targets...))
+	c.targets += len(targets)
+	c.outstanding += len(targets)
+	c.peak = max(c.peak, c.outstanding)
+	c.mu.Unlock()
 }
 
 func (c *fakeClient) snapshot() (sends [][]vendors.Target, targets, outstanding, peak int) {
@@ -325,12 +330,7 @@ type progressClient struct {
 }
 
 func (c *progressClient) SendProgress(ctx context.Context, n *vendors.Notification, targets []vendors.Target, ended func()) ([]vendors.Result, error) {
-	c.mu.Lock()
-	c.sends = append(c.sends, append([]vendors.Target(nil), targets...))
-	c.targets += len(targets)
-	c.outstanding += len(targets)
-	c.peak = max(c.peak, c.outstanding)
-	c.mu.Unlock()
+	c.record(targets)
 	var wg sync.WaitGroup
 	for _, tg := range targets {
 		wg.Go(func() {
