@@ -28,7 +28,14 @@ func registerUsers(t *testing.T, do func(method, path, body string) resp, from, 
 			fmt.Fprintf(&b, `{"user_id":"u%d","device_id":"d","vendor":%q,"token":%q}`, i, kindOf(i), tokenOf(i))
 		}
 		b.WriteString(`]}`)
-		if r := do("POST", "/v1/devices/batch", b.String()); r.status != 200 {
+		// A 503 means part of the batch is bound and the rest waited too
+		// long (the race-built suite shares two cores with other packages'
+		// tests); as API.md says, resend it: binding is idempotent.
+		r := do("POST", "/v1/devices/batch", b.String())
+		for attempt := 1; r.status == 503 && attempt < 3; attempt++ {
+			r = do("POST", "/v1/devices/batch", b.String())
+		}
+		if r.status != 200 {
 			t.Fatalf("batch register: %d %s", r.status, r.body)
 		}
 	}
