@@ -66,13 +66,7 @@ func newSpillHarness(t *testing.T, maxQueued int, gate chan struct{}, result fun
 // nothing is left in memory, in the spill or in the outbox.
 func (sh *spillHarness) checkOnce(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for sh.senders.Stats()[vendors.Huawei].Sent != int64(n) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d sent: %+v", n, sh.senders.Stats()[vendors.Huawei])
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, fmt.Sprint(n, " sent"), func() bool { return sh.senders.Stats()[vendors.Huawei].Sent == int64(n) })
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for i := range n {
