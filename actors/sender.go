@@ -165,9 +165,7 @@ func (s *sender) Receive(ctx actor.Context) {
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick, *slotsFreed:
 	case *senderSync:
-		s.pump(ctx, now)
-		s.readBack(ctx, now)
-		s.schedule(ctx, now)
+		s.step(ctx, now)
 		ctx.Respond(struct{}{})
 		return
 	case *actor.Stopping:
@@ -178,6 +176,12 @@ func (s *sender) Receive(ctx actor.Context) {
 	default:
 		return
 	}
+	s.step(ctx, now)
+}
+
+// step is what every message ends with: start what the limits allow, read
+// spilled rows back if there is room, arm the timer for the next deadline.
+func (s *sender) step(ctx actor.Context, now time.Time) {
 	s.pump(ctx, now)
 	s.readBack(ctx, now)
 	s.schedule(ctx, now)
