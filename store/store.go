@@ -64,6 +64,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	log := opts.Logger.With("component", "pebble")
 	po := &pebble.Options{Logger: pebbleLogger{log: log}, CacheSize: opts.CacheSize, MemTableSize: opts.MemTableSize}
+	// Pebble reports write stalls (memtables or L0 full: every commit waits)
+	// under its DB mutex, so begin and end never run at once.
+	var stallStart time.Time
+	po.EventListener = &pebble.EventListener{
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			stallStart = time.Now()
+			log.Warn("write stall: commits wait for the disk", "reason", info.Reason)
+		},
+		WriteStallEnd: func() {
+			log.Warn("write stall over", "lasted", time.Since(stallStart).String())
+		},
+	}
 	if opts.FS != nil {
 		po.FS = opts.FS
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
