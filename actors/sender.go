@@ -50,6 +50,8 @@ type sender struct {
 	forming   map[batchKey]*batch // batches still filling
 	order     []*batch            // forming batches, oldest first
 	ready     []*batch            // full or waited long enough
+	express   []*batch            // complete messages' batches (peer, users): served ahead of ready (lane)
+	expRun    int                 // express starts in a row while ready batches wait
 	priority  []*batch            // the priority lane (calls), served first
 	delayed   retryHeap           // rows waiting for their next attempt
 	spills    []*spill            // messages with rows left in the outbox, oldest first (spill.go)
@@ -128,10 +130,11 @@ func (s *sender) Receive(ctx actor.Context) {
 		}
 		if m.mode == Complete {
 			// Every row of these messages is here: nothing will join
-			// their batches, so waiting batch_wait would only add latency.
+			// their batches, so waiting batch_wait would only add latency,
+			// and they go ahead of the fan-outs' batches (lane).
 			for _, q := range m.items {
 				if b := s.forming[batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}]; b != nil {
-					s.seal(b)
+					s.sealTo(b, &s.express)
 				}
 			}
 		}
@@ -224,14 +227,8 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	if len(s.spills) > 0 && !s.readAfter.IsZero() {
 		earlier(s.readAfter)
 	}
-	var head *batch
-	switch {
-	case len(s.priority) > 0:
-		head = s.priority[0]
-	case len(s.ready) > 0:
-		head = s.ready[0]
-	}
-	if head != nil {
+	if lane := s.lane(); len(*lane) > 0 {
+		head := (*lane)[0]
 		need := float64(s.quantum(head))
 		switch {
 		case now.Before(s.pausedUntil):
@@ -288,7 +285,10 @@ func (s *sender) add(q store.Queued, now time.Time) {
 	}
 }
 
-func (s *sender) seal(b *batch) {
+func (s *sender) seal(b *batch) { s.sealTo(b, &s.ready) }
+
+// sealTo ends b's forming and queues it on lane.
+func (s *sender) sealTo(b *batch, lane *[]*batch) {
 	delete(s.forming, b.key)
 	for i, o := range s.order {
 		if o == b {
@@ -296,7 +296,31 @@ func (s *sender) seal(b *batch) {
 			break
 		}
 	}
-	s.ready = append(s.ready, b)
+	*lane = append(*lane, b)
+}
+
+// expressShare is how many express batches start for each ready batch
+// while both wait.
+const expressShare = 3
+
+// lane is the queue the next start comes from. Calls first. Then the
+// batches of complete messages (a peer or users message: a row or a few,
+// every one of them here), ahead of the fan-outs' batches, so a peer
+// message does not wait behind a 100 000-member group's queue; but while
+// both wait, at most expressShare express starts in a row, so a flood of
+// peer messages slows a fan-out down without stopping it. An express start
+// is a few rows, a ready one up to batch_size, so the fan-out keeps most
+// of the rows either way. Rows that come back for another attempt (retry,
+// requeue) are batched like any other and join ready.
+func (s *sender) lane() *[]*batch {
+	switch {
+	case len(s.priority) > 0:
+		return &s.priority
+	case len(s.express) > 0 && (len(s.ready) == 0 || s.expRun < expressShare):
+		return &s.express
+	default:
+		return &s.ready
+	}
 }
 
 func (s *sender) pause(now time.Time) {
@@ -341,10 +365,7 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		s.quotaDay, s.quotaUsed = day, 0
 	}
 	for {
-		lane := &s.priority
-		if len(*lane) == 0 {
-			lane = &s.ready
-		}
+		lane := s.lane()
 		if len(*lane) == 0 {
 			break
 		}
@@ -387,6 +408,12 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 			(*lane)[0] = rest
 		} else {
 			*lane = (*lane)[1:]
+		}
+		switch lane {
+		case &s.express:
+			s.expRun++
+		case &s.ready:
+			s.expRun = 0
 		}
 		requests := 1
 		if s.d.perTarget {

@@ -382,3 +382,53 @@ func TestSenderSlowTargetHoldsOnlyItsOwnSlot(t *testing.T) {
 		return st.InFlight == 0 && st.Queued == 0
 	})
 }
+
+// A peer message's batch goes out ahead of a group fan-out's queued
+// batches (the next start after the one in flight), and a flood of them
+// still leaves the fan-out one start in every expressShare+1.
+func TestSenderServesCompleteMessagesAheadOfAQueuedFanOutAndKeepsItMoving(t *testing.T) {
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, gate: make(chan struct{})}
+	cfg := baseSenderConfig()
+	cfg.BatchSize, cfg.MaxInFlight = 1000, 1
+	h := newSenderHarness(t, client, cfg)
+	t.Cleanup(func() { close(client.gate) }) // runs before Stop: nothing left blocking
+	h.senders.Enqueue(rows(vendors.Huawei, "group", 100_000), Streaming)
+	sent := func(n int) [][]vendors.Target {
+		t.Helper()
+		waitFor(t, fmt.Sprint(n, " sends at the client"), func() bool { s, _, _, _ := client.snapshot(); return len(s) == n })
+		s, _, _, _ := client.snapshot()
+		return s
+	}
+	sent(1) // the fan-out's first batch is in flight; 99 wait
+	peer := func(i int) []store.Queued {
+		q := rows(vendors.Huawei, fmt.Sprint("peer-", i), 1)
+		q[0].Entry.Token = fmt.Sprint("peer-tok-", i)
+		return q
+	}
+	h.senders.Enqueue(peer(0), Complete)
+	h.step(t, vendors.Huawei)
+	client.gate <- struct{}{}
+	if s := sent(2); len(s[1]) != 1 || s[1][0].Token != "peer-tok-0" {
+		t.Fatalf("second send %d targets, first %q: want the peer message ahead of 99 fan-out batches", len(s[1]), s[1][0].Token)
+	}
+	for i := 1; i <= 8; i++ {
+		h.senders.Enqueue(peer(i), Complete)
+	}
+	h.step(t, vendors.Huawei)
+	// peer-0 was the first express start of a run: two more peer
+	// messages, then a fan-out batch, three peer messages, a fan-out
+	// batch, the last three, and the fan-out alone again.
+	got := ""
+	for n := 3; n <= 13; n++ {
+		client.gate <- struct{}{}
+		s := sent(n)
+		if len(s[n-1]) == 1 {
+			got += "P"
+		} else {
+			got += "F"
+		}
+	}
+	if want := "PPFPPPFPPPF"; got != want {
+		t.Fatalf("start order %s, want %s (P: a peer message, F: a fan-out batch of 1000)", got, want)
+	}
+}
