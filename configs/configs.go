@@ -29,6 +29,7 @@ type Config struct {
 	CacheSize ByteSize            `yaml:"cache_size"`    // Pebble block cache; default 64MiB
 	MemTable  ByteSize            `yaml:"memtable_size"` // one Pebble memtable; default 32MiB
 	SimListen string              `yaml:"sim_listen"`    // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
+	Runtime   Runtime             `yaml:"runtime"`
 	Log       Log                 `yaml:"log"`
 	Auth      Auth                `yaml:"auth"`
 	Limits    Limits              `yaml:"limits"`
@@ -40,6 +41,16 @@ type Config struct {
 	Calls     Calls               `yaml:"calls"`
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
+}
+
+// Runtime is the Go runtime's memory policy for `herald serve` (the whole
+// process). The collector's pace is a trade of memory for CPU: with
+// GCPercent higher the heap may grow further over the live data between
+// collections (less CPU per notification), and MemoryLimit caps the total
+// the process's Go memory may reach however high GCPercent is.
+type Runtime struct {
+	GCPercent   int      `yaml:"gc_percent"`   // GOGC; 0 = the GOGC environment variable, or Go's 100; -1 = collect only at memory_limit
+	MemoryLimit ByteSize `yaml:"memory_limit"` // GOMEMLIMIT; 0 = the GOMEMLIMIT environment variable, or none
 }
 
 // Log configures logging.

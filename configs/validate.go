@@ -120,6 +120,15 @@ func (c *Config) Validate() error {
 	if c.MemTable < MiB || c.MemTable > 1*GiB {
 		ck.add("memtable_size", "must be between 1MiB and 1GiB (got %s)", c.MemTable)
 	}
+	if g := c.Runtime.GCPercent; g < -1 || g > 10000 {
+		ck.add("runtime.gc_percent", "must be -1 (collect only at memory_limit), 0 (Go's default) or 1..10000 (got %d)", g)
+	}
+	if l := c.Runtime.MemoryLimit; l != 0 && l < 64*MiB {
+		ck.add("runtime.memory_limit", "must be 0 (none) or at least 64MiB (got %s)", l)
+	}
+	if c.Runtime.GCPercent == -1 && c.Runtime.MemoryLimit == 0 {
+		ck.add("runtime.gc_percent", "-1 turns the collector off until memory_limit, which is not set: the heap would grow without bound")
+	}
 
 	m := c.Messages
 	ck.positive("messages.idempotency_window", m.IdempotencyWindow)

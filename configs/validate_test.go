@@ -166,6 +166,11 @@ func TestValidateBounds(t *testing.T) {
 		{"zero attempts", func(c *Config) { c.Vendors.Vivo.Retry.MaxAttempts = 0 }, "vendors.vivo.retry.max_attempts"},
 		{"shutdown", func(c *Config) { c.Shutdown.Timeout = 0 }, "shutdown.timeout"},
 		{"bad env name", func(c *Config) { c.Auth.Keys = []Key{{Name: "a", KeyEnv: "1X", Scopes: []string{"admin"}}} }, "auth.keys[0].key_env"},
+		{"gc 400 with a limit", func(c *Config) { c.Runtime = Runtime{GCPercent: 400, MemoryLimit: 140 * MiB} }, ""},
+		{"gc off with a limit", func(c *Config) { c.Runtime = Runtime{GCPercent: -1, MemoryLimit: 1 * GiB} }, ""},
+		{"gc off without a limit", func(c *Config) { c.Runtime.GCPercent = -1 }, "runtime.gc_percent"},
+		{"gc -2", func(c *Config) { c.Runtime.GCPercent = -2 }, "runtime.gc_percent"},
+		{"tiny memory limit", func(c *Config) { c.Runtime.MemoryLimit = 10 * MiB }, "runtime.memory_limit"},
 		{"slash in resource id", func(c *Config) { c.Resources["a/b"] = Resource{} }, "resources.a/b"},
 	}
 	for _, tt := range tests {

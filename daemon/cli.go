@@ -141,6 +141,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	applyRuntime(cfg.Runtime, log)
 	d, err := New(cfg, Env{Logger: log, LoadConfig: load})
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -179,3 +180,18 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 }
 
 func defaultLog() configs.Log { return configs.Default().Log }
+
+// applyRuntime sets the Go runtime's memory policy for this process. Only
+// serve calls it: the collector is the process's, not a Daemon's (tests run
+// several daemons in one process).
+func applyRuntime(r configs.Runtime, log *slog.Logger) {
+	if r.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(r.MemoryLimit))
+	}
+	if r.GCPercent != 0 {
+		debug.SetGCPercent(r.GCPercent)
+	}
+	if r.MemoryLimit > 0 || r.GCPercent != 0 {
+		log.Info("go runtime memory policy", "gc_percent", r.GCPercent, "memory_limit", r.MemoryLimit.String())
+	}
+}

@@ -52,7 +52,10 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 			Name: "herald_user_actors_active", Help: "Live (activated) user actors.",
 		}, activeUsers),
 		newSenderCollector(senders),
-		collectors.NewGoCollector(),
+		// The scheduler's metrics too: go_sched_latencies_seconds is how
+		// long runnable goroutines waited for a CPU, which is where a
+		// latency-sensitive accept goes when a fan-out saturates the box.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
