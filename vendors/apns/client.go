@@ -89,7 +89,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	// No http.Client Timeout: pushOnce bounds every request with its own
 	// context deadline, and a second timer per request is pure cost.
-	hc := &http.Client{Transport: tap{next: c.transport}}
+	// Redirects are never followed: APNs answers directly, and a 307/308
+	// would re-send the provider JWT (net/http keeps Authorization for the
+	// same host name on another port and for subdomains) or present the
+	// client certificate to the host in Location, and count that host's
+	// 200 as delivered. pushOnce makes a 3xx redirect_refused.
+	hc := &http.Client{
+		Transport:     tap{next: c.transport},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	env := func(host string) *apns2.Client {
 		return &apns2.Client{Host: strings.TrimRight(host, "/"), Certificate: cert, Token: tok, HTTPClient: hc}
 	}

@@ -17,6 +17,11 @@
 //     by token prefix, enforcing simkit Limits, counting in a simkit.Recorder
 //     and keeping a bounded log of what it accepted.
 //
+// The Client never follows a redirect: a 307/308 would re-send the provider
+// JWT, or present the client certificate, to the host in Location, and that
+// host's 200 would count as delivered. Any 3xx is therefore Retry with code
+// "redirect_refused" and a reason naming the status and Location's host.
+//
 // The package holds no package-level mutable state: clocks, TLS roots and
 // limits come in through Config and SimOptions.
 package apns

@@ -52,6 +52,10 @@ func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest
 		Payload:     payload,
 		PushType:    w.PushType,
 	})
+	if seen.status >= 300 && seen.status < 400 {
+		// Not followed (see New), whatever apns2 made of the body.
+		return redirectResult(seen.status, seen.location)
+	}
 	if err != nil {
 		if seen.status != 0 {
 			// APNs answered, but apns2 could not parse the body: judge by
@@ -87,10 +91,12 @@ func canceled(err error) vendors.Result {
 }
 
 // answerMeta is what tap saw of an answer that apns2 does not expose: the
-// status (kept even when apns2 fails to parse the body) and Retry-After.
+// status (kept even when apns2 fails to parse the body), Retry-After and,
+// for a redirect, Location.
 type answerMeta struct {
 	status     int
 	retryAfter string
+	location   string
 }
 
 type answerKey struct{}
@@ -107,6 +113,9 @@ func (t tap) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if m, ok := r.Context().Value(answerKey{}).(*answerMeta); ok {
 		m.status, m.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			m.location = resp.Header.Get("Location")
+		}
 	}
 	resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxAnswer), Closer: resp.Body}
 	return resp, nil

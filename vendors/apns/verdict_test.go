@@ -60,7 +60,7 @@ func TestResultFor(t *testing.T) {
 		{410, "", vendors.TokenInvalid, 0},
 		{502, "", vendors.Retry, ra},
 		{422, "", vendors.Rejected, 0},
-		{302, "", vendors.Retry, ra},
+		{302, "", vendors.Retry, ra}, // unreachable from Send: pushOnce answers a 3xx with redirectResult
 		{204, "", vendors.Retry, ra},
 	}
 	for _, tc := range cases {

@@ -81,4 +81,12 @@
 // documented minimum of 1 minute); THIRD_PARTY_AUTH_ERROR,
 // UNAUTHENTICATED, PERMISSION_DENIED and a token endpoint that refuses the
 // service account → CredentialsBroken.
+//
+// Redirects are never followed, neither by the token fetch nor by
+// messages:send (the SDK gets the Client's own *http.Client through
+// option.WithHTTPClient and uses it as is): a 307/308 would re-send the
+// signed assertion, or the bearer token that oauth2.Transport adds to
+// every request, to the host in Location, and its answer would count as
+// FCM's. Any 3xx from either → Retry with code "redirect_refused" and a
+// reason naming the status and Location's host.
 package fcm

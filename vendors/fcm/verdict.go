@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ type answer struct {
 	message    string
 	aboutToken bool // an INVALID_ARGUMENT that names the registration token
 	retryAfter time.Duration
+	location   string // a redirect's Location
 }
 
 // apiError is the JSON of a Google API error body.
@@ -62,6 +64,9 @@ type apiError struct {
 // error still yields the HTTP status.
 func parseAnswer(status int, header http.Header, body []byte, now time.Time) answer {
 	a := answer{httpStatus: status, retryAfter: parseRetryAfter(header, now)}
+	if isRedirect(status) {
+		a.location = header.Get("Location")
+	}
 	var e apiError
 	if json.Unmarshal(body, &e) == nil {
 		a.status, a.message = e.Error.Status, e.Error.Message
@@ -157,6 +162,10 @@ func platformStatus(err error) string {
 
 // verdict is the answer → Result table (see the package doc).
 func verdict(a answer) vendors.Result {
+	if isRedirect(a.httpStatus) {
+		// Whatever the body says: the client did not follow it.
+		return redirectResult("fcm: messages:send", a.httpStatus, a.location)
+	}
 	code := a.fcmCode
 	if code == "" {
 		code = a.status
@@ -239,6 +248,9 @@ func tokenResult(te *tokenError, now time.Time) vendors.Result {
 		}
 	}
 	status := re.Response.StatusCode
+	if isRedirect(status) {
+		return redirectResult("fcm: token endpoint", status, re.Response.Header.Get("Location"))
+	}
 	if code == "" {
 		code = "TOKEN_HTTP_" + strconv.Itoa(status)
 	}
@@ -255,6 +267,38 @@ func tokenResult(te *tokenError, now time.Time) vendors.Result {
 		r.Verdict = vendors.CredentialsBroken
 	}
 	return r
+}
+
+// codeRedirectRefused is the Result code of a 3xx answer.
+const codeRedirectRefused = "redirect_refused"
+
+func isRedirect(status int) bool { return status >= 300 && status < 400 }
+
+// redirectResult is the Result for a 3xx answer from what (messages:send or
+// the token endpoint). The clients never follow one (see New), so nothing
+// was delivered; it is Retry, not Rejected or CredentialsBroken, because
+// neither the message nor the service account is at fault: a moved or
+// intercepted endpoint is fixed by the operator. The reason names the
+// status and Location's host, never a credential.
+func redirectResult(what string, status int, location string) vendors.Result {
+	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
+		Reason: what + " answered HTTP " + strconv.Itoa(status) + " " + http.StatusText(status) + " to " +
+			locationHost(location) + ": redirect refused (it would carry the credentials there)"}
+}
+
+// locationHost is the host a Location header points at, for a Reason.
+func locationHost(location string) string {
+	if location == "" {
+		return "no Location"
+	}
+	u, err := url.Parse(location)
+	switch {
+	case err != nil:
+		return "an unreadable Location"
+	case u.Host == "":
+		return "a path on the same host"
+	}
+	return "host " + strconv.Quote(u.Host)
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.

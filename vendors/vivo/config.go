@@ -36,8 +36,10 @@ type Config struct {
 	// Now is the clock for auth timestamps, token age and quota waits;
 	// nil = time.Now.
 	Now func() time.Time
-	// HTTPClient, when set, is used as is (TLS is then ignored); nil = a
-	// client of its own with HTTP/2 over ALPN.
+	// HTTPClient, when set, supplies the transport, jar and timeout (TLS
+	// is then ignored); nil = a client of its own with HTTP/2 over ALPN.
+	// Either way redirects are never followed: New uses a copy of this
+	// client with its own CheckRedirect and leaves the caller's unchanged.
 	HTTPClient *http.Client
 }
 
@@ -91,7 +93,6 @@ func New(cfg Config) (*Client, error) {
 		base:      base,
 		timeout:   cfg.Timeout,
 		now:       cfg.Now,
-		http:      cfg.HTTPClient,
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -99,7 +100,9 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.http == nil {
+	if cfg.HTTPClient != nil {
+		c.http = withoutRedirects(cfg.HTTPClient)
+	} else {
 		c.http = newHTTPClient(cfg.TLS)
 	}
 	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
@@ -116,7 +119,21 @@ func newHTTPClient(tlsConf *tls.Config) *http.Client {
 	}
 	t.ForceAttemptHTTP2 = true
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+}
+
+// refuseRedirect stops the client at the first redirect and hands back the
+// 3xx itself (see redirectResult). vivo answers directly; following a 307
+// or 308 would re-send the authToken header (or the auth sign) to whatever
+// host Location names, and count that host's answer as vivo's.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// withoutRedirects is a copy of hc that never follows a redirect; hc
+// itself, which the caller may use elsewhere, is left as it is.
+func withoutRedirects(hc *http.Client) *http.Client {
+	cp := *hc
+	cp.CheckRedirect = refuseRedirect
+	return &cp
 }
 
 // Kind is vendors.Vivo.

@@ -11,6 +11,15 @@
 // answers HTTP 200 with a business "result" code in the body; the client
 // maps every answer to one vendors.Result per token.
 //
+// Other HTTP statuses: 5xx, 408 and 429 are Retry (with Retry-After), 401
+// and 403 CredentialsBroken, other 4xx Rejected. The client never follows
+// a redirect, its own http.Client or a copy of Config.HTTPClient alike: a
+// 307/308 would re-send the authToken header (or, from /message/auth, the
+// sign) to the host in Location, and that host's answer would count as
+// vivo's. Any 3xx, from any endpoint, is therefore Retry with code
+// "redirect_refused" and a reason naming the status and Location's host;
+// on /message/auth it fails the token fetch.
+//
 // Wire decisions (see the package's report and vendors.md §6):
 //   - Custom data travels in clientCustomMap: "message_id" plus every
 //     Notification.Data entry. vivo allows 10 pairs; past that the first 8

@@ -132,7 +132,8 @@ func (c *Client) authed(ctx context.Context, path string, body []byte) (answer, 
 }
 
 // post sends one JSON request under the per-request timeout. A transport
-// failure or a non-200 status is a Result; the error is only ctx's.
+// failure or a non-200 status (a redirect included: it is never followed)
+// is a Result; the error is only ctx's.
 func (c *Client) post(ctx context.Context, path string, body []byte, authToken string) (answer, *vendors.Result, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -154,7 +155,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, authToken s
 		return transportFailure(ctx, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		res := httpResult(resp.StatusCode, resp.Header.Get("Retry-After"), raw, c.now())
+		res := httpResult(resp.StatusCode, resp.Header, raw, c.now())
 		return answer{}, &res, nil
 	}
 	a, err := parseAnswer(raw)

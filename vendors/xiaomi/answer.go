@@ -3,7 +3,9 @@ package xiaomi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,10 @@ const (
 	CodeBadPackage      = 22022
 	CodeChannelMismatch = 27001
 )
+
+// codeRedirectRefused is the Result code of a 3xx answer, which the client
+// does not follow (see redirectResult).
+const codeRedirectRefused = "redirect_refused"
 
 // answer is MiPush's JSON reply, success or error:
 //
@@ -83,6 +89,10 @@ type interpreter struct {
 // interpret maps one HTTP answer to one Result per regID. It never fails:
 // an unreadable answer becomes a Result saying so.
 func (in interpreter) interpret(status int, header http.Header, body []byte, regIDs []string) []vendors.Result {
+	if status/100 == 3 {
+		// Whatever the body says: the client did not follow it.
+		return vendors.Fill(len(regIDs), in.redirectResult(status, header.Get("Location")))
+	}
 	a, ok := parseAnswer(body)
 	switch {
 	case !ok || (!a.Code.Set && a.Result.S != "ok"):
@@ -145,6 +155,32 @@ func (in interpreter) statusResult(status int, header http.Header, body []byte) 
 			Reason: "MiPush unavailable: " + detail, RetryAfter: retryAfter(header, in.now())}
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: "MiPush refused the request: " + detail}
+}
+
+// redirectResult is the Result for a 3xx answer. The client never follows
+// one (refuseRedirect), so nothing was delivered; it is Retry, not Rejected,
+// because the message is not at fault: a moved or intercepted endpoint is
+// fixed by the operator. The reason names the status and Location's host,
+// never the AppSecret.
+func (in interpreter) redirectResult(status int, location string) vendors.Result {
+	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
+		Reason: in.redact(fmt.Sprintf("HTTP %d %s to %s: redirect refused (it would carry the AppSecret there)",
+			status, http.StatusText(status), locationHost(location)))}
+}
+
+// locationHost is the host a Location header points at, for a Reason.
+func locationHost(location string) string {
+	if location == "" {
+		return "no Location"
+	}
+	u, err := url.Parse(location)
+	switch {
+	case err != nil:
+		return "an unreadable Location"
+	case u.Host == "":
+		return "a path on the same host"
+	}
+	return "host " + strconv.Quote(u.Host)
 }
 
 // parseAnswer decodes a MiPush JSON answer; false if body is not one.

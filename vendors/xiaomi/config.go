@@ -49,8 +49,10 @@ type Config struct {
 	Timeout time.Duration
 	// Now is the clock (for the daily-quota reset); nil = time.Now.
 	Now func() time.Time
-	// HTTPClient, when set, is used as is (TLS is then ignored); nil = a
-	// client of its own with HTTP/2 over TLS.
+	// HTTPClient, when set, supplies the transport, jar and timeout (TLS
+	// is then ignored); nil = a client of its own with HTTP/2 over TLS.
+	// Either way redirects are never followed: New uses a copy of this
+	// client with its own CheckRedirect and leaves the caller's unchanged.
 	HTTPClient *http.Client
 }
 

@@ -28,6 +28,14 @@
 //
 //   - MiPush has no auth tokens to refresh: the AppSecret is sent on every
 //     request, so a refused secret (21301) is final: CredentialsBroken.
+//   - The client never follows a redirect, its own http.Client or a copy
+//     of Config.HTTPClient alike: a 307/308 would re-send the
+//     Authorization header, and with it the AppSecret, to the host in
+//     Location, and that host's answer would count as MiPush's. Any 3xx,
+//     whatever its body, is Retry with code "redirect_refused" for every
+//     target and a reason naming the status and Location's host. Other
+//     statuses without a business code: 5xx, 408 and 429 are Retry, 401
+//     and 403 CredentialsBroken, other 4xx Rejected.
 //   - 20301 ("send failed") answers a regid request none of whose targets
 //     MiPush accepted (a partly bad batch answers 0 with bad_regids), so it
 //     makes every target of the request TokenInvalid, as SDK users do.
