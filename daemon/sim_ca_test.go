@@ -1,0 +1,242 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startSimRunT is startSimRun on a loopback address, closed when t ends.
+func startSimRunT(t *testing.T, listen, dir string, newCA bool) *simRun {
+	t.Helper()
+	r, err := startSimRun(listen, dir, newCA, time.Now())
+	if err != nil {
+		t.Fatalf("startSimRun: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// trustingOnly is an HTTPS client whose only root is the CA in caFile, as
+// herald's vendor clients are with ca_file.
+func trustingOnly(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(mustReadFile(t, caFile)) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	c := &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true},
+		Timeout:   10 * time.Second,
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// getStats completes a TLS handshake with the simulators at url and reads
+// their /sim/stats.
+func getStats(c *http.Client, url string) error {
+	resp, err := c.Get(url + "/sim/stats")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSimCAReusedAcrossRestarts: a client that trusts only the ca.pem of
+// the first `herald sim` start keeps reaching the simulators after they
+// restart on the same --out directory and address; --new-ca replaces the
+// CA, and then that client is refused (so the check can fail).
+func TestSimCAReusedAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	first := startSimRunT(t, "127.0.0.1:0", dir, false)
+	if !first.CACreated {
+		t.Fatal("first start in an empty directory reused a CA")
+	}
+	caFile := filepath.Join(dir, simCAFile)
+	if first.CAFile != caFile {
+		t.Fatalf("CAFile = %s, want %s", first.CAFile, caFile)
+	}
+	caPEM := mustReadFile(t, caFile)
+	st, err := os.Stat(filepath.Join(dir, simCAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s has mode %v, want 0600", simCAKeyFile, st.Mode().Perm())
+	}
+	if cfg := mustReadFile(t, first.ConfigPath); !bytes.Contains(cfg, []byte("ca_file: \""+caFile+"\"")) {
+		t.Fatalf("herald-sim.yaml does not trust %s:\n%s", caFile, cfg)
+	}
+	client := trustingOnly(t, caFile) // built once, kept across the restart like herald's
+	if err := getStats(client, first.URL); err != nil {
+		t.Fatalf("first start: %v", err)
+	}
+
+	addr := strings.TrimPrefix(first.URL, "https://")
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second := startSimRunT(t, addr, dir, false)
+	if err := getStats(client, second.URL); err != nil {
+		t.Fatalf("second start, client trusting the first start's ca.pem: %v", err)
+	}
+	if second.CACreated {
+		t.Fatal("second start made a new CA")
+	}
+	if got := mustReadFile(t, caFile); !bytes.Equal(got, caPEM) {
+		t.Fatal("second start rewrote ca.pem")
+	}
+
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := startSimRunT(t, addr, dir, true)
+	if !third.CACreated || bytes.Equal(mustReadFile(t, caFile), caPEM) {
+		t.Fatal("--new-ca kept the old CA")
+	}
+	err = getStats(client, third.URL)
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("after --new-ca, a client trusting the old ca.pem: err = %v, want an unknown-authority error", err)
+	}
+	if err := getStats(trustingOnly(t, caFile), third.URL); err != nil {
+		t.Fatalf("after --new-ca, a client trusting the new ca.pem: %v", err)
+	}
+}
+
+// TestSimCABrokenFilesNameTheFile: CA files that cannot be used stop the
+// start with an error naming the file at fault, and are left as they were;
+// --new-ca then replaces them.
+func TestSimCABrokenFilesNameTheFile(t *testing.T) {
+	now := time.Now()
+	_, otherKey, _, err := newSimCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		breakIt func(t *testing.T, certPath, keyPath string)
+		at      time.Time // the start's clock
+		blame   string    // simCAFile or simCAKeyFile
+		says    string
+	}{
+		{"corrupt ca.pem", func(t *testing.T, c, _ string) { writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, simCAFile, "no PEM CERTIFICATE"},
+		{"ca.pem holds a key", func(t *testing.T, c, k string) { writeTestFile(t, c, string(mustReadFile(t, k))) }, now, simCAFile, "no PEM CERTIFICATE"},
+		{"ca.pem garbage DER", func(t *testing.T, c, _ string) {
+			writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+		}, now, simCAFile, "x509"},
+		{"corrupt key", func(t *testing.T, _, k string) { writeTestFile(t, k, "garbage") }, now, simCAKeyFile, "no PEM block"},
+		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, simCAKeyFile, "is not the private key of"},
+		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, simCAKeyFile, "has no private key"},
+		{"ca.pem missing", func(t *testing.T, c, _ string) { removeTestFile(t, c) }, now, simCAFile, "is missing"},
+		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), simCAFile, "expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, _, err := loadOrCreateSimCA(dir, false, now); err != nil {
+				t.Fatal(err)
+			}
+			certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
+			tc.breakIt(t, certPath, keyPath)
+			before := fileSnapshot(t, certPath, keyPath)
+
+			r, err := startSimRun("127.0.0.1:0", dir, false, tc.at)
+			if err == nil {
+				_ = r.Close()
+				t.Fatal("started with a broken CA")
+			}
+			if blamed := filepath.Join(dir, tc.blame); !strings.Contains(err.Error(), blamed) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("error %q does not name %s and say %q", err, blamed, tc.says)
+			}
+			if !strings.Contains(err.Error(), "--new-ca") {
+				t.Errorf("error %q does not tell about --new-ca", err)
+			}
+			if after := fileSnapshot(t, certPath, keyPath); after != before {
+				t.Fatalf("the CA files changed: %q, were %q", after, before)
+			}
+
+			r = startSimRunT(t, "127.0.0.1:0", dir, true)
+			if !r.CACreated {
+				t.Fatal("--new-ca did not make a CA")
+			}
+			if err := getStats(trustingOnly(t, certPath), r.URL); err != nil {
+				t.Fatalf("after --new-ca: %v", err)
+			}
+		})
+	}
+}
+
+// TestSimCmdRefusesCorruptCA: `herald sim` itself exits 1 on a corrupt
+// ca.pem, naming it.
+func TestSimCmdRefusesCorruptCA(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, simCAFile)
+	writeTestFile(t, ca, "not a certificate")
+	writeTestFile(t, filepath.Join(dir, simCAKeyFile), "not a key")
+	var stderr bytes.Buffer
+	if code := simCmd([]string{"--listen", "127.0.0.1:0", "--out", dir}, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1; log:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), ca) {
+		t.Fatalf("log does not name %s:\n%s", ca, stderr.String())
+	}
+	if got := string(mustReadFile(t, ca)); got != "not a certificate" {
+		t.Fatalf("ca.pem was overwritten: %q", got)
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func removeTestFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileSnapshot is the content of the files, "<missing>" for one that is not
+// there.
+func fileSnapshot(t *testing.T, paths ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range paths {
+		c, err := os.ReadFile(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			c = []byte("<missing>")
+		case err != nil:
+			t.Fatal(err)
+		}
+		b.WriteString(p + "=" + string(c) + "\n")
+	}
+	return b.String()
+}
