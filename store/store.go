@@ -33,11 +33,14 @@ type Options struct {
 	ObserveWrite func(op string, d time.Duration)
 	// FS replaces the file system (tests inject errors); nil means the OS.
 	FS vfs.FS
-	// CacheSize is Pebble's block cache in bytes; 0 = Pebble's default (8 MiB).
+	// CacheSize is Pebble's block cache in bytes, for blocks alone (the
+	// memtables come on top); 0 = Pebble's default (8 MiB).
 	CacheSize int64
 	// MemTableSize is the size of one Pebble memtable in bytes; 0 =
 	// Pebble's default (4 MiB).
 	MemTableSize uint64
+
+	sharedMemtab bool // benchmarks: memtables reserved out of CacheSize (Pebble's default)
 }
 
 // Store is herald's Pebble database. It is safe for concurrent use.
@@ -64,6 +67,25 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	log := opts.Logger.With("component", "pebble")
 	po := &pebble.Options{Logger: pebbleLogger{log: log}, CacheSize: opts.CacheSize, MemTableSize: opts.MemTableSize}
+	if !opts.sharedMemtab {
+		// Pebble reserves its memtables out of the block cache (up to
+		// MemTableStopWritesThreshold of them). With herald's defaults (a
+		// 64 MiB cache, 32 MiB memtables) that left no room for a single
+		// block: every read went to the file with a pread, ten times the
+		// cost of a cached one (BenchmarkGetMessageMissing). The cache is
+		// sized so that CacheSize is what blocks get.
+		const memtables = 2 // Pebble's default, set here so the sum below holds
+		mt := opts.MemTableSize
+		if mt == 0 {
+			mt = 4 << 20 // Pebble's default
+		}
+		blocks := opts.CacheSize
+		if blocks == 0 {
+			blocks = 8 << 20 // Pebble's default
+		}
+		po.MemTableStopWritesThreshold = memtables
+		po.CacheSize = blocks + memtables*int64(mt)
+	}
 	// Pebble reports write stalls (memtables or L0 full: every commit waits)
 	// under its DB mutex, so begin and end never run at once.
 	var stallStart time.Time
