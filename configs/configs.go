@@ -25,6 +25,7 @@ func Example() []byte {
 // Config is herald's whole configuration.
 type Config struct {
 	Listen    string              `yaml:"listen"`        // HTTP API address; default "127.0.0.1:8080"
+	TLS       TLS                 `yaml:"tls"`
 	DataDir   string              `yaml:"data_dir"`      // state directory; default "./herald-data"
 	CacheSize ByteSize            `yaml:"cache_size"`    // Pebble block cache; default 64MiB
 	MemTable  ByteSize            `yaml:"memtable_size"` // one Pebble memtable; default 32MiB
@@ -42,6 +43,19 @@ type Config struct {
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
 }
+
+// TLS serves the HTTP API over TLS. The files are read at start and again
+// on every reload (SIGHUP or POST /v1/admin/reload), so a renewed
+// certificate is picked up without a restart.
+type TLS struct {
+	CertFile       string `yaml:"cert_file"`       // PEM certificate chain; with key_file the API speaks HTTPS only; default ""
+	KeyFile        string `yaml:"key_file"`        // PEM private key of cert_file; default ""
+	ClientCAFile   string `yaml:"client_ca_file"`  // mutual TLS: clients must present a certificate issued by this CA (PEM); default ""
+	AllowPlaintext bool   `yaml:"allow_plaintext"` // serve plain HTTP on a non-loopback listen address (behind a TLS-terminating proxy); default false
+}
+
+// Enabled reports whether the API listener speaks TLS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // Runtime is the Go runtime's memory policy for `herald serve` (the whole
 // process). The collector's pace is a trade of memory for CPU: with

@@ -83,6 +83,7 @@ func (c *checker) hostPort(key, v string) {
 func (c *Config) Validate() error {
 	var ck checker
 	ck.hostPort("listen", c.Listen)
+	validateTLS(&ck, c.TLS)
 	if strings.TrimSpace(c.DataDir) == "" {
 		ck.add("data_dir", "must not be empty")
 	}
@@ -280,4 +281,24 @@ func (c *Config) ListenIsLoopback() (bool, error) {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.IsLoopback(), nil
+}
+
+func validateTLS(ck *checker, t TLS) {
+	for _, f := range []struct{ key, v string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}, {"tls.client_ca_file", t.ClientCAFile}} {
+		if f.v != "" && strings.TrimSpace(f.v) == "" {
+			ck.add(f.key, "must be empty or the path of a PEM file (got only whitespace)")
+		}
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		ck.add("tls.key_file", "must be set with tls.cert_file")
+	case t.KeyFile != "" && t.CertFile == "":
+		ck.add("tls.cert_file", "must be set with tls.key_file")
+	}
+	if t.ClientCAFile != "" && !t.Enabled() {
+		ck.add("tls.client_ca_file", "needs tls.cert_file and tls.key_file (client certificates are checked in the TLS handshake)")
+	}
+	if t.AllowPlaintext && t.Enabled() {
+		ck.add("tls.allow_plaintext", "contradicts tls.cert_file: with a certificate the API speaks TLS only")
+	}
 }

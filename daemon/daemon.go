@@ -40,6 +40,8 @@ type Daemon struct {
 	log   *slog.Logger
 	clock actors.Clock
 	auth  *authenticator
+	tls   *apiTLS // nil = plain HTTP
+	tlsAt tlsInfo // the certificate loaded at start (for the log)
 	m     *metrics
 
 	router  router
@@ -88,8 +90,15 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if !auth.enabled() && !loopback {
 		return nil, fmt.Errorf("daemon: refusing to listen on non-loopback address %q without auth.keys; add an API key or listen on 127.0.0.1", cfg.Listen)
 	}
+	if !loopback && !cfg.TLS.Enabled() && !cfg.TLS.AllowPlaintext {
+		return nil, fmt.Errorf("%w (listen %q)", errPlaintext, cfg.Listen)
+	}
+	apiTLS, tlsAt, err := newAPITLS(cfg.TLS, env.ReadFile)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
 	cfg = withSimulatorDefaults(cfg)
-	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, env: env}
+	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, tls: apiTLS, tlsAt: tlsAt, env: env}
 	d.m = newMetrics(func() float64 {
 		if d.users == nil {
 			return 0
@@ -205,13 +214,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("daemon: listen: %w", err)
 	}
+	scheme := "http"
+	if d.tls != nil {
+		ln = d.tls.listener(ln)
+		scheme = "https"
+		d.log.Info("tls: certificate loaded", "subject", d.tlsAt.subject, "not_after", d.tlsAt.notAfter.UTC().Format(time.RFC3339),
+			"client_certificates", d.tlsAt.mutual)
+	}
 	srv := d.server()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.addr.Store(ln.Addr().String())
 	d.ready.Store(true)
 	if d.auth.enabled() {
-		d.log.Info("listening", "addr", ln.Addr().String(), "data_dir", d.cfg.DataDir, "auth_keys", len(d.auth.keys))
+		d.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", d.cfg.DataDir, "auth_keys", len(d.auth.keys))
 	} else {
 		d.log.Warn("listening without API keys: loopback only, every request is trusted", "addr", ln.Addr().String(), "data_dir", d.cfg.DataDir)
 	}

@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
@@ -11,7 +13,8 @@ import (
 
 // Reload re-reads the configuration (Env.LoadConfig) and applies what can
 // change at run time: vendor limits and retry policy (to running senders,
-// keeping their queues) and push resources. Other changed keys are named
+// keeping their queues), push resources, and the API listener's TLS files
+// (read again for new connections; turning TLS on or off needs a restart). Other changed keys are named
 // in the log as needing a restart. An invalid configuration is refused and
 // the running one stays.
 func (d *Daemon) Reload() ([]string, error) {
@@ -32,6 +35,17 @@ func (d *Daemon) Reload() ([]string, error) {
 		return nil, err
 	}
 	next = withSimulatorDefaults(next)
+	// The TLS files are read again even when their names did not change
+	// (a renewed certificate is why an operator reloads); a file that
+	// cannot be used refuses the whole reload, before anything is applied.
+	var nextTLS *tls.Config
+	var tlsAt tlsInfo
+	if d.tls != nil && next.TLS.Enabled() {
+		if nextTLS, tlsAt, err = d.tls.read(next.TLS); err != nil {
+			d.log.Error("config reload refused; keeping the running configuration", "err", err)
+			return nil, err
+		}
+	}
 	var applied []string
 	cur := d.live
 	curV, nextV := cur.Vendors.ByName(), next.Vendors.ByName()
@@ -46,6 +60,13 @@ func (d *Daemon) Reload() ([]string, error) {
 	if !reflect.DeepEqual(cur.Resources, next.Resources) {
 		d.composer.setResources(next.Resources)
 		applied = append(applied, "resources")
+	}
+	if nextTLS != nil {
+		d.tls.cur.Store(nextTLS)
+		applied = append(applied, "tls")
+		cur.TLS = next.TLS
+		d.log.Info("tls: certificate reloaded", "subject", tlsAt.subject, "not_after", tlsAt.notAfter.UTC().Format(time.RFC3339),
+			"client_certificates", tlsAt.mutual)
 	}
 	// Keep the applied parts; everything else needs a restart.
 	for _, k := range vendors.Kinds() {

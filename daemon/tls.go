@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-push/herald/configs"
+)
+
+// apiTLS is the API listener's TLS configuration. The handshake reads the
+// current one through GetConfigForClient, so a reload swaps certificate and
+// client CA for every new connection while open ones keep theirs.
+type apiTLS struct {
+	cur      atomic.Pointer[tls.Config]
+	readFile func(string) ([]byte, error)
+}
+
+// newAPITLS loads c's files; nil when TLS is off.
+func newAPITLS(c configs.TLS, readFile func(string) ([]byte, error)) (*apiTLS, tlsInfo, error) {
+	if !c.Enabled() {
+		return nil, tlsInfo{}, nil
+	}
+	t := &apiTLS{readFile: readFile}
+	cfg, info, err := t.read(c)
+	if err != nil {
+		return nil, info, err
+	}
+	t.cur.Store(cfg)
+	return t, info, nil
+}
+
+// tlsInfo describes a loaded certificate for the log (no key material).
+type tlsInfo struct {
+	subject  string
+	notAfter time.Time
+	mutual   bool
+}
+
+// read reads c's files into the configuration new connections would get;
+// storing it in cur is the caller's step, once everything else is good.
+func (t *apiTLS) read(c configs.TLS) (*tls.Config, tlsInfo, error) {
+	certPEM, err := t.readFile(c.CertFile)
+	if err != nil {
+		return nil, tlsInfo{}, fmt.Errorf("tls.cert_file: %w", err)
+	}
+	keyPEM, err := t.readFile(c.KeyFile)
+	if err != nil {
+		return nil, tlsInfo{}, fmt.Errorf("tls.key_file: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, tlsInfo{}, fmt.Errorf("tls.cert_file %q with tls.key_file %q: %w", c.CertFile, c.KeyFile, err)
+	}
+	leaf := pair.Leaf
+	if leaf == nil { // X509KeyPair fills Leaf since Go 1.23; parse if it did not
+		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+			return nil, tlsInfo{}, fmt.Errorf("tls.cert_file %q: %w", c.CertFile, err)
+		}
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	info := tlsInfo{subject: leaf.Subject.String(), notAfter: leaf.NotAfter}
+	if c.ClientCAFile != "" {
+		caPEM, err := t.readFile(c.ClientCAFile)
+		if err != nil {
+			return nil, tlsInfo{}, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, tlsInfo{}, fmt.Errorf("tls.client_ca_file %q: no PEM certificate in it", c.ClientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		info.mutual = true
+	}
+	return cfg, info, nil
+}
+
+// listener wraps ln so that every connection is a TLS server connection
+// with the configuration current at its handshake.
+func (t *apiTLS) listener(ln net.Listener) net.Listener {
+	return tls.NewListener(ln, &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return t.cur.Load(), nil
+		},
+	})
+}
+
+// errPlaintext refuses plain HTTP where bearer keys would cross a network.
+var errPlaintext = errors.New("daemon: refusing plain HTTP on a non-loopback listen address: API keys would travel in cleartext; set tls.cert_file and tls.key_file, or tls.allow_plaintext: true when a TLS-terminating proxy is the only way in")
