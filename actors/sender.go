@@ -39,9 +39,10 @@ type Composer interface {
 
 // sender is the actor of one vendor account. It owns the in-memory queue
 // (mirroring the outbox rows), the token bucket, the in-flight count, the
-// daily quota and the pause after broken credentials. Vendor I/O and the
-// outbox writes that follow it run in a goroutine per batch, which reports
-// back with sendDone, so Receive never blocks.
+// daily quota and the pause after broken credentials or a misconfigured
+// endpoint. Vendor I/O and the outbox writes that follow it run in a
+// goroutine per batch, which reports back with sendDone, so Receive never
+// blocks.
 type sender struct {
 	kind vendors.Kind
 	d    *senderDeps
@@ -99,11 +100,11 @@ type (
 	senderSync struct{}
 	setConfig  struct{ cfg SenderConfig }
 	sendDone   struct {
-		sent     int            // rows the batch carried
-		requests int            // in-flight requests it held
-		retry    []store.Queued // rows with a new NotBefore
-		requeue  []store.Queued // rows to send again as they are
-		paused   bool           // the vendor refused our credentials
+		sent     int             // rows the batch carried
+		requests int             // in-flight requests it held
+		retry    []store.Queued  // rows with a new NotBefore
+		requeue  []store.Queued  // rows to send again as they are
+		pause    *vendors.Result // the first answer that pauses the sender (CredentialsBroken, Misconfigured); nil = none
 	}
 )
 
@@ -143,7 +144,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.loaded(m, now)
 	case *sendDone:
 		s.inFlight -= m.requests
-		if !m.paused {
+		if m.pause == nil {
 			s.pauseFor = 0
 		}
 		if s.cfg.DailyQuota > 0 && len(m.requeue) > 0 {
@@ -158,8 +159,8 @@ func (s *sender) Receive(ctx actor.Context) {
 			s.add(q, now)
 		}
 		s.stats.Queued.Add(int64(len(m.retry) + len(m.requeue)))
-		if m.paused {
-			s.pause(now)
+		if m.pause != nil {
+			s.pause(now, *m.pause)
 		}
 	case *setConfig:
 		s.cfg = m.cfg
@@ -323,7 +324,13 @@ func (s *sender) lane() *[]*batch {
 	}
 }
 
-func (s *sender) pause(now time.Time) {
+// pause holds the sender's starts after cause, the answer that paused it:
+// our credentials refused (CredentialsBroken) or our setup wrong, e.g. the
+// endpoint redirecting (Misconfigured). Pauses in a row (no batch ending
+// without a pausing answer in between) double, from initial_backoff up to
+// max_backoff. It logs one ERROR per pause start, with cause's code and
+// reason, which the vendor clients keep free of credentials.
+func (s *sender) pause(now time.Time, cause vendors.Result) {
 	if now.Before(s.pausedUntil) {
 		return // already paused: batches in flight report the same refusal
 	}
@@ -334,8 +341,12 @@ func (s *sender) pause(now time.Time) {
 	}
 	s.pausedUntil = now.Add(s.pauseFor)
 	s.stats.Paused.Store(1)
-	s.d.log.Error("vendor refused our credentials: sender paused and retrying; if it persists, fix the account in the config and restart herald",
-		"vendor", s.kind, "paused_for", s.pauseFor.String())
+	msg := "vendor refused our credentials: sender paused and retrying; if it persists, fix the account in the config and restart herald"
+	if cause.Verdict == vendors.Misconfigured {
+		msg = "vendor refused our setup: sender paused and retrying; if it persists, fix the vendor's endpoint in the config (or the proxy in between) and restart herald"
+	}
+	s.d.log.Error(msg, "vendor", s.kind, "paused_for", s.pauseFor.String(),
+		"verdict", cause.Verdict.String(), "code", cause.Code, "reason", cause.Reason)
 }
 
 // pump moves due rows into batches and starts every batch the limits allow.

@@ -27,7 +27,7 @@ type SenderStats struct {
 	Spilled     atomic.Int64 // notifications waiting in the outbox for room in the sender's memory (limits.max_queued)
 	InFlight    atomic.Int64 // notifications in requests to the vendor
 	QuotaLeft   atomic.Int64 // daily quota left; -1 = unlimited
-	Paused      atomic.Int64 // 1 while paused after broken credentials
+	Paused      atomic.Int64 // 1 while paused after broken credentials or a misconfigured endpoint
 }
 
 // SenderSnapshot is a copy of SenderStats.
@@ -269,7 +269,9 @@ type outcome struct {
 	retry   []store.Queued
 	requeue []store.Queued
 	unbind  []store.Queued
-	paused  bool
+	// pause is the batch's first answer that pauses the sender
+	// (CredentialsBroken, Misconfigured); nil = none.
+	pause *vendors.Result
 }
 
 func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended func()) *sendDone {
@@ -292,7 +294,7 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended fu
 		d.send(kind, cfg, n, b, ended, &o)
 	}
 	d.record(&o)
-	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, paused: o.paused}
+	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, pause: o.pause}
 }
 
 func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, ended func(), o *outcome) {
@@ -366,9 +368,13 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		o.done = append(o.done, q.Key)
 		o.unbind = append(o.unbind, q)
 		d.stats.Invalid.Add(1)
-	case vendors.CredentialsBroken:
+	case vendors.CredentialsBroken, vendors.Misconfigured:
+		// Our side is wrong, not the push: hold the row (no attempt
+		// counted) until the pause ends, and pause the sender.
 		o.requeue = append(o.requeue, q)
-		o.paused = true
+		if o.pause == nil {
+			o.pause = &vendors.Result{Verdict: r.Verdict, Code: r.Code, Reason: r.Reason}
+		}
 	case vendors.Retry:
 		q.Entry.Attempts++
 		q.Entry.LastCode = r.Code

@@ -101,6 +101,7 @@ const (
 	Retry                            // transient: try again later (RetryAfter if the vendor said)
 	CredentialsBroken                // our credentials were refused: pause the account
 	Rejected                         // the request itself is wrong: do not retry
+	Misconfigured                    // the vendor's answer says our setup is wrong (a redirect): pause the account, as CredentialsBroken
 )
 
 func (v Verdict) String() string {
@@ -115,6 +116,8 @@ func (v Verdict) String() string {
 		return "credentials_broken"
 	case Rejected:
 		return "rejected"
+	case Misconfigured:
+		return "misconfigured"
 	}
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
