@@ -93,11 +93,9 @@ func New(cfg Config) (*Client, error) {
 	// would re-send the provider JWT (net/http keeps Authorization for the
 	// same host name on another port and for subdomains) or present the
 	// client certificate to the host in Location, and count that host's
-	// 200 as delivered. pushOnce makes a 3xx redirect_refused.
-	hc := &http.Client{
-		Transport:     tap{next: c.transport},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// 200 as delivered. pushOnce makes a 3xx redirect_refused
+	// (vendors.RedirectResult: Misconfigured, the sender pauses).
+	hc := &http.Client{Transport: tap{next: c.transport}, CheckRedirect: vendors.RefuseRedirect}
 	env := func(host string) *apns2.Client {
 		return &apns2.Client{Host: strings.TrimRight(host, "/"), Certificate: cert, Token: tok, HTTPClient: hc}
 	}

@@ -19,8 +19,10 @@
 //
 // The Client never follows a redirect: a 307/308 would re-send the provider
 // JWT, or present the client certificate, to the host in Location, and that
-// host's 200 would count as delivered. Any 3xx is therefore Retry with code
-// "redirect_refused" and a reason naming the status and Location's host.
+// host's 200 would count as delivered. Any 3xx is therefore Misconfigured
+// (vendors.RedirectResult: the sender pauses, as for broken credentials,
+// without counting an attempt) with code "redirect_refused" and a reason
+// naming the status and Location's host.
 //
 // The package holds no package-level mutable state: clocks, TLS roots and
 // limits come in through Config and SimOptions.

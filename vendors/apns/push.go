@@ -52,9 +52,9 @@ func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest
 		Payload:     payload,
 		PushType:    w.PushType,
 	})
-	if seen.status >= 300 && seen.status < 400 {
+	if vendors.IsRedirect(seen.status) {
 		// Not followed (see New), whatever apns2 made of the body.
-		return redirectResult(seen.status, seen.location)
+		return vendors.RedirectResult("APNs", seen.status, seen.location)
 	}
 	if err != nil {
 		if seen.status != 0 {
@@ -113,7 +113,7 @@ func (t tap) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if m, ok := r.Context().Value(answerKey{}).(*answerMeta); ok {
 		m.status, m.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
-		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if vendors.IsRedirect(resp.StatusCode) {
 			m.location = resp.Header.Get("Location")
 		}
 	}

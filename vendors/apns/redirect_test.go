@@ -30,7 +30,7 @@ func serveTLS(t *testing.T, ca *simkit.CA, h http.Handler) string {
 	return "https://" + ln.Addr().String()
 }
 
-// TestRedirectIsNeverFollowed: a 3xx from APNs is Retry with code
+// TestRedirectIsNeverFollowed: a 3xx from APNs is Misconfigured with code
 // redirect_refused, and the host in Location, trusted by the same CA and
 // answering 200 as APNs does, never gets a request (so never the provider
 // JWT).
@@ -66,7 +66,7 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			c := newClient(t, cfg)
 			res := send(t, c, note("m1"), append(prod("tok-a", "tok-b"), targetsIn(EnvAutomatic, "tok-c")...)...)
 			for i, r := range res {
-				wantResult(t, i, r, vendors.Retry, codeRedirectRefused)
+				wantResult(t, i, r, vendors.Misconfigured, vendors.CodeRedirectRefused)
 				if !strings.Contains(r.Reason, strconv.Itoa(status)) || !strings.Contains(r.Reason, host) {
 					t.Errorf("result %d: reason %q does not name HTTP %d and host %s", i, r.Reason, status, host)
 				}

@@ -2,7 +2,6 @@ package apns
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,39 +35,11 @@ func resultFor(status int, reason string, retryAfter time.Duration) vendors.Resu
 		r.Verdict = vendors.Rejected
 	default:
 		// 1xx, other 2xx: not an APNs answer; try again later. (A 3xx
-		// from Send never gets here: pushOnce makes it redirectResult.)
+		// from Send never gets here: pushOnce makes it
+		// vendors.RedirectResult.)
 		r.Verdict, r.RetryAfter = vendors.Retry, retryAfter
 	}
 	return r
-}
-
-// codeRedirectRefused is the Result code of a 3xx answer.
-const codeRedirectRefused = "redirect_refused"
-
-// redirectResult is the Result for a 3xx answer. The client never follows
-// one (see New), so nothing was delivered; it is Retry, not Rejected,
-// because the push is not at fault: a moved or intercepted endpoint is
-// fixed by the operator. The reason names the status and Location's host,
-// never the provider token.
-func redirectResult(status int, location string) vendors.Result {
-	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
-		Reason: "APNs answered HTTP " + strconv.Itoa(status) + " " + http.StatusText(status) + " to " +
-			locationHost(location) + ": redirect refused (it would carry the credentials there)"}
-}
-
-// locationHost is the host a Location header points at, for a Reason.
-func locationHost(location string) string {
-	if location == "" {
-		return "no Location"
-	}
-	u, err := url.Parse(location)
-	switch {
-	case err != nil:
-		return "an unreadable Location"
-	case u.Host == "":
-		return "a path on the same host"
-	}
-	return "host " + strconv.Quote(u.Host)
 }
 
 // describe is the human reason for an APNs answer.

@@ -47,10 +47,10 @@ func New(cfg Config) (*Client, error) {
 	// 307/308 would re-send the signed assertion from the token endpoint,
 	// or get the bearer token added by oauth2.Transport on messages:send,
 	// to the host in Location, and count its answer as FCM's. A 3xx is
-	// redirect_refused instead (verdict, tokenResult).
+	// redirect_refused instead (verdict, tokenResult: vendors.RedirectResult).
 	tokens := newTokenCache(cfg.CredentialsJSON,
-		&http.Client{Transport: base, Timeout: cfg.Timeout, CheckRedirect: refuseRedirect}, cfg.Now)
-	hc := &http.Client{Transport: guard{next: &oauth2.Transport{Source: tokens, Base: base}}, CheckRedirect: refuseRedirect}
+		&http.Client{Transport: base, Timeout: cfg.Timeout, CheckRedirect: vendors.RefuseRedirect}, cfg.Now)
+	hc := &http.Client{Transport: guard{next: &oauth2.Transport{Source: tokens, Base: base}}, CheckRedirect: vendors.RefuseRedirect}
 
 	ctx := context.Background()
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID},
@@ -72,10 +72,6 @@ func New(cfg Config) (*Client, error) {
 		pool:      vendors.NewPool(cfg.MaxConcurrent),
 	}, nil
 }
-
-// refuseRedirect stops a client at the first redirect and hands back the
-// 3xx itself.
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Kind is vendors.FCM or vendors.Web, as configured.
 func (c *Client) Kind() vendors.Kind { return c.kind }
@@ -172,11 +168,11 @@ func (c *Client) post(ctx context.Context, msg *messaging.Message) (vendors.Resu
 	case at.stopped:
 		a := parseAnswer(at.status, at.header, at.body, now)
 		return verdict(a), a
-	case isRedirect(at.status):
+	case vendors.IsRedirect(at.status):
 		// Before err == nil: the SDK counts 300-303 as success, and a
 		// redirect's body that parses as a message name would read as
 		// delivered.
-		return redirectResult("fcm: messages:send", at.status, at.header.Get("Location")), answer{}
+		return vendors.RedirectResult("fcm: messages:send", at.status, at.header.Get("Location")), answer{}
 	case err == nil:
 		return vendors.Result{Verdict: vendors.Delivered, Reason: name}, answer{}
 	}

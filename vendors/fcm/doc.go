@@ -87,6 +87,8 @@
 // option.WithHTTPClient and uses it as is): a 307/308 would re-send the
 // signed assertion, or the bearer token that oauth2.Transport adds to
 // every request, to the host in Location, and its answer would count as
-// FCM's. Any 3xx from either → Retry with code "redirect_refused" and a
-// reason naming the status and Location's host.
+// FCM's. Any 3xx from either → Misconfigured (vendors.RedirectResult: the
+// sender pauses, as for CredentialsBroken, without counting an attempt)
+// with code "redirect_refused" and a reason naming the status and
+// Location's host.
 package fcm

@@ -31,7 +31,7 @@ func serveTLS(t *testing.T, ca *simkit.CA, h http.Handler) string {
 }
 
 // TestRedirectIsNeverFollowed: a 3xx from the token endpoint or from
-// messages:send is Retry with code redirect_refused, and the host in
+// messages:send is Misconfigured with code redirect_refused, and the host in
 // Location, trusted by the same CA and answering as FCM does on success,
 // never gets a request (so never the signed assertion or the bearer).
 func TestRedirectIsNeverFollowed(t *testing.T) {
@@ -97,8 +97,8 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = c.Close() })
 			for i, r := range send(t, c, chatNotification("m-1"), "tok-a", "tok-b") {
-				if r.Verdict != vendors.Retry || r.Code != codeRedirectRefused {
-					t.Errorf("result %d: %v %q (%s), want retry %s", i, r.Verdict, r.Code, r.Reason, codeRedirectRefused)
+				if r.Verdict != vendors.Misconfigured || r.Code != vendors.CodeRedirectRefused {
+					t.Errorf("result %d: %v %q (%s), want misconfigured %s", i, r.Verdict, r.Code, r.Reason, vendors.CodeRedirectRefused)
 				}
 				if !strings.Contains(r.Reason, strconv.Itoa(tc.status)) || !strings.Contains(r.Reason, host) {
 					t.Errorf("result %d: reason %q does not name HTTP %d and host %s", i, r.Reason, tc.status, host)

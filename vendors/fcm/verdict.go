@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ type apiError struct {
 // error still yields the HTTP status.
 func parseAnswer(status int, header http.Header, body []byte, now time.Time) answer {
 	a := answer{httpStatus: status, retryAfter: parseRetryAfter(header, now)}
-	if isRedirect(status) {
+	if vendors.IsRedirect(status) {
 		a.location = header.Get("Location")
 	}
 	var e apiError
@@ -162,9 +161,9 @@ func platformStatus(err error) string {
 
 // verdict is the answer → Result table (see the package doc).
 func verdict(a answer) vendors.Result {
-	if isRedirect(a.httpStatus) {
+	if vendors.IsRedirect(a.httpStatus) {
 		// Whatever the body says: the client did not follow it.
-		return redirectResult("fcm: messages:send", a.httpStatus, a.location)
+		return vendors.RedirectResult("fcm: messages:send", a.httpStatus, a.location)
 	}
 	code := a.fcmCode
 	if code == "" {
@@ -248,8 +247,8 @@ func tokenResult(te *tokenError, now time.Time) vendors.Result {
 		}
 	}
 	status := re.Response.StatusCode
-	if isRedirect(status) {
-		return redirectResult("fcm: token endpoint", status, re.Response.Header.Get("Location"))
+	if vendors.IsRedirect(status) {
+		return vendors.RedirectResult("fcm: token endpoint", status, re.Response.Header.Get("Location"))
 	}
 	if code == "" {
 		code = "TOKEN_HTTP_" + strconv.Itoa(status)
@@ -267,38 +266,6 @@ func tokenResult(te *tokenError, now time.Time) vendors.Result {
 		r.Verdict = vendors.CredentialsBroken
 	}
 	return r
-}
-
-// codeRedirectRefused is the Result code of a 3xx answer.
-const codeRedirectRefused = "redirect_refused"
-
-func isRedirect(status int) bool { return status >= 300 && status < 400 }
-
-// redirectResult is the Result for a 3xx answer from what (messages:send or
-// the token endpoint). The clients never follow one (see New), so nothing
-// was delivered; it is Retry, not Rejected or CredentialsBroken, because
-// neither the message nor the service account is at fault: a moved or
-// intercepted endpoint is fixed by the operator. The reason names the
-// status and Location's host, never a credential.
-func redirectResult(what string, status int, location string) vendors.Result {
-	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
-		Reason: what + " answered HTTP " + strconv.Itoa(status) + " " + http.StatusText(status) + " to " +
-			locationHost(location) + ": redirect refused (it would carry the credentials there)"}
-}
-
-// locationHost is the host a Location header points at, for a Reason.
-func locationHost(location string) string {
-	if location == "" {
-		return "no Location"
-	}
-	u, err := url.Parse(location)
-	switch {
-	case err != nil:
-		return "an unreadable Location"
-	case u.Host == "":
-		return "a path on the same host"
-	}
-	return "host " + strconv.Quote(u.Host)
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.

@@ -76,9 +76,9 @@ func TestAnswerVerdicts(t *testing.T) {
 		{"not-found-bare", cannedAnswer{404, nil, fcmBody(404, "NOT_FOUND", "Requested entity was not found.")}, vendors.Rejected, "NOT_FOUND", 0, 1},
 		{"teapot-text", cannedAnswer{418, map[string]string{"Content-Type": "text/plain"}, "no"}, vendors.Rejected, "HTTP_418", 0, 1},
 		{"garbage-success", cannedAnswer{200, nil, "{not json"}, vendors.Delivered, "", 0, 1},
-		{"redirect-307", cannedAnswer{307, map[string]string{"Location": "https://elsewhere.example/v1/x"}, "moved"}, vendors.Retry, codeRedirectRefused, 0, 1},
-		{"redirect-302-named", cannedAnswer{302, map[string]string{"Location": "https://elsewhere.example/v1/x"}, `{"name":"projects/p/messages/1"}`}, vendors.Retry, codeRedirectRefused, 0, 1},
-		{"not-modified", cannedAnswer{304, nil, ""}, vendors.Retry, codeRedirectRefused, 0, 1},
+		{"redirect-307", cannedAnswer{307, map[string]string{"Location": "https://elsewhere.example/v1/x"}, "moved"}, vendors.Misconfigured, vendors.CodeRedirectRefused, 0, 1},
+		{"redirect-302-named", cannedAnswer{302, map[string]string{"Location": "https://elsewhere.example/v1/x"}, `{"name":"projects/p/messages/1"}`}, vendors.Misconfigured, vendors.CodeRedirectRefused, 0, 1},
+		{"not-modified", cannedAnswer{304, nil, ""}, vendors.Misconfigured, vendors.CodeRedirectRefused, 0, 1},
 	}
 	byToken := map[string]cannedAnswer{}
 	for _, c := range cases {

@@ -83,8 +83,13 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 }
 
 // classify maps one push-API answer to an outcome. It never panics on any
-// status or body.
+// status or body. A 3xx comes first: the client did not follow it, so a
+// body code, 80000000 included, is not the push API's answer.
 func classify(status int, header http.Header, body []byte, now time.Time) outcome {
+	if vendors.IsRedirect(status) {
+		r := vendors.RedirectResult("huawei: push API", status, header.Get("Location"))
+		return outcome{verdict: r.Verdict, code: r.Code, reason: r.Reason}
+	}
 	var ans sendAnswer
 	parsed := json.Unmarshal(body, &ans) == nil && ans.Code != ""
 	if parsed {

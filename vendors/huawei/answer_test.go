@@ -62,6 +62,10 @@ func TestClassify(t *testing.T) {
 		{"200 empty", 200, "", "", []vendors.Verdict{R, R, R}, "malformed_answer", false, 0},
 		{"404 without code", 404, "", "not found", []vendors.Verdict{X, X, X}, "HTTP 404", false, 0},
 		{"code of wrong type", 200, "", `{"code":{"x":1}}`, []vendors.Verdict{R, R, R}, "malformed_answer", false, 0},
+		// A redirect is not followed: its body is not the push API's answer.
+		{"302 with a success body", 302, "", ans("80000000", "Success"), []vendors.Verdict{M, M, M}, vendors.CodeRedirectRefused, false, 0},
+		{"307 with an auth error body", 307, "", ans("80200003", "Oauth Token expired."), []vendors.Verdict{M, M, M}, vendors.CodeRedirectRefused, false, 0},
+		{"304 empty", 304, "", "", []vendors.Verdict{M, M, M}, vendors.CodeRedirectRefused, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +118,8 @@ func TestTokenResult(t *testing.T) {
 		{"flow control", 503, ``, R, "HTTP 503", 0},
 		{"200 garbage", 200, `<html>`, R, "malformed_token_answer", 0},
 		{"200 no token", 200, `{"expires_in":3600}`, R, "malformed_token_answer", 0},
+		{"302 with a token", 302, `{"access_token":"t","expires_in":3600}`, M, vendors.CodeRedirectRefused, 0},
+		{"307 bad secret", 307, `{"error":1101}`, M, vendors.CodeRedirectRefused, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

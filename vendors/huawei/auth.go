@@ -143,6 +143,11 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, *vendor
 // tokenResult maps a token-endpoint answer to a token and its lifetime, or
 // to the Result every target gets.
 func tokenResult(status int, h http.Header, body []byte, now time.Time) (string, time.Duration, *vendors.Result) {
+	if vendors.IsRedirect(status) {
+		// Not followed (RefuseRedirect): not the token endpoint's answer.
+		r := vendors.RedirectResult("huawei: token endpoint", status, h.Get("Location"))
+		return "", 0, &r
+	}
 	var ans tokenAnswer
 	jsonErr := json.Unmarshal(body, &ans)
 	httpCode := "HTTP " + strconv.Itoa(status)

@@ -47,12 +47,11 @@ func New(cfg Config) (*Client, error) {
 	tr.ForceAttemptHTTP2 = true // HTTP/2 via ALPN even with a custom TLS config
 	tr.MaxIdleConnsPerHost = 64
 	tr.ResponseHeaderTimeout = cfg.Timeout
-	hc := &http.Client{
-		Transport: tr,
-		// The push API answers directly; a redirect would leak the bearer
-		// token to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// The push API and the token endpoint answer directly; following a
+	// redirect would re-send the bearer token or the client secret to the
+	// host in Location. classify and tokenResult make a 3xx
+	// redirect_refused (Misconfigured).
+	hc := &http.Client{Transport: tr, CheckRedirect: vendors.RefuseRedirect}
 	return &Client{
 		hc:      hc,
 		tr:      tr,

@@ -21,6 +21,7 @@ const (
 	R = vendors.Retry
 	C = vendors.CredentialsBroken
 	X = vendors.Rejected
+	M = vendors.Misconfigured
 )
 
 func TestSendDelivered(t *testing.T) {

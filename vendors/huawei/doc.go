@@ -49,8 +49,16 @@
 //
 // # Answers
 //
-// The push API answers {"code","msg","requestId"} with a string code; the
-// client trusts the body code first and the HTTP status second:
+// The client never follows a redirect: a 307/308 would re-send the bearer
+// token, or from the token endpoint the client secret, to the host in
+// Location. Any 3xx, from either endpoint and whatever its body (a
+// redirect with 80000000 is not a delivery), is Misconfigured
+// (vendors.RedirectResult: the sender pauses, as for CredentialsBroken,
+// without counting an attempt) with code "redirect_refused" and a reason
+// naming the status and Location's host.
+//
+// Otherwise the push API answers {"code","msg","requestId"} with a string
+// code; the client trusts the body code first and the HTTP status second:
 // 80000000 Delivered; 80100000 partial success, msg is a JSON string
 // {"success","failure","illegal_tokens"} whose tokens are TokenInvalid and
 // the rest Delivered; 80300007 all TokenInvalid; 80100001, 80100003,

@@ -71,9 +71,15 @@
 // quota day is assumed to roll over [U]); 11 refresh and resend; 14–19, 26,
 // 27, 28, 30 CredentialsBroken; 12, 20–25, 29, 31, 32, 34, 40, 41, 51, 59,
 // 67 and unknown codes Rejected. Any auth refusal that is not transient is
-// CredentialsBroken. HTTP 5xx/429, transport errors and per-request
-// timeouts are Retry (honouring Retry-After); an unreadable answer is Retry
-// too ("malformed_response": app_message_id makes the resend harmless). A
+// CredentialsBroken. Redirects are never followed (a 307/308 would re-send
+// the form, and the sign or auth_token in it, to the host in Location): any
+// 3xx, from auth or unicast_batch and whatever its body (code 0 included),
+// is Misconfigured (vendors.RedirectResult: the sender pauses, as for
+// CredentialsBroken, without counting an attempt) with code
+// "redirect_refused" and a reason naming the status and Location's host.
+// HTTP 5xx/429, transport errors and per-request timeouts are Retry
+// (honouring Retry-After); an unreadable answer is Retry too
+// ("malformed_response": app_message_id makes the resend harmless). A
 // cancelled caller context is the call's error.
 //
 // # Simulator

@@ -38,15 +38,17 @@ func newHTTPClient(cfg Config) *http.Client {
 			MaxIdleConnsPerHost: 32,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		// OPPO never redirects; following one could leak the form.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// OPPO answers directly; following a 307/308 would re-send the
+		// form, auth_token or sign with it, to the host in Location. post
+		// makes a 3xx redirect_refused (Misconfigured).
+		CheckRedirect: vendors.RefuseRedirect,
 	}
 }
 
 // post sends form to path and returns OPPO's envelope. When there is no
 // usable envelope it returns instead the Result standing for every target
-// (transport failure, timeout, HTTP error, unreadable body). err is set
-// only when ctx itself ended.
+// (transport failure, timeout, redirect, HTTP error, unreadable body). err
+// is set only when ctx itself ended.
 func (c *Client) post(ctx context.Context, path string, form url.Values) (*answer, *vendors.Result, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -65,6 +67,12 @@ func (c *Client) post(ctx context.Context, path string, form url.Values) (*answe
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return transportFailure(ctx, err)
+	}
+	if vendors.IsRedirect(resp.StatusCode) {
+		// Not followed (RefuseRedirect), so whatever code its body holds,
+		// 0 included, is not OPPO's answer.
+		r := vendors.RedirectResult("OPPO", resp.StatusCode, resp.Header.Get("Location"))
+		return nil, &r, nil
 	}
 	after := retryAfter(resp.Header, c.now())
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {

@@ -74,6 +74,14 @@ func TestTransportAnswers(t *testing.T) {
 		{"string code", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"code":"41","message":"Invalid Arguments"}`))
 		}, vendors.Rejected, "41", 0},
+		{"302 with code 0", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "https://elsewhere.example"+pathBatch)
+			w.WriteHeader(http.StatusFound)
+			_, _ = w.Write([]byte(`{"code":0,"data":[{"messageId":"x","registrationId":"CN_a"}]}`))
+		}, vendors.Misconfigured, vendors.CodeRedirectRefused, 0},
+		{"304 without Location", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotModified)
+		}, vendors.Misconfigured, vendors.CodeRedirectRefused, 0},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm() // with the body read, the server sees the client hang up
 			select {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -149,10 +148,10 @@ func statusResult(status int, desc string) vendors.Result {
 
 // httpResult maps a non-200 status. vivo documents only 500 ("Internet
 // server error!"); any 5xx is transient, 429 honours Retry-After, and a
-// 3xx is a refused redirect.
+// 3xx is a refused redirect (vendors.RedirectResult: Misconfigured).
 func httpResult(status int, header http.Header, body []byte, now time.Time) vendors.Result {
-	if status >= 300 && status < 400 {
-		return redirectResult(status, header.Get("Location"))
+	if vendors.IsRedirect(status) {
+		return vendors.RedirectResult("vivo", status, header.Get("Location"))
 	}
 	r := vendors.Result{Code: "http_" + strconv.Itoa(status), Reason: excerpt(body)}
 	switch {
@@ -168,32 +167,6 @@ func httpResult(status int, header http.Header, body []byte, now time.Time) vend
 		r.Reason = http.StatusText(status)
 	}
 	return r
-}
-
-// redirectResult is the Result for a 3xx answer. The client never follows
-// one (refuseRedirect), so nothing was delivered; it is Retry, not Rejected,
-// because the message is not at fault: a moved or intercepted endpoint is
-// fixed by the operator. The reason names the status and Location's host,
-// never a credential.
-func redirectResult(status int, location string) vendors.Result {
-	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
-		Reason: fmt.Sprintf("HTTP %d %s to %s: redirect refused (it would carry the credentials there)",
-			status, http.StatusText(status), locationHost(location))}
-}
-
-// locationHost is the host a Location header points at, for a Reason.
-func locationHost(location string) string {
-	if location == "" {
-		return "no Location"
-	}
-	u, err := url.Parse(location)
-	switch {
-	case err != nil:
-		return "an unreadable Location"
-	case u.Host == "":
-		return "a path on the same host"
-	}
-	return "host " + strconv.Quote(u.Host)
 }
 
 // untilNextVivoDay is the wait until the next midnight China Standard

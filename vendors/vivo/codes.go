@@ -18,10 +18,6 @@ const (
 	maxTTLSeconds   = 7 * 24 * 3600
 )
 
-// codeRedirectRefused is the Result code of a 3xx answer: the client does
-// not follow redirects (see redirectResult).
-const codeRedirectRefused = "redirect_refused"
-
 // vivo business codes ("result" in every answer body).
 const (
 	codeOK = 0

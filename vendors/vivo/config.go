@@ -101,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if cfg.HTTPClient != nil {
-		c.http = withoutRedirects(cfg.HTTPClient)
+		c.http = vendors.NoRedirects(cfg.HTTPClient)
 	} else {
 		c.http = newHTTPClient(cfg.TLS)
 	}
@@ -119,21 +119,10 @@ func newHTTPClient(tlsConf *tls.Config) *http.Client {
 	}
 	t.ForceAttemptHTTP2 = true
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
-}
-
-// refuseRedirect stops the client at the first redirect and hands back the
-// 3xx itself (see redirectResult). vivo answers directly; following a 307
-// or 308 would re-send the authToken header (or the auth sign) to whatever
-// host Location names, and count that host's answer as vivo's.
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// withoutRedirects is a copy of hc that never follows a redirect; hc
-// itself, which the caller may use elsewhere, is left as it is.
-func withoutRedirects(hc *http.Client) *http.Client {
-	cp := *hc
-	cp.CheckRedirect = refuseRedirect
-	return &cp
+	// vivo answers directly; following a 307 or 308 would re-send the
+	// authToken header (or the auth sign) to whatever host Location names
+	// and count that host's answer as vivo's (httpResult refuses it).
+	return &http.Client{Transport: t, CheckRedirect: vendors.RefuseRedirect}
 }
 
 // Kind is vendors.Vivo.

@@ -16,9 +16,11 @@
 // a redirect, its own http.Client or a copy of Config.HTTPClient alike: a
 // 307/308 would re-send the authToken header (or, from /message/auth, the
 // sign) to the host in Location, and that host's answer would count as
-// vivo's. Any 3xx, from any endpoint, is therefore Retry with code
-// "redirect_refused" and a reason naming the status and Location's host;
-// on /message/auth it fails the token fetch.
+// vivo's. Any 3xx, from any endpoint, is therefore Misconfigured
+// (vendors.RedirectResult: the sender pauses, as for CredentialsBroken,
+// without counting an attempt) with code "redirect_refused" and a reason
+// naming the status and Location's host; on /message/auth it fails the
+// token fetch.
 //
 // Wire decisions (see the package's report and vendors.md §6):
 //   - Custom data travels in clientCustomMap: "message_id" plus every

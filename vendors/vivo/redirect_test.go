@@ -97,7 +97,7 @@ func redirecting(t *testing.T, ca *simkit.CA, path string, status int, other *el
 }
 
 // TestRedirectIsNeverFollowed: a 3xx from any vivo endpoint, the auth
-// endpoint included, is a Retry with code redirect_refused for every
+// endpoint included, is Misconfigured with code redirect_refused for every
 // target, and the host it names never gets a request (so never the
 // authToken header or the auth sign).
 func TestRedirectIsNeverFollowed(t *testing.T) {
@@ -134,8 +134,8 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 				tokens[i] = "tok-" + strconv.Itoa(i)
 			}
 			for i, r := range send(t, c, note("m1"), tokens...) {
-				if r.Verdict != vendors.Retry || r.Code != codeRedirectRefused {
-					t.Errorf("target %d: %v %q (%s), want retry %s", i, r.Verdict, r.Code, r.Reason, codeRedirectRefused)
+				if r.Verdict != vendors.Misconfigured || r.Code != vendors.CodeRedirectRefused {
+					t.Errorf("target %d: %v %q (%s), want misconfigured %s", i, r.Verdict, r.Code, r.Reason, vendors.CodeRedirectRefused)
 				}
 				host := strings.TrimPrefix(other.url, "https://")
 				if !strings.Contains(r.Reason, strconv.Itoa(tc.status)) || !strings.Contains(r.Reason, host) {
@@ -187,8 +187,8 @@ func TestRedirectRefusedWithCallersClient(t *testing.T) {
 		t.Error("New changed the caller's http.Client")
 	}
 	r := send(t, c, note("m1"), "tok-a")[0]
-	if r.Verdict != vendors.Retry || r.Code != codeRedirectRefused {
-		t.Errorf("result %v %q (%s), want retry %s", r.Verdict, r.Code, r.Reason, codeRedirectRefused)
+	if r.Verdict != vendors.Misconfigured || r.Code != vendors.CodeRedirectRefused {
+		t.Errorf("result %v %q (%s), want misconfigured %s", r.Verdict, r.Code, r.Reason, vendors.CodeRedirectRefused)
 	}
 	if got := other.calls(); len(got) != 1 {
 		t.Fatalf("the redirect target got %d more requests: the client followed the redirect", len(got)-1)

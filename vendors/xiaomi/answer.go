@@ -3,9 +3,7 @@ package xiaomi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +26,6 @@ const (
 	CodeBadPackage      = 22022
 	CodeChannelMismatch = 27001
 )
-
-// codeRedirectRefused is the Result code of a 3xx answer, which the client
-// does not follow (see redirectResult).
-const codeRedirectRefused = "redirect_refused"
 
 // answer is MiPush's JSON reply, success or error:
 //
@@ -89,9 +83,11 @@ type interpreter struct {
 // interpret maps one HTTP answer to one Result per regID. It never fails:
 // an unreadable answer becomes a Result saying so.
 func (in interpreter) interpret(status int, header http.Header, body []byte, regIDs []string) []vendors.Result {
-	if status/100 == 3 {
+	if vendors.IsRedirect(status) {
 		// Whatever the body says: the client did not follow it.
-		return vendors.Fill(len(regIDs), in.redirectResult(status, header.Get("Location")))
+		r := vendors.RedirectResult("MiPush", status, header.Get("Location"))
+		r.Reason = in.redact(r.Reason)
+		return vendors.Fill(len(regIDs), r)
 	}
 	a, ok := parseAnswer(body)
 	switch {
@@ -155,32 +151,6 @@ func (in interpreter) statusResult(status int, header http.Header, body []byte) 
 			Reason: "MiPush unavailable: " + detail, RetryAfter: retryAfter(header, in.now())}
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: "MiPush refused the request: " + detail}
-}
-
-// redirectResult is the Result for a 3xx answer. The client never follows
-// one (refuseRedirect), so nothing was delivered; it is Retry, not Rejected,
-// because the message is not at fault: a moved or intercepted endpoint is
-// fixed by the operator. The reason names the status and Location's host,
-// never the AppSecret.
-func (in interpreter) redirectResult(status int, location string) vendors.Result {
-	return vendors.Result{Verdict: vendors.Retry, Code: codeRedirectRefused,
-		Reason: in.redact(fmt.Sprintf("HTTP %d %s to %s: redirect refused (it would carry the AppSecret there)",
-			status, http.StatusText(status), locationHost(location)))}
-}
-
-// locationHost is the host a Location header points at, for a Reason.
-func locationHost(location string) string {
-	if location == "" {
-		return "no Location"
-	}
-	u, err := url.Parse(location)
-	switch {
-	case err != nil:
-		return "an unreadable Location"
-	case u.Host == "":
-		return "a path on the same host"
-	}
-	return "host " + strconv.Quote(u.Host)
 }
 
 // parseAnswer decodes a MiPush JSON answer; false if body is not one.

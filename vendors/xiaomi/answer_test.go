@@ -72,9 +72,9 @@ func TestInterpret(t *testing.T) {
 		{"HTTP 200 odd data", 200, nil, `{"result":"ok","code":0,"data":"x"}`, all(vendors.Delivered, "0", 0)},
 		{"HTTP 500 code 0", 500, nil, `{"result":"ok","code":0}`, all(vendors.Retry, "HTTP 500", 0)},
 		{"HTTP 307 code 0", 307, http.Header{"Location": {"https://other.example/v3/message/regid"}}, `{"result":"ok","code":0}`,
-			all(vendors.Retry, codeRedirectRefused, 0)},
-		{"HTTP 302 html", 302, http.Header{"Location": {"/login"}}, `<a href="/login">Found</a>`, all(vendors.Retry, codeRedirectRefused, 0)},
-		{"HTTP 308 code 21301", 308, nil, errBody("21301"), all(vendors.Retry, codeRedirectRefused, 0)},
+			all(vendors.Misconfigured, vendors.CodeRedirectRefused, 0)},
+		{"HTTP 302 html", 302, http.Header{"Location": {"/login"}}, `<a href="/login">Found</a>`, all(vendors.Misconfigured, vendors.CodeRedirectRefused, 0)},
+		{"HTTP 308 code 21301", 308, nil, errBody("21301"), all(vendors.Misconfigured, vendors.CodeRedirectRefused, 0)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,28 +48,17 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.in = interpreter{now: cfg.Now, redact: c.redact}
 	if cfg.HTTPClient != nil {
-		c.http = withoutRedirects(cfg.HTTPClient)
+		c.http = vendors.NoRedirects(cfg.HTTPClient)
 	} else {
 		c.own = newTransport(cfg.TLS, cfg.Timeout)
-		c.http = &http.Client{Transport: c.own, CheckRedirect: refuseRedirect}
+		c.http = &http.Client{Transport: c.own, CheckRedirect: vendors.RefuseRedirect}
 	}
+	// Either way MiPush's redirects are not followed: a 307 or 308 would
+	// re-send "Authorization: key=<AppSecret>" to whatever host Location
+	// names (net/http keeps it for the same host name on another port and
+	// for subdomains) and count that host's answer as MiPush's. interpret
+	// makes a 3xx redirect_refused.
 	return c, nil
-}
-
-// refuseRedirect stops the client at the first redirect and hands back the
-// 3xx itself (interpret makes it redirect_refused). MiPush answers
-// directly; following a 307 or 308 would re-send "Authorization:
-// key=<AppSecret>" to whatever host Location names (net/http keeps it for
-// the same host name on another port and for subdomains) and count that
-// host's answer as MiPush's.
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// withoutRedirects is a copy of hc that never follows a redirect; hc
-// itself, which the caller may use elsewhere, is left as it is.
-func withoutRedirects(hc *http.Client) *http.Client {
-	cp := *hc
-	cp.CheckRedirect = refuseRedirect
-	return &cp
 }
 
 // newTransport is an HTTP transport that negotiates HTTP/2 over TLS.

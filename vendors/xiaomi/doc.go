@@ -32,8 +32,10 @@
 //     of Config.HTTPClient alike: a 307/308 would re-send the
 //     Authorization header, and with it the AppSecret, to the host in
 //     Location, and that host's answer would count as MiPush's. Any 3xx,
-//     whatever its body, is Retry with code "redirect_refused" for every
-//     target and a reason naming the status and Location's host. Other
+//     whatever its body, is Misconfigured (vendors.RedirectResult: the
+//     sender pauses, as for CredentialsBroken, without counting an
+//     attempt) with code "redirect_refused" for every target and a reason
+//     naming the status and Location's host. Other
 //     statuses without a business code: 5xx, 408 and 429 are Retry, 401
 //     and 403 CredentialsBroken, other 4xx Rejected.
 //   - 20301 ("send failed") answers a regid request none of whose targets

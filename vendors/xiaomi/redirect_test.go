@@ -84,7 +84,7 @@ func redirecting(t *testing.T, ca *simkit.CA, status int, other *elsewhere) stri
 	return url
 }
 
-// TestRedirectIsNeverFollowed: a 3xx is a Retry with code
+// TestRedirectIsNeverFollowed: a 3xx is Misconfigured with code
 // redirect_refused for every target, and the host it names never gets a
 // request (so never the Authorization header with the AppSecret).
 func TestRedirectIsNeverFollowed(t *testing.T) {
@@ -106,8 +106,8 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkResults(t, res, verdict{vendors.Retry, codeRedirectRefused}, verdict{vendors.Retry, codeRedirectRefused},
-				verdict{vendors.Retry, codeRedirectRefused})
+			refused := verdict{vendors.Misconfigured, vendors.CodeRedirectRefused}
+			checkResults(t, res, refused, refused, refused)
 			host := strings.TrimPrefix(other.url, "https://")
 			for i, r := range res {
 				if !strings.Contains(r.Reason, strconv.Itoa(status)) || !strings.Contains(r.Reason, host) {
@@ -163,7 +163,7 @@ func TestRedirectRefusedWithCallersClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResults(t, res, verdict{vendors.Retry, codeRedirectRefused})
+	checkResults(t, res, verdict{vendors.Misconfigured, vendors.CodeRedirectRefused})
 	if got := other.calls(); len(got) != 1 {
 		t.Fatalf("the redirect target got %d more requests: the client followed the redirect", len(got)-1)
 	}
