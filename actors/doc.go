@@ -53,7 +53,7 @@
 //
 // One sender actor per vendor owns that vendor's in-memory queue (a mirror
 // of its outbox rows), batching, token bucket, in-flight count, daily quota
-// and credential pause. Rows flagged Priority (calls) skip batching and go
+// and the pause after refused credentials or a redirect. Rows flagged Priority (calls) skip batching and go
 // first. A batch is rows of one message: the notification is composed once
 // for it. For a batch vendor (Huawei, Xiaomi, OPPO, vivo) a batch is one
 // request; for a per-target vendor (APNs, FCM, Web: vendors.PerTarget)

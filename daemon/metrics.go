@@ -94,7 +94,7 @@ var senderMetricHelp = map[string]string{
 	"spilled":            "Notifications of group fan-outs waiting in the outbox on disk for room in the sender (limits.max_queued).",
 	"in_flight":          "Notifications in requests to the vendor.",
 	"daily_quota_left":   "Daily quota left (-1 = unlimited).",
-	"paused":             "1 while the sender is paused after the vendor refused our credentials.",
+	"paused":             "1 while the sender is paused: the vendor refused our credentials, or answered with a redirect (a misconfigured endpoint or proxy).",
 }
 
 func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *senderCollector {
