@@ -1,6 +1,7 @@
 package apns
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
 	"net/http"
 	"strings"
@@ -34,6 +35,10 @@ type SimOptions struct {
 	Topic        string // the app bundle ID; "" = DefaultSimTopic
 	KeyID        string // the .p8 key ID; "" = DefaultSimKeyID
 	TeamID       string // the team ID; "" = DefaultSimTeamID
+	// SigningKey is the provider key (.p8) whose ES256 JWTs the simulator
+	// accepts; nil = a new P-256 key. Pass the same key to a restarted
+	// simulator and clients holding the old .p8 keep working.
+	SigningKey *ecdsa.PrivateKey
 }
 
 // Simulator speaks the APNs provider API for both environments under one
@@ -58,7 +63,7 @@ type Simulator struct {
 }
 
 // NewSimulator returns a Simulator counting into rec (nil = a private
-// Recorder) with a freshly generated signing key.
+// Recorder) accepting opts.SigningKey (nil = a freshly generated one).
 func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 	now := opts.Now
 	if now == nil {
@@ -84,7 +89,7 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		gate:  simkit.NewGate(opts.Limits, now),
 		now:   now,
 		opts:  opts,
-		auth:  newSimAuth(opts.KeyID, opts.TeamID, opts.AuthTokenTTL),
+		auth:  newSimAuth(opts.SigningKey, opts.KeyID, opts.TeamID, opts.AuthTokenTTL),
 		log:   newReceivedLog(receivedCap),
 		nowFn: opts.Now,
 	}

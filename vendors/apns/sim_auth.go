@@ -31,10 +31,13 @@ type simAuth struct {
 	verified map[string]int64 // JWT → its "iat": signatures verified once, ages checked every time
 }
 
-func newSimAuth(keyID, teamID string, ttl time.Duration) *simAuth {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil { // crypto/rand does not fail on supported platforms
-		panic(fmt.Sprintf("apns: simulator signing key: %v", err))
+// newSimAuth accepts JWTs signed by key; nil = a new P-256 key.
+func newSimAuth(key *ecdsa.PrivateKey, keyID, teamID string, ttl time.Duration) *simAuth {
+	if key == nil {
+		var err error
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil { // crypto/rand does not fail on supported platforms
+			panic(fmt.Sprintf("apns: simulator signing key: %v", err))
+		}
 	}
 	return &simAuth{key: key, keyID: keyID, teamID: teamID, ttl: ttl, verified: map[string]int64{}}
 }

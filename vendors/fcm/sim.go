@@ -3,6 +3,7 @@ package fcm
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -48,6 +49,12 @@ type SimOptions struct {
 	// ProjectID is the only project messages may be sent to;
 	// "" = DefaultSimProject.
 	ProjectID string
+	// ServiceAccountKey is the service account's key, whose RS256
+	// assertions the token endpoint accepts; nil = a new 2048-bit key.
+	// Pass the same key to a restarted simulator and clients holding the
+	// old service-account JSON keep working (its private_key_id is derived
+	// from the key).
+	ServiceAccountKey *rsa.PrivateKey
 }
 
 // Received is one accepted message, as the simulator saw it.
@@ -95,8 +102,8 @@ type issuedToken struct {
 	scopes []string
 }
 
-// NewSimulator returns a simulator counting into rec, with a fresh RSA
-// service-account key.
+// NewSimulator returns a simulator counting into rec, accepting
+// opts.ServiceAccountKey (nil = a fresh RSA key).
 func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 	if opts.Kind == "" {
 		opts.Kind = vendors.FCM
@@ -110,17 +117,21 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 	if opts.ProjectID == "" {
 		opts.ProjectID = DefaultSimProject
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		// crypto/rand does not fail on supported platforms.
-		panic(fmt.Sprintf("fcm: simulator key: %v", err))
+	key := opts.ServiceAccountKey
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			// crypto/rand does not fail on supported platforms.
+			panic(fmt.Sprintf("fcm: simulator key: %v", err))
+		}
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		panic(fmt.Sprintf("fcm: simulator key: %v", err))
 	}
-	kid := make([]byte, 20)
-	_, _ = rand.Read(kid)
+	// The key ID follows from the key, so the same key has the same ID in
+	// every simulator given it.
+	kid := sha256.Sum256(x509.MarshalPKCS1PublicKey(&key.PublicKey))
 	s := &Simulator{
 		kind:      opts.Kind,
 		name:      string(opts.Kind),
@@ -131,7 +142,7 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		ttl:       opts.AuthTokenTTL,
 		key:       key,
 		keyPEM:    string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		keyID:     hex.EncodeToString(kid),
+		keyID:     hex.EncodeToString(kid[:20]),
 		email:     "herald-push@" + opts.ProjectID + ".iam.gserviceaccount.com",
 		limits:    opts.Limits,
 		tokens:    map[string]issuedToken{},

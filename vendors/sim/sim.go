@@ -31,6 +31,13 @@ import (
 type Options struct {
 	Limits map[vendors.Kind]simkit.Limits // per vendor; missing = unlimited
 	Now    func() time.Time               // nil = wall clock
+	// CA certifies the simulators' TLS (Start) and is what ClientConfigs
+	// trust; nil = a new CA. `herald sim` passes the CA it keeps in its
+	// --out directory.
+	CA *simkit.CA
+	// Keys are the APNs, FCM and Web simulators' signing keys; nil = new
+	// ones. `herald sim` passes the keys it keeps beside its CA.
+	Keys *Keys
 }
 
 // limiter is what every simulator offers for changing its limits.
@@ -52,11 +59,19 @@ type Sims struct {
 	mux      *http.ServeMux
 }
 
-// New builds every simulator and a fresh CA for their TLS.
+// New builds every simulator, with opts.CA for their TLS and opts.Keys as
+// their signing keys (new ones for either that is nil).
 func New(opts Options) (*Sims, error) {
-	ca, err := simkit.NewCA()
-	if err != nil {
-		return nil, err
+	ca := opts.CA
+	if ca == nil {
+		var err error
+		if ca, err = simkit.NewCA(); err != nil {
+			return nil, err
+		}
+	}
+	keys := opts.Keys
+	if keys == nil {
+		keys = &Keys{} // each simulator makes its own
 	}
 	rec := simkit.NewRecorder(opts.Now)
 	var names []string
@@ -68,9 +83,9 @@ func New(opts Options) (*Sims, error) {
 	s := &Sims{
 		Recorder: rec,
 		CA:       ca,
-		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now}),
-		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now}),
-		Web:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.Web, Limits: l(vendors.Web), Now: opts.Now}),
+		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now, SigningKey: keys.APNs}),
+		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now, ServiceAccountKey: keys.FCM}),
+		Web:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.Web, Limits: l(vendors.Web), Now: opts.Now, ServiceAccountKey: keys.Web}),
 		Huawei:   huawei.NewSimulator(rec, huawei.SimOptions{Limits: l(vendors.Huawei), Now: opts.Now}),
 		Xiaomi:   xiaomi.NewSimulator(rec, xiaomi.SimOptions{Limits: l(vendors.Xiaomi), Now: opts.Now}),
 		OPPO:     oppo.NewSimulator(rec, oppo.SimOptions{Limits: l(vendors.OPPO), Now: opts.Now}),
@@ -209,11 +224,13 @@ type Server struct {
 	URL string // https://host:port
 	srv *http.Server
 	ln  net.Listener
-	err chan error
+
+	done chan struct{} // closed when serving ends
+	err  error         // why; written before done is closed
 }
 
 // Start serves the simulators on addr (host:port; port 0 picks one) over
-// TLS with HTTP/2, with a certificate from the Sims' CA.
+// TLS with HTTP/2, with a new certificate from the Sims' CA.
 func (s *Sims) Start(addr string) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -228,9 +245,29 @@ func (s *Sims) Start(addr string) (*Server, error) {
 		return nil, fmt.Errorf("sim: listen: %w", err)
 	}
 	srv := &http.Server{Handler: s.mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
-	out := &Server{URL: "https://" + ln.Addr().String(), srv: srv, ln: ln, err: make(chan error, 1)}
-	go func() { out.err <- srv.ServeTLS(ln, "", "") }()
+	out := &Server{URL: "https://" + ln.Addr().String(), srv: srv, ln: ln, done: make(chan struct{})}
+	go func() {
+		err := srv.ServeTLS(ln, "", "")
+		if !errors.Is(err, http.ErrServerClosed) {
+			out.err = fmt.Errorf("sim: serve %s: %w", out.URL, err)
+		}
+		close(out.done)
+	}()
 	return out, nil
+}
+
+// Done is closed when the server stops serving: after Close, or on an
+// error (Err).
+func (srv *Server) Done() <-chan struct{} { return srv.done }
+
+// Err is the error serving ended with: nil while serving and after Close.
+func (srv *Server) Err() error {
+	select {
+	case <-srv.done:
+		return srv.err
+	default:
+		return nil
+	}
 }
 
 // Close stops the server, letting requests in flight finish for up to 5 s.
