@@ -23,7 +23,7 @@ const usage = `herald — offline-push dispatcher daemon
 
 Usage:
   herald serve [--config FILE] [--listen ADDR] [--data DIR] [--sim-listen ADDR]
-  herald sim [--listen ADDR] [--out DIR]
+  herald sim [--listen ADDR] [--out DIR] [--new-ca]
   herald push (--push-id VENDOR:TOKEN | --user-id ID) [--title T] [--content C]
               [--payload P] [--resources-id R] [--voip] [--server URL] [--key K] [--json]
   herald check-config FILE
@@ -36,7 +36,8 @@ no vendor account configured it runs every vendor's simulator on --sim-listen
 (default 127.0.0.1:8090) and sends there.
 
 herald sim runs the simulators alone and writes DIR/herald-sim.yaml, a daemon
-config pointing every vendor at them (default DIR: ./herald-sim).
+config pointing every vendor at them (default DIR: ./herald-sim). Their CA and
+signing keys are kept in DIR across restarts; --new-ca replaces them.
 herald push sends a test push through a running daemon (POST /v1/push/test).
 `
 

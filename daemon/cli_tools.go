@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -104,8 +104,8 @@ func shorten(s string, n int) string {
 }
 
 // simCmd is `herald sim`: every vendor simulator on one TLS listener, with
-// the CA and a ready-to-use daemon config written to --out. The CA is kept
-// there and reused by the next start (see startSimRun).
+// the CA and a ready-to-use daemon config written to --out. The CA and the
+// signing keys are kept there and reused by the next start (keepSimState).
 func simCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -114,107 +114,113 @@ func simCmd(args []string, stderr io.Writer) int {
 
 Runs every vendor simulator on one TLS listener and writes DIR/herald-sim.yaml,
 a daemon config pointing every vendor at them with ca_file: DIR/ca.pem.
-The CA (DIR/ca.pem, its key DIR/ca-key.pem with mode 0600) is made on the
-first start and reused by later ones, each issuing a new server certificate
-from it, so a herald with ca_file: DIR/ca.pem keeps trusting the simulators
-across their restarts. (The APNs, FCM and Web simulators still make new
-signing keys on every start: for those three, restart herald too.)
-A ca.pem or ca-key.pem that cannot be used is an error, never overwritten;
---new-ca replaces the CA (restart every herald that trusts the old one).
+The CA (DIR/ca.pem, its key DIR/ca-key.pem) and the APNs, FCM and Web
+simulators' signing keys (DIR/sim-keys.pem) are made on the first start and
+reused by later ones, each issuing a new server certificate from the CA, so a
+herald running on DIR/herald-sim.yaml keeps working across simulator restarts.
+A ca.pem, ca-key.pem or sim-keys.pem that cannot be used is an error, never
+overwritten; --new-ca replaces the CA and the signing keys (restart every
+herald that uses DIR; do not run it while another herald sim uses DIR).
 
 `)
 		fs.PrintDefaults()
 	}
 	listen := fs.String("listen", "127.0.0.1:8090", "address to serve the simulators on")
-	out := fs.String("out", "herald-sim", "directory for the CA (ca.pem, ca-key.pem), simulator credentials and herald-sim.yaml")
-	newCA := fs.Bool("new-ca", false, "replace the CA kept in --out with a new one instead of reusing it")
+	out := fs.String("out", "herald-sim", "directory for the CA (ca.pem, ca-key.pem), signing keys, simulator credentials and herald-sim.yaml")
+	newCA := fs.Bool("new-ca", false, "replace the CA and signing keys kept in --out with new ones instead of reusing them")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	log := newLogger(defaultLog(), stderr)
-	run, err := startSimRun(*listen, *out, *newCA, time.Now())
+	run, err := startSimRun(*listen, *out, *newCA, time.Now(), log)
 	if err != nil {
 		log.Error("cannot start simulators", "err", err)
 		return 1
 	}
 	defer run.Close()
-	ca := "reused"
-	if run.CACreated {
-		ca = "new"
+	reused := func(created bool) string {
+		if created {
+			return "new"
+		}
+		return "reused"
 	}
 	log.Info("simulators listening", "url", run.URL, "stats", run.URL+"/sim/stats",
-		"ca_file", run.CAFile, "ca", ca, "ca_expires", run.CAExpires.UTC().Format(time.DateOnly), "daemon_config", run.ConfigPath)
+		"ca_file", run.CAFile, "ca", reused(run.CACreated), "ca_expires", run.CAExpires.UTC().Format(time.DateOnly),
+		"signing_keys", reused(run.KeysCreated), "daemon_config", run.ConfigPath)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	<-ctx.Done()
-	log.Info("simulators stopping")
-	return 0
+	return waitSim(ctx, run.srv, log)
+}
+
+// serving is a server that can stop on its own (*sim.Server).
+type serving interface {
+	Done() <-chan struct{}
+	Err() error
+}
+
+// waitSim waits for ctx to end (exit 0) or for srv to stop serving on an
+// error (logged; exit 1).
+func waitSim(ctx context.Context, srv serving, log *slog.Logger) int {
+	select {
+	case <-ctx.Done():
+		log.Info("simulators stopping")
+		return 0
+	case <-srv.Done():
+		log.Error("simulators stopped serving; exiting", "err", srv.Err())
+		return 1
+	}
 }
 
 // simRun is a running `herald sim`: the simulators served over TLS with a
 // certificate from the CA kept in the --out directory.
 type simRun struct {
-	URL        string    // https://host:port
-	CAFile     string    // DIR/ca.pem, absolute
-	CACreated  bool      // false = the CA an earlier start left in DIR
-	CAExpires  time.Time // when DIR/ca.pem stops being valid
-	ConfigPath string    // DIR/herald-sim.yaml, absolute
+	URL         string    // https://host:port
+	CAFile      string    // DIR/ca.pem, absolute
+	CACreated   bool      // false = the CA an earlier start left in DIR
+	CAExpires   time.Time // when DIR/ca.pem stops being valid
+	KeysCreated bool      // false = the signing keys an earlier start left in DIR
+	ConfigPath  string    // DIR/herald-sim.yaml, absolute
 
-	srv *http.Server
+	sims *sim.Sims
+	srv  *sim.Server
 }
 
-// startSimRun serves every simulator on listen with a new server
-// certificate from the CA kept in out (loadOrCreateSimCA; newCA replaces
-// it) and writes the simulators' credentials and herald-sim.yaml there.
-// It returns once the listener is open.
-func startSimRun(listen, out string, newCA bool, now time.Time) (*simRun, error) {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen address: %w", err)
-	}
+// startSimRun serves every simulator on listen with the CA and signing
+// keys kept in out (keepSimState; newCA replaces them) and writes the
+// simulators' credentials and herald-sim.yaml there. It returns once the
+// listener is open.
+func startSimRun(listen, out string, newCA bool, now time.Time, log *slog.Logger) (*simRun, error) {
 	dir, err := simOutDir(out)
 	if err != nil {
 		return nil, err
 	}
-	ca, created, err := loadOrCreateSimCA(dir, newCA, now)
+	st, err := keepSimState(dir, newCA, now, log)
 	if err != nil {
 		return nil, err
 	}
-	tlsConf, err := ca.serverTLS(now, host)
-	if err != nil {
-		return nil, err
-	}
-	// sims.CA is a CA of the simulators' own that this listener does not
-	// use: only the kept CA is written and served from.
-	sims, err := sim.New(sim.Options{})
+	sims, err := sim.New(sim.Options{CA: st.ca, Keys: st.keys})
 	if err != nil {
 		return nil, fmt.Errorf("build simulators: %w", err)
 	}
-	ln, err := net.Listen("tcp", listen)
+	srv, err := sims.Start(listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+		return nil, err
 	}
 	r := &simRun{
-		URL:       "https://" + ln.Addr().String(),
-		CAFile:    filepath.Join(dir, simCAFile),
-		CACreated: created,
-		CAExpires: ca.cert.NotAfter,
-		srv:       &http.Server{Handler: sims.Handler(), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second},
+		URL:         srv.URL,
+		CAFile:      filepath.Join(dir, simCAFile),
+		CACreated:   st.caCreated,
+		CAExpires:   st.ca.NotAfter(),
+		KeysCreated: st.keysCreated,
+		sims:        sims,
+		srv:         srv,
 	}
-	go func() { _ = r.srv.ServeTLS(ln, "", "") }()
 	if r.ConfigPath, err = writeSimFiles(sims, r.URL, dir, r.CAFile); err != nil {
-		_ = r.Close()
+		_ = srv.Close()
 		return nil, fmt.Errorf("write simulator config: %w", err)
 	}
 	return r, nil
 }
 
 // Close stops the server, letting requests in flight finish for up to 5 s.
-func (r *simRun) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.srv.Shutdown(ctx); err != nil {
-		return r.srv.Close()
-	}
-	return nil
-}
+func (r *simRun) Close() error { return r.srv.Close() }

@@ -4,20 +4,27 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-push/herald/vendors/simkit"
 )
+
+// discardLog is a logger for tests that do not read the log.
+var discardLog = slog.New(slog.DiscardHandler)
 
 // startSimRunT is startSimRun on a loopback address, closed when t ends.
 func startSimRunT(t *testing.T, listen, dir string, newCA bool) *simRun {
 	t.Helper()
-	r, err := startSimRun(listen, dir, newCA, time.Now())
+	r, err := startSimRun(listen, dir, newCA, time.Now(), discardLog)
 	if err != nil {
 		t.Fatalf("startSimRun: %v", err)
 	}
@@ -127,20 +134,21 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	}
 }
 
-// TestSimCABrokenFilesNameTheFile: CA files that cannot be used stop the
-// start with an error naming the file at fault, and are left as they were;
-// --new-ca then replaces them.
+// TestSimCABrokenFilesNameTheFile: CA files (or a signing keys file) that
+// cannot be used stop the start with an error naming the file at fault,
+// and are left as they were; --new-ca then replaces them.
 func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 	now := time.Now()
-	_, otherKey, _, err := newSimCA(now)
+	other, err := newSimCA(now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	otherKey := other.KeyPEM()
 	cases := []struct {
 		name    string
 		breakIt func(t *testing.T, certPath, keyPath string)
 		at      time.Time // the start's clock
-		blame   string    // simCAFile or simCAKeyFile
+		blame   string    // simCAFile, simCAKeyFile or simKeysFile
 		says    string
 	}{
 		{"corrupt ca.pem", func(t *testing.T, c, _ string) { writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, simCAFile, "no PEM CERTIFICATE"},
@@ -149,22 +157,27 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 			writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 		}, now, simCAFile, "x509"},
 		{"corrupt key", func(t *testing.T, _, k string) { writeTestFile(t, k, "garbage") }, now, simCAKeyFile, "no PEM block"},
-		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, simCAKeyFile, "is not the private key of"},
+		{"not a CA", func(t *testing.T, c, k string) { writeTestFile(t, c, string(leafPEM(t, c, k))) }, now, simCAFile, "not a CA certificate"},
+		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, simCAKeyFile, "does not match the certificate"},
 		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, simCAKeyFile, "has no private key"},
 		{"ca.pem missing", func(t *testing.T, c, _ string) { removeTestFile(t, c) }, now, simCAFile, "is missing"},
 		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), simCAFile, "expired"},
+		{"not yet valid", func(*testing.T, string, string) {}, now.Add(-48 * time.Hour), simCAFile, "not valid before"},
+		{"corrupt signing keys", func(t *testing.T, c, _ string) {
+			writeTestFile(t, filepath.Join(filepath.Dir(c), simKeysFile), "garbage")
+		}, now, simKeysFile, "not a PEM block"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if _, _, err := loadOrCreateSimCA(dir, false, now); err != nil {
+			if _, err := keepSimState(dir, false, now, discardLog); err != nil {
 				t.Fatal(err)
 			}
-			certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
+			certPath, keyPath, keysPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile), filepath.Join(dir, simKeysFile)
 			tc.breakIt(t, certPath, keyPath)
-			before := fileSnapshot(t, certPath, keyPath)
+			before := fileSnapshot(t, certPath, keyPath, keysPath)
 
-			r, err := startSimRun("127.0.0.1:0", dir, false, tc.at)
+			r, err := startSimRun("127.0.0.1:0", dir, false, tc.at, discardLog)
 			if err == nil {
 				_ = r.Close()
 				t.Fatal("started with a broken CA")
@@ -175,7 +188,7 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 			if !strings.Contains(err.Error(), "--new-ca") {
 				t.Errorf("error %q does not tell about --new-ca", err)
 			}
-			if after := fileSnapshot(t, certPath, keyPath); after != before {
+			if after := fileSnapshot(t, certPath, keyPath, keysPath); after != before {
 				t.Fatalf("the CA files changed: %q, were %q", after, before)
 			}
 
@@ -188,6 +201,21 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leafPEM is a server certificate issued by the CA in certPath/keyPath: a
+// certificate that is not a CA's.
+func leafPEM(t *testing.T, certPath, keyPath string) []byte {
+	t.Helper()
+	ca, err := simkit.LoadCA(mustReadFile(t, certPath), mustReadFile(t, keyPath), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ca.ServerTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: conf.Certificates[0].Certificate[0]})
 }
 
 // TestSimCmdRefusesCorruptCA: `herald sim` itself exits 1 on a corrupt
