@@ -104,6 +104,11 @@ func (d *Dispatcher) Submit(ctx context.Context, m store.Message) (Answer, error
 	}
 	m.Recipients, m.Offline = int64(len(rs)), int64(len(offline))
 	m.Online = m.Recipients - m.Offline
+	if m.HasPush {
+		if err := d.admit(offline); err != nil {
+			return Answer{}, err
+		}
+	}
 	c := d.chunk(&m, offline)
 	c.Message = &m // the record is the idempotency key and the inbox content
 	res, err := d.store.CommitChunk(c)
@@ -113,6 +118,33 @@ func (d *Dispatcher) Submit(ctx context.Context, m store.Message) (Answer, error
 	d.dropped(res.InboxDropped)
 	d.senders.Enqueue(res.Queued, Complete)
 	return Answer{MessageID: m.MessageID, Recipients: m.Recipients, Online: m.Online, Offline: m.Offline}, nil
+}
+
+// BackloggedError refuses a message whose notifications would wait behind
+// a vendor's full queue: nothing of it was written; the caller retries.
+type BackloggedError struct {
+	Vendor  vendors.Kind
+	Waiting int64 // notifications of complete messages waiting for that vendor
+}
+
+func (e *BackloggedError) Error() string {
+	return fmt.Sprintf("actors: %d notifications are waiting for %s, as many as its queue holds (limits.max_queued)", e.Waiting, e.Vendor)
+}
+
+// admit refuses a peer or users message when a vendor one of its offline
+// devices would be notified through has a full queue of such messages:
+// accepting it would only grow memory while the vendor is slower than the
+// ingress (backpressure instead of a backlog without bound).
+func (d *Dispatcher) admit(offline []store.Recipient) error {
+	for _, r := range offline {
+		for _, dev := range r.Devices {
+			k := vendors.Kind(dev.Device.Vendor)
+			if w, full := d.senders.Backlogged(k); full {
+				return &BackloggedError{Vendor: k, Waiting: w}
+			}
+		}
+	}
+	return nil
 }
 
 // chunk is the commit of one planned slice of m's recipients.

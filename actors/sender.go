@@ -118,6 +118,7 @@ func (s *sender) Receive(ctx actor.Context) {
 	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		s.stats.ExpressLimit.Store(int64(s.queueLimit()))
 		s.refilled = now
 		s.tokens = float64(s.cfg.Burst)
 	case *enqueue:
@@ -126,7 +127,7 @@ func (s *sender) Receive(ctx actor.Context) {
 			kept = s.addStreaming(m.items, now)
 		} else {
 			for _, q := range m.items {
-				s.add(q, now)
+				s.addTo(q, now, &s.express) // Complete: full batches join the express lane too
 			}
 		}
 		if m.mode == Complete {
@@ -164,6 +165,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		}
 	case *setConfig:
 		s.cfg = m.cfg
+		s.stats.ExpressLimit.Store(int64(s.queueLimit()))
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
@@ -262,8 +264,12 @@ func (s *sender) batchSize() int {
 	return max(1, min(s.cfg.BatchSize, s.d.client.MaxBatch()))
 }
 
-// add puts one row into its forming batch (or the delay heap).
-func (s *sender) add(q store.Queued, now time.Time) {
+// add puts one row into its forming batch (or the delay heap); a batch it
+// fills joins the ready lane.
+func (s *sender) add(q store.Queued, now time.Time) { s.addTo(q, now, &s.ready) }
+
+// addTo is add with the lane a filled batch joins.
+func (s *sender) addTo(q store.Queued, now time.Time, full *[]*batch) {
 	if q.Entry.NotBefore > now.UnixMilli() {
 		heap.Push(&s.delayed, q)
 		return
@@ -282,7 +288,7 @@ func (s *sender) add(q store.Queued, now time.Time) {
 	}
 	b.items = append(b.items, q)
 	if len(b.items) >= s.batchSize() {
-		s.seal(b)
+		s.sealTo(b, full)
 	}
 }
 
@@ -298,6 +304,9 @@ func (s *sender) sealTo(b *batch, lane *[]*batch) {
 		}
 	}
 	*lane = append(*lane, b)
+	if lane == &s.express {
+		s.stats.Express.Add(int64(len(b.items)))
+	}
 }
 
 // expressShare is how many express batches start for each ready batch
@@ -423,6 +432,7 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		switch lane {
 		case &s.express:
 			s.expRun++
+			s.stats.Express.Add(-int64(len(b.items)))
 		case &s.ready:
 			s.expRun = 0
 		}

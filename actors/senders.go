@@ -28,6 +28,11 @@ type SenderStats struct {
 	InFlight    atomic.Int64 // notifications in requests to the vendor
 	QuotaLeft   atomic.Int64 // daily quota left; -1 = unlimited
 	Paused      atomic.Int64 // 1 while paused after broken credentials or a misconfigured endpoint
+
+	// Express is the rows of complete messages (peer, users) waiting in
+	// the express lane, and ExpressLimit the most it may hold before new
+	// such messages are refused (Senders.Backlogged); 0 = no limit.
+	Express, ExpressLimit atomic.Int64
 }
 
 // SenderSnapshot is a copy of SenderStats.
@@ -148,6 +153,19 @@ func (s *Senders) tick(every time.Duration) {
 
 // Has reports whether a sender runs for kind.
 func (s *Senders) Has(kind vendors.Kind) bool { _, ok := s.pids[kind]; return ok }
+
+// Backlogged reports whether kind's sender holds as many rows of complete
+// messages waiting to go as its queue may (limits.max_queued): the vendor
+// is taking them slower than they arrive, and accepting more would only
+// grow memory. Group fan-outs don't count: their rows wait in the outbox.
+func (s *Senders) Backlogged(kind vendors.Kind) (waiting int64, full bool) {
+	st := s.stats[kind]
+	if st == nil {
+		return 0, false
+	}
+	w, limit := st.Express.Load(), st.ExpressLimit.Load()
+	return w, limit > 0 && w >= limit
+}
 
 // EnqueueMode tells a sender how rows arrive.
 type EnqueueMode int

@@ -24,7 +24,7 @@ func Example() []byte {
 
 // Config is herald's whole configuration.
 type Config struct {
-	Listen    string              `yaml:"listen"`        // HTTP API address; default "127.0.0.1:8080"
+	Listen    string              `yaml:"listen"` // HTTP API address; default "127.0.0.1:8080"
 	TLS       TLS                 `yaml:"tls"`
 	DataDir   string              `yaml:"data_dir"`      // state directory; default "./herald-data"
 	CacheSize ByteSize            `yaml:"cache_size"`    // Pebble block cache; default 64MiB

@@ -99,6 +99,10 @@ func (d *Daemon) actorError(route string, err error) *apiError {
 	if errors.Is(err, actors.ErrBusy) || errors.Is(err, actors.ErrStopped) || errors.Is(err, store.ErrClosed) {
 		return overloaded("the server is busy or shutting down; retry")
 	}
+	if b, ok := errors.AsType[*actors.BackloggedError](err); ok {
+		return overloaded(fmt.Sprintf("%d notifications are waiting for %s, as many as its queue holds (vendors.%s.limits.max_queued): the vendor takes them slower than they arrive; nothing was accepted, retry after Retry-After",
+			b.Waiting, b.Vendor, b.Vendor))
+	}
 	d.log.Error("request failed", "route", route, "err", err)
 	return internalError()
 }
