@@ -23,7 +23,7 @@ type SenderConfig struct {
 	// streaming message's rows stay in the outbox and are read back in
 	// key order as the queue drains. 0 = no bound.
 	MaxQueued      int
-	MaxAttempts    int // sends of one notification before it is dead-lettered
+	MaxAttempts    int // sends of one notification before a transient failure dead-letters it; 0 = until the message's ttl ends
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 }
@@ -68,6 +68,7 @@ type sender struct {
 	quotaUsed   int64
 	pausedUntil time.Time
 	pauseFor    time.Duration
+	breaker     breaker // breaker.go
 	stats       *SenderStats
 
 	wakeAt time.Time   // when the armed timer fires (zero = none armed)
@@ -83,6 +84,7 @@ type batch struct {
 	key   batchKey
 	items []store.Queued
 	since time.Time
+	probe bool // the circuit breaker's half-open probe
 }
 
 // Sender messages.
@@ -105,6 +107,11 @@ type (
 		retry    []store.Queued  // rows with a new NotBefore
 		requeue  []store.Queued  // rows to send again as they are
 		pause    *vendors.Result // the first answer that pauses the sender (CredentialsBroken, Misconfigured); nil = none
+		// answered and transient are the rows with a final answer and
+		// those that failed for a transient reason (breaker.go); probe
+		// says the batch was the breaker's half-open probe.
+		answered, transient int
+		probe               bool
 	}
 )
 
@@ -162,6 +169,16 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.stats.Queued.Add(int64(len(m.retry) + len(m.requeue)))
 		if m.pause != nil {
 			s.pause(now, *m.pause)
+		}
+		if from, to, changed := s.observe(now, m.answered, m.transient, m.probe); changed {
+			switch to {
+			case breakerOpen:
+				s.stats.BreakerOpened.Add(1)
+				s.d.log.Warn("vendor looks down: circuit breaker open; its rows wait (no attempt spent) and one batch probes it after open_for",
+					"vendor", s.kind, "from", from.String(), "open_for", s.breaker.openFor.String())
+			case breakerClosed:
+				s.d.log.Info("vendor answers again: circuit breaker closed; sending at the configured rate", "vendor", s.kind)
+			}
 		}
 	case *setConfig:
 		s.cfg = m.cfg
@@ -229,6 +246,9 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	}
 	if len(s.spills) > 0 && !s.readAfter.IsZero() {
 		earlier(s.readAfter)
+	}
+	if s.breaker.state == breakerOpen {
+		earlier(s.breaker.until)
 	}
 	if lane := s.lane(); len(*lane) > 0 {
 		head := (*lane)[0]
@@ -389,6 +409,10 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		if len(*lane) == 0 {
 			break
 		}
+		ok, probe := s.admit(now)
+		if !ok {
+			break // the breaker is open, or its probe is out
+		}
 		b := (*lane)[0]
 		// room is how many of b's rows may go now. A batch vendor's
 		// request carries the whole batch and costs one request of qps
@@ -435,6 +459,9 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 			s.stats.Express.Add(-int64(len(b.items)))
 		case &s.ready:
 			s.expRun = 0
+		}
+		if probe {
+			b.probe, s.breaker.probing = true, true
 		}
 		requests := 1
 		if s.d.perTarget {

@@ -33,18 +33,24 @@ type SenderStats struct {
 	// the express lane, and ExpressLimit the most it may hold before new
 	// such messages are refused (Senders.Backlogged); 0 = no limit.
 	Express, ExpressLimit atomic.Int64
+
+	Breaker       atomic.Int64 // the circuit breaker: 0 closed, 1 open, 2 half-open (breaker.go)
+	BreakerOpened atomic.Int64 // times it opened
 }
 
 // SenderSnapshot is a copy of SenderStats.
 type SenderSnapshot struct {
 	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, Spilled, InFlight, QuotaLeft, Paused int64
+	Breaker                                                                                                  string // closed, open, half_open
+	BreakerOpened                                                                                            int64
 }
 
 // Snapshot copies the counters.
 func (s *SenderStats) Snapshot() SenderSnapshot {
 	return SenderSnapshot{Sent: s.Sent.Load(), Failed: s.Failed.Load(), Invalid: s.Invalid.Load(),
 		RateLimited: s.RateLimited.Load(), Retried: s.Retried.Load(), Dead: s.Dead.Load(), Expired: s.Expired.Load(),
-		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load()}
+		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load(),
+		Breaker: breakerState(s.Breaker.Load()).String(), BreakerOpened: s.BreakerOpened.Load()}
 }
 
 // SenderDeps are what the senders need from outside.
@@ -290,6 +296,10 @@ type outcome struct {
 	// pause is the batch's first answer that pauses the sender
 	// (CredentialsBroken, Misconfigured); nil = none.
 	pause *vendors.Result
+	// answered counts rows the vendor gave a final answer (delivered,
+	// token invalid, rejected), transient rows that failed for a reason
+	// that may pass: what the circuit breaker watches.
+	answered, transient int
 }
 
 func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended func()) *sendDone {
@@ -303,6 +313,7 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended fu
 	case err != nil:
 		d.log.Warn("cannot build notification; retrying later", "message_id", b.key.messageID, "err", err)
 		d.classifyAll(cfg, b.items, vendors.Result{Verdict: vendors.Retry, Code: "compose_failed", Reason: err.Error()}, &o)
+		o.transient = 0 // our failure, not the vendor's: the breaker must not hear of it
 	case n == nil:
 		for _, q := range b.items {
 			o.done = append(o.done, q.Key)
@@ -312,7 +323,8 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended fu
 		d.send(kind, cfg, n, b, ended, &o)
 	}
 	d.record(&o)
-	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, pause: o.pause}
+	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, pause: o.pause,
+		answered: o.answered, transient: o.transient, probe: b.probe}
 }
 
 func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, ended func(), o *outcome) {
@@ -380,9 +392,11 @@ func (d *senderDeps) classifyAll(cfg SenderConfig, items []store.Queued, r vendo
 func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result, o *outcome) {
 	switch r.Verdict {
 	case vendors.Delivered:
+		o.answered++
 		o.done = append(o.done, q.Key)
 		d.stats.Sent.Add(1)
 	case vendors.TokenInvalid:
+		o.answered++
 		o.done = append(o.done, q.Key)
 		o.unbind = append(o.unbind, q)
 		d.stats.Invalid.Add(1)
@@ -394,9 +408,13 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 			o.pause = &vendors.Result{Verdict: r.Verdict, Code: r.Code, Reason: r.Reason}
 		}
 	case vendors.Retry:
+		// A transient failure is tried again until the message's ttl
+		// ends (the composer then drops the row as expired), however
+		// long a vendor's outage lasts; max_attempts > 0 caps it.
+		o.transient++
 		q.Entry.Attempts++
 		q.Entry.LastCode = r.Code
-		if q.Entry.Attempts >= int64(cfg.MaxAttempts) {
+		if cfg.MaxAttempts > 0 && q.Entry.Attempts >= int64(cfg.MaxAttempts) {
 			o.dead = append(o.dead, q)
 			d.stats.Dead.Add(1)
 			d.stats.Failed.Add(1)
@@ -406,6 +424,7 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		o.retry = append(o.retry, q)
 		d.stats.Retried.Add(1)
 	default: // Rejected: final, kept among the dead letters for operators
+		o.answered++
 		q.Entry.LastCode = r.Code
 		o.dead = append(o.dead, q)
 		d.stats.Failed.Add(1)

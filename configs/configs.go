@@ -212,7 +212,7 @@ type VendorLimits struct {
 
 // Retry configures retries of failed sends with exponential backoff.
 type Retry struct {
-	MaxAttempts    int      `yaml:"max_attempts"`    // default 8
+	MaxAttempts    int      `yaml:"max_attempts"`    // 0 = until the message's ttl ends; default 0
 	InitialBackoff Duration `yaml:"initial_backoff"` // default 500ms
 	MaxBackoff     Duration `yaml:"max_backoff"`     // default 5m
 }
@@ -282,7 +282,7 @@ func defaultVendor(qps, maxInFlight, batchSize int) Vendor {
 			MaxQueued:   20000,
 		},
 		Retry: Retry{
-			MaxAttempts:    8,
+			MaxAttempts:    0,
 			InitialBackoff: Duration(500 * time.Millisecond),
 			MaxBackoff:     Duration(5 * time.Minute),
 		},

@@ -235,8 +235,8 @@ func validateVendor(ck *checker, base, name string, v *Vendor) {
 		ck.add(base+".limits.daily_quota", "must not be negative (0 = unlimited; got %d)", l.DailyQuota)
 	}
 	r := v.Retry
-	if r.MaxAttempts < 1 {
-		ck.add(base+".retry.max_attempts", "must be at least 1 (got %d)", r.MaxAttempts)
+	if r.MaxAttempts < 0 {
+		ck.add(base+".retry.max_attempts", "must be 0 (until the message's ttl ends) or at least 1 (got %d)", r.MaxAttempts)
 	}
 	ck.positive(base+".retry.initial_backoff", r.InitialBackoff)
 	if r.MaxBackoff < r.InitialBackoff {

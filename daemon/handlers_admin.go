@@ -22,13 +22,16 @@ type vendorStats struct {
 	InFlight       int64  `json:"in_flight"`
 	DailyQuotaLeft *int64 `json:"daily_quota_left"`
 	Paused         bool   `json:"paused"`
+	Breaker        string `json:"breaker"`        // closed, open (the vendor looks down), half_open (probing)
+	BreakerOpened  int64  `json:"breaker_opened"` // times the breaker opened
 }
 
 func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 	out := map[string]vendorStats{}
 	for k, s := range d.senders.Stats() {
 		v := vendorStats{Sent: s.Sent, Failed: s.Failed, InvalidTokens: s.Invalid, RateLimited: s.RateLimited,
-			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, Spilled: s.Spilled, InFlight: s.InFlight, Paused: s.Paused == 1}
+			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, Spilled: s.Spilled, InFlight: s.InFlight, Paused: s.Paused == 1,
+			Breaker: s.Breaker, BreakerOpened: s.BreakerOpened}
 		if s.QuotaLeft >= 0 {
 			q := s.QuotaLeft
 			v.DailyQuotaLeft = &q

@@ -83,18 +83,31 @@ type senderCollector struct {
 }
 
 var senderMetricHelp = map[string]string{
-	"sent_total":         "Notifications the vendor accepted.",
-	"failed_total":       "Notifications rejected or dead-lettered.",
-	"invalid_total":      "Tokens the vendor declared invalid (unbound).",
-	"rate_limited_total": "Times a ready batch waited for the token bucket or the daily quota.",
-	"retried_total":      "Notifications scheduled for another attempt.",
-	"dead_total":         "Notifications dead-lettered after max_attempts.",
-	"expired_total":      "Notifications dropped because their message expired.",
-	"queued":             "Notifications waiting in the sender.",
-	"spilled":            "Notifications of group fan-outs waiting in the outbox on disk for room in the sender (limits.max_queued).",
-	"in_flight":          "Notifications in requests to the vendor.",
-	"daily_quota_left":   "Daily quota left (-1 = unlimited).",
-	"paused":             "1 while the sender is paused: the vendor refused our credentials, or answered with a redirect (a misconfigured endpoint or proxy).",
+	"sent_total":           "Notifications the vendor accepted.",
+	"failed_total":         "Notifications rejected or dead-lettered.",
+	"invalid_total":        "Tokens the vendor declared invalid (unbound).",
+	"rate_limited_total":   "Times a ready batch waited for the token bucket or the daily quota.",
+	"retried_total":        "Notifications scheduled for another attempt.",
+	"dead_total":           "Notifications dead-lettered: rejected, or a transient failure after retry.max_attempts (when set).",
+	"expired_total":        "Notifications dropped because their message expired.",
+	"queued":               "Notifications waiting in the sender.",
+	"spilled":              "Notifications of group fan-outs waiting in the outbox on disk for room in the sender (limits.max_queued).",
+	"in_flight":            "Notifications in requests to the vendor.",
+	"daily_quota_left":     "Daily quota left (-1 = unlimited).",
+	"breaker":              "The vendor's circuit breaker: 0 closed, 1 open (the vendor looks down: nothing is sent), 2 half-open (one probe batch).",
+	"breaker_opened_total": "Times the circuit breaker opened.",
+	"paused":               "1 while the sender is paused: the vendor refused our credentials, or answered with a redirect (a misconfigured endpoint or proxy).",
+}
+
+// breakerGauge is herald_vendor_breaker's value for a state.
+func breakerGauge(state string) int64 {
+	switch state {
+	case "open":
+		return 1
+	case "half_open":
+		return 2
+	}
+	return 0
 }
 
 func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *senderCollector {
@@ -132,5 +145,7 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("in_flight", s.InFlight)
 		gauge("daily_quota_left", s.QuotaLeft)
 		gauge("paused", s.Paused)
+		gauge("breaker", breakerGauge(s.Breaker))
+		counter("breaker_opened_total", s.BreakerOpened)
 	}
 }

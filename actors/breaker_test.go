@@ -1,0 +1,95 @@
+package actors
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+)
+
+// A vendor down for 60 s in the middle of a fan-out loses nothing: no row
+// is dead-lettered for a transient failure, however many attempts it
+// took; the circuit breaker opens after three wholly failed batches, so
+// the outage costs a handful of probe requests instead of every row's
+// retries; once the vendor answers, the probe closes it and every row is
+// delivered exactly once. The clock is the injected one.
+func TestVendorOutageOfAMinuteLosesNothingAndTheBreakerBoundsTheRequests(t *testing.T) {
+	var down atomic.Bool
+	var duringOutage atomic.Int64
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, result: func(vendors.Target) vendors.Result {
+		if down.Load() {
+			return vendors.Result{Verdict: vendors.Retry, Code: "unavailable", Reason: "HTTP 503"}
+		}
+		return vendors.Result{}
+	}}
+	cfg := baseSenderConfig()
+	cfg.BatchSize, cfg.MaxInFlight, cfg.MaxAttempts = 100, 4, 0 // retry until the ttl (the default)
+	cfg.InitialBackoff, cfg.MaxBackoff = 500*time.Millisecond, 5*time.Minute
+	cfg.BatchWait = 0
+	h := newSenderHarness(t, client, cfg)
+	const rowsN = 2000
+	settle := func() {
+		t.Helper()
+		h.step(t, vendors.Huawei)
+		waitFor(t, "the sender's batches to come back", func() bool {
+			st := h.senders.Stats()[vendors.Huawei]
+			return st.InFlight == 0
+		})
+		h.step(t, vendors.Huawei) // take in what came back; start what may go
+	}
+	down.Store(true)
+	h.senders.Enqueue(rows(vendors.Huawei, "group", rowsN), Streaming)
+	sawOpen := false
+	for range 60 { // one minute of outage, a second at a time
+		settle()
+		sends, _, _, _ := client.snapshot()
+		duringOutage.Store(int64(len(sends)))
+		if h.senders.Stats()[vendors.Huawei].Breaker == "open" {
+			sawOpen = true
+		}
+		h.clock.Advance(time.Second)
+	}
+	st := h.senders.Stats()[vendors.Huawei]
+	if !sawOpen || st.BreakerOpened == 0 {
+		t.Fatalf("breaker never opened during the outage: %+v", st)
+	}
+	// Without a breaker each of the 20 batches is tried ~7 times in a
+	// minute of backoff (0.5 s doubling); with it: the first in-flight
+	// batches, then one probe per open period (1, 2, 4, 8, 16, 30 s).
+	if n := duringOutage.Load(); n > 15 {
+		t.Fatalf("%d requests reached the down vendor in a minute; the breaker should hold it to a few probes", n)
+	}
+	if st.Dead != 0 || st.Failed != 0 {
+		t.Fatalf("dead-lettered during a transient outage: dead %d failed %d", st.Dead, st.Failed)
+	}
+	down.Store(false)
+	for i := 0; h.senders.Stats()[vendors.Huawei].Sent < rowsN; i++ {
+		if i > 600 {
+			t.Fatalf("after the outage and 10 minutes: %+v", h.senders.Stats()[vendors.Huawei])
+		}
+		h.clock.Advance(time.Second)
+		settle()
+	}
+	st = h.senders.Stats()[vendors.Huawei]
+	if st.Dead != 0 || st.Failed != 0 || st.Breaker != "closed" {
+		t.Fatalf("after recovery: %+v; want nothing dead and the breaker closed", st)
+	}
+	seen := map[string]int{}
+	sends, _, _, _ := client.snapshot()
+	failedSends := duringOutage.Load()
+	for i, s := range sends {
+		if int64(i) < failedSends {
+			continue // answered 503: not delivered
+		}
+		for _, tg := range s {
+			seen[tg.Token]++
+		}
+	}
+	for i := range rowsN {
+		if n := seen[fmt.Sprint("tok-", i)]; n != 1 {
+			t.Fatalf("tok-%d delivered %d times after the outage; want exactly once", i, n)
+		}
+	}
+}
