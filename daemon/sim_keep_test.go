@@ -16,6 +16,7 @@ import (
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
+	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // heraldSenders builds every vendor's client from herald-sim.yaml the way
@@ -40,25 +41,6 @@ func heraldSenders(t *testing.T, configPath string) map[vendors.Kind]vendors.Sen
 	return out
 }
 
-// pushUntilAnswered sends one notification, again while the answer is a
-// Retry (a connection the stopped simulators closed), until a deadline.
-func pushUntilAnswered(t *testing.T, s vendors.Sender, id string) vendors.Result {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := s.Send(ctx, &vendors.Notification{MessageID: id, Title: "t", Body: "b", Channel: "im"},
-			[]vendors.Target{{Token: "tok-" + id, APNsEnv: "production"}})
-		cancel()
-		if err != nil {
-			t.Fatalf("%s: Send: %v", s.Kind(), err)
-		}
-		if res[0].Verdict != vendors.Retry || time.Now().After(deadline) {
-			return res[0]
-		}
-	}
-}
-
 // TestSimKeysReusedAcrossRestarts: clients built once from the first
 // start's herald-sim.yaml (as a running herald holds them) keep delivering
 // to every vendor after the simulators restart on the same directory and
@@ -75,7 +57,7 @@ func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 	before := fileSnapshot(t, joinAll(dir, herald)...)
 	senders := heraldSenders(t, first.ConfigPath)
 	for _, k := range vendors.Kinds() {
-		if r := pushUntilAnswered(t, senders[k], "first-"+string(k)); !r.OK() {
+		if r := simtest.SendUntilAnswered(t, senders[k], "first-"+string(k)); !r.OK() {
 			t.Fatalf("%s, first start: %+v", k, r)
 		}
 	}
@@ -90,7 +72,7 @@ func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 		t.Fatal("second start changed the key files herald reads")
 	}
 	for _, k := range vendors.Kinds() {
-		if r := pushUntilAnswered(t, senders[k], "second-"+string(k)); !r.OK() {
+		if r := simtest.SendUntilAnswered(t, senders[k], "second-"+string(k)); !r.OK() {
 			t.Errorf("%s, after the restart, client from the first start: %+v", k, r)
 		}
 	}
@@ -102,7 +84,7 @@ func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 		t.Fatalf("without sim-keys.pem: keys created %v, CA created %v; want new keys, the same CA", third.KeysCreated, third.CACreated)
 	}
 	for _, k := range []vendors.Kind{vendors.APNs, vendors.FCM, vendors.Web} {
-		if r := pushUntilAnswered(t, senders[k], "third-"+string(k)); r.Verdict != vendors.CredentialsBroken {
+		if r := simtest.SendUntilAnswered(t, senders[k], "third-"+string(k)); r.Verdict != vendors.CredentialsBroken {
 			t.Errorf("%s with new simulator keys: %+v, want credentials_broken", k, r)
 		}
 	}

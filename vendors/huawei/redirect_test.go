@@ -1,36 +1,14 @@
 package huawei
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/vendors"
-	"github.com/herald-push/herald/vendors/simkit"
+	"github.com/herald-push/herald/vendors/internal/redirecttest"
 )
-
-// serveTLS serves h over TLS + HTTP/2 on a loopback port with a
-// certificate from ca, until t ends.
-func serveTLS(t *testing.T, ca *simkit.CA, h http.Handler) string {
-	t.Helper()
-	cfg, err := ca.ServerTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, TLSConfig: cfg}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "https://" + ln.Addr().String()
-}
 
 // Answers that read as success, from the token endpoint and the push API.
 const (
@@ -38,14 +16,21 @@ const (
 	sendOK  = `{"code":"80000000","msg":"Success","requestId":"1"}`
 )
 
+// isTokenPath reports whether path is the token endpoint's.
+func isTokenPath(path string) bool { return strings.Contains(path, "/oauth2/") }
+
+// okBody is what a successful Huawei answers to a request for path.
+func okBody(path string) string {
+	if isTokenPath(path) {
+		return tokenOK
+	}
+	return sendOK
+}
+
 // answerOK answers r as a successful Huawei would.
 func answerOK(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	if strings.Contains(r.URL.Path, "/oauth2/") {
-		_, _ = w.Write([]byte(tokenOK))
-		return
-	}
-	_, _ = w.Write([]byte(sendOK))
+	_, _ = w.Write([]byte(okBody(r.URL.Path)))
 }
 
 // TestRedirectIsNeverFollowed: a 3xx from the token endpoint or the push
@@ -55,10 +40,6 @@ func answerOK(w http.ResponseWriter, r *http.Request) {
 // Huawei does on success, never gets a request (so never the client
 // secret or the bearer token).
 func TestRedirectIsNeverFollowed(t *testing.T) {
-	ca, err := simkit.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const secret = "s3cret"
 	for _, tc := range []struct {
 		endpoint string // "token" or "send"
@@ -73,57 +54,21 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 		{"send", http.StatusSeeOther},
 	} {
 		t.Run(tc.endpoint+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
-			var mu sync.Mutex
-			var leaked []http.Header
-			other := serveTLS(t, ca, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				leaked = append(leaked, r.Header.Clone())
-				mu.Unlock()
-				answerOK(w, r)
-			}))
-			var redirected atomic.Int64
-			url := serveTLS(t, ca, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				isToken := strings.Contains(r.URL.Path, "/oauth2/")
-				if isToken != (tc.endpoint == "token") {
-					answerOK(w, r)
-					return
-				}
-				redirected.Add(1)
-				w.Header().Set("Location", other+r.URL.Path)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tc.status)
-				if isToken {
-					_, _ = w.Write([]byte(tokenOK))
-				} else {
-					_, _ = w.Write([]byte(sendOK))
-				}
-			}))
-			c, err := New(Config{AppID: "app", AppSecret: secret, AuthURL: url + "/oauth2/v3/token", PushURL: url,
-				TLS: ca.ClientTLS(), Timeout: 5 * time.Second})
+			p := redirecttest.New(t, redirecttest.Options{
+				Status:      tc.status,
+				Redirects:   func(path string) bool { return isTokenPath(path) == (tc.endpoint == "token") },
+				Body:        okBody,
+				ContentType: "application/json",
+				Vendor:      http.HandlerFunc(answerOK),
+				Elsewhere:   http.HandlerFunc(answerOK),
+			})
+			c, err := New(Config{AppID: "app", AppSecret: secret, AuthURL: p.URL + "/oauth2/v3/token", PushURL: p.URL,
+				TLS: p.ClientTLS(), Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = c.Close() })
-			host := strings.TrimPrefix(other, "https://")
-			for i, r := range send(t, c, note("m1"), "tok-a", "tok-b") {
-				if r.Verdict != vendors.Misconfigured || r.Code != vendors.CodeRedirectRefused {
-					t.Errorf("target %d: %v %q (%s), want misconfigured %s", i, r.Verdict, r.Code, r.Reason, vendors.CodeRedirectRefused)
-				}
-				if !strings.Contains(r.Reason, strconv.Itoa(tc.status)) || !strings.Contains(r.Reason, host) {
-					t.Errorf("target %d: reason %q does not name HTTP %d and host %s", i, r.Reason, tc.status, host)
-				}
-				if strings.Contains(r.Reason, secret) || strings.Contains(r.Reason, "at-123") {
-					t.Errorf("target %d: reason %q holds a credential", i, r.Reason)
-				}
-			}
-			if redirected.Load() == 0 {
-				t.Error("the redirecting endpoint was never requested")
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(leaked) != 0 {
-				t.Fatalf("the redirect target got %d requests (headers %v): a redirect was followed", len(leaked), leaked)
-			}
+			redirecttest.AssertNotFollowed(t, p, send(t, c, note("m1"), "tok-a", "tok-b"), secret, "at-123")
 		})
 	}
 }

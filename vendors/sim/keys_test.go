@@ -1,38 +1,18 @@
 package sim_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
+	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // signing are the vendors whose simulators check signatures made with
 // Keys.
 var signing = []vendors.Kind{vendors.APNs, vendors.FCM, vendors.Web}
-
-// sendUntilAnswered sends one notification, again while the answer is a
-// Retry (a connection the old server closed), until the deadline.
-func sendUntilAnswered(t *testing.T, s vendors.Sender, id string) vendors.Result {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := s.Send(ctx, &vendors.Notification{MessageID: id, Title: "t", Body: "b", Channel: "im"},
-			[]vendors.Target{{Token: "tok-" + id, APNsEnv: "production"}})
-		cancel()
-		if err != nil {
-			t.Fatalf("%s: Send: %v", s.Kind(), err)
-		}
-		if res[0].Verdict != vendors.Retry || time.Now().After(deadline) {
-			return res[0]
-		}
-	}
-}
 
 // TestGivenCAAndKeysOutliveRestart: simulators restarted on the same
 // address with the same Options.CA and Options.Keys take the clients built
@@ -63,7 +43,7 @@ func TestGivenCAAndKeysOutliveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range signing {
-		if r := sendUntilAnswered(t, senders[k], "before-"+string(k)); !r.OK() {
+		if r := simtest.SendUntilAnswered(t, senders[k], "before-"+string(k)); !r.OK() {
 			t.Fatalf("%s before the restart: %+v", k, r)
 		}
 	}
@@ -84,7 +64,7 @@ func TestGivenCAAndKeysOutliveRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range signing {
-			r := sendUntilAnswered(t, senders[k], tc.name+"-"+string(k))
+			r := simtest.SendUntilAnswered(t, senders[k], tc.name+"-"+string(k))
 			if tc.takes && !r.OK() || !tc.takes && r.Verdict != vendors.CredentialsBroken {
 				t.Errorf("%s, %s: %+v (want accepted: %v)", tc.name, k, r, tc.takes)
 			}

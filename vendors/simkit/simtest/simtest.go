@@ -1,5 +1,6 @@
-// Package simtest runs a vendor simulator on a TLS + HTTP/2 loopback server
-// for tests.
+// Package simtest runs a vendor simulator (or any handler) on a TLS + HTTP/2
+// loopback server for tests, with a settable Clock and a send that rides
+// out a simulator restart.
 package simtest
 
 import (
@@ -19,6 +20,14 @@ func TestServer(t testing.TB, h http.Handler) (url string, ca *simkit.CA) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ServeTLS(t, ca, h), ca
+}
+
+// ServeTLS serves h over TLS with HTTP/2 on a random loopback port with a
+// certificate from ca, and stops it when t ends. Servers sharing a CA are
+// all trusted by one ca.ClientTLS().
+func ServeTLS(t testing.TB, ca *simkit.CA, h http.Handler) (url string) {
+	t.Helper()
 	cfg, err := ca.ServerTLS()
 	if err != nil {
 		t.Fatal(err)
@@ -30,5 +39,5 @@ func TestServer(t testing.TB, h http.Handler) (url string, ca *simkit.CA) {
 	srv := &http.Server{Handler: h, TLSConfig: cfg}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return "https://" + ln.Addr().String(), ca
+	return "https://" + ln.Addr().String()
 }
