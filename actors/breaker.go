@@ -83,16 +83,22 @@ func (b *breaker) open(now time.Time, cfg SenderConfig, again bool) {
 	b.state, b.until = breakerOpen, now.Add(b.openFor)
 }
 
+// reopen turns an open breaker whose period has passed half-open, with or
+// without traffic waiting (pump calls it first): the next batch probes.
+func (s *sender) reopen(now time.Time) {
+	if b := &s.breaker; b.state == breakerOpen && !now.Before(b.until) {
+		b.state = breakerHalfOpen
+		s.stats.Breaker.Store(int64(b.state))
+	}
+}
+
 // admit is the breaker's say in pump: whether a batch may start now, and
 // whether that batch is the half-open probe.
 func (s *sender) admit(now time.Time) (ok, probe bool) {
 	b := &s.breaker
+	s.reopen(now)
 	if b.state == breakerOpen {
-		if now.Before(b.until) {
-			return false, false
-		}
-		b.state = breakerHalfOpen
-		s.stats.Breaker.Store(int64(b.state))
+		return false, false
 	}
 	if b.state == breakerHalfOpen {
 		if b.probing {

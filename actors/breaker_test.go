@@ -93,3 +93,41 @@ func TestVendorOutageOfAMinuteLosesNothingAndTheBreakerBoundsTheRequests(t *test
 		}
 	}
 }
+
+// A vendor that throttles (429, quota) is up: the breaker stays closed
+// however many batches it slows down. One that fails opens it, and once
+// the open period has passed it is half-open (the next batch probes) even
+// with nothing waiting to go.
+func TestBreakerIgnoresThrottlingAndGoesHalfOpenWithoutTraffic(t *testing.T) {
+	var throttle atomic.Bool
+	throttle.Store(true)
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, result: func(vendors.Target) vendors.Result {
+		return vendors.Result{Verdict: vendors.Retry, Code: "busy", Throttled: throttle.Load()}
+	}}
+	cfg := baseSenderConfig()
+	cfg.BatchSize, cfg.MaxInFlight, cfg.MaxAttempts, cfg.BatchWait = 1, 1, 1, 0 // one attempt: the rows leave as dead letters
+	h := newSenderHarness(t, client, cfg)
+	stats := func() SenderSnapshot { return h.senders.Stats()[vendors.Huawei] }
+	h.senders.Enqueue(rows(vendors.Huawei, "throttled", 5), Complete)
+	waitFor(t, "5 throttled answers", func() bool { return stats().Dead == 5 && stats().InFlight == 0 })
+	if st := stats(); st.Breaker != "closed" || st.BreakerOpened != 0 {
+		t.Fatalf("after 5 throttled batches: breaker %s, opened %d; want closed (the vendor is up)", st.Breaker, st.BreakerOpened)
+	}
+	throttle.Store(false)
+	h.senders.Enqueue(rows(vendors.Huawei, "down", 3), Complete)
+	waitFor(t, "3 failed batches", func() bool { return stats().Dead == 8 && stats().InFlight == 0 })
+	h.step(t, vendors.Huawei)
+	if st := stats(); st.Breaker != "open" || st.BreakerOpened != 1 {
+		t.Fatalf("after 3 failed batches: breaker %s, opened %d; want open once", st.Breaker, st.BreakerOpened)
+	}
+	h.clock.Advance(999 * time.Millisecond)
+	h.step(t, vendors.Huawei)
+	if st := stats(); st.Breaker != "open" {
+		t.Fatalf("before the open period ends: %s", st.Breaker)
+	}
+	h.clock.Advance(time.Millisecond)
+	h.step(t, vendors.Huawei)
+	if st := stats(); st.Breaker != "half_open" {
+		t.Fatalf("the open period over, nothing queued: breaker %s; want half_open", st.Breaker)
+	}
+}

@@ -53,8 +53,16 @@
 //
 // One sender actor per vendor owns that vendor's in-memory queue (a mirror
 // of its outbox rows), batching, token bucket, in-flight count, daily quota
-// and the pause after refused credentials or a redirect. Rows flagged Priority (calls) skip batching and go
-// first. A batch is rows of one message: the notification is composed once
+// and the pause after refused credentials or a redirect. Rows flagged
+// Priority (calls) skip batching and go first; batches of complete
+// messages (peer, users) go next, ahead of fan-out batches but at most
+// three starts in a row while those wait (sender.lane); the Dispatcher
+// refuses new complete messages while their vendor's share is full
+// (Senders.Backlogged: backpressure). A per-vendor circuit breaker
+// (breaker.go) stops sending while every batch fails for transient
+// reasons and probes the vendor with one batch before resuming; a
+// transient failure is retried until the message's ttl ends, so an outage
+// loses nothing. A batch is rows of one message: the notification is composed once
 // for it. For a batch vendor (Huawei, Xiaomi, OPPO, vivo) a batch is one
 // request; for a per-target vendor (APNs, FCM, Web: vendors.PerTarget)
 // every row is its own request, so a batch pays the token bucket and

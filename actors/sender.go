@@ -247,8 +247,8 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	if len(s.spills) > 0 && !s.readAfter.IsZero() {
 		earlier(s.readAfter)
 	}
-	if s.breaker.state == breakerOpen {
-		earlier(s.breaker.until)
+	if s.breaker.state == breakerOpen && now.Before(s.breaker.until) {
+		earlier(s.breaker.until) // (pump turns a passed one half-open)
 	}
 	if lane := s.lane(); len(*lane) > 0 {
 		head := (*lane)[0]
@@ -339,8 +339,9 @@ const expressShare = 3
 // message does not wait behind a 100 000-member group's queue; but while
 // both wait, at most expressShare express starts in a row, so a flood of
 // peer messages slows a fan-out down without stopping it. An express start
-// is a few rows, a ready one up to batch_size, so the fan-out keeps most
-// of the rows either way. Rows that come back for another attempt (retry,
+// is usually a few rows (a peer message's devices; a users message's
+// batches can be full), a ready one up to batch_size, so the fan-out keeps
+// most of the rows either way. Rows that come back for another attempt (retry,
 // requeue) are batched like any other and join ready.
 func (s *sender) lane() *[]*batch {
 	switch {
@@ -394,6 +395,7 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		s.tokens = min(float64(s.cfg.Burst), s.tokens+el.Seconds()*s.cfg.QPS)
 		s.refilled = now
 	}
+	s.reopen(now)
 	if now.Before(s.pausedUntil) {
 		return
 	}
@@ -430,6 +432,9 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 			}
 		} else if s.inFlight >= s.cfg.MaxInFlight || s.tokens < 1 {
 			room = 0
+		}
+		if probe && s.d.perTarget {
+			room = min(room, 1) // a per-target probe is one request
 		}
 		if room <= 0 {
 			if s.tokens < float64(s.quantum(b)) {

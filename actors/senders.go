@@ -161,16 +161,20 @@ func (s *Senders) tick(every time.Duration) {
 func (s *Senders) Has(kind vendors.Kind) bool { _, ok := s.pids[kind]; return ok }
 
 // Backlogged reports whether kind's sender holds as many rows of complete
-// messages waiting to go as its queue may (limits.max_queued): the vendor
-// is taking them slower than they arrive, and accepting more would only
-// grow memory. Group fan-outs don't count: their rows wait in the outbox.
+// messages waiting to go as its queue may (limits.max_queued), or twice
+// that in all (a fan-out's share is at most max_queued; the rest is rows
+// waiting for a retry): the vendor is taking them slower than they arrive,
+// and accepting more would only grow memory. It is a soft bound: messages
+// checked at once may each pass it by their own rows. A fan-out's rows
+// beyond max_queued wait in the outbox and never count.
 func (s *Senders) Backlogged(kind vendors.Kind) (waiting int64, full bool) {
 	st := s.stats[kind]
 	if st == nil {
 		return 0, false
 	}
 	w, limit := st.Express.Load(), st.ExpressLimit.Load()
-	return w, limit > 0 && w >= limit
+	held := st.Queued.Load() + st.InFlight.Load()
+	return w, limit > 0 && (w >= limit || held >= 2*limit)
 }
 
 // EnqueueMode tells a sender how rows arrive.
@@ -411,7 +415,11 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		// A transient failure is tried again until the message's ttl
 		// ends (the composer then drops the row as expired), however
 		// long a vendor's outage lasts; max_attempts > 0 caps it.
-		o.transient++
+		if r.Throttled {
+			o.answered++ // the vendor is up, only asking us to slow down
+		} else {
+			o.transient++
+		}
 		q.Entry.Attempts++
 		q.Entry.LastCode = r.Code
 		if cfg.MaxAttempts > 0 && q.Entry.Attempts >= int64(cfg.MaxAttempts) {

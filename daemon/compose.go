@@ -166,6 +166,9 @@ func (c *composer) callCancel(kind vendors.Kind, callID, reason string, voip boo
 	if err != nil || !ok {
 		return nil, err
 	}
+	if c.clock.Now().After(time.UnixMilli(call.DeadlineAt).Add(5 * time.Minute)) {
+		return nil, nil // no phone rings past the deadline: nothing left to stop
+	}
 	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
 	res := resourceFor(*c.resources.Load(), call.Resources)
 	n := vendors.Compose(vendors.Content{MessageID: "cancel-" + reason + "-" + call.CallID, Title: call.Title,

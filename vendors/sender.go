@@ -128,6 +128,9 @@ type Result struct {
 	Code       string        // the vendor's own code or reason, e.g. "BadDeviceToken", "80300007", "UNREGISTERED"
 	Reason     string        // human-readable detail
 	RetryAfter time.Duration // for Retry, when the vendor said how long
+	// Throttled marks a Retry the vendor answered to slow us down (HTTP
+	// 429, a quota): it is up, so the circuit breaker does not count it.
+	Throttled bool
 	// ResolvedEnv is set by APNs when an automatic token turned out to
 	// belong to one environment ("production" or "development").
 	ResolvedEnv string

@@ -30,7 +30,7 @@ func resultFor(status int, reason string, retryAfter time.Duration) vendors.Resu
 	case status == http.StatusForbidden:
 		r.Verdict = vendors.CredentialsBroken
 	case status == http.StatusTooManyRequests, status >= 500:
-		r.Verdict, r.RetryAfter = vendors.Retry, retryAfter
+		r.Verdict, r.RetryAfter, r.Throttled = vendors.Retry, retryAfter, status == http.StatusTooManyRequests
 	case status >= 400:
 		r.Verdict = vendors.Rejected
 	default:

@@ -188,7 +188,7 @@ func verdict(a answer) vendors.Result {
 	case a.fcmCode == "THIRD_PARTY_AUTH_ERROR", a.fcmCode == "APNS_AUTH_ERROR":
 		r.Verdict = vendors.CredentialsBroken
 	case a.fcmCode == "QUOTA_EXCEEDED", a.status == "RESOURCE_EXHAUSTED", a.httpStatus == http.StatusTooManyRequests:
-		r.Verdict, r.RetryAfter = vendors.Retry, a.retryAfter
+		r.Verdict, r.RetryAfter, r.Throttled = vendors.Retry, a.retryAfter, true
 		if r.RetryAfter <= 0 {
 			r.RetryAfter = quotaBackoff
 		}

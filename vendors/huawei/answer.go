@@ -36,6 +36,7 @@ type outcome struct {
 	code       string
 	reason     string
 	retryAfter time.Duration
+	throttled  bool // HTTP 429: the vendor is up and slowing us down
 	// illegal lists the tokens a partial success (80100000) failed; every
 	// other token was Delivered. Only set when partial is true.
 	illegal map[string]bool
@@ -107,7 +108,8 @@ func classify(status int, header http.Header, body []byte, now time.Time) outcom
 		if status == http.StatusServiceUnavailable {
 			reason = "flow control"
 		}
-		return outcome{verdict: vendors.Retry, code: codeOr(ans.Code, httpCode), reason: reason + detail(ans.Msg, body), retryAfter: retryAfter(header, now)}
+		return outcome{verdict: vendors.Retry, code: codeOr(ans.Code, httpCode), reason: reason + detail(ans.Msg, body), retryAfter: retryAfter(header, now),
+			throttled: status == http.StatusTooManyRequests}
 	case parsed:
 		// An unknown business code: the request itself is at fault.
 		return outcome{verdict: vendors.Rejected, code: string(ans.Code), reason: "unknown result code: " + clip(ans.Msg)}
@@ -159,7 +161,7 @@ func classifyCode(code, msg string) (outcome, bool) {
 // results expands o to one Result per token.
 func (o outcome) results(tokens []string) []vendors.Result {
 	if !o.partial {
-		return vendors.Fill(len(tokens), vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason, RetryAfter: o.retryAfter})
+		return vendors.Fill(len(tokens), vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason, RetryAfter: o.retryAfter, Throttled: o.throttled})
 	}
 	out := make([]vendors.Result, len(tokens))
 	for i, t := range tokens {

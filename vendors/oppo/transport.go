@@ -77,7 +77,7 @@ func (c *Client) post(ctx context.Context, path string, form url.Values) (*answe
 	after := retryAfter(resp.Header, c.now())
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		r := vendors.Result{Verdict: vendors.Retry, Code: "http_" + strconv.Itoa(resp.StatusCode),
-			Reason: "OPPO answered HTTP " + resp.Status, RetryAfter: after}
+			Reason: "OPPO answered HTTP " + resp.Status, RetryAfter: after, Throttled: resp.StatusCode == http.StatusTooManyRequests}
 		return nil, &r, nil
 	}
 	a, err := decodeAnswer(body)

@@ -156,7 +156,7 @@ func httpResult(status int, header http.Header, body []byte, now time.Time) vend
 	r := vendors.Result{Code: "http_" + strconv.Itoa(status), Reason: excerpt(body)}
 	switch {
 	case status >= 500, status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
-		r.Verdict = vendors.Retry
+		r.Verdict, r.Throttled = vendors.Retry, status == http.StatusTooManyRequests
 		r.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		r.Verdict = vendors.CredentialsBroken

@@ -147,7 +147,7 @@ func (in interpreter) statusResult(status int, header http.Header, body []byte) 
 		return vendors.Result{Verdict: vendors.CredentialsBroken, Code: code,
 			Reason: "MiPush refused the credentials: " + detail}
 	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status/100 == 5:
-		return vendors.Result{Verdict: vendors.Retry, Code: code,
+		return vendors.Result{Verdict: vendors.Retry, Code: code, Throttled: status == http.StatusTooManyRequests,
 			Reason: "MiPush unavailable: " + detail, RetryAfter: retryAfter(header, in.now())}
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: "MiPush refused the request: " + detail}
