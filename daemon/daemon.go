@@ -143,6 +143,7 @@ func (d *Daemon) routes() {
 	r.add("POST", "/v1/calls/:call_id/end", scopeIngest, d.callAction(actors.ActionEnd))
 	r.add("GET", "/v1/users/:user_id/calls", scopeIngest, d.getUserCalls)
 	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, d.getDeadLetters)
+	r.add("POST", "/v1/admin/dead-letters/replay", scopeAdmin, d.replayDeadLetters)
 	r.add("POST", "/v1/admin/reload", scopeAdmin, d.postReload)
 }
 

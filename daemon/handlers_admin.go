@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/valyala/fasthttp"
@@ -87,6 +88,45 @@ func (d *Daemon) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 			DeviceID: r.Key.DeviceID, PushID: r.Key.Vendor + ":" + r.Entry.Token, Attempts: r.Entry.Attempts, LastCode: r.Entry.LastCode})
 	}
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"dead_letters": out, "next": next})
+	return nil
+}
+
+// replayRequest picks the dead letters to send again.
+type replayRequest struct {
+	Vendor    string `json:"vendor"`
+	MessageID string `json:"message_id"`
+	LastCode  string `json:"last_code"`
+	Limit     *int   `json:"limit"`
+}
+
+// replayDeadLetters moves matching dead letters back to the outbox (one
+// synced batch, no attempt counted) and hands them to the vendor's sender.
+func (d *Daemon) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
+	var req replayRequest
+	if e := readJSON(rc, &req); e != nil {
+		return e
+	}
+	k, ok := vendors.ParseKind(req.Vendor)
+	if !ok {
+		return invalid("vendor", "vendor is required: one of "+vendors.KindList())
+	}
+	if !d.senders.Has(k) {
+		return invalid("vendor", fmt.Sprintf("vendor %q is not enabled", req.Vendor))
+	}
+	limit := 1000
+	if req.Limit != nil {
+		if *req.Limit < 1 || *req.Limit > 10000 {
+			return invalid("limit", "limit must be between 1 and 10000")
+		}
+		limit = *req.Limit
+	}
+	rows, more, err := d.store.ReplayDead(string(k), req.MessageID, req.LastCode, limit)
+	if err != nil {
+		return d.actorError("replay_dead_letters", err)
+	}
+	d.senders.Enqueue(rows, actors.Complete)
+	d.log.Info("dead letters replayed", "vendor", k, "rows", len(rows), "message_id", req.MessageID, "last_code", req.LastCode, "more", more)
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"replayed": len(rows), "more": more})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -446,6 +447,50 @@ func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOpt
 		return s.commit("outbox", b)
 	}
 	return b.Commit(opt)
+}
+
+// errEnough stops a scan that has what it needs.
+var errEnough = errors.New("store: enough rows")
+
+// ReplayDead moves up to limit dead letters of vendor that match messageID
+// and lastCode (each when not empty) back into the outbox, due now with no
+// attempt counted, in one synced batch, and returns them in key order and
+// whether more matched. The caller hands the rows to the senders.
+func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Queued, bool, error) {
+	var rows []Queued
+	more := false
+	err := s.scanOutbox(tagDead, vendor, nil, -1, func(q Queued) error {
+		if (messageID != "" && q.Key.MessageID != messageID) || (lastCode != "" && q.Entry.LastCode != lastCode) {
+			return nil
+		}
+		if len(rows) == limit {
+			more = true
+			return errEnough
+		}
+		rows = append(rows, q)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, false, err
+	}
+	for i := range rows {
+		rows[i].Entry.Attempts, rows[i].Entry.NotBefore, rows[i].Entry.LastCode = 0, 0, ""
+	}
+	err = s.outboxWrite(func(b *pebble.Batch) error {
+		for _, q := range rows {
+			if err := b.Delete(q.Key.DeadKey(), nil); err != nil {
+				return err
+			}
+			if err := b.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, pebble.Sync)
+	if err != nil {
+		return nil, false, err
+	}
+	return rows, more, nil
 }
 
 // DeadLetters lists up to limit dead letters of vendor after the given key
