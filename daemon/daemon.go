@@ -294,10 +294,15 @@ func (d *Daemon) handle(rc *fasthttp.RequestCtx) {
 // body gets 413, anything else 400, both as API error bodies.
 func (d *Daemon) handleParseError(rc *fasthttp.RequestCtx, err error) {
 	var e *apiError
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
 			Message: fmt.Sprintf("request body exceeds %s", d.cfg.Limits.MaxBodyBytes)}
-	} else {
+	case errors.As(err, &small):
+		e = &apiError{Status: fasthttp.StatusRequestHeaderFieldsTooLarge, Code: codeHeadersTooLarge,
+			Message: "request headers are too large"}
+	default:
 		e = invalid("", "malformed HTTP request")
 	}
 	writeError(rc, e)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // decodeJSON decodes body into dst (a pointer to a request struct) strictly:
@@ -19,6 +20,9 @@ import (
 func decodeJSON(body []byte, dst any) *apiError {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid("", "request body is required (a JSON object)")
+	}
+	if e := checkText(body); e != nil {
+		return e
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -185,4 +189,68 @@ func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
 		return *fold, true
 	}
 	return reflect.StructField{}, false
+}
+
+// checkText refuses a body that is not valid UTF-8 or whose strings hold
+// an escaped lone surrogate (\ud800 with no low half): encoding/json would
+// replace either with U+FFFD, so two distinct ids could arrive as one.
+func checkText(body []byte) *apiError {
+	if !utf8.Valid(body) {
+		return invalid("", "request body must be valid UTF-8")
+	}
+	inString := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(body):
+			i++
+			if body[i] != 'u' {
+				continue
+			}
+			r, ok := hex4(body, i+1)
+			if !ok {
+				continue // the decoder reports the bad escape
+			}
+			i += 4
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return invalid("", "request body holds a lone surrogate escape (\\u"+string(body[i-3:i+1])+"): strings must be valid Unicode")
+			case r >= 0xD800 && r <= 0xDBFF:
+				lo, ok := rune(0), false
+				if i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
+					lo, ok = hex4(body, i+3)
+				}
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return invalid("", "request body holds a lone surrogate escape (\\u"+string(body[i-3:i+1])+"): strings must be valid Unicode")
+				}
+				i += 6
+			}
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -18,6 +18,7 @@ const (
 	codePayloadTooLarge    = "payload_too_large"
 	codeUnsupportedMedia   = "unsupported_media_type"
 	codeOverloaded         = "overloaded"
+	codeHeadersTooLarge    = "headers_too_large"
 	codeInternal           = "internal"
 	defaultRetryAfterSecs  = 1
 	contentTypeJSON        = "application/json"

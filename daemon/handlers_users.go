@@ -82,6 +82,9 @@ func readJSON(rc *fasthttp.RequestCtx, dst any) *apiError {
 // userIDs validates the path ids named in names.
 func (d *Daemon) pathIDs(p params, names ...string) *apiError {
 	for _, n := range names {
+		if _, bad := p[badEscape+n]; bad {
+			return invalid(n, n+" is not valid percent-encoding (a '%' must start %XX)")
+		}
 		if e := checkID(n, p[n], d.cfg.Limits.MaxIDBytes); e != nil {
 			return e
 		}

@@ -78,6 +78,10 @@ func (r *router) match(method string, rawPath []byte) (*route, params, *apiError
 	return nil, nil, &apiError{Status: fasthttp.StatusNotFound, Code: codeNotFound, Message: "no such route: " + path}
 }
 
+// badEscape prefixes a parameter name in params when its segment was not
+// valid percent-encoding ("%zz").
+const badEscape = "%"
+
 func (rt *route) matchPath(segs []string) (params, bool) {
 	if len(segs) != len(rt.parts) {
 		return nil, false
@@ -86,11 +90,12 @@ func (rt *route) matchPath(segs []string) (params, bool) {
 	for i, part := range rt.parts {
 		if strings.HasPrefix(part, ":") {
 			v, err := url.PathUnescape(segs[i])
-			if err != nil {
-				v = segs[i] // left raw; checkID refuses the '%'-less garbage or keeps it
-			}
 			if p == nil {
 				p = params{}
+			}
+			if err != nil {
+				v = segs[i]
+				p[badEscape+part[1:]] = "" // pathIDs refuses it by name
 			}
 			p[part[1:]] = v
 			continue

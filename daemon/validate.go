@@ -18,6 +18,9 @@ func checkID(field, v string, max int) *apiError {
 	if !utf8.ValidString(v) {
 		return invalid(field, field+" must be valid UTF-8")
 	}
+	if v == "." || v == ".." {
+		return invalid(field, field+` must not be "." or ".." (they name no thing in a path)`)
+	}
 	for _, r := range v {
 		if r == '/' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
 			return invalid(field, field+" must be printable with no whitespace and no '/'")

@@ -1,0 +1,86 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Ids that name no thing in a path, undecodable escapes, bodies that are
+// not valid UTF-8 or hold a lone surrogate escape (encoding/json would turn
+// each into U+FFFD, collapsing distinct ids) are refused with a 400 naming
+// the problem; headers beyond the read buffer get 431.
+func TestStrictInputIsRefusedByName(t *testing.T) {
+	s := startDaemon(t, nil, Env{})
+	dev := `{"vendor":"fcm","token":"tok-1"}`
+	for _, tc := range []struct {
+		name, path, body, field, text string
+	}{
+		{"dot id", "/v1/users/./devices/d", dev, "user_id", `"."`},
+		{"dot-dot id", "/v1/users/%2E%2E/devices/d", dev, "user_id", `".."`},
+		{"bad escape", "/v1/users/%zz/devices/d", dev, "user_id", "percent-encoding"},
+		{"bad escape device", "/v1/users/u1/devices/a%g1", dev, "device_id", "percent-encoding"},
+		{"invalid utf-8", "/v1/users/u1/devices/d", "{\"vendor\":\"fcm\",\"token\":\"tok-\xff\"}", "", "UTF-8"},
+		{"lone high surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","token":"tok-\ud800"}`, "", "surrogate"},
+		{"lone low surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","locale":"\udc00x","token":"t"}`, "", "surrogate"},
+	} {
+		r := rawPut(t, s, tc.path, tc.body)
+		var e errBody
+		r.json(t, &e)
+		if r.status != 400 || e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.text) {
+			t.Errorf("%s: %d %s; want 400 with field %q mentioning %s", tc.name, r.status, r.body, tc.field, tc.text)
+		}
+	}
+	// A surrogate pair is one valid character, and an escaped backslash
+	// before a u is no escape at all.
+	for i, text := range []string{`\ud83d\ude00`, `a\\ud800`} {
+		wantStatus(t, s.do(t, "POST", "/v1/messages", fmt.Sprintf(`{"message_id":"m%d","from":"a","to":{"type":"peer","id":"b"},"body":{"text":"%s"}}`, i, text)), 202)
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	b.WriteString("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	for i := range 10000 {
+		fmt.Fprintf(&b, "X-H%d: v\r\n", i)
+	}
+	b.WriteString("\r\n")
+	go func() { _, _ = conn.Write([]byte(b.String())) }() // the server may answer before reading it all
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 431 {
+		t.Fatalf("10 000 headers: %d; want 431", resp.StatusCode)
+	}
+}
+
+// rawPut sends a PUT with path exactly as given (net/http refuses to build
+// a URL with a bad escape) and reads the answer.
+func rawPut(t *testing.T, s *testServer, path, body string) resp {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", path, len(body), body)
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{status: r.StatusCode, header: r.Header, body: b}
+}
