@@ -133,8 +133,12 @@ func (s *sender) Receive(ctx actor.Context) {
 		if m.mode == Streaming {
 			kept = s.addStreaming(m.items, now)
 		} else {
+			lane := &s.ready // Backfill
+			if m.mode == Complete {
+				lane = &s.express // full batches of complete messages join the express lane too
+			}
 			for _, q := range m.items {
-				s.addTo(q, now, &s.express) // Complete: full batches join the express lane too
+				s.addTo(q, now, lane)
 			}
 		}
 		if m.mode == Complete {

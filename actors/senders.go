@@ -186,8 +186,13 @@ const (
 	// group fan-out's chunks): their batches wait up to batch_wait to fill.
 	Streaming EnqueueMode = iota
 	// Complete rows are all the rows their messages will have (a peer or
-	// users message): their batches are sent as soon as the limits allow.
+	// users message): their batches are sent as soon as the limits allow,
+	// ahead of fan-out batches (the express lane).
 	Complete
+	// Backfill rows are sent again from the store (dead letters replayed):
+	// batched like a fan-out's, in the ready lane, kept in memory, never
+	// counted against the express lane's backpressure.
+	Backfill
 )
 
 // Enqueue hands committed outbox rows to their vendors' senders.
@@ -415,9 +420,7 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		// A transient failure is tried again until the message's ttl
 		// ends (the composer then drops the row as expired), however
 		// long a vendor's outage lasts; max_attempts > 0 caps it.
-		if r.Throttled {
-			o.answered++ // the vendor is up, only asking us to slow down
-		} else {
+		if !r.Throttled { // throttling says nothing of the vendor's health: the breaker ignores it
 			o.transient++
 		}
 		q.Entry.Attempts++

@@ -124,7 +124,7 @@ func (d *Daemon) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 	if err != nil {
 		return d.actorError("replay_dead_letters", err)
 	}
-	d.senders.Enqueue(rows, actors.Complete)
+	d.senders.Enqueue(rows, actors.Backfill)
 	d.log.Info("dead letters replayed", "vendor", k, "rows", len(rows), "message_id", req.MessageID, "last_code", req.LastCode, "more", more)
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"replayed": len(rows), "more": more})
 	return nil

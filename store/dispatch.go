@@ -457,6 +457,10 @@ var errEnough = errors.New("store: enough rows")
 // attempt counted, in one synced batch, and returns them in key order and
 // whether more matched. The caller hands the rows to the senders.
 func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Queued, bool, error) {
+	// One replay at a time: two overlapping calls must not both read and
+	// re-queue the same dead letters.
+	s.replayMu.Lock()
+	defer s.replayMu.Unlock()
 	var rows []Queued
 	more := false
 	err := s.scanOutbox(tagDead, vendor, nil, -1, func(q Queued) error {
@@ -476,8 +480,18 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 	for i := range rows {
 		rows[i].Entry.Attempts, rows[i].Entry.NotBefore, rows[i].Entry.LastCode = 0, 0, ""
 	}
+	kept := rows[:0]
 	err = s.outboxWrite(func(b *pebble.Batch) error {
 		for _, q := range rows {
+			// A key live in the outbox again (a fan-out planned it anew)
+			// is owed already: leave its dead letter, queue nothing.
+			if _, c, err := s.db.Get(q.Key.Encode()); err == nil {
+				c.Close()
+				continue
+			} else if !errors.Is(err, pebble.ErrNotFound) {
+				return err
+			}
+			kept = append(kept, q)
 			if err := b.Delete(q.Key.DeadKey(), nil); err != nil {
 				return err
 			}
@@ -490,7 +504,7 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 	if err != nil {
 		return nil, false, err
 	}
-	return rows, more, nil
+	return kept, more, nil
 }
 
 // DeadLetters lists up to limit dead letters of vendor after the given key

@@ -58,6 +58,7 @@ type Store struct {
 	// kind (a message id) while taking another (its recipients) can never
 	// deadlock on a shared stripe. Within a table, lock orders are sorted.
 	pushLocks, userLocks, groupLocks, msgLocks stripes
+	replayMu                                   sync.Mutex // ReplayDead: one at a time
 }
 
 // Open opens (creating if needed) the database in dir.
