@@ -191,44 +191,136 @@ func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// checkText refuses a body that is not valid UTF-8 or whose strings hold
-// an escaped lone surrogate (\ud800 with no low half): encoding/json would
-// replace either with U+FFFD, so two distinct ids could arrive as one.
+// checkText refuses, in one pass and without allocating for a well-formed
+// body: bytes that are not valid UTF-8, strings holding an escaped lone
+// surrogate (\ud800 with no low half), and an object naming a key twice.
+// encoding/json would replace the first two with U+FFFD, so two distinct
+// ids could arrive as one, and keep the last of duplicate keys silently.
+// Errors name the place by its JSON path. Malformed JSON is left to the
+// decoder, which reports it.
 func checkText(body []byte) *apiError {
 	if !utf8.Valid(body) {
 		return invalid("", "request body must be valid UTF-8")
 	}
-	inString := false
+	type frame struct {
+		obj     bool
+		wantKey bool
+		index   int      // an array's current element
+		keys    [][]byte // an object's keys so far (unescaped)
+		set     map[string]struct{}
+	}
+	var stack []frame
+	path := func(last []byte) string {
+		var b strings.Builder
+		for n, f := range stack {
+			switch {
+			case f.obj && n == len(stack)-1:
+				name := last
+				if name == nil && !f.wantKey && len(f.keys) > 0 {
+					name = f.keys[len(f.keys)-1] // in the current key's value
+				}
+				if len(name) > 0 && b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.Write(name)
+			case f.obj:
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.Write(f.keys[len(f.keys)-1])
+			default:
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			}
+		}
+		return b.String()
+	}
 	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case !inString:
-			inString = c == '"'
-		case c == '"':
-			inString = false
-		case c == '\\' && i+1 < len(body):
-			i++
-			if body[i] != 'u' {
+		switch body[i] {
+		case '{':
+			stack = append(stack, frame{obj: true, wantKey: true})
+		case '[':
+			stack = append(stack, frame{})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].obj {
+					stack[n-1].wantKey = true
+				} else {
+					stack[n-1].index++
+				}
+			}
+		case '"':
+			start, escaped := i+1, false
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] != '\\' || i+1 >= len(body) {
+					continue
+				}
+				escaped = true
+				i++
+				if body[i] != 'u' {
+					continue
+				}
+				r, ok := hex4(body, i+1)
+				if !ok {
+					continue // the decoder reports the bad escape
+				}
+				i += 4
+				lone := r >= 0xDC00 && r <= 0xDFFF
+				if r >= 0xD800 && r <= 0xDBFF {
+					lo, ok := rune(0), false
+					if i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
+						lo, ok = hex4(body, i+3)
+					}
+					lone = !ok || lo < 0xDC00 || lo > 0xDFFF
+					if !lone {
+						i += 6 // the low half
+					}
+				}
+				if lone {
+					return invalid(path(nil), "request body holds a lone surrogate escape (\\u"+string(body[i-3:i+1])+"): strings must be valid Unicode")
+				}
+			}
+			n := len(stack)
+			if n == 0 || !stack[n-1].obj || !stack[n-1].wantKey || i >= len(body) {
 				continue
 			}
-			r, ok := hex4(body, i+1)
-			if !ok {
-				continue // the decoder reports the bad escape
-			}
-			i += 4
-			switch {
-			case r >= 0xDC00 && r <= 0xDFFF:
-				return invalid("", "request body holds a lone surrogate escape (\\u"+string(body[i-3:i+1])+"): strings must be valid Unicode")
-			case r >= 0xD800 && r <= 0xDBFF:
-				lo, ok := rune(0), false
-				if i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
-					lo, ok = hex4(body, i+3)
+			f := &stack[n-1]
+			key := body[start:i]
+			if escaped {
+				var k string
+				if json.Unmarshal(body[start-1:i+1], &k) != nil {
+					continue // the decoder reports it
 				}
-				if !ok || lo < 0xDC00 || lo > 0xDFFF {
-					return invalid("", "request body holds a lone surrogate escape (\\u"+string(body[i-3:i+1])+"): strings must be valid Unicode")
-				}
-				i += 6
+				key = []byte(k)
 			}
+			dup := false
+			if f.set != nil {
+				_, dup = f.set[string(key)]
+			} else {
+				for _, k := range f.keys {
+					if bytes.Equal(k, key) {
+						dup = true
+						break
+					}
+				}
+			}
+			if dup {
+				return invalid(path(key), fmt.Sprintf("duplicate key %q in one JSON object", key))
+			}
+			f.keys = append(f.keys, key)
+			if f.set != nil || len(f.keys) > 32 { // many keys: look them up, not through
+				if f.set == nil {
+					f.set = make(map[string]struct{}, 64)
+					for _, k := range f.keys {
+						f.set[string(k)] = struct{}{}
+					}
+				}
+				f.set[string(key)] = struct{}{}
+			}
+			f.wantKey = false
 		}
 	}
 	return nil

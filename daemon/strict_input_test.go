@@ -26,8 +26,8 @@ func TestStrictInputIsRefusedByName(t *testing.T) {
 		{"bad escape", "/v1/users/%zz/devices/d", dev, "user_id", "percent-encoding"},
 		{"bad escape device", "/v1/users/u1/devices/a%g1", dev, "device_id", "percent-encoding"},
 		{"invalid utf-8", "/v1/users/u1/devices/d", "{\"vendor\":\"fcm\",\"token\":\"tok-\xff\"}", "", "UTF-8"},
-		{"lone high surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","token":"tok-\ud800"}`, "", "surrogate"},
-		{"lone low surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","locale":"\udc00x","token":"t"}`, "", "surrogate"},
+		{"lone high surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","token":"tok-\ud800"}`, "token", "surrogate"},
+		{"lone low surrogate", "/v1/users/u1/devices/d", `{"vendor":"fcm","locale":"\udc00x","token":"t"}`, "locale", "surrogate"},
 	} {
 		r := rawPut(t, s, tc.path, tc.body)
 		var e errBody
@@ -83,4 +83,34 @@ func rawPut(t *testing.T, s *testServer, path, body string) resp {
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
 	return resp{status: r.StatusCode, header: r.Header, body: b}
+}
+
+// A key named twice in one object is refused by its path (encoding/json
+// would keep the last silently); the same key in two objects is fine.
+func TestDuplicateJSONKeysAreRefusedByPath(t *testing.T) {
+	s := startDaemon(t, nil, Env{})
+	for _, tc := range []struct{ path, body, field string }{
+		{"/v1/users/u1/devices/d", `{"vendor":"fcm","token":"a","token":"b"}`, "token"},
+		{"/v1/users/u1/devices/d", `{"vendor":"fcm","token":"a","vendor":"apns"}`, "vendor"},
+	} {
+		r := s.do(t, "PUT", tc.path, tc.body)
+		var e errBody
+		r.json(t, &e)
+		if r.status != 400 || e.Error.Field != tc.field || !strings.Contains(e.Error.Message, "duplicate key") {
+			t.Errorf("%s: %d %s; want 400 naming %s", tc.body, r.status, r.body, tc.field)
+		}
+	}
+	r := s.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"u1","device_id":"d","online":true},{"user_id":"u2","device_id":"d","online":true,"online":false}]}`)
+	var e errBody
+	r.json(t, &e)
+	if r.status != 400 || e.Error.Field != "updates[1].online" {
+		t.Fatalf("nested duplicate: %d %s; want 400 naming updates[1].online", r.status, r.body)
+	}
+	r = s.do(t, "POST", "/v1/messages", `{"message_id":"m","from":"a","to":{"type":"peer","id":"b"},"body":{"x":{"k":1},"y":{"k":2},"z":[{"k":1},{"k":2}]}}`)
+	wantStatus(t, r, 202)
+	r = s.do(t, "POST", "/v1/messages", `{"message_id":"m2","from":"a","to":{"type":"peer","id":"b"},"body":{"x":{"k":1,"k":2}}}`)
+	r.json(t, &e)
+	if r.status != 400 || e.Error.Field != "body.x.k" {
+		t.Fatalf("duplicate inside body: %d %s; want 400 naming body.x.k", r.status, r.body)
+	}
 }
