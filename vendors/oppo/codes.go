@@ -113,7 +113,9 @@ func describe(code int) (vendors.Verdict, string) {
 // quota day, which starts at midnight China Standard Time.
 func codeResult(code int, msg string, now time.Time) vendors.Result {
 	v, text := describe(code)
-	r := vendors.Result{Verdict: v, Code: strconv.Itoa(code), Reason: reason(text, msg)}
+	r := vendors.Result{Verdict: v, Code: strconv.Itoa(code), Reason: reason(text, msg),
+		// Flow control and quotas: OPPO is up, asking us to slow down.
+		Throttled: code == codeFlowControl || code == codeAppCallLimited || code == codeCallFrequencyLimit || code == codeDailyLimit}
 	if code == codeDailyLimit {
 		r.RetryAfter = untilNextQuotaDay(now)
 	}

@@ -97,9 +97,9 @@ func codeResult(code int, desc string, now time.Time) vendors.Result {
 	case code == codeAuthFailed:
 		r.Verdict = vendors.CredentialsBroken
 	case code == codeDailyTotal, code == codeListPayloadLimit, code == codeBroadcastLimit:
-		r.Verdict, r.RetryAfter = vendors.Retry, untilNextVivoDay(now)
+		r.Verdict, r.RetryAfter, r.Throttled = vendors.Retry, untilNextVivoDay(now), true
 	case code == codeTooFast:
-		r.Verdict, r.RetryAfter = vendors.Retry, time.Second
+		r.Verdict, r.RetryAfter, r.Throttled = vendors.Retry, time.Second, true
 	case code == codeAppMismatch:
 		r.Verdict = vendors.CredentialsBroken
 	case code >= codeAuthAppIDEmpty && code <= codeAuthLast:

@@ -121,7 +121,8 @@ func (in interpreter) interpret(status int, header http.Header, body []byte, reg
 // codeResult is the Result for a non-zero business code.
 func (in interpreter) codeResult(a answer, header http.Header) vendors.Result {
 	v, meaning := codeMeaning(a.Code.N)
-	r := vendors.Result{Verdict: v, Code: strconv.Itoa(a.Code.N), Reason: meaning}
+	r := vendors.Result{Verdict: v, Code: strconv.Itoa(a.Code.N), Reason: meaning,
+		Throttled: a.Code.N == CodeTooOften || a.Code.N == CodeDailyQuota} // quota: MiPush is up
 	if detail := in.redact(strings.TrimSpace(cmpJoin(a.Reason.S, a.Description.S))); detail != "" {
 		r.Reason += ": " + detail
 	}
