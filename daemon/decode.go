@@ -224,6 +224,9 @@ func checkText(body []byte) *apiError {
 				}
 				b.Write(name)
 			case f.obj:
+				if len(f.keys) == 0 {
+					continue // malformed ({[…): no key leads here
+				}
 				if b.Len() > 0 {
 					b.WriteByte('.')
 				}

@@ -114,3 +114,14 @@ func TestDuplicateJSONKeysAreRefusedByPath(t *testing.T) {
 		t.Fatalf("duplicate inside body: %d %s; want 400 naming body.x.k", r.status, r.body)
 	}
 }
+
+// Malformed bodies that reach the text checks' error paths get a 400,
+// never a panic.
+func TestTextChecksOnMalformedBodies(t *testing.T) {
+	for _, body := range []string{`{["\udc00"]}`, `{[{"a":1,"a":2}]}`, `[{"\ud800`, `{"a":{"b":"\udc00"`, `]]}}"\udc00"`, `{"a":1,"a"`} {
+		_ = checkText([]byte(body)) // must not panic
+	}
+	if e := checkText([]byte(`{"a":{"b":"\udc00"}}`)); e == nil || e.Field != "a.b" {
+		t.Fatalf("nested lone surrogate: %+v; want a 400 naming a.b", e)
+	}
+}
