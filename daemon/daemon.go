@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -277,6 +278,15 @@ func (d *Daemon) server() *fasthttp.Server {
 func (d *Daemon) handle(rc *fasthttp.RequestCtx) {
 	start := time.Now()
 	name := "unmatched"
+	defer func() {
+		// A bug in one handler must cost one request, not the daemon
+		// (fasthttp does not recover): 500, and the stack in the log.
+		if p := recover(); p != nil {
+			d.log.Error("handler panicked; answered 500", "route", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			writeError(rc, internalError())
+			d.m.observeRequest(name, fasthttp.StatusInternalServerError, time.Since(start))
+		}
+	}()
 	rt, p, e := d.router.match(string(rc.Method()), rc.URI().PathOriginal())
 	if e == nil {
 		name = rt.name
