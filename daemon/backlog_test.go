@@ -30,13 +30,8 @@ func TestPeerMessageGets503WhileItsVendorIsBacklogged(t *testing.T) {
 	})
 	wantStatus(t, post("m2"), 202)
 	wantStatus(t, post("m3"), 202)
-	deadline := time.Now().Add(10 * time.Second)
-	for _, full := s.d.senders.Backlogged(vendors.Huawei); !full; _, full = s.d.senders.Backlogged(vendors.Huawei) {
-		if time.Now().After(deadline) {
-			t.Fatal("m2 and m3 never filled huawei's queue")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	backlogged := func() bool { _, full := s.d.senders.Backlogged(vendors.Huawei); return full }
+	waitUntil(t, "m2 and m3 to fill huawei's queue", 10*time.Second, backlogged)
 	r := post("m4")
 	wantStatus(t, r, 503)
 	var e errBody
@@ -53,12 +48,6 @@ func TestPeerMessageGets503WhileItsVendorIsBacklogged(t *testing.T) {
 	waitStats(t, "m2 and m3 at the simulator", 10*time.Second, s.d.push.sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
 		return st["huawei"].Unique == 3
 	})
-	deadline = time.Now().Add(10 * time.Second)
-	for _, full := s.d.senders.Backlogged(vendors.Huawei); full; _, full = s.d.senders.Backlogged(vendors.Huawei) {
-		if time.Now().After(deadline) {
-			t.Fatal("huawei's queue never drained")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "huawei's queue to drain", 10*time.Second, func() bool { return !backlogged() })
 	wantStatus(t, post("m4"), 202)
 }

@@ -74,6 +74,12 @@ func addMembers(t *testing.T, do func(method, path, body string) resp, g string,
 	}
 }
 
+// waitUntil polls cond until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	waitStats(t, what, timeout, func() map[string]simkit.Stats { return nil }, func(map[string]simkit.Stats) bool { return cond() })
+}
+
 // waitStats polls the simulators' stats until done says so.
 func waitStats(t *testing.T, what string, timeout time.Duration, get func() map[string]simkit.Stats, done func(map[string]simkit.Stats) bool) map[string]simkit.Stats {
 	t.Helper()

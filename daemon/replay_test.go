@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,13 +21,9 @@ func TestDeadLettersReplay(t *testing.T) {
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
 	failed := func(n int64) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for s.d.senders.Stats()[vendors.OPPO].Failed < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("oppo failed %d, want %d", s.d.senders.Stats()[vendors.OPPO].Failed, n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitUntil(t, fmt.Sprint("oppo to fail ", n, " notifications"), 20*time.Second, func() bool {
+			return s.d.senders.Stats()[vendors.OPPO].Failed >= n
+		})
 	}
 	failed(1)
 	requests := func() int64 { return s.d.push.sims.Recorder.Snapshot()["oppo"].Requests }
