@@ -239,10 +239,11 @@ func checkText(body []byte) *apiError {
 	}
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
-		case '{':
-			stack = append(stack, frame{obj: true, wantKey: true})
-		case '[':
-			stack = append(stack, frame{})
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return nil // the decoder refuses it (its own limit is the same)
+			}
+			stack = append(stack, frame{obj: body[i] == '{', wantKey: body[i] == '{'})
 		case '}', ']':
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
@@ -328,6 +329,10 @@ func checkText(body []byte) *apiError {
 	}
 	return nil
 }
+
+// maxJSONDepth is encoding/json's nesting limit: checkText stops there
+// instead of growing its stack for a body of a million '['.
+const maxJSONDepth = 10000
 
 // hex4 reads four hex digits at b[i:].
 func hex4(b []byte, i int) (rune, bool) {
