@@ -370,6 +370,9 @@ func TestSenderSlowTargetHoldsOnlyItsOwnSlot(t *testing.T) {
 		_, targets, _, _ := client.snapshot()
 		return targets == 100
 	})
+	// The last targets answer on their own goroutines: wait for them to
+	// end, then only tok-0 may be left, and never more than 10 at once.
+	waitFor(t, "every target but tok-0 answered", func() bool { _, _, out, _ := client.snapshot(); return out == 1 })
 	if _, _, out, peak := client.snapshot(); out != 1 || peak > 10 {
 		t.Fatalf("%d targets outstanding (want only tok-0), peak %d (max_in_flight 10)", out, peak)
 	}
