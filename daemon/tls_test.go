@@ -1,16 +1,9 @@
 package daemon
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,57 +12,34 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/simkit"
 )
 
-// testCA issues certificates for the TLS tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+// testCA issues the TLS tests' certificates: the simulators' CA.
+type testCA struct{ *simkit.CA }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t *testing.T) *testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := simkit.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &testCA{ca}
 }
 
 // issue returns a PEM certificate and key for 127.0.0.1 (server) or a
 // client certificate.
 func (ca *testCA) issue(t *testing.T, name string, client bool) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	usage := x509.ExtKeyUsageServerAuth
 	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	} else {
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		usage = x509.ExtKeyUsageClientAuth
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	c, k, err := ca.IssuePEM(name, usage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	return c, k
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -82,9 +52,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 // httpsGet does GET path on a new connection trusting ca (and presenting
 // client, when set) and returns the status.
 func httpsGet(addr, path string, ca *testCA, client *tls.Certificate) (int, error) {
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
-	cfg := &tls.Config{RootCAs: pool}
+	cfg := &tls.Config{RootCAs: ca.Pool()}
 	if client != nil {
 		cfg.Certificates = []tls.Certificate{*client}
 	}
@@ -103,7 +71,7 @@ func httpsGet(addr, path string, ca *testCA, client *tls.Certificate) (int, erro
 func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	ca1, ca2 := newTestCA(t, "first"), newTestCA(t, "second")
+	ca1, ca2 := newTestCA(t), newTestCA(t)
 	c, k := ca1.issue(t, "herald", false)
 	writeFile(t, certFile, c)
 	writeFile(t, keyFile, k)
@@ -154,11 +122,11 @@ func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 func TestAPIRequiresAClientCertificateWithClientCA(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "clients.pem")
-	server, clients, other := newTestCA(t, "server"), newTestCA(t, "clients"), newTestCA(t, "other")
+	server, clients, other := newTestCA(t), newTestCA(t), newTestCA(t)
 	c, k := server.issue(t, "herald", false)
 	writeFile(t, certFile, c)
 	writeFile(t, keyFile, k)
-	writeFile(t, caFile, clients.pem)
+	writeFile(t, caFile, clients.CertPEM())
 	s := startDaemon(t, func(c *configs.Config) {
 		c.TLS = configs.TLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile}
 	}, Env{})
