@@ -13,23 +13,24 @@ import "time"
 // answered closes it and the sender resumes at its configured rate; the
 // probe failing opens it again for twice as long, up to breakerMaxOpen.
 type breaker struct {
-	state   breakerState
+	state   BreakerState
 	fails   int           // batches in a row failed wholly for transient reasons
 	until   time.Time     // open until then
 	openFor time.Duration // the next open period
 	probing bool          // half-open: the probe is in flight
 }
 
-type breakerState int
+type BreakerState int
 
-// Breaker states, as /v1/stats and herald_vendor_breaker show them.
+// Breaker states: /v1/stats shows their names, herald_vendor_breaker
+// their values.
 const (
-	breakerClosed   breakerState = iota // sending at the configured rate
+	breakerClosed   BreakerState = iota // sending at the configured rate
 	breakerOpen                         // the vendor looks down: nothing starts until until
 	breakerHalfOpen                     // one probe batch may go
 )
 
-func (b breakerState) String() string {
+func (b BreakerState) String() string {
 	switch b {
 	case breakerOpen:
 		return "open"
@@ -48,7 +49,7 @@ const (
 // observe takes one finished batch: rows the vendor answered (delivered,
 // token invalid, rejected) and rows that failed for a transient reason.
 // It returns the state change, if any, for the log.
-func (s *sender) observe(now time.Time, answered, transient int, probe bool) (from, to breakerState, changed bool) {
+func (s *sender) observe(now time.Time, answered, transient int, probe bool) (from, to BreakerState, changed bool) {
 	b := &s.breaker
 	from = b.state
 	if probe {

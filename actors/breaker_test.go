@@ -46,7 +46,7 @@ func TestVendorOutageOfAMinuteLosesNothingAndTheBreakerBoundsTheRequests(t *test
 		settle()
 		sends, _, _, _ := client.snapshot()
 		duringOutage.Store(int64(len(sends)))
-		if h.senders.Stats()[vendors.Huawei].Breaker == "open" {
+		if h.senders.Stats()[vendors.Huawei].Breaker.String() == "open" {
 			sawOpen = true
 		}
 		h.clock.Advance(time.Second)
@@ -73,7 +73,7 @@ func TestVendorOutageOfAMinuteLosesNothingAndTheBreakerBoundsTheRequests(t *test
 		settle()
 	}
 	st = h.senders.Stats()[vendors.Huawei]
-	if st.Dead != 0 || st.Failed != 0 || st.Breaker != "closed" {
+	if st.Dead != 0 || st.Failed != 0 || st.Breaker.String() != "closed" {
 		t.Fatalf("after recovery: %+v; want nothing dead and the breaker closed", st)
 	}
 	seen := map[string]int{}
@@ -110,24 +110,24 @@ func TestBreakerIgnoresThrottlingAndGoesHalfOpenWithoutTraffic(t *testing.T) {
 	stats := func() SenderSnapshot { return h.senders.Stats()[vendors.Huawei] }
 	h.senders.Enqueue(rows(vendors.Huawei, "throttled", 5), Complete)
 	waitFor(t, "5 throttled answers", func() bool { return stats().Dead == 5 && stats().InFlight == 0 })
-	if st := stats(); st.Breaker != "closed" || st.BreakerOpened != 0 {
+	if st := stats(); st.Breaker.String() != "closed" || st.BreakerOpened != 0 {
 		t.Fatalf("after 5 throttled batches: breaker %s, opened %d; want closed (the vendor is up)", st.Breaker, st.BreakerOpened)
 	}
 	throttle.Store(false)
 	h.senders.Enqueue(rows(vendors.Huawei, "down", 3), Complete)
 	waitFor(t, "3 failed batches", func() bool { return stats().Dead == 8 && stats().InFlight == 0 })
 	h.step(t, vendors.Huawei)
-	if st := stats(); st.Breaker != "open" || st.BreakerOpened != 1 {
+	if st := stats(); st.Breaker.String() != "open" || st.BreakerOpened != 1 {
 		t.Fatalf("after 3 failed batches: breaker %s, opened %d; want open once", st.Breaker, st.BreakerOpened)
 	}
 	h.clock.Advance(999 * time.Millisecond)
 	h.step(t, vendors.Huawei)
-	if st := stats(); st.Breaker != "open" {
+	if st := stats(); st.Breaker.String() != "open" {
 		t.Fatalf("before the open period ends: %s", st.Breaker)
 	}
 	h.clock.Advance(time.Millisecond)
 	h.step(t, vendors.Huawei)
-	if st := stats(); st.Breaker != "half_open" {
+	if st := stats(); st.Breaker.String() != "half_open" {
 		t.Fatalf("the open period over, nothing queued: breaker %s; want half_open", st.Breaker)
 	}
 }

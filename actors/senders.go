@@ -41,7 +41,7 @@ type SenderStats struct {
 // SenderSnapshot is a copy of SenderStats.
 type SenderSnapshot struct {
 	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, Spilled, InFlight, QuotaLeft, Paused int64
-	Breaker                                                                                                  string // closed, open, half_open
+	Breaker                                                                                                  BreakerState
 	BreakerOpened                                                                                            int64
 }
 
@@ -50,7 +50,7 @@ func (s *SenderStats) Snapshot() SenderSnapshot {
 	return SenderSnapshot{Sent: s.Sent.Load(), Failed: s.Failed.Load(), Invalid: s.Invalid.Load(),
 		RateLimited: s.RateLimited.Load(), Retried: s.Retried.Load(), Dead: s.Dead.Load(), Expired: s.Expired.Load(),
 		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load(),
-		Breaker: breakerState(s.Breaker.Load()).String(), BreakerOpened: s.BreakerOpened.Load()}
+		Breaker: BreakerState(s.Breaker.Load()), BreakerOpened: s.BreakerOpened.Load()}
 }
 
 // SenderDeps are what the senders need from outside.

@@ -32,7 +32,7 @@ func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 	for k, s := range d.senders.Stats() {
 		v := vendorStats{Sent: s.Sent, Failed: s.Failed, InvalidTokens: s.Invalid, RateLimited: s.RateLimited,
 			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, Spilled: s.Spilled, InFlight: s.InFlight, Paused: s.Paused == 1,
-			Breaker: s.Breaker, BreakerOpened: s.BreakerOpened}
+			Breaker: s.Breaker.String(), BreakerOpened: s.BreakerOpened}
 		if s.QuotaLeft >= 0 {
 			q := s.QuotaLeft
 			v.DailyQuotaLeft = &q

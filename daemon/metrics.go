@@ -99,17 +99,6 @@ var senderMetricHelp = map[string]string{
 	"paused":               "1 while the sender is paused: the vendor refused our credentials, or answered with a redirect (a misconfigured endpoint or proxy).",
 }
 
-// breakerGauge is herald_vendor_breaker's value for a state.
-func breakerGauge(state string) int64 {
-	switch state {
-	case "open":
-		return 1
-	case "half_open":
-		return 2
-	}
-	return 0
-}
-
 func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *senderCollector {
 	c := &senderCollector{stats: stats, descs: map[string]*prometheus.Desc{}}
 	for name, help := range senderMetricHelp {
@@ -145,7 +134,7 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("in_flight", s.InFlight)
 		gauge("daily_quota_left", s.QuotaLeft)
 		gauge("paused", s.Paused)
-		gauge("breaker", breakerGauge(s.Breaker))
+		gauge("breaker", int64(s.Breaker))
 		counter("breaker_opened_total", s.BreakerOpened)
 	}
 }
