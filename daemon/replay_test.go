@@ -69,4 +69,11 @@ func TestDeadLettersReplay(t *testing.T) {
 		r.json(t, &dl)
 		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].LastCode == "40" && dl.DeadLetters[0].Attempts == 0
 	})
+	// By message id: the scan covers that message's rows alone.
+	r = s.do(t, "POST", "/v1/admin/dead-letters/replay", `{"vendor":"oppo","message_id":"no-title"}`)
+	wantStatus(t, r, 200)
+	if r.json(t, &out); out.Replayed != 1 || out.More {
+		t.Fatalf("replay by message id: %s; want 1 replayed", r.body)
+	}
+	failed(3)
 }

@@ -463,8 +463,15 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 	defer s.replayMu.Unlock()
 	var rows []Queued
 	more := false
-	err := s.scanOutbox(tagDead, vendor, nil, -1, func(q Queued) error {
-		if (messageID != "" && q.Key.MessageID != messageID) || (lastCode != "" && q.Entry.LastCode != lastCode) {
+	// The vendor's dead letters, or only the message's when it is given
+	// (its rows are one key range: vendor, message, user, device).
+	prefix := append(append([]byte(tagDead), vendor...), separator)
+	if messageID != "" {
+		prefix = append(append(prefix, messageID...), separator)
+	}
+	upper := append(slices.Clone(prefix[:len(prefix)-1]), separator+1)
+	_, err := s.scanRange(tagDead, prefix, upper, -1, func(q Queued) error {
+		if lastCode != "" && q.Entry.LastCode != lastCode {
 			return nil
 		}
 		if len(rows) == limit {
