@@ -220,8 +220,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.tls != nil {
 		ln = d.tls.listener(ln)
 		scheme = "https"
-		d.log.Info("tls: certificate loaded", "subject", d.tlsAt.subject, "not_after", d.tlsAt.notAfter.UTC().Format(time.RFC3339),
-			"client_certificates", d.tlsAt.mutual)
+		d.log.Info("tls: certificate loaded", d.tlsAt.attrs()...)
 	}
 	srv := d.server()
 	serveErr := make(chan error, 1)

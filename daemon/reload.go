@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"time"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
@@ -65,8 +64,7 @@ func (d *Daemon) Reload() ([]string, error) {
 		d.tls.cur.Store(nextTLS)
 		applied = append(applied, "tls")
 		cur.TLS = next.TLS
-		d.log.Info("tls: certificate reloaded", "subject", tlsAt.subject, "not_after", tlsAt.notAfter.UTC().Format(time.RFC3339),
-			"client_certificates", tlsAt.mutual)
+		d.log.Info("tls: certificate reloaded", tlsAt.attrs()...)
 	}
 	// Keep the applied parts; everything else needs a restart.
 	for _, k := range vendors.Kinds() {

@@ -41,6 +41,11 @@ type tlsInfo struct {
 	mutual   bool
 }
 
+// attrs are info's log attributes.
+func (i tlsInfo) attrs() []any {
+	return []any{"subject", i.subject, "not_after", i.notAfter.UTC().Format(time.RFC3339), "client_certificates", i.mutual}
+}
+
 // read reads c's files into the configuration new connections would get;
 // storing it in cur is the caller's step, once everything else is good.
 func (t *apiTLS) read(c configs.TLS) (*tls.Config, tlsInfo, error) {
