@@ -12,10 +12,12 @@ import (
 
 // Reload re-reads the configuration (Env.LoadConfig) and applies what can
 // change at run time: vendor limits and retry policy (to running senders,
-// keeping their queues), push resources, and the API listener's TLS files
-// (read again for new connections; turning TLS on or off needs a restart). Other changed keys are named
-// in the log as needing a restart. An invalid configuration is refused and
-// the running one stays.
+// keeping their queues), push resources, the API listener's TLS files
+// (read again for new connections; turning TLS on or off needs a restart)
+// and every running vendor client's ca_file (read again; what it trusts
+// applies to requests started after the reload, over new connections).
+// Other changed keys are named in the log as needing a restart. An
+// invalid configuration is refused and the running one stays.
 func (d *Daemon) Reload() ([]string, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
@@ -45,9 +47,15 @@ func (d *Daemon) Reload() ([]string, error) {
 			return nil, err
 		}
 	}
-	var applied []string
 	cur := d.live
 	curV, nextV := cur.Vendors.ByName(), next.Vendors.ByName()
+	// Likewise every running vendor client's ca_file (a rotated CA).
+	cas, err := d.push.rereadCAFiles(nextV, d.env)
+	if err != nil {
+		d.log.Error("config reload refused; keeping the running configuration", "err", err)
+		return nil, err
+	}
+	var applied []string
 	for _, k := range d.senders.Kinds() {
 		a, b := curV[string(k)], nextV[string(k)]
 		if reflect.DeepEqual(a.Limits, b.Limits) && reflect.DeepEqual(a.Retry, b.Retry) {
@@ -66,15 +74,31 @@ func (d *Daemon) Reload() ([]string, error) {
 		cur.TLS = next.TLS
 		d.log.Info("tls: certificate reloaded", tlsAt.attrs()...)
 	}
+	for _, c := range cas {
+		d.push.setCA(c)
+		applied = append(applied, fmt.Sprintf("vendors.%s.ca_file", c.kind))
+		d.log.Info("vendor ca_file reloaded: new connections verify against it", "vendor", c.kind, "ca_file", caFileName(c.ca.name))
+	}
 	// Keep the applied parts; everything else needs a restart.
 	for _, k := range vendors.Kinds() {
 		*curV[string(k)] = withLimits(*curV[string(k)], *nextV[string(k)])
+		if d.push.trust[k] != nil { // a ca_file applies to a running client only
+			curV[string(k)].CAFile = nextV[string(k)].CAFile
+		}
 	}
 	cur.Resources = next.Resources
 	restart := restartOnly(cur, next)
 	d.live = cur
 	d.log.Info("configuration reloaded", "applied", applied, "needs_restart", restart)
 	return applied, nil
+}
+
+// caFileName is name for the log, "" spelled out.
+func caFileName(name string) string {
+	if name == "" {
+		return "none (system roots only)"
+	}
+	return name
 }
 
 func withLimits(cur, next configs.Vendor) configs.Vendor {

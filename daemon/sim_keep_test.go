@@ -29,7 +29,7 @@ func heraldSenders(t *testing.T, configPath string) map[vendors.Kind]vendors.Sen
 	}
 	out := map[vendors.Kind]vendors.Sender{}
 	for _, k := range vendors.Kinds() {
-		s, err := realSender(k, *cfg.Vendors.ByName()[string(k)], Env{Getenv: os.Getenv, ReadFile: os.ReadFile})
+		s, _, err := realSender(k, *cfg.Vendors.ByName()[string(k)], Env{Getenv: os.Getenv, ReadFile: os.ReadFile})
 		if err != nil {
 			t.Fatalf("%s: %v", k, err)
 		}

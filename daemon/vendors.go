@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -24,8 +25,108 @@ import (
 // simulators they talk to.
 type pushRuntime struct {
 	senders map[vendors.Kind]vendors.Sender
+	trust   map[vendors.Kind]*vendorTrust // the configured vendors' clients (none in simulator mode)
 	sims    *sim.Sims
 	simSrv  *sim.Server
+}
+
+// rootsSetter is a vendor client whose trusted roots can change while it
+// runs: for requests started after the change, its queue untouched.
+type rootsSetter interface {
+	SetRootCAs(*x509.CertPool)
+}
+
+var (
+	_ rootsSetter = (*apns.Client)(nil)
+	_ rootsSetter = (*fcm.Client)(nil)
+	_ rootsSetter = (*huawei.Client)(nil)
+	_ rootsSetter = (*xiaomi.Client)(nil)
+	_ rootsSetter = (*oppo.Client)(nil)
+	_ rootsSetter = (*vivo.Client)(nil)
+)
+
+// vendorTrust is what one configured vendor's client trusts, and the
+// client to tell when a reload changes it.
+type vendorTrust struct {
+	ca     caFile
+	client rootsSetter
+}
+
+// caFile is a vendor section's ca_file as read: its name, its content and
+// the roots they make. The zero caFile is no ca_file: the system roots.
+type caFile struct {
+	name string
+	pem  []byte
+	pool *x509.CertPool // the system roots plus the file's certificates; nil = the system roots
+}
+
+// readCAFile reads sec's ca_file, if any; a file that cannot be read or
+// holds no PEM certificate is an error.
+func readCAFile(sec configs.Vendor, env Env) (caFile, error) {
+	if sec.CAFile == "" {
+		return caFile{}, nil
+	}
+	pem, err := env.ReadFile(sec.CAFile)
+	if err != nil {
+		return caFile{}, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return caFile{}, fmt.Errorf("ca_file %s holds no PEM certificate", sec.CAFile)
+	}
+	return caFile{name: sec.CAFile, pem: pem, pool: pool}, nil
+}
+
+// tlsConfig is the client TLS configuration trusting f; nil = defaults.
+func (f caFile) tlsConfig() *tls.Config {
+	if f.pool == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: f.pool, MinVersion: tls.VersionTLS12}
+}
+
+// caChange is a vendor's ca_file, read again by a reload, to apply.
+type caChange struct {
+	kind vendors.Kind
+	ca   caFile
+}
+
+// rereadCAFiles reads the ca_file next names for every configured
+// vendor's client, also when the name did not change (a rotated CA is why
+// an operator reloads), and returns those whose name or content changed.
+// Any file that cannot be used is an error, and then nothing is to apply.
+func (p *pushRuntime) rereadCAFiles(next map[string]*configs.Vendor, env Env) ([]caChange, error) {
+	var out []caChange
+	var errs []error
+	for _, k := range vendors.Kinds() {
+		vt := p.trust[k]
+		if vt == nil {
+			continue
+		}
+		ca, err := readCAFile(*next[string(k)], env)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("vendors.%s: %w", k, err))
+			continue
+		}
+		if ca.name != vt.ca.name || !bytes.Equal(ca.pem, vt.ca.pem) {
+			out = append(out, caChange{kind: k, ca: ca})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// setCA makes the vendor's client trust c.ca for requests started from now
+// on; those in flight finish over their connections.
+func (p *pushRuntime) setCA(c caChange) {
+	vt := p.trust[c.kind]
+	vt.client.SetRootCAs(c.ca.pool)
+	vt.ca = c.ca
 }
 
 // close closes every vendor client that can be closed (stopping the
@@ -73,6 +174,7 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, 
 		return &pushRuntime{senders: senders, sims: sims, simSrv: srv}, nil
 	}
 	senders := map[vendors.Kind]vendors.Sender{}
+	trust := map[vendors.Kind]*vendorTrust{}
 	var errs []error
 	for _, k := range vendors.Kinds() {
 		sec := cfg.Vendors.ByName()[string(k)]
@@ -80,18 +182,21 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, 
 			log.Info("vendor not configured: its devices get no pushes", "vendor", k)
 			continue
 		}
-		s, err := realSender(k, *sec, env)
+		s, ca, err := realSender(k, *sec, env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vendors.%s: %w", k, err))
 			continue
 		}
 		senders[k] = s
+		if rs, ok := s.(rootsSetter); ok {
+			trust[k] = &vendorTrust{ca: ca, client: rs}
+		}
 		log.Info("vendor ready", "vendor", k, "endpoint", endpointOrDefault(sec.Endpoint))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	return &pushRuntime{senders: senders}, nil
+	return &pushRuntime{senders: senders, trust: trust}, nil
 }
 
 func endpointOrDefault(e string) string {
@@ -122,36 +227,20 @@ func (a *account) get(key string, required bool) string {
 	return v
 }
 
-// vendorTLS trusts the system roots plus the section's ca_file, if any.
-func vendorTLS(sec configs.Vendor, env Env) (*tls.Config, error) {
-	if sec.CAFile == "" {
-		return nil, nil
-	}
-	pem, err := env.ReadFile(sec.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", sec.CAFile)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
-
 // clientRequestCap bounds the request workers of the per-token clients
 // (APNs, FCM, Web). Their sender's limits.max_in_flight is the limit that
 // applies (reloadable); workers start only as that much concurrency is
 // used, so the cap only matters if a reload raises max_in_flight past it.
 const clientRequestCap = 4096
 
-func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, error) {
-	tlsConf, err := vendorTLS(sec, env)
+// realSender builds vendor k's client from its section, trusting the
+// system roots plus the section's ca_file, which it returns as read.
+func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, caFile, error) {
+	ca, err := readCAFile(sec, env)
 	if err != nil {
-		return nil, err
+		return nil, caFile{}, err
 	}
+	tlsConf := ca.tlsConfig()
 	a := &account{sec: sec, env: env}
 	var s vendors.Sender
 	switch k {
@@ -198,10 +287,13 @@ func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, er
 			s, err = vivo.New(c)
 		}
 	default:
-		return nil, fmt.Errorf("unknown vendor %q", k)
+		return nil, caFile{}, fmt.Errorf("unknown vendor %q", k)
 	}
 	if a.err != nil {
-		return nil, a.err
+		return nil, caFile{}, a.err
 	}
-	return s, err
+	if err != nil {
+		return nil, caFile{}, err
+	}
+	return s, ca, nil
 }

@@ -3,6 +3,7 @@ package apns
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // APNs environments, as vendors.Target.APNsEnv and Result.ResolvedEnv spell
@@ -37,9 +39,9 @@ var ErrClosed = errors.New("apns: client closed")
 type Client struct {
 	cfg       Config
 	prod, dev *apns2.Client
-	signer    *signer // nil for certificate auth
-	transport *http2.Transport
-	pool      *vendors.Pool // the stream workers, shared by every Send
+	signer    *signer             // nil for certificate auth
+	transport *tlsroots.Transport // HTTP/2 (one per set of roots)
+	pool      *vendors.Pool       // the stream workers, shared by every Send
 	closed    atomic.Bool
 }
 
@@ -52,13 +54,6 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.TLS != nil {
-		tlsConf = cfg.TLS.Clone()
-		if tlsConf.MinVersion == 0 {
-			tlsConf.MinVersion = tls.VersionTLS12
-		}
-	}
 	c := &Client{cfg: cfg, pool: vendors.NewPool(cfg.MaxConcurrent)}
 	var (
 		cert tls.Certificate
@@ -69,7 +64,6 @@ func New(cfg Config) (*Client, error) {
 		if cert, err = parseCertificate(cfg.Certificate, cfg.CertPassword); err != nil {
 			return nil, err
 		}
-		tlsConf.Certificates = []tls.Certificate{cert}
 	} else {
 		key, err := parseAuthKey(cfg.AuthKey)
 		if err != nil {
@@ -81,12 +75,25 @@ func New(cfg Config) (*Client, error) {
 		}
 		tok = c.signer.tok
 	}
-	c.transport = &http2.Transport{
-		TLSClientConfig: tlsConf,
-		DialTLSContext:  dialTLS(cfg.Timeout),
-		ReadIdleTimeout: 15 * time.Second, // ping an idle connection...
-		PingTimeout:     5 * time.Second,  // ...and drop it if the ping goes unanswered
-	}
+	// One HTTP/2 transport at a time, rebuilt when SetRootCAs changes the
+	// roots; each gets the client certificate of certificate auth.
+	c.transport = tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tlsConf *tls.Config) tlsroots.RoundTripper {
+		if tlsConf == nil {
+			tlsConf = &tls.Config{}
+		}
+		if tlsConf.MinVersion == 0 {
+			tlsConf.MinVersion = tls.VersionTLS12
+		}
+		if len(cert.Certificate) > 0 {
+			tlsConf.Certificates = []tls.Certificate{cert}
+		}
+		return &http2.Transport{
+			TLSClientConfig: tlsConf,
+			DialTLSContext:  dialTLS(cfg.Timeout),
+			ReadIdleTimeout: 15 * time.Second, // ping an idle connection...
+			PingTimeout:     5 * time.Second,  // ...and drop it if the ping goes unanswered
+		}
+	})
 	// No http.Client Timeout: pushOnce bounds every request with its own
 	// context deadline, and a second timer per request is pure cost.
 	// Redirects are never followed: APNs answers directly, and a 307/308
@@ -120,6 +127,12 @@ func (c *Client) MaxBatch() int { return MaxBatch }
 
 // RequestPerTarget is true: every target is its own HTTP/2 request.
 func (c *Client) RequestPerTarget() bool { return true }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests started from now on; Config.TLS's other settings
+// stay. Requests in flight finish over their connections, which then
+// close.
+func (c *Client) SetRootCAs(pool *x509.CertPool) { c.transport.SetRootCAs(pool) }
 
 // Close drops idle connections and stops the stream workers; Send fails
 // with ErrClosed afterwards.

@@ -2,6 +2,8 @@ package fcm
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // ErrClosed is returned by Send after Close.
@@ -26,7 +29,7 @@ type Client struct {
 	kind      vendors.Kind
 	mc        *messaging.Client
 	tokens    *tokenCache
-	transport *http.Transport
+	transport *tlsroots.Transport // under the token fetches and the messaging requests
 	timeout   time.Duration
 	now       func() time.Time
 	pool      *vendors.Pool // the request workers, shared by every Send
@@ -42,7 +45,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	base := newBaseTransport(cfg)
+	base := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
+		c := cfg
+		c.TLS = tc
+		return newBaseTransport(c)
+	})
 	// Neither client follows a redirect (the SDK uses hc as given): a
 	// 307/308 would re-send the signed assertion from the token endpoint,
 	// or get the bearer token added by oauth2.Transport on messages:send,
@@ -81,6 +88,12 @@ func (c *Client) MaxBatch() int { return MaxBatch }
 
 // RequestPerTarget is true: FCM HTTP v1 takes one token per request.
 func (c *Client) RequestPerTarget() bool { return true }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests and token fetches started from now on; Config.TLS's
+// other settings stay. Requests in flight finish over their connections,
+// which then close.
+func (c *Client) SetRootCAs(pool *x509.CertPool) { c.transport.SetRootCAs(pool) }
 
 // Close makes later Sends fail with ErrClosed, stops the request workers
 // and drops idle connections.

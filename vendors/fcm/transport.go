@@ -14,7 +14,8 @@ import (
 const maxErrorBody = 64 << 10
 
 // newBaseTransport is the HTTP/2-capable transport under both the token
-// fetches and the messaging requests, trusting cfg.TLS.
+// fetches and the messaging requests, trusting cfg.TLS (New builds one
+// again when SetRootCAs changes the roots).
 func newBaseTransport(cfg Config) *http.Transport {
 	var tc *tls.Config
 	if cfg.TLS != nil {

@@ -3,6 +3,8 @@ package huawei
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // maxAnswer bounds how much of any answer body is read.
@@ -23,7 +26,7 @@ var ErrClosed = errors.New("huawei: sender closed")
 // Client sends through Huawei Push Kit. Safe for concurrent use.
 type Client struct {
 	hc      *http.Client
-	tr      *http.Transport
+	tr      *tlsroots.Transport
 	sendURL string
 	timeout time.Duration
 	now     func() time.Time
@@ -40,13 +43,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.TLS != nil {
-		tr.TLSClientConfig = cfg.TLS.Clone()
-	}
-	tr.ForceAttemptHTTP2 = true // HTTP/2 via ALPN even with a custom TLS config
-	tr.MaxIdleConnsPerHost = 64
-	tr.ResponseHeaderTimeout = cfg.Timeout
+	tr := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tc
+		t.ForceAttemptHTTP2 = true // HTTP/2 via ALPN even with a custom TLS config
+		t.MaxIdleConnsPerHost = 64
+		t.ResponseHeaderTimeout = cfg.Timeout
+		return t
+	})
 	// The push API and the token endpoint answer directly; following a
 	// redirect would re-send the bearer token or the client secret to the
 	// host in Location. classify and tokenResult make a 3xx
@@ -67,6 +71,12 @@ func (c *Client) Kind() vendors.Kind { return vendors.Huawei }
 
 // MaxBatch is 1000 tokens per request.
 func (c *Client) MaxBatch() int { return MaxBatch }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests started from now on; Config.TLS's other settings
+// stay. Requests in flight finish over their connections, which then
+// close.
+func (c *Client) SetRootCAs(pool *x509.CertPool) { c.tr.SetRootCAs(pool) }
 
 // Close releases idle connections; later Sends fail with ErrClosed.
 func (c *Client) Close() error {

@@ -2,12 +2,14 @@ package oppo
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // Client sends notifications through OPPO Push. Safe for concurrent use.
@@ -18,6 +20,7 @@ type Client struct {
 	timeout      time.Duration
 	now          func() time.Time
 	http         *http.Client
+	tr           *tlsroots.Transport // http's
 	auth         *tokenSource
 }
 
@@ -35,11 +38,17 @@ func New(cfg Config) (*Client, error) {
 		endpoint:     cfg.Endpoint,
 		timeout:      cfg.Timeout,
 		now:          cfg.Now,
-		http:         newHTTPClient(cfg),
 	}
+	c.http, c.tr = newHTTPClient(cfg)
 	c.auth = &tokenSource{c: c}
 	return c, nil
 }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests started from now on; Config.TLS's other settings
+// stay. Requests in flight finish over their connections, which then
+// close.
+func (c *Client) SetRootCAs(pool *x509.CertPool) { c.tr.SetRootCAs(pool) }
 
 // Kind is vendors.OPPO.
 func (c *Client) Kind() vendors.Kind { return vendors.OPPO }

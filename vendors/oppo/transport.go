@@ -14,22 +14,20 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // maxAnswer bounds how much of a reply the client reads (a 1000-item batch
 // answer is about 150 KB).
 const maxAnswer = 4 << 20
 
-// newHTTPClient builds the client's own pooled transport: TLS from cfg,
-// HTTP/2 when the server offers it through ALPN.
-func newHTTPClient(cfg Config) *http.Client {
-	var tlsConf *tls.Config
-	if cfg.TLS != nil {
-		tlsConf = cfg.TLS.Clone()
-	}
+// newHTTPClient builds the client over its own pooled transport: TLS from
+// cfg (built again when SetRootCAs changes the roots), HTTP/2 when the
+// server offers it through ALPN.
+func newHTTPClient(cfg Config) (*http.Client, *tlsroots.Transport) {
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
+	tr := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tlsConf *tls.Config) tlsroots.RoundTripper {
+		return &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			DialContext:         dialer.DialContext,
 			TLSClientConfig:     tlsConf,
@@ -37,12 +35,15 @@ func newHTTPClient(cfg Config) *http.Client {
 			TLSHandshakeTimeout: cfg.Timeout,
 			MaxIdleConnsPerHost: 32,
 			IdleConnTimeout:     90 * time.Second,
-		},
+		}
+	})
+	return &http.Client{
+		Transport: tr,
 		// OPPO answers directly; following a 307/308 would re-send the
 		// form, auth_token or sign with it, to the host in Location. post
 		// makes a 3xx redirect_refused (Misconfigured).
 		CheckRedirect: vendors.RefuseRedirect,
-	}
+	}, tr
 }
 
 // post sends form to path and returns OPPO's envelope. When there is no

@@ -2,6 +2,7 @@ package vivo
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // DefaultEndpoint is vivo's push API host.
@@ -52,6 +54,7 @@ type Client struct {
 	timeout   time.Duration
 	now       func() time.Time
 	http      *http.Client
+	own       *tlsroots.Transport // http's, when New built it; nil with Config.HTTPClient
 	auth      *authCache
 }
 
@@ -103,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil {
 		c.http = vendors.NoRedirects(cfg.HTTPClient)
 	} else {
-		c.http = newHTTPClient(cfg.TLS)
+		c.http, c.own = newHTTPClient(cfg.TLS, c.timeout)
 	}
 	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
 	return c, nil
@@ -111,18 +114,20 @@ func New(cfg Config) (*Client, error) {
 
 // newHTTPClient returns a client that speaks HTTP/2 when the server offers
 // it over ALPN (ForceAttemptHTTP2 keeps that true with a custom TLS config).
-// Timeouts come from each request's context.
-func newHTTPClient(tlsConf *tls.Config) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if tlsConf != nil {
-		t.TLSClientConfig = tlsConf.Clone()
-	}
-	t.ForceAttemptHTTP2 = true
-	t.MaxIdleConnsPerHost = 64
+// Timeouts (timeout each) come from each request's context. Its transport
+// is built again when SetRootCAs changes the roots.
+func newHTTPClient(tlsConf *tls.Config, timeout time.Duration) (*http.Client, *tlsroots.Transport) {
+	tr := tlsroots.New(tlsConf, 2*timeout, func(tc *tls.Config) tlsroots.RoundTripper {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tc
+		t.ForceAttemptHTTP2 = true
+		t.MaxIdleConnsPerHost = 64
+		return t
+	})
 	// vivo answers directly; following a 307 or 308 would re-send the
 	// authToken header (or the auth sign) to whatever host Location names
 	// and count that host's answer as vivo's (httpResult refuses it).
-	return &http.Client{Transport: t, CheckRedirect: vendors.RefuseRedirect}
+	return &http.Client{Transport: tr, CheckRedirect: vendors.RefuseRedirect}, tr
 }
 
 // Kind is vendors.Vivo.
@@ -130,6 +135,16 @@ func (c *Client) Kind() vendors.Kind { return vendors.Vivo }
 
 // MaxBatch is 1000, pushToList's limit.
 func (c *Client) MaxBatch() int { return maxBatch }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests started from now on; Config.TLS's other settings
+// stay. Requests in flight finish over their connections, which then
+// close. With Config.HTTPClient it does nothing: that client decides.
+func (c *Client) SetRootCAs(pool *x509.CertPool) {
+	if c.own != nil {
+		c.own.SetRootCAs(pool)
+	}
+}
 
 // CloseIdleConnections closes the client's idle connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

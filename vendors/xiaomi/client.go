@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // maxAnswer bounds how much of an answer body is read.
@@ -24,7 +26,7 @@ type Client struct {
 	enc    encoder
 	in     interpreter
 	http   *http.Client
-	own    *http.Transport // the transport New built; nil when Config.HTTPClient was given
+	own    *tlsroots.Transport // the transport New built; nil when Config.HTTPClient was given
 	secret string
 	// timeout bounds each request.
 	timeout time.Duration
@@ -50,7 +52,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil {
 		c.http = vendors.NoRedirects(cfg.HTTPClient)
 	} else {
-		c.own = newTransport(cfg.TLS, cfg.Timeout)
+		c.own = tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
+			return newTransport(tc, cfg.Timeout)
+		})
 		c.http = &http.Client{Transport: c.own, CheckRedirect: vendors.RefuseRedirect}
 	}
 	// Either way MiPush's redirects are not followed: a 307 or 308 would
@@ -74,9 +78,7 @@ func newTransport(tlsConf *tls.Config, timeout time.Duration) *http.Transport {
 		TLSHandshakeTimeout:   timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	if tlsConf != nil {
-		t.TLSClientConfig = tlsConf.Clone()
-	}
+	t.TLSClientConfig = tlsConf
 	return t
 }
 
@@ -85,6 +87,16 @@ func (c *Client) Kind() vendors.Kind { return vendors.Xiaomi }
 
 // MaxBatch is the most registration ids one Send may carry.
 func (c *Client) MaxBatch() int { return MaxBatch }
+
+// SetRootCAs replaces the roots the client trusts (nil = the system
+// roots) for requests started from now on; Config.TLS's other settings
+// stay. Requests in flight finish over their connections, which then
+// close. With Config.HTTPClient it does nothing: that client decides.
+func (c *Client) SetRootCAs(pool *x509.CertPool) {
+	if c.own != nil {
+		c.own.SetRootCAs(pool)
+	}
+}
 
 // Close releases idle connections of the client's own transport.
 func (c *Client) Close() error {
