@@ -50,18 +50,23 @@ Scenarios (configs/bench/NAME.yaml, built in; flags override their keys):
   memory  register --users (default 1000000), make --active-users active,
           fan out to --group-size: the daemon's RSS, heap and live user
           actors over time and per phase
+  outage  a fan-out to --users (default 100000) while --outage-vendor's
+          simulator is down for --outage (5m) from --outage-after: lost and
+          dead letters (must be 0), duplicates, the requests the down vendor
+          got against the circuit breaker's bound, breaker transitions
 
 Without --target the harness starts herald itself (the real serve code path
 over loopback, a temporary Pebble directory) with its simulators: for fanout
-(and memory, and peer with --ramp) as a child process (herald serve, --daemon
+(and memory, outage, and peer with --ramp) as a child process (herald serve, --daemon
 child) so that its CPU and RSS are the daemon's alone, otherwise in this
 process (--daemon inprocess). With
 --target URL it drives that deployment and counts at --sim URL (herald sim,
 or a daemon in simulator mode; --sim-ca is the CA that herald sim wrote,
 --key an API key with the ingest scope, also read from HERALD_BENCH_KEY).
 
-Exit status: 0 when nothing was lost, 1 when anything was lost or the run
-failed, 2 for bad usage.
+Exit status: 0 when nothing was lost and every check passed, 1 when anything
+was lost, a check failed (dead letters, a bound) or the run failed, 2 for
+bad usage.
 
 Example: go run . bench --scenario fanout --users 100000 --json fanout.json --html fanout.html
 

@@ -300,6 +300,18 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 {{range .Phases}}<p class="note"><b>{{.Name}}</b>: {{.Description}}</p>{{end}}
 {{$.Memory}}
 {{$.Actors}}{{end}}
+{{with .R.Outage}}<h2>Outage</h2>
+<p class="note">{{.Vendor}}'s simulator answered every request with the vendor's transient failure from {{num .StartS}} s to {{num .EndS}} s after the group message's 2xx (planned: {{num .AfterS}} s + {{num .Seconds}} s). Herald's breaker states come from GET /v1/stats polled every {{num .PollS}} s.</p>
+<table class="kv" id="outage">
+<tr><td>requests it got while down</td><td>{{.Requests}} (what the circuit breaker should allow: {{if .RequestBound}}{{.RequestBound}}, {{if .WithinBound}}within{{else}}<span class="fail">above</span>{{end}}{{else}}unknown{{end}}; max_in_flight {{.MaxInFlight}}, {{.Probes}} probe periods)</td></tr>
+<tr><td>breaker opened</td><td>{{.BreakerOpened}} times</td></tr>
+<tr><td>{{.Vendor}} notifications</td><td>{{.Expected}} owed: {{.DeliveredBefore}} before, {{.DeliveredDuring}} during, {{.DeliveredAfter}} after the outage; the last {{num .RecoverySeconds}} s after it ended</td></tr>
+<tr><td>dead letters</td><td>{{range .DeadLetters}}{{.Vendor}} {{.Count}} {{end}}</td></tr>
+</table>
+{{if .Transitions}}<table id="breaker"><tr><th>t (s after the 2xx)</th><th>vendor</th><th>from</th><th>to</th></tr>
+{{range .Transitions}}<tr><td>{{num .Seconds}}</td><td>{{.Vendor}}</td><td>{{.From}}</td><td>{{.To}}</td></tr>
+{{end}}</table>{{end}}{{end}}
+{{if .R.Failures}}<h2>Failed checks</h2><ul>{{range .R.Failures}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
 {{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))

@@ -29,7 +29,8 @@ type Report struct {
 	Target      Target    `json:"target"`
 	Params      Scenario  `json:"params"` // the effective scenario parameters
 	Setup       Setup     `json:"setup"`
-	// Passed is false when anything was lost (or the run failed).
+	// Passed is false when anything was lost, a check failed (Failures)
+	// or the run failed.
 	Passed    bool            `json:"passed"`
 	Totals    Totals          `json:"totals"`
 	Vendors   []VendorResult  `json:"vendors"`
@@ -49,8 +50,14 @@ type Report struct {
 	// Memory is the memory scenario's RSS, heap and live user actors
 	// over time and per phase.
 	Memory *MemoryReport `json:"memory,omitempty"`
-	Notes  []string      `json:"notes"`
-	Error  string        `json:"error,omitempty"` // why the run failed, when it did
+	// Outage is the outage scenario's account: the vendor's simulator
+	// down, what herald sent it meanwhile, its breaker and dead letters.
+	Outage *OutageReport `json:"outage,omitempty"`
+	// Failures are the scenario's checks that failed besides loss (dead
+	// letters, a bound exceeded): any makes Passed false.
+	Failures []string `json:"failures"`
+	Notes    []string `json:"notes"`
+	Error    string   `json:"error,omitempty"` // why the run failed, when it did
 }
 
 // Target is what was measured.
@@ -280,6 +287,11 @@ func (r *Report) metric(name string, v float64, unit string) {
 
 func (r *Report) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// fail records a failed check: the run does not pass.
+func (r *Report) fail(format string, args ...any) {
+	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
 }
 
 // Metric returns the named metric's value and whether it is there.

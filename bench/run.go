@@ -124,14 +124,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	sc := o.Scenario
 	rep := &Report{Schema: ReportSchemaID, Scenario: sc.Name, Description: sc.Description, StartedAt: time.Now().UTC().Truncate(time.Millisecond),
 		Herald: o.Version, Machine: ThisMachine(), Params: sc, Metrics: []Metric{}, Latencies: []LatencyReport{},
-		Vendors: []VendorResult{}, Floor: []FloorResult{}, Notes: []string{}, Timeline: TimelineReport{Series: []SeriesReport{}}}
+		Vendors: []VendorResult{}, Floor: []FloorResult{}, Failures: []string{}, Notes: []string{}, Timeline: TimelineReport{Series: []SeriesReport{}}}
 	began := time.Now()
 	err := run(ctx, o, rep)
 	rep.WallSeconds = round3(time.Since(began).Seconds())
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	rep.Passed = err == nil && rep.Totals.Lost == 0
+	rep.Passed = err == nil && rep.Totals.Lost == 0 && len(rep.Failures) == 0
 	return rep, err
 }
 
@@ -155,7 +155,7 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		mode := o.Daemon
 		if mode == "" {
 			mode = DaemonInProcess
-			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
+			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Name == "outage" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
 				mode = DaemonChild
 			}
 		}
@@ -253,6 +253,8 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		err = runMixed(ctx, e)
 	case "memory":
 		err = runMemory(ctx, e)
+	case "outage":
+		err = runOutage(ctx, e)
 	default:
 		err = fmt.Errorf("bench: unknown scenario %q", sc.Name)
 	}
@@ -307,6 +309,10 @@ type heraldVendor struct {
 	Failed  int64 `json:"failed"`
 	Retried int64 `json:"retried"`
 	Dead    int64 `json:"dead"`
+	// Breaker is the vendor's circuit breaker (closed, open, half_open;
+	// "" = not reported) and BreakerOpened the times it opened.
+	Breaker       string `json:"breaker"`
+	BreakerOpened int64  `json:"breaker_opened"`
 }
 
 // heraldStats reads GET /v1/stats (nil when unavailable).
@@ -345,7 +351,8 @@ func diffHerald(after, before map[string]heraldVendor) map[string]heraldVendor {
 	out := map[string]heraldVendor{}
 	for k, a := range after {
 		b := before[k]
-		out[k] = heraldVendor{Sent: a.Sent - b.Sent, Failed: a.Failed - b.Failed, Retried: a.Retried - b.Retried, Dead: a.Dead - b.Dead}
+		out[k] = heraldVendor{Sent: a.Sent - b.Sent, Failed: a.Failed - b.Failed, Retried: a.Retried - b.Retried, Dead: a.Dead - b.Dead,
+			Breaker: a.Breaker, BreakerOpened: a.BreakerOpened - b.BreakerOpened}
 	}
 	return out
 }
@@ -440,13 +447,15 @@ func (e *runEnv) baseline(ctx context.Context, receipts bool) (map[string]simkit
 }
 
 // awaitCounted waits until the simulators counted want notifications beyond base
-// (noting a timeout in the report), then lets late duplicates settle. done
-// is when the last expected notification was counted (now, on a timeout).
+// (noting a timeout in the report), ends the daemon's process measurement
+// there, then lets late duplicates settle. done is when the last expected
+// notification was counted (now, on a timeout).
 func (e *runEnv) awaitCounted(ctx context.Context, base map[string]simkit.Stats, want int64, series int) (time.Time, map[string]simkit.Stats, error) {
 	done, err := e.countedOrTimeout(ctx, base, want, series)
 	if err != nil {
 		return time.Time{}, nil, err
 	}
+	e.stopProc()
 	final, err := e.settle(ctx)
 	return done, final, err
 }

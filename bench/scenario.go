@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios are the scenario names, each with a file in configs/bench.
-var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory"}
+var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory", "outage"}
 
 // Scenario is one benchmark's parameters: a file in configs/bench
 // (NAME.yaml, embedded in the binary) or --scenario-file, then flags.
@@ -64,6 +64,12 @@ type Scenario struct {
 	// ActiveUsers (memory) are the users made active (presence online)
 	// after registration; GroupSize is then the fan-out's group.
 	ActiveUsers int `yaml:"active_users" json:"active_users"`
+
+	// OutageVendor (outage) is the vendor whose simulator goes down for
+	// Outage, starting OutageAfter after the group message's 2xx.
+	OutageVendor string   `yaml:"outage_vendor" json:"outage_vendor"`
+	Outage       Duration `yaml:"outage" json:"outage"`
+	OutageAfter  Duration `yaml:"outage_after" json:"outage_after"`
 
 	// Daemon is a herald config (keys as in configs/herald.yaml, over the
 	// defaults) for the daemon the harness starts itself; --config
@@ -223,6 +229,9 @@ var flagSetters = map[string]func(s *Scenario, v string) error{
 	"step-warmup":   durSetter(func(s *Scenario) *Duration { return &s.StepWarmup }),
 	"knee-p99":      durSetter(func(s *Scenario) *Duration { return &s.KneeP99 }),
 	"active-users":  intSetter(func(s *Scenario) *int { return &s.ActiveUsers }),
+	"outage-vendor": func(s *Scenario, v string) error { s.OutageVendor = v; return nil },
+	"outage":        durSetter(func(s *Scenario) *Duration { return &s.Outage }),
+	"outage-after":  durSetter(func(s *Scenario) *Duration { return &s.OutageAfter }),
 	"shares": func(s *Scenario, v string) error {
 		m, err := ParseShares(v)
 		if err == nil {
@@ -256,6 +265,9 @@ var flagHelp = map[string]string{
 	"step-warmup":      "ramp: unmeasured start of each step, e.g. 1s",
 	"knee-p99":         "ramp: a step is within the knee when accepted/s >= 95% of offered and accept p99 <= this, e.g. 20ms",
 	"active-users":     "memory: users made active (presence online) after registration",
+	"outage-vendor":    "outage: the vendor whose simulator goes down (apns fcm huawei xiaomi oppo vivo web)",
+	"outage":           "outage: how long the vendor's simulator stays down, e.g. 5m",
+	"outage-after":     "outage: when it goes down, counted from the group message's 2xx, e.g. 1s",
 	"group-size":       "mixed: members per group; memory: the fan-out group (0 = no fan-out)",
 }
 
@@ -383,6 +395,15 @@ func (s *Scenario) Validate() error {
 		}
 		if s.GroupSize < 0 || s.GroupSize > s.Users {
 			bad("group_size: %d must be 0 to users (%d)", s.GroupSize, s.Users)
+		}
+	case "outage":
+		if _, ok := vendors.ParseKind(s.OutageVendor); !ok {
+			bad("outage_vendor: %q is not one of %s", s.OutageVendor, vendors.KindList())
+		} else if s.VendorShares[s.OutageVendor] <= 0 {
+			bad("outage_vendor: %s has no share in vendor_shares, so no device would wait for it", s.OutageVendor)
+		}
+		if s.Outage.Std() <= 0 || s.OutageAfter.Std() < 0 {
+			bad("outage must be > 0 and outage_after >= 0")
 		}
 	case "calls":
 		if s.CallRate <= 0 {

@@ -60,6 +60,13 @@ func sampleReport() *Report {
 		Baseline: MemorySample{RSSBytes: 50 << 20, HeapInuseBytes: -1, UserActorsActive: -1}, PeakRSSBytes: 90 << 20, SampledPeakRSSBytes: 85 << 20,
 		IntervalS: 0.5, Samples: []MemorySample{smp},
 		Phases: []MemoryPhase{{Name: PhaseRegistered, Description: "d", StartS: 0, EndS: 1, RSSBytes: 80 << 20, HWMBytes: 80 << 20, HeapInuseBytes: 20 << 20, PeakRSSBytes: 80 << 20}}}
+	r.Outage = &OutageReport{Vendor: "apns", AfterS: 1, Seconds: 3, StartS: 1.001, EndS: 4.002, Expected: 10, DeliveredBefore: 4, DeliveredAfter: 6,
+		Requests: 20, MaxInFlight: 500, BreakerOpened: 2, PollS: 0.1, RecoverySeconds: 1.5,
+		Transitions: []BreakerTransition{{Seconds: 1.1, Vendor: "apns", From: "closed", To: "open"}, {Seconds: 2.1, Vendor: "apns", From: "open", To: "half_open"}},
+		DeadLetters: []VendorCount{{Vendor: "apns", Count: 0}, {Vendor: "fcm", Count: 0}}}
+	r.Outage.RequestBound, r.Outage.Probes = outageRequestBound(500, 500*time.Millisecond, 3*time.Second)
+	r.Outage.WithinBound = r.Outage.Requests <= r.Outage.RequestBound
+	r.Failures = []string{}
 	r.metric("notifications_per_second", 1234.5678, "1/s")
 	r.Timeline = tl.Rates(time.Unix(1, 0), 50)
 	r.Passed = true
@@ -81,6 +88,27 @@ func TestSampleReportFloor(t *testing.T) {
 	}
 	if p := r.Process; p.Notifications != 10 || p.CPUMicrosPerNotification != 50000 || p.CPUMicrosPerMessage != 50000 {
 		t.Fatalf("process: %+v", p)
+	}
+}
+
+// TestOutageRequestBound: the breaker's allowance for a down vendor is
+// (trips + 1) × max_in_flight plus one probe per open period (1 s, 2 s,
+// 4 s, … 30 s, 30 s, …) that fits in the outage, plus one.
+func TestOutageRequestBound(t *testing.T) {
+	for _, c := range []struct {
+		inFlight      int
+		backoff, d    time.Duration
+		probes, bound int64
+	}{
+		{500, 500 * time.Millisecond, 500 * time.Millisecond, 0, 2001},
+		{500, 500 * time.Millisecond, 3 * time.Second, 2, 2003},        // probes at 1 s and 3 s
+		{16, 500 * time.Millisecond, 5 * time.Minute, 13, 64 + 13 + 1}, // 1 3 7 15 31, then every 30 s to 271
+		{16, 2 * time.Second, 7 * time.Second, 2, 64 + 2 + 1},          // a longer initial_backoff opens for longer: 2 s, 6 s
+	} {
+		b, p := outageRequestBound(c.inFlight, c.backoff, c.d)
+		if b != c.bound || p != c.probes {
+			t.Errorf("%+v: bound %d probes %d", c, b, p)
+		}
 	}
 }
 
@@ -172,6 +200,16 @@ func TestValidatorCatchesViolations(t *testing.T) {
 		"memory sample below -1": {mutate(func(m map[string]any) {
 			m["memory"].(map[string]any)["samples"].([]any)[0].(map[string]any)["heap_inuse_bytes"] = -2
 		}), "$.memory.samples[0].heap_inuse_bytes: -2 is below the minimum -1"},
+		"no failures": {mutate(func(m map[string]any) { delete(m, "failures") }), `$: "failures" is required`},
+		"outage without bound": {mutate(func(m map[string]any) {
+			delete(m["outage"].(map[string]any), "request_bound")
+		}), `$.outage: "request_bound" is required`},
+		"bad breaker state": {mutate(func(m map[string]any) {
+			m["outage"].(map[string]any)["transitions"].([]any)[0].(map[string]any)["to"] = "broken"
+		}), "$.outage.transitions[0].to: broken is not one of"},
+		"negative dead letters": {mutate(func(m map[string]any) {
+			m["outage"].(map[string]any)["dead_letters"].([]any)[1].(map[string]any)["count"] = -1
+		}), "$.outage.dead_letters[1].count: -1 is below the minimum 0"},
 		"no target daemon": {mutate(func(m map[string]any) { delete(m["target"].(map[string]any), "daemon") }), `$.target: "daemon" is required`},
 	}
 	for name, c := range cases {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -35,6 +36,12 @@ type Sims interface {
 	// still pending before it returns. It returns ErrNoReceipts when the
 	// simulators cannot do that.
 	Watch(fn func(vendor string, r simkit.Receipt)) (stop func(), err error)
+	// SetOutage takes a vendor's simulator down (every request answered
+	// with the vendor's transient failure) or up again (POST /sim/outage).
+	SetOutage(ctx context.Context, vendor string, down bool) error
+	// Outages returns every vendor's switch and the requests it refused
+	// while down (GET /sim/outage).
+	Outages(ctx context.Context) (map[string]simkit.OutageStatus, error)
 	// URL is where the simulators are served.
 	URL() string
 }
@@ -54,6 +61,16 @@ func (l LocalSims) Stats(context.Context) (map[string]simkit.Stats, error) {
 func (l LocalSims) Watch(fn func(string, simkit.Receipt)) (func(), error) {
 	l.S.Recorder.OnReceipt(fn)
 	return func() { l.S.Recorder.OnReceipt(nil) }, nil
+}
+
+// SetOutage implements Sims.
+func (l LocalSims) SetOutage(_ context.Context, vendor string, down bool) error {
+	return l.S.Outage.Set(vendor, down)
+}
+
+// Outages implements Sims.
+func (l LocalSims) Outages(context.Context) (map[string]simkit.OutageStatus, error) {
+	return l.S.Outage.Status(), nil
 }
 
 // URL implements Sims.
@@ -116,6 +133,38 @@ func (r *RemoteSims) get(ctx context.Context, path string, out any) (int, error)
 func (r *RemoteSims) Stats(ctx context.Context) (map[string]simkit.Stats, error) {
 	var out simkit.StatsResponse
 	if _, err := r.get(ctx, "/sim/stats", &out); err != nil {
+		return nil, err
+	}
+	return out.Vendors, nil
+}
+
+// SetOutage implements Sims with POST /sim/outage.
+func (r *RemoteSims) SetOutage(ctx context.Context, vendor string, down bool) error {
+	body, err := json.Marshal(simkit.OutageRequest{Vendor: vendor, Down: down})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", r.base+"/sim/outage", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: simulators: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("bench: simulators: POST /sim/outage: %s %s", resp.Status, b)
+	}
+	return nil
+}
+
+// Outages implements Sims with GET /sim/outage.
+func (r *RemoteSims) Outages(ctx context.Context) (map[string]simkit.OutageStatus, error) {
+	var out simkit.OutageResponse
+	if _, err := r.get(ctx, "/sim/outage", &out); err != nil {
 		return nil, err
 	}
 	return out.Vendors, nil

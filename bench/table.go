@@ -100,6 +100,29 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		p("peak\tRSS (VmHWM) %s MiB, highest sampled %s MiB (%d samples every %ss)", mib(m.PeakRSSBytes), mib(m.SampledPeakRSSBytes), len(m.Samples), fmtNum(m.IntervalS))
 	}
+	if o := r.Outage; o != nil {
+		p("")
+		bound := "unknown"
+		if o.RequestBound > 0 {
+			bound = fmt.Sprintf("%d: %s", o.RequestBound, map[bool]string{true: "within", false: "ABOVE"}[o.WithinBound])
+		}
+		p("outage	%s down from %ss to %ss after the 2xx (planned %ss + %ss): %d requests reached it (breaker bound %s), breaker opened %d times",
+			o.Vendor, fmtNum(o.StartS), fmtNum(o.EndS), fmtNum(o.AfterS), fmtNum(o.Seconds), o.Requests, bound, o.BreakerOpened)
+		p("delivered	%s: %d before, %d during, %d after the outage (of %d); the last %ss after it ended",
+			o.Vendor, o.DeliveredBefore, o.DeliveredDuring, o.DeliveredAfter, o.Expected, fmtNum(o.RecoverySeconds))
+		for i, tr := range o.Transitions {
+			if i == 20 {
+				p("breaker	… %d more (JSON report)", len(o.Transitions)-i)
+				break
+			}
+			p("breaker	%ss %s %s → %s", fmtNum(tr.Seconds), tr.Vendor, orDash(tr.From), tr.To)
+		}
+		var dl []string
+		for _, d := range o.DeadLetters {
+			dl = append(dl, fmt.Sprintf("%s %d", d.Vendor, d.Count))
+		}
+		p("dead letters	%s", strings.Join(dl, ", "))
+	}
 	if len(r.Latencies) > 0 {
 		p("")
 		p("latency (ms)\tcount\tp50\tp90\tp99\tp99.9\tmax\tmean")
@@ -115,7 +138,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
+	for _, f := range r.Failures {
+		if _, err := fmt.Fprintf(w, "FAILED: %s\n", f); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// orDash is s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // kneeText says where a ramp target's knee is.

@@ -4,8 +4,12 @@
 //
 // Each simulator is mounted under its vendor name: https://ADDR/apns,
 // /fcm, /web, /huawei, /xiaomi, /oppo, /vivo. The receipt counters are at
-// GET /sim/stats, POST /sim/reset zeroes them, and POST /sim/limits sets a
-// vendor's QPS and daily quota: {"vendor":"huawei","qps":200,"daily_quota":0}.
+// GET /sim/stats, POST /sim/reset zeroes them, POST /sim/limits sets a
+// vendor's QPS and daily quota: {"vendor":"huawei","qps":200,"daily_quota":0},
+// and POST /sim/outage takes a vendor down and up again:
+// {"vendor":"apns","down":true} (while down, its simulator answers every
+// request with the vendor's transient failure before doing any work; GET
+// /sim/outage says which are down and how many requests each refused).
 package sim
 
 import (
@@ -46,14 +50,16 @@ type limiter interface{ SetLimits(simkit.Limits) }
 // Sims is the set of all vendor simulators sharing one Recorder.
 type Sims struct {
 	Recorder *simkit.Recorder
-	CA       *simkit.CA
-	APNs     *apns.Simulator
-	FCM      *fcm.Simulator
-	Web      *fcm.Simulator
-	Huawei   *huawei.Simulator
-	Xiaomi   *xiaomi.Simulator
-	OPPO     *oppo.Simulator
-	Vivo     *vivo.Simulator
+	// Outage is every simulator's down switch (POST /sim/outage).
+	Outage *simkit.Outage
+	CA     *simkit.CA
+	APNs   *apns.Simulator
+	FCM    *fcm.Simulator
+	Web    *fcm.Simulator
+	Huawei *huawei.Simulator
+	Xiaomi *xiaomi.Simulator
+	OPPO   *oppo.Simulator
+	Vivo   *vivo.Simulator
 
 	limiters map[vendors.Kind]limiter
 	mux      *http.ServeMux
@@ -82,6 +88,7 @@ func New(opts Options) (*Sims, error) {
 	l := func(k vendors.Kind) simkit.Limits { return opts.Limits[k] }
 	s := &Sims{
 		Recorder: rec,
+		Outage:   simkit.NewOutage(),
 		CA:       ca,
 		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now, SigningKey: keys.APNs}),
 		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now, ServiceAccountKey: keys.FCM}),
@@ -98,7 +105,7 @@ func New(opts Options) (*Sims, error) {
 	mux := http.NewServeMux()
 	mount := func(k vendors.Kind, h http.Handler) {
 		p := "/" + string(k)
-		mux.Handle(p+"/", http.StripPrefix(p, h))
+		mux.Handle(p+"/", s.Outage.Guard(string(k), transientAnswers[k], http.StripPrefix(p, h)))
 	}
 	mount(vendors.APNs, s.APNs)
 	mount(vendors.FCM, s.FCM)
@@ -111,6 +118,7 @@ func New(opts Options) (*Sims, error) {
 	mux.Handle("/sim/reset", rec.Handler())
 	mux.Handle("/sim/receipts", rec.Handler())
 	mux.HandleFunc("POST /sim/limits", s.setLimits)
+	mux.Handle("/sim/outage", s.Outage.Handler())
 	s.mux = mux
 	return s, nil
 }

@@ -332,3 +332,86 @@ func TestResetEndpoint(t *testing.T) {
 		wantStats(t, st, k, simkit.Stats{Requests: 1, Notifications: 1, Unique: 1})
 	}
 }
+
+// outage reads GET /sim/outage over HTTPS.
+func (e *env) outage(t *testing.T) map[string]simkit.OutageStatus {
+	t.Helper()
+	r, err := e.client.Get(e.url + "/sim/outage")
+	if err != nil {
+		t.Fatalf("GET /sim/outage: %v", err)
+	}
+	defer r.Body.Close()
+	var out simkit.OutageResponse
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("GET /sim/outage: %d %v", r.StatusCode, err)
+	}
+	return out.Vendors
+}
+
+// TestOutageEndpoint: POST /sim/outage takes each vendor down: its real
+// client then gets a transient failure (Retry, not a throttling answer:
+// herald's circuit breaker counts it) for every target, the simulator
+// counts nothing (the outage answers before it does any work) and GET
+// /sim/outage counts the refused requests; up again, it delivers.
+func TestOutageEndpoint(t *testing.T) {
+	e := start(t)
+	for _, c := range []struct{ name, body string }{
+		{"unknown vendor", `{"vendor":"nokia","down":true}`},
+		{"empty vendor", `{"down":true}`},
+		{"unknown field", `{"vendor":"apns","down":true,"for":"5m"}`},
+		{"not JSON", `down`},
+	} {
+		if code, body := e.post(t, "/sim/outage", c.body); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", c.name, code, body)
+		}
+	}
+	for k, s := range e.outage(t) {
+		if s.Down || s.Refused != 0 {
+			t.Errorf("%s before any outage: %+v", k, s)
+		}
+	}
+	for _, k := range vendors.Kinds() {
+		if code, body := e.post(t, "/sim/outage", fmt.Sprintf(`{"vendor":%q,"down":true}`, k)); code != http.StatusNoContent {
+			t.Fatalf("%s: down: %d %s", k, code, body)
+		}
+	}
+	before := e.stats(t)
+	for _, k := range vendors.Kinds() {
+		for i, r := range e.send(t, k, note("m-down"), "tok-1", "tok-2") {
+			if r.Verdict != vendors.Retry || r.Throttled {
+				t.Errorf("%s target %d while down: verdict %v throttled %v (%s %s), want a transient failure that is not throttling",
+					k, i, r.Verdict, r.Throttled, r.Code, r.Reason)
+			}
+		}
+	}
+	if after := e.stats(t); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the simulators counted requests while down:\nbefore %+v\nafter  %+v", before, after)
+	}
+	down := e.outage(t)
+	for _, k := range vendors.Kinds() {
+		if s := down[string(k)]; !s.Down || s.Refused < 1 {
+			t.Errorf("%s while down: %+v, want down with refused requests", k, s)
+		}
+	}
+	for _, k := range vendors.Kinds() {
+		if err := e.sims.SetOutage(k, false); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.send(t, k, note("m-up"), "tok-1")[0]; !r.OK() {
+			t.Errorf("%s up again: %+v", k, r)
+		}
+	}
+	for k, s := range e.outage(t) {
+		if s.Down || s.Refused != down[k].Refused {
+			t.Errorf("%s up again: %+v, want up and refused still %d", k, s, down[k].Refused)
+		}
+	}
+	st := e.stats(t)
+	for _, k := range vendors.Kinds() {
+		if s := st[string(k)]; s.Unique != 1 || s.Rejected != 0 {
+			t.Errorf("%s: %+v, want only the notification sent once it was up", k, s)
+		}
+	}
+}
