@@ -204,7 +204,11 @@ func (d *Dispatcher) run(job store.Job) {
 				d.log.Error("group fan-out stopped", "message_id", job.MessageID, "err", err)
 				return
 			}
-			d.log.Warn("group fan-out interrupted; retrying from its checkpoint", "message_id", job.MessageID, "err", err, "in", wait.String())
+			if errors.Is(err, store.ErrStorageLow) {
+				d.log.Warn("group fan-out paused: the disk is nearly full; it resumes from its checkpoint once space is freed", "message_id", job.MessageID, "err", err, "retry_in", wait.String())
+			} else {
+				d.log.Warn("group fan-out interrupted; retrying from its checkpoint", "message_id", job.MessageID, "err", err, "in", wait.String())
+			}
 			select {
 			case <-time.After(wait):
 			case <-d.ctx.Done():

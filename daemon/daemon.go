@@ -33,6 +33,9 @@ type Env struct {
 	// LoadConfig re-reads the configuration for SIGHUP and
 	// POST /v1/admin/reload; nil = not reloadable.
 	LoadConfig func() (configs.Config, error)
+	// FreeSpace measures the data directory's free space in bytes (tests
+	// fake a nearly full disk); nil = statfs.
+	FreeSpace func() (uint64, error)
 }
 
 // Daemon is one herald server.
@@ -110,10 +113,18 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 			return nil
 		}
 		return d.senders.Stats()
-	})
+	}, d.space)
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.routes()
 	return d, nil
+}
+
+// space is the data directory's free space (zero before the store opens).
+func (d *Daemon) space() store.Space {
+	if d.store == nil {
+		return store.Space{}
+	}
+	return d.store.Space()
 }
 
 func (d *Daemon) routes() {
@@ -159,7 +170,7 @@ func (d *Daemon) Addr() string {
 // (up to shutdown.timeout), stop the actors, close Pebble.
 func (d *Daemon) Run(ctx context.Context) error {
 	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize),
-		MemTableSize: uint64(d.cfg.MemTable)})
+		MemTableSize: uint64(d.cfg.MemTable), MinFree: uint64(d.cfg.MinFree), FreeSpace: d.env.FreeSpace, Now: d.clock.Now})
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 
+	"github.com/herald-push/herald/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -19,8 +21,10 @@ const (
 	codeUnsupportedMedia   = "unsupported_media_type"
 	codeOverloaded         = "overloaded"
 	codeHeadersTooLarge    = "headers_too_large"
+	codeStorageFull        = "storage_full"
 	codeInternal           = "internal"
 	defaultRetryAfterSecs  = 1
+	storageRetryAfterSecs  = 30 // space comes back when an operator frees it, not within a second
 	contentTypeJSON        = "application/json"
 	contentTypeJSONCharset = "application/json; charset=utf-8"
 )
@@ -42,6 +46,14 @@ func invalid(field, msg string) *apiError {
 
 func overloaded(msg string) *apiError {
 	return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: codeOverloaded, Message: msg, RetryAfter: defaultRetryAfterSecs}
+}
+
+// storageFull refuses a write that would add data while the disk is
+// nearly full (store.ErrStorageLow): nothing was written.
+func storageFull(e *store.StorageLowError) *apiError {
+	return &apiError{Status: fasthttp.StatusInsufficientStorage, Code: codeStorageFull, RetryAfter: storageRetryAfterSecs,
+		Message: fmt.Sprintf("the data directory has %s free, below min_free_space (%s): writes that add data are refused until space is freed; reads, deletes and deliveries go on; nothing was accepted, retry after Retry-After",
+			store.BytesText(e.Free), store.BytesText(e.MinFree))}
 }
 
 func internalError() *apiError {

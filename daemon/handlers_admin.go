@@ -39,8 +39,17 @@ func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 		}
 		out[string(k)] = v
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"vendors": out})
+	sp := d.store.Space()
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"vendors": out,
+		"storage": storageStats{FreeBytes: sp.Free, MinFreeBytes: sp.MinFree, Low: sp.Low}})
 	return nil
+}
+
+// storageStats is the data directory's free space in /v1/stats.
+type storageStats struct {
+	FreeBytes    uint64 `json:"free_bytes"`
+	MinFreeBytes uint64 `json:"min_free_bytes"` // min_free_space; 0 = not watched
+	Low          bool   `json:"low"`            // writes that add data get 507 storage_full
 }
 
 type deadLetter struct {

@@ -106,6 +106,9 @@ func (d *Daemon) actorError(route string, err error) *apiError {
 		return overloaded(fmt.Sprintf("%d notifications are waiting for %s, as many as its queue holds (vendors.%s.limits.max_queued): the vendor takes them slower than they arrive; nothing was accepted, retry after Retry-After",
 			b.Waiting, b.Vendor, b.Vendor))
 	}
+	if s, ok := errors.AsType[*store.StorageLowError](err); ok {
+		return storageFull(s)
+	}
 	d.log.Error("request failed", "route", route, "err", err)
 	return internalError()
 }

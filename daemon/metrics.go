@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,7 +22,7 @@ type metrics struct {
 	sendTime     *prometheus.HistogramVec
 }
 
-func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot) *metrics {
+func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -52,6 +53,20 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 			Name: "herald_user_actors_active", Help: "Live (activated) user actors.",
 		}, activeUsers),
 		newSenderCollector(senders),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_storage_free_bytes", Help: "Free space in data_dir (available to the daemon).",
+		}, func() float64 { return float64(space().Free) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_storage_min_free_bytes", Help: "min_free_space: below it writes that add data are refused (0 = not watched).",
+		}, func() float64 { return float64(space().MinFree) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_storage_low", Help: "1 while data_dir's free space is below min_free_space (writes that add data get 507 storage_full).",
+		}, func() float64 {
+			if space().Low {
+				return 1
+			}
+			return 0
+		}),
 		// The scheduler's metrics too: go_sched_latencies_seconds is how
 		// long runnable goroutines waited for a CPU, which is where a
 		// latency-sensitive accept goes when a fan-out saturates the box.

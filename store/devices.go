@@ -155,6 +155,9 @@ func (s *Store) BindDevice(userID, deviceID string, d Device) (BindResult, error
 		return BindResult{}, err
 	}
 	defer s.mu.RUnlock()
+	if err := s.space.check(); err != nil {
+		return BindResult{}, err
+	}
 	for {
 		cur, had, err := s.getDevice(userID, deviceID)
 		if err != nil {

@@ -72,6 +72,10 @@ func (s *Store) ApplyChunk(c Chunk) (res ChunkResult, wait func() error, err err
 	if err := s.acquire(); err != nil {
 		return ChunkResult{}, nil, err
 	}
+	if err := s.space.check(); err != nil {
+		s.mu.RUnlock()
+		return ChunkResult{}, nil, err
+	}
 	b, res, err := s.applyChunk(c)
 	if err != nil || b == nil {
 		if b != nil {

@@ -69,6 +69,13 @@ func (s *Store) UpdateGroup(groupID string, add, remove []string) (GroupChange, 
 	if b.Empty() {
 		return ch, nil
 	}
+	if ch.Added > 0 {
+		// Removing members frees space; adding them is refused near a
+		// full disk (the whole change: nothing half-applied).
+		if err := s.space.check(); err != nil {
+			return GroupChange{}, err
+		}
+	}
 	if err := b.Set(GroupMetaKey(groupID), EncodeGroupMeta(meta), nil); err != nil {
 		return GroupChange{}, err
 	}

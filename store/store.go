@@ -39,6 +39,16 @@ type Options struct {
 	// MemTableSize is the size of one Pebble memtable in bytes; 0 =
 	// Pebble's default (4 MiB).
 	MemTableSize uint64
+	// MinFree is the free space (bytes) the data directory keeps in
+	// reserve: below it, writes that add data (messages, fan-out chunks,
+	// registrations, new group members) fail with ErrStorageLow instead of
+	// running the disk full, while deletes, verdicts and reads go on.
+	// 0 = not watched.
+	MinFree uint64
+	// FreeSpace, when set, replaces the statfs of the data directory
+	// (tests); Now replaces the wall clock that paces its measurements.
+	FreeSpace func() (uint64, error)
+	Now       func() time.Time
 
 	sharedMemtab bool // benchmarks: memtables reserved out of CacheSize (Pebble's default)
 }
@@ -59,6 +69,7 @@ type Store struct {
 	// deadlock on a shared stripe. Within a table, lock orders are sorted.
 	pushLocks, userLocks, groupLocks, msgLocks stripes
 	replayMu                                   sync.Mutex // ReplayDead: one at a time
+	space                                      *spaceGuard
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -109,6 +120,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite}
+	s.space = newSpaceGuard(dir, opts, s.log)
 	if s.observe == nil {
 		s.observe = func(string, time.Duration) {}
 	}
@@ -149,6 +161,10 @@ func (s *Store) commit(op string, b *pebble.Batch) error {
 	}
 	return nil
 }
+
+// Space reports the data directory's free space and whether writes that add
+// data are refused (see Options.MinFree).
+func (s *Store) Space() Space { return s.space.space() }
 
 // get returns a copy of the value at key, or found=false.
 func (s *Store) get(key []byte) (val []byte, found bool, err error) {
