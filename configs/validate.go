@@ -91,6 +91,9 @@ func (c *Config) Validate() error {
 	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ck.oneOf("log.format", c.Log.Format, "json", "text")
 	validateKeys(&ck, c.Auth.Keys)
+	if key, msg := c.ExposureProblem(); key != "" {
+		ck.add(key, "%s", msg)
+	}
 
 	l := c.Limits
 	if l.MaxBodyBytes < KiB || l.MaxBodyBytes > 64*MiB {
@@ -284,6 +287,24 @@ func (c *Config) ListenIsLoopback() (bool, error) {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.IsLoopback(), nil
+}
+
+// ExposureProblem reports why the API must not serve on its listen address
+// as configured: without API keys on a non-loopback address anyone could
+// call it, and over plain HTTP there bearer keys would cross the network in
+// cleartext. key is the config key to change; "" = no problem (or a listen
+// address that does not parse, which hostPort reports).
+func (c *Config) ExposureProblem() (key, msg string) {
+	loopback, err := c.ListenIsLoopback()
+	switch {
+	case err != nil || loopback:
+		return "", ""
+	case len(c.Auth.Keys) == 0:
+		return "auth.keys", fmt.Sprintf("required when listen (%q) is not a loopback address: add an API key or listen on 127.0.0.1", c.Listen)
+	case !c.TLS.Enabled() && !c.TLS.AllowPlaintext:
+		return "tls", fmt.Sprintf("plain HTTP is refused on the non-loopback listen address %q: API keys would travel in cleartext; set tls.cert_file and tls.key_file, or tls.allow_plaintext: true when a TLS-terminating proxy is the only way in", c.Listen)
+	}
+	return "", ""
 }
 
 func validateTLS(ck *checker, t TLS) {

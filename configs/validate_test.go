@@ -149,7 +149,7 @@ func TestValidateBounds(t *testing.T) {
 		mutate func(*Config)
 		key    string // "" = valid
 	}{
-		{"listen port 0", func(c *Config) { c.Listen = ":0" }, ""},
+		{"listen port 0", func(c *Config) { c.Listen = "127.0.0.1:0" }, ""},
 		{"short idle timeout", func(c *Config) { c.Users.IdleTimeout = Duration(10 * time.Millisecond) }, ""},
 		{"fcm batch 500", func(c *Config) { c.Vendors.FCM.Limits.BatchSize = 500 }, ""},
 		{"https endpoint", func(c *Config) { c.Vendors.Huawei.Endpoint = "http://127.0.0.1:8090/huawei" }, ""},
@@ -281,4 +281,42 @@ func FuzzParse(f *testing.F) {
 			_ = c.Validate()
 		}
 	})
+}
+
+// check-config finds what serve would refuse on a non-loopback address: no
+// API keys, or plain HTTP without allow_plaintext; and a min_free_space
+// smaller than a memtable.
+func TestValidateReportsExposureAndWatermark(t *testing.T) {
+	problems := func(mut func(*Config)) []string {
+		c := Default()
+		mut(&c)
+		var ve *ValidationError
+		if err := c.Validate(); !errors.As(err, &ve) {
+			return nil
+		}
+		var keys []string
+		for _, p := range ve.Problems {
+			keys = append(keys, p.Key)
+		}
+		return keys
+	}
+	key := Key{Name: "k", Key: "0123456789abcdef0123456789abcdef", Scopes: []string{"ingest"}}
+	for _, tt := range []struct {
+		name string
+		mut  func(*Config)
+		want []string
+	}{
+		{"loopback without keys", func(c *Config) {}, nil},
+		{"all interfaces without keys", func(c *Config) { c.Listen = "0.0.0.0:8080" }, []string{"auth.keys"}},
+		{"plain HTTP on all interfaces", func(c *Config) { c.Listen = ":8080"; c.Auth.Keys = []Key{key} }, []string{"tls"}},
+		{"behind a TLS proxy", func(c *Config) {
+			c.Listen, c.Auth.Keys, c.TLS.AllowPlaintext = "10.0.0.1:8080", []Key{key}, true
+		}, nil},
+		{"watermark below a memtable", func(c *Config) { c.MinFree = c.MemTable - 1 }, []string{"min_free_space"}},
+		{"watermark off", func(c *Config) { c.MinFree = 0 }, nil},
+	} {
+		if got := problems(tt.mut); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: problems at %v; want %v", tt.name, got, tt.want)
+		}
+	}
 }

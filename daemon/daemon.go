@@ -87,16 +87,6 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	loopback, err := cfg.ListenIsLoopback()
-	if err != nil {
-		return nil, fmt.Errorf("daemon: listen: %w", err)
-	}
-	if !auth.enabled() && !loopback {
-		return nil, fmt.Errorf("daemon: refusing to listen on non-loopback address %q without auth.keys; add an API key or listen on 127.0.0.1", cfg.Listen)
-	}
-	if !loopback && !cfg.TLS.Enabled() && !cfg.TLS.AllowPlaintext {
-		return nil, fmt.Errorf("%w (listen %q)", errPlaintext, cfg.Listen)
-	}
 	apiTLS, tlsAt, err := newAPITLS(cfg.TLS, env.ReadFile)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -95,5 +94,3 @@ func (t *apiTLS) listener(ln net.Listener) net.Listener {
 	})
 }
 
-// errPlaintext refuses plain HTTP where bearer keys would cross a network.
-var errPlaintext = errors.New("daemon: refusing plain HTTP on a non-loopback listen address: API keys would travel in cleartext; set tls.cert_file and tls.key_file, or tls.allow_plaintext: true when a TLS-terminating proxy is the only way in")
