@@ -93,4 +93,3 @@ func (t *apiTLS) listener(ln net.Listener) net.Listener {
 		},
 	})
 }
-
