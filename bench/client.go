@@ -68,6 +68,13 @@ func (a *API) Close() { a.hc.CloseIdleConnections() }
 // and, when out is non-nil and the status is 2xx, decodes the answer into it.
 // A non-2xx status is returned with an error holding the answer's text.
 func (a *API) Do(method, path string, body []byte, out any) (int, error) {
+	code, _, err := a.DoRetryAfter(method, path, body, out)
+	return code, err
+}
+
+// DoRetryAfter is Do that also returns the answer's Retry-After header
+// ("" when absent).
+func (a *API) DoRetryAfter(method, path string, body []byte, out any) (int, string, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -82,22 +89,23 @@ func (a *API) Do(method, path string, body []byte, out any) (int, error) {
 		req.SetBodyRaw(body)
 	}
 	if err := a.hc.Do(req, resp); err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	code := resp.StatusCode()
+	retryAfter := string(resp.Header.Peek(fasthttp.HeaderRetryAfter))
 	if code < 200 || code > 299 {
 		msg := strings.TrimSpace(string(resp.Body()))
 		if len(msg) > 300 {
 			msg = msg[:300] + "…"
 		}
-		return code, fmt.Errorf("%s %s: %d %s", method, path, code, msg)
+		return code, retryAfter, fmt.Errorf("%s %s: %d %s", method, path, code, msg)
 	}
 	if out != nil {
 		if err := json.Unmarshal(resp.Body(), out); err != nil {
-			return code, fmt.Errorf("%s %s: bad answer: %w", method, path, err)
+			return code, retryAfter, fmt.Errorf("%s %s: bad answer: %w", method, path, err)
 		}
 	}
-	return code, nil
+	return code, retryAfter, nil
 }
 
 // Text GETs path and returns the answer's body (2xx only).

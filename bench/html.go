@@ -311,6 +311,13 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 {{if .Transitions}}<table id="breaker"><tr><th>t (s after the 2xx)</th><th>vendor</th><th>from</th><th>to</th></tr>
 {{range .Transitions}}<tr><td>{{num .Seconds}}</td><td>{{.Vendor}}</td><td>{{.From}}</td><td>{{.To}}</td></tr>
 {{end}}</table>{{end}}{{end}}
+{{with .R.Overload}}<h2>Overload</h2>
+<table class="kv" id="overload">
+<tr><td>offered</td><td>{{num .OfferedPerSecond}} messages/s open loop, ×{{num .Factor}} the vendors' sustainable {{num .SustainablePerSecond}}/s; {{.Sent}} of {{.Scheduled}} scheduled requests sent, answered at {{num .AnsweredPerSecond}}/s</td></tr>
+<tr><td>answers</td><td>{{.Accepted}} accepted (2xx), {{.Overloaded}} 503 overloaded ({{.OverloadedRetryAfter}} with Retry-After), {{range .OtherStatus}}{{.Status}} ×{{.Count}} {{end}}{{.Failed}} without an answer</td></tr>
+<tr><td>by message id</td><td>{{.AcceptedLost}} accepted never delivered, {{.RefusedDelivered}} refused delivered</td></tr>
+<tr><td>daemon peak RSS</td><td>{{if .RSSChecked}}{{mib .PeakRSSBytes}} MiB (max_rss {{mib .MaxRSSBytes}} MiB){{else}}not checked{{end}}; runtime.memory_limit {{mib .MemoryLimitBytes}} MiB</td></tr>
+</table>{{end}}
 {{if .R.Failures}}<h2>Failed checks</h2><ul>{{range .R.Failures}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
 {{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>

@@ -108,33 +108,13 @@ func runMixed(ctx context.Context, e *runEnv) error {
 				return err
 			}})
 	}
-	if err := e.beginMeasure(); err != nil {
-		return err
-	}
-	start := time.Now()
-	e.tl.SetStart(start)
-	pk.window(start.Add(warmup), start.Add(warmup+dur))
-	gk.window(start.Add(warmup), start.Add(warmup+dur))
-	e.prog.phase("warm-up")
-	phaseTimer := time.AfterFunc(warmup, func() { e.prog.phase("measure") })
-	defer phaseTimer.Stop()
-	results := runLoads(ctx, loads, e, base, pollSeries)
-	e.prog.phase("drain")
-	mu.Lock()
-	want := total(expected)
-	mu.Unlock()
-	e.prog.expected.Store(want)
-	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
+	m, err := e.measuredLoads(ctx, loads, []*msgKind{pk, gk}, base, pollSeries, &mu, expected, stop, receipts)
 	if err != nil {
 		return err
 	}
-	stop()
-	ph, _, plast := pk.snapshot()
-	gh, _, glast := gk.snapshot()
-	last := maxTime(plast, glast)
-	if !receipts {
-		last = done
-	}
+	results, start, final, last := m.results, m.start, m.final, m.last
+	ph, _, _ := pk.snapshot()
+	gh, _, _ := gk.snapshot()
 	end := last
 	for _, r := range results {
 		end = maxTime(end, r.LastAnswer)

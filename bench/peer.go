@@ -48,30 +48,12 @@ func runPeer(ctx context.Context, e *runEnv) error {
 			}
 			return nil
 		}}
-	if err := e.beginMeasure(); err != nil {
-		return err
-	}
-	start := time.Now()
-	e.tl.SetStart(start)
-	pk.window(start.Add(load.Warmup), start.Add(load.Warmup+load.Duration))
-	e.prog.phase("warm-up")
-	phaseTimer := time.AfterFunc(load.Warmup, func() { e.prog.phase("measure") })
-	defer phaseTimer.Stop()
-	res := runLoad(ctx, load, e, base, pollSeries)
-	e.prog.phase("drain")
-	mu.Lock()
-	want := total(expected)
-	mu.Unlock()
-	e.prog.expected.Store(want)
-	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
+	m, err := e.measuredLoads(ctx, []*Load{load}, []*msgKind{pk}, base, pollSeries, &mu, expected, stop, receipts)
 	if err != nil {
 		return err
 	}
-	stop()
-	hist, _, last := pk.snapshot()
-	if !receipts {
-		last = done
-	}
+	res, start, final, last := m.results[0], m.start, m.final, m.last
+	hist, _, _ := pk.snapshot()
 	e.finish(final, base, expected, heraldBase, maxTime(last, res.LastAnswer))
 	e.loadNotes(res)
 	measured := load.Duration.Seconds()
@@ -177,4 +159,53 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// measured is what measuredLoads did.
+type measured struct {
+	results []*LoadResult
+	start   time.Time               // the loads' start
+	final   map[string]simkit.Stats // the simulators' counters after the settle wait
+	last    time.Time               // the latest notification of kinds counted (polled when there are no receipts)
+}
+
+// measuredLoads runs loads (all with the same warm-up and duration) as the
+// measured phase, the kinds' latencies measured over the loads' measured
+// part, then waits until the simulators counted what expected (guarded by
+// mu, filled by the loads) holds beyond base, and stops the receipt hook.
+func (e *runEnv) measuredLoads(ctx context.Context, loads []*Load, kinds []*msgKind, base map[string]simkit.Stats, pollSeries int,
+	mu *sync.Mutex, expected map[string]int64, stop func(), receipts bool) (measured, error) {
+	var m measured
+	if err := e.beginMeasure(); err != nil {
+		return m, err
+	}
+	warmup, dur := loads[0].Warmup, loads[0].Duration
+	m.start = time.Now()
+	e.tl.SetStart(m.start)
+	for _, k := range kinds {
+		k.window(m.start.Add(warmup), m.start.Add(warmup+dur))
+	}
+	e.prog.phase("warm-up")
+	phaseTimer := time.AfterFunc(warmup, func() { e.prog.phase("measure") })
+	defer phaseTimer.Stop()
+	m.results = runLoads(ctx, loads, e, base, pollSeries)
+	e.prog.phase("drain")
+	mu.Lock()
+	want := total(expected)
+	mu.Unlock()
+	e.prog.expected.Store(want)
+	done, final, err := e.awaitCounted(ctx, base, want, pollSeries)
+	if err != nil {
+		return m, err
+	}
+	m.final = final
+	stop()
+	for _, k := range kinds {
+		_, _, l := k.snapshot()
+		m.last = maxTime(m.last, l)
+	}
+	if !receipts {
+		m.last = done
+	}
+	return m, nil
 }

@@ -53,6 +53,9 @@ type Report struct {
 	// Outage is the outage scenario's account: the vendor's simulator
 	// down, what herald sent it meanwhile, its breaker and dead letters.
 	Outage *OutageReport `json:"outage,omitempty"`
+	// Overload is the overload scenario's account: what herald answered
+	// to an offered rate far above the vendors', and its memory.
+	Overload *OverloadReport `json:"overload,omitempty"`
 	// Failures are the scenario's checks that failed besides loss (dead
 	// letters, a bound exceeded): any makes Passed false.
 	Failures []string `json:"failures"`

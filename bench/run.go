@@ -155,7 +155,7 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		mode := o.Daemon
 		if mode == "" {
 			mode = DaemonInProcess
-			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Name == "outage" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
+			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Name == "outage" || sc.Name == "overload" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
 				mode = DaemonChild
 			}
 		}
@@ -255,6 +255,8 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		err = runMemory(ctx, e)
 	case "outage":
 		err = runOutage(ctx, e)
+	case "overload":
+		err = runOverload(ctx, e)
 	default:
 		err = fmt.Errorf("bench: unknown scenario %q", sc.Name)
 	}
@@ -384,14 +386,21 @@ func (e *runEnv) sendMessage(id, from, toType, to string) (MessageAnswer, error)
 // postMessage posts a message with a push through api (herald's, or the
 // raw server's for the ramp's baseline: the same request either way).
 func postMessage(api *API, id, from, toType, to string) (MessageAnswer, error) {
+	ans, _, _, err := postMessageStatus(api, id, from, toType, to)
+	return ans, err
+}
+
+// postMessageStatus is postMessage that also returns the HTTP status (0 =
+// no answer) and the Retry-After header.
+func postMessageStatus(api *API, id, from, toType, to string) (MessageAnswer, int, string, error) {
 	body, err := json.Marshal(message{MessageID: id, From: from, To: messageTo{Type: toType, ID: to},
 		Body: map[string]any{"text": "herald bench " + id}, Push: &messagePush{Title: "herald bench", Content: "message " + id}})
 	if err != nil {
-		return MessageAnswer{}, err
+		return MessageAnswer{}, 0, "", err
 	}
 	var ans MessageAnswer
-	_, err = api.Do("POST", "/v1/messages", body, &ans)
-	return ans, err
+	code, retryAfter, err := api.DoRetryAfter("POST", "/v1/messages", body, &ans)
+	return ans, code, retryAfter, err
 }
 
 // waitCounted polls the simulators until the unique notifications since

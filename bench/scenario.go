@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios are the scenario names, each with a file in configs/bench.
-var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory", "outage"}
+var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory", "outage", "overload"}
 
 // Scenario is one benchmark's parameters: a file in configs/bench
 // (NAME.yaml, embedded in the binary) or --scenario-file, then flags.
@@ -70,6 +70,10 @@ type Scenario struct {
 	OutageVendor string   `yaml:"outage_vendor" json:"outage_vendor"`
 	Outage       Duration `yaml:"outage" json:"outage"`
 	OutageAfter  Duration `yaml:"outage_after" json:"outage_after"`
+
+	// MaxRSS (overload) bounds the child daemon's peak RSS: above it the
+	// run fails; 0 = not checked.
+	MaxRSS configs.ByteSize `yaml:"max_rss" json:"max_rss"`
 
 	// Daemon is a herald config (keys as in configs/herald.yaml, over the
 	// defaults) for the daemon the harness starts itself; --config
@@ -232,6 +236,13 @@ var flagSetters = map[string]func(s *Scenario, v string) error{
 	"outage-vendor": func(s *Scenario, v string) error { s.OutageVendor = v; return nil },
 	"outage":        durSetter(func(s *Scenario) *Duration { return &s.Outage }),
 	"outage-after":  durSetter(func(s *Scenario) *Duration { return &s.OutageAfter }),
+	"max-rss": func(s *Scenario, v string) error {
+		b, err := configs.ParseByteSize(v)
+		if err == nil {
+			s.MaxRSS = b
+		}
+		return err
+	},
 	"shares": func(s *Scenario, v string) error {
 		m, err := ParseShares(v)
 		if err == nil {
@@ -268,6 +279,7 @@ var flagHelp = map[string]string{
 	"outage-vendor":    "outage: the vendor whose simulator goes down (apns fcm huawei xiaomi oppo vivo web)",
 	"outage":           "outage: how long the vendor's simulator stays down, e.g. 5m",
 	"outage-after":     "outage: when it goes down, counted from the group message's 2xx, e.g. 1s",
+	"max-rss":          "overload: the child daemon's peak RSS above which the run fails, e.g. 512MiB (0 = not checked)",
 	"group-size":       "mixed: members per group; memory: the fan-out group (0 = no fan-out)",
 }
 
@@ -395,6 +407,10 @@ func (s *Scenario) Validate() error {
 		}
 		if s.GroupSize < 0 || s.GroupSize > s.Users {
 			bad("group_size: %d must be 0 to users (%d)", s.GroupSize, s.Users)
+		}
+	case "overload":
+		if s.Rate <= 0 || s.Duration.Std() <= 0 {
+			bad("rate and duration must be > 0 for overload (it is open loop)")
 		}
 	case "outage":
 		if _, ok := vendors.ParseKind(s.OutageVendor); !ok {

@@ -2,6 +2,9 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
+
+	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors/simkit"
 	"strings"
 	"testing"
@@ -66,6 +69,9 @@ func sampleReport() *Report {
 		DeadLetters: []VendorCount{{Vendor: "apns", Count: 0}, {Vendor: "fcm", Count: 0}}}
 	r.Outage.RequestBound, r.Outage.Probes = outageRequestBound(500, 500*time.Millisecond, 3*time.Second)
 	r.Outage.WithinBound = r.Outage.Requests <= r.Outage.RequestBound
+	r.Overload = &OverloadReport{OfferedPerSecond: 1000, SustainablePerSecond: 100, Factor: 10, Scheduled: 3000, Sent: 3000, AnsweredPerSecond: 900, Accepted: 400,
+		Overloaded: 2599, OverloadedRetryAfter: 2599, OtherStatus: []StatusCount{{Status: 500, Count: 1}}, MemoryLimitBytes: 64 << 20,
+		MaxRSSBytes: 256 << 20, PeakRSSBytes: 200 << 20, RSSChecked: true}
 	r.Failures = []string{}
 	r.metric("notifications_per_second", 1234.5678, "1/s")
 	r.Timeline = tl.Rates(time.Unix(1, 0), 50)
@@ -108,6 +114,27 @@ func TestOutageRequestBound(t *testing.T) {
 		b, p := outageRequestBound(c.inFlight, c.backoff, c.d)
 		if b != c.bound || p != c.probes {
 			t.Errorf("%+v: bound %d probes %d", c, b, p)
+		}
+	}
+}
+
+// TestSustainableRate: the vendors' qps over the mix's shares, the
+// slowest kind deciding; unlimited kinds do not.
+func TestSustainableRate(t *testing.T) {
+	cfg := configs.Default()
+	cfg.Vendors.APNs.Limits.QPS, cfg.Vendors.FCM.Limits.QPS, cfg.Vendors.Vivo.Limits.QPS = 1000, 300, 0
+	for _, c := range []struct {
+		shares map[string]float64
+		want   float64
+	}{
+		{map[string]float64{"apns": 1}, 1000},
+		{map[string]float64{"apns": 1, "fcm": 1}, 600}, // fcm takes half the messages at 300/s
+		{map[string]float64{"apns": 3, "fcm": 1}, 1200},
+		{map[string]float64{"vivo": 1}, 0},
+		{map[string]float64{"apns": 1, "vivo": 1}, 2000},
+	} {
+		if got := sustainableRate(cfg, c.shares); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%v: %v, want %v", c.shares, got, c.want)
 		}
 	}
 }
@@ -210,6 +237,12 @@ func TestValidatorCatchesViolations(t *testing.T) {
 		"negative dead letters": {mutate(func(m map[string]any) {
 			m["outage"].(map[string]any)["dead_letters"].([]any)[1].(map[string]any)["count"] = -1
 		}), "$.outage.dead_letters[1].count: -1 is below the minimum 0"},
+		"overload without 503s": {mutate(func(m map[string]any) {
+			delete(m["overload"].(map[string]any), "overloaded")
+		}), `$.overload: "overloaded" is required`},
+		"bad status": {mutate(func(m map[string]any) {
+			m["overload"].(map[string]any)["other_status"].([]any)[0].(map[string]any)["status"] = 7
+		}), "$.overload.other_status[0].status: 7 is below the minimum 100"},
 		"no target daemon": {mutate(func(m map[string]any) { delete(m["target"].(map[string]any), "daemon") }), `$.target: "daemon" is required`},
 	}
 	for name, c := range cases {

@@ -123,6 +123,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		p("dead letters	%s", strings.Join(dl, ", "))
 	}
+	if o := r.Overload; o != nil {
+		p("")
+		p("overload\toffered %s/s (x%s the vendors' sustainable %s/s): %d of %d scheduled requests sent, answered at %s/s",
+			fmtNum(o.OfferedPerSecond), fmtNum(o.Factor), fmtNum(o.SustainablePerSecond), o.Sent, o.Scheduled, fmtNum(o.AnsweredPerSecond))
+		p("answers\t%d accepted (2xx), %d 503 overloaded (%d with Retry-After), other status %s, %d without an answer",
+			o.Accepted, o.Overloaded, o.OverloadedRetryAfter, statusText(o.OtherStatus), o.Failed)
+		p("by id\t%d accepted messages never delivered, %d refused ones delivered", o.AcceptedLost, o.RefusedDelivered)
+		rss := "not checked (not the daemon's own process)"
+		if o.RSSChecked {
+			rss = fmt.Sprintf("%s MiB (max_rss %s MiB)", mib(o.PeakRSSBytes), mib(o.MaxRSSBytes))
+		}
+		p("daemon RSS\tpeak %s; runtime.memory_limit %s MiB", rss, mib(o.MemoryLimitBytes))
+	}
 	if len(r.Latencies) > 0 {
 		p("")
 		p("latency (ms)\tcount\tp50\tp90\tp99\tp99.9\tmax\tmean")

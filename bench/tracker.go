@@ -74,8 +74,11 @@ type tracker struct {
 	run   string
 	tl    *Timeline
 	kinds [128]*msgKind
-	// byToken, when set, also hears every receipt by token (calls).
+	// byToken, when set, also hears every receipt by token (calls), and
+	// bySeq every receipt of this run's messages by kind and sequence
+	// number (overload).
 	byToken func(token string, at time.Time)
+	bySeq   func(letter byte, seq int64)
 	all     atomic.Int64 // receipts of this run
 }
 
@@ -128,6 +131,9 @@ func (t *tracker) onReceipt(vendor string, r simkit.Receipt) {
 	letter, seq, ok := t.parse(r.MessageID)
 	if !ok {
 		return
+	}
+	if t.bySeq != nil {
+		t.bySeq(letter, seq)
 	}
 	k := t.kinds[letter]
 	if k == nil {
