@@ -269,13 +269,22 @@ func (d *Daemon) server() *fasthttp.Server {
 		DisablePreParseMultipartForm:  true,
 		NoDefaultServerHeader:         false,
 		DisableHeaderNamesNormalizing: false,
-		Logger:                        fasthttpLogger{d.log.With("component", "fasthttp")},
+		// Without it fasthttp logs the bytes of a request it cannot parse,
+		// Authorization header included.
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLogger{d.log.With("component", "fasthttp")},
 	}
 }
 
-// handle is the single fasthttp handler: route, authenticate, dispatch,
-// record metrics.
+// handle is the single fasthttp handler: refuse ambiguous framing, route,
+// authenticate, dispatch, record metrics.
 func (d *Daemon) handle(rc *fasthttp.RequestCtx) {
+	if e := checkFraming(&rc.Request.Header); e != nil {
+		writeError(rc, e)
+		rc.SetConnectionClose() // what follows on the connection is not to be trusted
+		d.m.observeRequest("unparsed", e.Status, 0)
+		return
+	}
 	start := time.Now()
 	name := "unmatched"
 	defer func() {

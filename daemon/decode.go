@@ -12,7 +12,36 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
 )
+
+// checkFraming refuses a request that names both Content-Length and
+// Transfer-Encoding (RFC 9112 section 6.3): a proxy in front may have framed
+// its body by one and herald by the other, which is how a second request is
+// smuggled inside the first. The parsed header cannot show it: fasthttp
+// reads such a body as chunked and drops Content-Length, or drops
+// "Transfer-Encoding: identity" and keeps Content-Length. So the header
+// block as received is scanned; fasthttp has already refused malformed
+// names and every other transfer coding.
+func checkFraming(h *fasthttp.RequestHeader) *apiError {
+	var length, encoding bool
+	for line := range bytes.Lines(h.RawHeaders()) {
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // the continuation of a folded value
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		length = length || bytes.EqualFold(name, []byte(fasthttp.HeaderContentLength))
+		encoding = encoding || bytes.EqualFold(name, []byte(fasthttp.HeaderTransferEncoding))
+	}
+	if length && encoding {
+		return invalid("", "Content-Length and Transfer-Encoding together: a request may carry only one of them")
+	}
+	return nil
+}
 
 // decodeJSON decodes body into dst (a pointer to a request struct) strictly:
 // one JSON object, no unknown fields, no trailing data. Errors name the

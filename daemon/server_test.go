@@ -19,7 +19,7 @@ type testServer struct {
 	base string
 }
 
-func startDaemon(t *testing.T, mutate func(*configs.Config), env Env) *testServer {
+func startDaemon(t testing.TB, mutate func(*configs.Config), env Env) *testServer {
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Listen = "127.0.0.1:0"
