@@ -21,6 +21,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRawHTTP$$' -fuzztime $(FUZZTIME) ./daemon
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./store
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./configs
+	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./vendors/oppo
+	$(GO) test -run '^$$' -fuzz '^FuzzSimForm$$' -fuzztime $(FUZZTIME) ./vendors/oppo
 
 race:
 	$(GO) test -race -count=1 ./...

@@ -4,11 +4,11 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sideshow/apns2"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/wire"
 )
 
 // APNs request limits.
@@ -136,13 +136,13 @@ func appendPayload(b []byte, n *vendors.Notification) ([]byte, int) {
 		if n.Sound == "" {
 			b = append(appendKey(b, "sound"), `"default"`...)
 		} else {
-			b = appendJSONString(appendKey(b, "sound"), n.Sound)
+			b = wire.AppendJSONString(appendKey(b, "sound"), n.Sound)
 		}
 		if n.Category != "" {
-			b = appendJSONString(appendKey(b, "category"), n.Category)
+			b = wire.AppendJSONString(appendKey(b, "category"), n.Category)
 		}
 		if n.ThreadID != "" {
-			b = appendJSONString(appendKey(b, "thread-id"), n.ThreadID)
+			b = wire.AppendJSONString(appendKey(b, "thread-id"), n.ThreadID)
 		}
 		if n.Mutable {
 			b = append(appendKey(b, "mutable-content"), '1')
@@ -170,10 +170,10 @@ func appendAlert(b []byte, n *vendors.Notification) []byte {
 	}
 	b = append(appendKey(b, "alert"), '{')
 	if n.Title != "" {
-		b = appendJSONString(appendKey(b, "title"), n.Title)
+		b = wire.AppendJSONString(appendKey(b, "title"), n.Title)
 	}
 	if n.Body != "" {
-		b = appendJSONString(appendKey(b, "body"), n.Body)
+		b = wire.AppendJSONString(appendKey(b, "body"), n.Body)
 	}
 	return append(b, '}')
 }
@@ -197,63 +197,9 @@ func appendCustomData(b []byte, n *vendors.Notification) []byte {
 			v = n.MessageID
 		}
 		b = append(b, ',')
-		b = appendJSONString(b, k)
+		b = wire.AppendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, v)
+		b = wire.AppendJSONString(b, v)
 	}
 	return append(b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string escaped exactly like
-// encoding/json with HTML escaping on (json.Marshal's default).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -111,25 +111,6 @@ func TestEncodeDecodesBack(t *testing.T) {
 	}
 }
 
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "\"\\/\b\f\n\r\t", "\x00\x1f\x7f", "<>&", "\u2028\u2029", "\xff\xfe", "é中🎉", "a\xc3", "\xed\xa0\x80"} {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("%q: got %s, want %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("hello <b>\u2028\xff")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("%q: got %s, want %s", s, got, want)
-		}
-	})
-}
-
 func TestEncodeRejects(t *testing.T) {
 	n := &vendors.Notification{CollapseID: strings.Repeat("c", 64)}
 	if _, err := encode(n, "t", goldenNow); err != nil {

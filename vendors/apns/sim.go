@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/wire"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -170,7 +171,7 @@ func (s *Simulator) answer(w http.ResponseWriter, r *http.Request, status int, r
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	b := append(make([]byte, 0, 64), `{"reason":`...)
-	b = appendJSONString(b, reason)
+	b = wire.AppendJSONString(b, reason)
 	if status == http.StatusGone {
 		b = append(b, `,"timestamp":`...)
 		b = appendInt(b, s.now().UnixMilli())

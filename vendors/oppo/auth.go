@@ -101,7 +101,7 @@ func (ts *tokenSource) run(r *refresh) {
 // codes means the credentials cannot be used: CredentialsBroken.
 func (ts *tokenSource) fetch(now time.Time) (string, *vendors.Result) {
 	c := ts.c
-	a, fail, err := c.post(context.Background(), pathAuth, authForm(c.appKey, c.masterSecret, now))
+	a, fail, err := c.post(context.Background(), pathAuth, []byte(authForm(c.appKey, c.masterSecret, now).Encode()))
 	if err != nil { // cannot happen with a background context; be safe
 		r := vendors.Result{Verdict: vendors.Retry, Code: "transport", Reason: "oppo: auth: " + err.Error()}
 		return "", &r

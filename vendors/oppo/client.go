@@ -5,11 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/valyala/fastjson"
 )
 
 // Client sends notifications through OPPO Push. Safe for concurrent use.
@@ -22,6 +22,7 @@ type Client struct {
 	http         *http.Client
 	tr           *tlsroots.Transport // http's
 	auth         *tokenSource
+	parsers      fastjson.ParserPool // for answers
 }
 
 var _ vendors.Sender = (*Client)(nil)
@@ -97,7 +98,9 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 	for i, t := range targets {
 		regIDs[i] = t.Token
 	}
-	messages, err := encodeMessages(n, regIDs)
+	// Encoded once: a refreshed auth token is only ever asked for when the
+	// first answer was 11, which is rare.
+	messages, err := encodeFormMessages(n, regIDs)
 	if err != nil {
 		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error()}), nil
 	}
@@ -109,8 +112,7 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 		if fail != nil {
 			return vendors.Fill(len(targets), *fail), nil
 		}
-		form := url.Values{"auth_token": {tok}, "messages": {string(messages)}}
-		a, fail, err := c.post(ctx, pathBatch, form)
+		a, fail, err := c.post(ctx, pathBatch, tokenField(tok), messages)
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +134,6 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 			}
 			return vendors.Fill(len(targets), r), nil
 		}
-		return batchResults(a.Data, regIDs, c.now()), nil
+		return batchResults(a, regIDs, c.now()), nil
 	}
 }

@@ -1,7 +1,6 @@
 package oppo
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -85,7 +84,7 @@ func TestUntilNextQuotaDay(t *testing.T) {
 
 func TestBatchResults(t *testing.T) {
 	now := time.Now()
-	data := json.RawMessage(`[
+	data := answerWith(t, `[
 		{"messageId":"1","registrationId":"a"},
 		{"messageId":"2","registrationId":"b","errorCode":10000,"errorMessage":"Invalid Registration_id"},
 		{"messageId":"3","registrationId":"c","errorCode":33},
@@ -95,7 +94,7 @@ func TestBatchResults(t *testing.T) {
 	if res[0].Code != "malformed_response" {
 		t.Errorf("an unparsable errorCode must make the answer malformed: %+v", res[0])
 	}
-	data = json.RawMessage(`[
+	data = answerWith(t, `[
 		{"messageId":"1","registrationId":"a"},
 		{"messageId":"2","registrationId":"b","errorCode":10000,"errorMessage":"Invalid Registration_id"},
 		{"messageId":"3","registrationId":"c","errorCode":33}]`)
@@ -104,4 +103,14 @@ func TestBatchResults(t *testing.T) {
 	if res[2].RetryAfter == 0 || res[3].Code != "missing_item" {
 		t.Errorf("results %+v", res)
 	}
+}
+
+// answerWith is a successful envelope around data, as the client decodes it.
+func answerWith(t *testing.T, data string) *answer {
+	t.Helper()
+	a, err := decodeAnswer(nil, []byte(`{"code":0,"message":"Success","data":`+data+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"net/url"
 	"time"
 	"unicode/utf8"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/wire"
 )
 
 // Wire limits of an OPPO notification.
@@ -100,6 +102,28 @@ func actionParameters(n *vendors.Notification) (string, error) {
 // message per registration id, all with the same notification except
 // app_message_id. It is deterministic for the golden files.
 func encodeMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
+	return appendMessages(nil, n, regIDs, appendRaw)
+}
+
+// tokenField is the unicast_batch body's part before the messages:
+// auth_token=tok&messages= as url.Values.Encode writes it.
+func tokenField(tok string) []byte {
+	dst := append([]byte("auth_token="), url.QueryEscape(tok)...)
+	return append(dst, "&messages="...)
+}
+
+// encodeFormMessages is the "messages" value of the unicast_batch body,
+// form-encoded as url.Values.Encode writes it. The JSON is written already
+// escaped: the notification, the same in every message, is escaped once,
+// and each message adds only its escaped registration id and
+// app_message_id, so the form costs little more than the JSON.
+func encodeFormMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
+	return appendMessages(nil, n, regIDs, wire.AppendQueryEscaped[[]byte])
+}
+
+// appendMessages appends the messages array to dst, every byte of it
+// through esc (appendRaw for JSON, wire.AppendQueryEscaped for the form).
+func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc func(dst, b []byte) []byte) ([]byte, error) {
 	w, err := buildNotification(n)
 	if err != nil {
 		return nil, err
@@ -108,30 +132,42 @@ func encodeMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oppo: encode notification: %w", err)
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(regIDs) * (len(notif) + 160))
-	var key []byte // scratch for app_message_id
+	// The constant parts, escaped once.
+	open := esc(nil, []byte(`{"target_type":2,"target_value":`))
+	mid := esc(nil, []byte(`,"notification":{`))
+	idOpen := esc(nil, []byte(`"app_message_id":"`))
+	idClose := esc(nil, []byte(`",`))
+	rest := esc(nil, append(notif[1:], '}')) // the notification's fields, both braces closed
+	comma, open0, close0 := esc(nil, []byte(",")), esc(nil, []byte("[")), esc(nil, []byte("]"))
+	if dst == nil && len(regIDs) > 0 {
+		per := len(open) + len(mid) + len(idOpen) + 32 + len(idClose) + len(rest) + len(comma) + 3*len(regIDs[0]) + 6
+		dst = make([]byte, 0, len(regIDs)*per+len(open0)+len(close0))
+	}
+	var scratch []byte // one target_value, as JSON
+	var key []byte     // scratch for app_message_id
 	var id [32]byte
-	buf.WriteByte('[')
+	dst = append(dst, open0...)
 	for i, reg := range regIDs {
 		if i > 0 {
-			buf.WriteByte(',')
+			dst = append(dst, comma...)
 		}
-		buf.WriteString(`{"target_type":2,"target_value":`)
-		writeJSONString(&buf, reg)
-		buf.WriteString(`,"notification":{`)
+		dst = append(dst, open...)
+		scratch = wire.AppendJSONString(scratch[:0], reg)
+		dst = esc(dst, scratch)
+		dst = append(dst, mid...)
 		if n.MessageID != "" {
 			key = appMessageIDKey(key[:0], n.MessageID, reg)
-			buf.WriteString(`"app_message_id":"`)
-			buf.Write(appMessageIDFrom(&id, key))
-			buf.WriteString(`",`)
+			dst = append(dst, idOpen...)
+			dst = append(dst, appMessageIDFrom(&id, key)...) // hex: nothing to escape
+			dst = append(dst, idClose...)
 		}
-		buf.Write(notif[1:]) // the rest of the object, closing brace included
-		buf.WriteByte('}')
+		dst = append(dst, rest...)
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	return append(dst, close0...), nil
 }
+
+// appendRaw appends b unchanged.
+func appendRaw(dst, b []byte) []byte { return append(dst, b...) }
 
 // appMessageID is OPPO's dedup id for one (message, registration id): the
 // first 128 bits of SHA-256(messageID NUL regID), hex. OPPO drops a unicast
@@ -197,18 +233,8 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-// writeJSONString writes s as a JSON string, with a copy-free fast path
-// for the plain ASCII that registration ids are made of.
+// writeJSONString writes s as a JSON string.
 func writeJSONString(buf *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always marshals
-			buf.Write(b)
-			return
-		}
-	}
-	buf.WriteByte('"')
-	buf.WriteString(s)
-	buf.WriteByte('"')
+	var scratch [128]byte
+	buf.Write(wire.AppendJSONString(scratch[:0], s))
 }

@@ -96,7 +96,7 @@ func TestEncodeGolden(t *testing.T) {
 			}
 			golden(t, name, got)
 			// What the client sends, the simulator must accept.
-			msgs, err := decodeSimMessages(string(got), true)
+			msgs, err := new(simDecoder).decode(got, true)
 			if err != nil {
 				t.Fatalf("simulator cannot decode the payload: %v", err)
 			}
@@ -110,7 +110,7 @@ func TestEncodeGolden(t *testing.T) {
 				if msgs[i].TargetValue != tc.regIDs[i] {
 					t.Errorf("message %d target %q, want %q", i, msgs[i].TargetValue, tc.regIDs[i])
 				}
-				if got := messageIDOf(msgs[i].Notification.ActionParameters); got != tc.n.MessageID {
+				if got := msgs[i].Notification.params.messageID; got != tc.n.MessageID {
 					t.Errorf("message %d: message_id %q, want %q", i, got, tc.n.MessageID)
 				}
 			}

@@ -17,11 +17,11 @@ func FuzzAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		a, err := decodeAnswer(body)
+		a, err := decodeAnswer(nil, body)
 		if err != nil {
 			return
 		}
-		res := batchResults(a.Data, []string{"a", "b", "a"}, time.Now())
+		res := batchResults(a, []string{"a", "b", "a"}, time.Now())
 		if len(res) != 3 {
 			t.Fatalf("%d results", len(res))
 		}
@@ -40,7 +40,7 @@ func FuzzSimMessages(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, field string) {
 		for _, batch := range []bool{true, false} {
-			msgs, err := decodeSimMessages(field, batch)
+			msgs, err := new(simDecoder).decode([]byte(field), batch)
 			if err != nil {
 				continue
 			}

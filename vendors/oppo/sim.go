@@ -1,9 +1,11 @@
 package oppo
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,7 +43,6 @@ type Received struct {
 	ChannelID   string
 	Category    string
 	NotifyLevel int
-	Message     json.RawMessage // the message object as sent
 }
 
 // Simulator speaks OPPO Push's server API. It is an http.Handler serving
@@ -53,6 +54,8 @@ type Simulator struct {
 	ttl    time.Duration
 	appKey string
 	secret string
+
+	decoders sync.Pool // of *simDecoder
 
 	mu        sync.Mutex
 	tokens    map[string]time.Time // auth_token → expiry
@@ -126,16 +129,14 @@ func (s *Simulator) Received() []Received {
 	return append(out, s.log...)
 }
 
-// record appends to the Received ring.
+// record appends to the Received ring; s.mu is held.
 func (s *Simulator) record(rc Received) {
-	s.mu.Lock()
 	if len(s.log) < maxReceived {
 		s.log = append(s.log, rc)
 	} else {
 		s.log[s.logNext] = rc
 		s.logNext = (s.logNext + 1) % maxReceived
 	}
-	s.mu.Unlock()
 }
 
 // simReply is OPPO's answer envelope.
@@ -149,6 +150,35 @@ type simReply struct {
 func reply(w http.ResponseWriter, code int, msg string, data any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(simReply{Code: code, Message: msg, Data: data})
+}
+
+// replyBatch writes the successful unicast_batch answer, as reply would
+// with items for data, without reflection.
+func replyBatch(w http.ResponseWriter, items []simBatchItem) {
+	var buf bytes.Buffer
+	buf.Grow(64 + len(items)*120)
+	buf.WriteString(`{"code":0,"message":"Success","data":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"messageId":`)
+		writeJSONString(&buf, it.MessageID)
+		buf.WriteString(`,"registrationId":`)
+		writeJSONString(&buf, it.RegistrationID)
+		if it.ErrorCode != 0 {
+			buf.WriteString(`,"errorCode":`)
+			buf.WriteString(strconv.Itoa(it.ErrorCode))
+		}
+		if it.ErrorMessage != "" {
+			buf.WriteString(`,"errorMessage":`)
+			writeJSONString(&buf, it.ErrorMessage)
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString("]}\n")
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	_, _ = w.Write(buf.Bytes())
 }
 
 // replyCode answers code with OPPO's own text for it plus detail.

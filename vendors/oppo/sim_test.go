@@ -192,9 +192,11 @@ func TestSimTokenExpires(t *testing.T) {
 
 func TestSimReceivedIsBounded(t *testing.T) {
 	s := NewSimulator(nil, SimOptions{})
+	s.mu.Lock()
 	for i := range maxReceived + 5 {
 		s.record(Received{RegID: strconv.Itoa(i)})
 	}
+	s.mu.Unlock()
 	got := s.Received()
 	if len(got) != maxReceived || got[0].RegID != "5" || got[len(got)-1].RegID != strconv.Itoa(maxReceived+4) {
 		t.Fatalf("len %d first %q last %q", len(got), got[0].RegID, got[len(got)-1].RegID)

@@ -1,7 +1,6 @@
 package oppo
 
 import (
-	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 )
@@ -55,7 +54,7 @@ func validateMessage(m *simMessage) (int, string) {
 		return codeInvalidArguments, fmt.Sprintf("content longer than %d characters for style %d", contentMax, style)
 	case n.ClickActionType != nil && !validClickAction(*n.ClickActionType):
 		return codeInvalidArguments, "click_action_type must be 0, 1, 2, 4 or 5"
-	case n.ActionParameters != nil && *n.ActionParameters != "" && !isJSONObject(*n.ActionParameters):
+	case n.ActionParameters != nil && *n.ActionParameters != "" && !n.params.object:
 		return codeInvalidArguments, "action_parameters is not a JSON object"
 	case n.OffLineTTL != nil && (*n.OffLineTTL <= 0 || *n.OffLineTTL > maxOffLineTTL):
 		return codeInvalidArguments, fmt.Sprintf("off_line_ttl must be 1..%d seconds", maxOffLineTTL)
@@ -84,9 +83,4 @@ func validClickAction(t int) bool {
 		return true
 	}
 	return false
-}
-
-func isJSONObject(s string) bool {
-	var m map[string]any
-	return json.Unmarshal([]byte(s), &m) == nil && m != nil
 }

@@ -1,6 +1,7 @@
 package oppo
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -46,18 +46,30 @@ func newHTTPClient(cfg Config) (*http.Client, *tlsroots.Transport) {
 	}, tr
 }
 
-// post sends form to path and returns OPPO's envelope. When there is no
+// post sends the form body, the concatenation of parts, to path and
+// returns OPPO's envelope. When there is no
 // usable envelope it returns instead the Result standing for every target
 // (transport failure, timeout, redirect, HTTP error, unreadable body). err
 // is set only when ctx itself ended.
-func (c *Client) post(ctx context.Context, path string, form url.Values) (*answer, *vendors.Result, error) {
+func (c *Client) post(ctx context.Context, path string, parts ...[]byte) (*answer, *vendors.Result, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint+path, strings.NewReader(form.Encode()))
+	reqBody := func() io.Reader {
+		rs := make([]io.Reader, len(parts))
+		for i, p := range parts {
+			rs[i] = bytes.NewReader(p)
+		}
+		return io.MultiReader(rs...)
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint+path, reqBody())
 	if err != nil {
 		r := vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: fmt.Sprintf("oppo: build request: %v", err)}
 		return nil, &r, nil
 	}
+	for _, p := range parts {
+		req.ContentLength += int64(len(p))
+	}
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(reqBody()), nil }
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
@@ -81,7 +93,9 @@ func (c *Client) post(ctx context.Context, path string, form url.Values) (*answe
 			Reason: "OPPO answered HTTP " + resp.Status, RetryAfter: after, Throttled: resp.StatusCode == http.StatusTooManyRequests}
 		return nil, &r, nil
 	}
-	a, err := decodeAnswer(body)
+	parser := c.parsers.Get()
+	a, err := decodeAnswer(parser, body)
+	c.parsers.Put(parser)
 	if err != nil {
 		if resp.StatusCode/100 != 2 {
 			r := vendors.Result{Verdict: vendors.Rejected, Code: "http_" + strconv.Itoa(resp.StatusCode),

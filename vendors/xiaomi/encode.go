@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/wire"
 )
 
 // MiPush limits on one message, in characters (a Chinese and a Latin
@@ -60,7 +61,7 @@ func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string
 		if i > 0 {
 			w.buf = append(w.buf, "%2C"...)
 		}
-		w.buf = appendEscape(w.buf, id)
+		w.buf = wire.AppendQueryEscaped(w.buf, id)
 	}
 	w.field("restricted_package_name", e.pkg)
 	if n.Passthrough {
@@ -73,7 +74,7 @@ func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string
 	}
 	w.key("payload")
 	keys := dataKeys(n)
-	w.buf = appendEscape(w.buf, appendPayload(make([]byte, 0, 64+payloadSize(n)), n, keys))
+	w.buf = wire.AppendQueryEscaped(w.buf, appendPayload(make([]byte, 0, 64+payloadSize(n)), n, keys))
 	if n.VoIP || n.Priority == vendors.PriorityHigh {
 		w.field("notify_type", "-1")
 	}
@@ -122,31 +123,13 @@ func (w *formWriter) key(k string) {
 		w.buf = append(w.buf, '&')
 	}
 	w.fields++
-	w.buf = appendEscape(w.buf, k)
+	w.buf = wire.AppendQueryEscaped(w.buf, k)
 	w.buf = append(w.buf, '=')
 }
 
 func (w *formWriter) field(k, v string) {
 	w.key(k)
-	w.buf = appendEscape(w.buf, v)
-}
-
-// appendEscape appends s form-encoded exactly as url.QueryEscape does.
-func appendEscape[S ~string | ~[]byte](dst []byte, s S) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
+	w.buf = wire.AppendQueryEscaped(w.buf, v)
 }
 
 // dataKeys returns n.Data's keys sorted, without messageIDKey (the
@@ -183,9 +166,9 @@ func appendPayload(dst []byte, n *vendors.Notification, keys []string) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, k)
+		dst = wire.AppendJSONString(dst, k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, v)
+		dst = wire.AppendJSONString(dst, v)
 	}
 	for _, k := range keys {
 		if !midDone && k > messageIDKey {
@@ -198,45 +181,6 @@ func appendPayload(dst []byte, n *vendors.Notification, keys []string) []byte {
 		pair(messageIDKey, n.MessageID)
 	}
 	return append(dst, '}')
-}
-
-// appendJSONString appends s as a JSON string, escaping like
-// encoding/json (invalid UTF-8 becomes U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
-		default:
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }
 
 // notificationText returns the title and description of a notification

@@ -123,23 +123,6 @@ func TestExtrasLimits(t *testing.T) {
 	}
 }
 
-func TestAppendEscapeMatchesQueryEscape(t *testing.T) {
-	for _, s := range []string{"", "abc-_.~", "a b", "&=+%/?#", "中文", "\x00\xff\n", `{"k":"v"}`} {
-		if got, want := string(appendEscape(nil, s)), url.QueryEscape(s); got != want {
-			t.Errorf("appendEscape(%q) = %q, want %q", s, got, want)
-		}
-	}
-}
-
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\`, "\n\r\t\x01\x1f", "<a&b>", "中文 ✓", "\u2028\u2029", "bad\xffutf8"} {
-		want, _ := json.Marshal(s)
-		if got := string(appendJSONString(nil, s)); got != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
 func TestTruncate(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
