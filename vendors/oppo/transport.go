@@ -46,11 +46,11 @@ func newHTTPClient(cfg Config) (*http.Client, *tlsroots.Transport) {
 	}, tr
 }
 
-// post sends the form body, the concatenation of parts, to path and
-// returns OPPO's envelope. When there is no
-// usable envelope it returns instead the Result standing for every target
-// (transport failure, timeout, redirect, HTTP error, unreadable body). err
-// is set only when ctx itself ended.
+// post sends the form body, the concatenation of parts (sent without
+// copying them into one), to path and returns OPPO's envelope. When there
+// is no usable envelope it returns instead the Result standing for every
+// target (transport failure, timeout, redirect, HTTP error, unreadable
+// body). err is set only when ctx itself ended.
 func (c *Client) post(ctx context.Context, path string, parts ...[]byte) (*answer, *vendors.Result, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
