@@ -137,10 +137,20 @@ type RampStep struct {
 	CPUSeconds          float64 `json:"cpu_seconds"`
 	CPUCores            float64 `json:"cpu_cores"`
 	CPUMicrosPerMessage float64 `json:"cpu_us_per_message"`
+	// HarnessCores is the harness process's own CPU (load generator,
+	// simulators, counting) over the same span, in cores, when the target
+	// is a process of its own (0 = not measured). With CPUCores it tells
+	// a step limited by the target from one limited by the machine.
+	HarnessCores float64 `json:"harness_cpu_cores"`
 	// WithinKnee: accepted_ratio >= min_accepted_ratio and accept p99 <=
 	// max_accept_p99_ms.
 	WithinKnee bool `json:"within_knee"`
 }
+
+// machineBound is the share of the machine's cores that the target and
+// the harness together may use before a step outside the knee is noted as
+// limited by the machine.
+const machineBound = 0.9
 
 // withinKnee is the step's verdict.
 func withinKnee(s RampStep, maxP99MS float64) bool {
@@ -225,11 +235,16 @@ func (e *runEnv) rampTarget(ctx context.Context, t *RampTarget, rates []float64,
 		if d.started != nil {
 			load.Started = func(_, from, to time.Time) { d.started(i, from, to) }
 		}
-		var cpu0 procCPU
-		cpuOK := false
+		var cpu0, self0 procCPU
+		cpuOK, selfOK := false, false
+		self := newProc(0)
 		if d.proc != nil {
 			c, err := d.proc.cpu()
 			cpu0, cpuOK = c, err == nil
+			if cpuOK && d.proc.dir != self.dir {
+				c, err := self.cpu()
+				self0, selfOK = c, err == nil
+			}
 		}
 		began := time.Now()
 		res := runLoad(ctx, load, e, base, pollSeries)
@@ -260,7 +275,18 @@ func (e *runEnv) rampTarget(ctx context.Context, t *RampTarget, rates []float64,
 				}
 			}
 		}
+		if selfOK {
+			if c, err := self.cpu(); err == nil {
+				if secs := time.Since(began).Seconds(); secs > 0 {
+					st.HarnessCores = round3((c.total() - self0.total()).Seconds() / secs)
+				}
+			}
+		}
 		st.WithinKnee = withinKnee(st, bound)
+		if cores := e.rep.Machine.Cores; !st.WithinKnee && st.HarnessCores > 0 && st.CPUCores+st.HarnessCores >= machineBound*float64(cores) {
+			e.rep.note("%s at %s/s: the target used %s cores and the harness %s of the machine's %d, so the step was limited by the machine's CPU, not by %s alone",
+				t.Name, fmtNum(rate), fmtNum(st.CPUCores), fmtNum(st.HarnessCores), cores, t.Name)
+		}
 		t.Steps = append(t.Steps, st)
 		hists = append(hists, h)
 		verdict := "within the knee"

@@ -44,7 +44,7 @@ func sampleReport() *Report {
 		Targets: []RampTarget{
 			{Name: RampHerald, Process: DaemonChild, PID: 42, CPUScope: "process", Steps: []RampStep{
 				{Offered: 100, Sent: 600, Accepted: 500, AcceptedPerSecond: 100, AcceptedRatio: 1, AcceptP50MS: 1, AcceptP99MS: 5, AcceptP999MS: 6, AcceptMaxMS: 7,
-					DrainSeconds: 0.02, DeliveryP50MS: 2, DeliveryP99MS: 6, CPUSeconds: 0.3, CPUCores: 0.05, CPUMicrosPerMessage: 500},
+					DrainSeconds: 0.02, DeliveryP50MS: 2, DeliveryP99MS: 6, CPUSeconds: 0.3, CPUCores: 0.05, CPUMicrosPerMessage: 500, HarnessCores: 0.4},
 				{Offered: 200, Sent: 1200, Accepted: 900, AcceptedPerSecond: 180, AcceptedRatio: 0.9, AcceptP50MS: 100, AcceptP99MS: 900, AcceptP999MS: 950, AcceptMaxMS: 990}}},
 			{Name: RampRaw, Process: RawChild, PID: 43, CPUScope: "process", Steps: []RampStep{
 				{Offered: 100, Sent: 600, Accepted: 500, AcceptedPerSecond: 100, AcceptedRatio: 1, AcceptP50MS: 0.5, AcceptP99MS: 1, AcceptP999MS: 2, AcceptMaxMS: 3},

@@ -66,7 +66,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("")
 		p("ramp\t%s: each step %ss warm-up + %ss measured; within the knee: accepted >= %s%% of offered and accept p99 <= %s ms",
 			rr.Spec, fmtNum(rr.StepWarmupS), fmtNum(rr.StepSeconds), fmtNum(rr.MinAccepted*100), fmtNum(rr.MaxP99MS))
-		p("target\toffered/s\taccepted/s\taccepted %%\tp50 ms\tp99 ms\tp99.9 ms\terrors\tdrain s\ti2s p99 ms\tcpu µs/msg\tcores\tknee")
+		p("target\toffered/s\taccepted/s\taccepted %%\tp50 ms\tp99 ms\tp99.9 ms\terrors\tdrain s\ti2s p99 ms\tcpu µs/msg\tcores\tharness cores\tknee")
 		for _, t := range rr.Targets {
 			for _, st := range t.Steps {
 				drain := "-" // the raw server owes nothing
@@ -77,9 +77,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 				if !st.WithinKnee {
 					verdict = "OUT"
 				}
-				p("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s", t.Name, fmtNum(st.Offered), dash(st.AcceptedPerSecond, 0),
+				p("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s", t.Name, fmtNum(st.Offered), dash(st.AcceptedPerSecond, 0),
 					fmtNum(round3(st.AcceptedRatio*100)), fmtNum(st.AcceptP50MS), fmtNum(st.AcceptP99MS), fmtNum(st.AcceptP999MS), st.Errors,
-					drain, dash(st.DeliveryP99MS, 3), dash(st.CPUMicrosPerMessage, 1), dash(st.CPUCores, 2), verdict)
+					drain, dash(st.DeliveryP99MS, 3), dash(st.CPUMicrosPerMessage, 1), dash(st.CPUCores, 2), dash(st.HarnessCores, 2), verdict)
 			}
 		}
 		for _, t := range rr.Targets {
