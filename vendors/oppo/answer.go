@@ -1,7 +1,6 @@
 package oppo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -11,21 +10,9 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// flexInt is an OPPO code: a JSON number, tolerated as a numeric string.
+// flexInt is an OPPO code: a JSON number, tolerated as a numeric string
+// (codeOf reads it).
 type flexInt int
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 1 && b[0] == '"' {
-		b = b[1 : len(b)-1]
-	}
-	n, err := strconv.Atoi(string(b))
-	if err != nil {
-		return errors.New("oppo: code is not an integer")
-	}
-	*f = flexInt(n)
-	return nil
-}
 
 // answer is the envelope of every OPPO reply.
 type answer struct {
@@ -147,22 +134,21 @@ func codeOf(v *fastjson.Value) (*flexInt, error) {
 	if v == nil || v.Type() == fastjson.TypeNull {
 		return nil, nil
 	}
-	var f flexInt
+	var n int
 	var err error
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		var n int
 		n, err = v.Int()
-		f = flexInt(n)
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		err = f.UnmarshalJSON(b)
+		n, err = strconv.Atoi(string(b))
 	default:
 		err = errors.New("oppo: code is not an integer")
 	}
 	if err != nil {
-		return nil, err
+		return nil, errors.New("oppo: code is not an integer")
 	}
+	f := flexInt(n)
 	return &f, nil
 }
 
