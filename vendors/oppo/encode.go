@@ -1,7 +1,6 @@
 package oppo
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -231,10 +230,4 @@ func truncateRunes(s string, n int) string {
 		i++
 	}
 	return s
-}
-
-// writeJSONString writes s as a JSON string.
-func writeJSONString(buf *bytes.Buffer, s string) {
-	var scratch [128]byte
-	buf.Write(wire.AppendJSONString(scratch[:0], s))
 }

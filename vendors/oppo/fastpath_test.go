@@ -200,3 +200,16 @@ func simRequest(body string) *http.Request {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
 	return r
 }
+
+func TestReplyBatchIsWhatReplyWrites(t *testing.T) {
+	items := []simBatchItem{{MessageID: "k-1-1-01", RegistrationID: "CN_a"},
+		{RegistrationID: `CN_"<&>"`, ErrorCode: codeInvalidRegID, ErrorMessage: "Invalid Registration_id"}}
+	for _, items := range [][]simBatchItem{items, items[:1], {}} {
+		fast, slow := httptest.NewRecorder(), httptest.NewRecorder()
+		replyBatch(fast, items)
+		reply(slow, codeSuccess, "Success", items)
+		if fast.Body.String() != slow.Body.String() || fast.Header().Get("Content-Type") != slow.Header().Get("Content-Type") {
+			t.Errorf("replyBatch wrote %q, reply %q", fast.Body.String(), slow.Body.String())
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package oppo
 
 import (
-	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/wire"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -152,33 +152,28 @@ func reply(w http.ResponseWriter, code int, msg string, data any) {
 	_ = json.NewEncoder(w).Encode(simReply{Code: code, Message: msg, Data: data})
 }
 
-// replyBatch writes the successful unicast_batch answer, as reply would
-// with items for data, without reflection.
+// replyBatch writes the successful unicast_batch answer, byte for byte
+// what reply writes with items for data, without reflection.
 func replyBatch(w http.ResponseWriter, items []simBatchItem) {
-	var buf bytes.Buffer
-	buf.Grow(64 + len(items)*120)
-	buf.WriteString(`{"code":0,"message":"Success","data":[`)
+	b := make([]byte, 0, 64+len(items)*120)
+	b = append(b, `{"code":0,"message":"Success","data":[`...)
 	for i, it := range items {
 		if i > 0 {
-			buf.WriteByte(',')
+			b = append(b, ',')
 		}
-		buf.WriteString(`{"messageId":`)
-		writeJSONString(&buf, it.MessageID)
-		buf.WriteString(`,"registrationId":`)
-		writeJSONString(&buf, it.RegistrationID)
+		b = wire.AppendJSONString(append(b, `{"messageId":`...), it.MessageID)
+		b = wire.AppendJSONString(append(b, `,"registrationId":`...), it.RegistrationID)
 		if it.ErrorCode != 0 {
-			buf.WriteString(`,"errorCode":`)
-			buf.WriteString(strconv.Itoa(it.ErrorCode))
+			b = strconv.AppendInt(append(b, `,"errorCode":`...), int64(it.ErrorCode), 10)
 		}
 		if it.ErrorMessage != "" {
-			buf.WriteString(`,"errorMessage":`)
-			writeJSONString(&buf, it.ErrorMessage)
+			b = wire.AppendJSONString(append(b, `,"errorMessage":`...), it.ErrorMessage)
 		}
-		buf.WriteByte('}')
+		b = append(b, '}')
 	}
-	buf.WriteString("]}\n")
+	b = append(b, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(b)
 }
 
 // replyCode answers code with OPPO's own text for it plus detail.

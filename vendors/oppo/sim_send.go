@@ -332,18 +332,20 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request, batch bool
 }
 
 // deliver accepts each valid message, or answers 10000 for an
-// unregistered- target, and counts it.
+// unregistered- target, and counts it: ids and the Received ring under
+// one hold of s.mu, the Recorder after it.
 func (s *Simulator) deliver(msgs []simMessage) []simBatchItem {
 	items := make([]simBatchItem, len(msgs))
-	accepted := 0
+	id := []byte(s.appKey + "-1-1-")
+	prefix := len(id)
 	s.mu.Lock()
-	seq := s.seq
 	for i := range msgs {
 		m := &msgs[i]
 		if simkit.Script(m.TargetValue) == simkit.Unregistered {
+			_, text := describe(codeInvalidRegID)
+			items[i] = simBatchItem{RegistrationID: m.TargetValue, ErrorCode: codeInvalidRegID, ErrorMessage: text}
 			continue
 		}
-		accepted++
 		n := m.Notification
 		level := 0
 		if n.NotifyLevel != nil {
@@ -351,23 +353,17 @@ func (s *Simulator) deliver(msgs []simMessage) []simBatchItem {
 		}
 		s.record(Received{RegID: m.TargetValue, MessageID: n.params.messageID, ChannelID: n.ChannelID,
 			Category: n.Category, NotifyLevel: level})
-	}
-	s.seq += uint64(accepted)
-	s.mu.Unlock()
-	id := []byte(s.appKey + "-1-1-")
-	prefix := len(id)
-	for i := range msgs {
-		m := &msgs[i]
-		if simkit.Script(m.TargetValue) == simkit.Unregistered {
-			s.rec.Rejected(vendorName, 1)
-			_, text := describe(codeInvalidRegID)
-			items[i] = simBatchItem{RegistrationID: m.TargetValue, ErrorCode: codeInvalidRegID, ErrorMessage: text}
-			continue
-		}
-		seq++
-		id = appendHex24(id[:prefix], seq)
-		s.rec.Accepted(vendorName, m.Notification.params.messageID, m.TargetValue)
+		s.seq++
+		id = appendHex24(id[:prefix], s.seq)
 		items[i] = simBatchItem{MessageID: string(id), RegistrationID: m.TargetValue}
+	}
+	s.mu.Unlock()
+	for i := range msgs {
+		if items[i].ErrorCode != 0 {
+			s.rec.Rejected(vendorName, 1)
+		} else {
+			s.rec.Accepted(vendorName, msgs[i].Notification.params.messageID, msgs[i].TargetValue)
+		}
 	}
 	return items
 }
