@@ -151,7 +151,8 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	// instead of a search from the skiplist's top. A few recipients (a
 	// peer message has one) write straight into b.
 	inbox, outbox, metaB := b, b, b
-	if len(c.Offline) >= metaIterMin {
+	split := len(c.Offline) >= metaIterMin
+	if split {
 		inbox, outbox, metaB = s.db.NewBatch(), s.db.NewBatch(), s.db.NewBatch()
 		defer func() { _, _, _ = inbox.Close(), outbox.Close(), metaB.Close() }()
 	}
@@ -209,12 +210,11 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 			res.Queued = append(res.Queued, q)
 		}
 	}
-	for _, part := range []*pebble.Batch{inbox, outbox, metaB} {
-		if part == b {
-			break
-		}
-		if err := b.Apply(part, nil); err != nil {
-			return res, err
+	if split {
+		for _, part := range []*pebble.Batch{inbox, outbox, metaB} {
+			if err := b.Apply(part, nil); err != nil {
+				return res, err
+			}
 		}
 	}
 	if c.Call != nil {
