@@ -131,33 +131,38 @@ func (d *simDecoder) fill(m *simMessage, v *fastjson.Value) error {
 	}
 	n := &simNotification{}
 	m.Notification = n
-	for _, f := range []struct {
-		key string
-		dst **int
-	}{{"style", &n.Style}, {"click_action_type", &n.ClickActionType}, {"off_line_ttl", &n.OffLineTTL},
-		{"notify_level", &n.NotifyLevel}, {"notify_id", &n.NotifyID}} {
-		if *f.dst, err = d.optInt(no, f.key); err != nil {
-			return err
-		}
+	if err := readFields(no, d.optInt, field[*int]{"style", &n.Style}, field[*int]{"click_action_type", &n.ClickActionType},
+		field[*int]{"off_line_ttl", &n.OffLineTTL}, field[*int]{"notify_level", &n.NotifyLevel}, field[*int]{"notify_id", &n.NotifyID}); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		key string
-		dst **string
-	}{{"title", &n.Title}, {"content", &n.Content}, {"action_parameters", &n.ActionParameters}} {
-		if *f.dst, err = d.optStringPtr(no, f.key); err != nil {
-			return err
-		}
+	if err := readFields(no, d.optStringPtr, field[*string]{"title", &n.Title}, field[*string]{"content", &n.Content},
+		field[*string]{"action_parameters", &n.ActionParameters}); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"app_message_id", &n.AppMessageID}, {"channel_id", &n.ChannelID}, {"category", &n.Category}} {
-		if *f.dst, err = d.optString(no, f.key); err != nil {
-			return err
-		}
+	if err := readFields(no, d.optString, field[string]{"app_message_id", &n.AppMessageID}, field[string]{"channel_id", &n.ChannelID},
+		field[string]{"category", &n.Category}); err != nil {
+		return err
 	}
 	if n.ActionParameters != nil && *n.ActionParameters != "" {
 		n.params = d.paramsOf(*n.ActionParameters)
+	}
+	return nil
+}
+
+// field is a notification key and where its value goes.
+type field[T any] struct {
+	key string
+	dst *T
+}
+
+// readFields reads each field of o with get; the first error stops it.
+func readFields[T any](o *fastjson.Object, get func(*fastjson.Object, string) (T, error), fields ...field[T]) error {
+	for _, f := range fields {
+		v, err := get(o, f.key)
+		if err != nil {
+			return err
+		}
+		*f.dst = v
 	}
 	return nil
 }
