@@ -26,11 +26,12 @@ func Example() []byte {
 type Config struct {
 	Listen    string              `yaml:"listen"` // HTTP API address; default "127.0.0.1:8080"
 	TLS       TLS                 `yaml:"tls"`
-	DataDir   string              `yaml:"data_dir"`       // state directory; default "./herald-data"
-	CacheSize ByteSize            `yaml:"cache_size"`     // Pebble block cache; default 64MiB
-	MemTable  ByteSize            `yaml:"memtable_size"`  // one Pebble memtable; default 32MiB
-	MinFree   ByteSize            `yaml:"min_free_space"` // free space data_dir keeps in reserve: below it writes that add data get 507; 0 = not watched; default 256MiB
-	SimListen string              `yaml:"sim_listen"`     // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
+	DataDir   string              `yaml:"data_dir"`          // state directory; default "./herald-data"
+	CacheSize ByteSize            `yaml:"cache_size"`        // Pebble block cache; default 64MiB
+	MemTable  ByteSize            `yaml:"memtable_size"`     // one Pebble memtable; default 32MiB
+	MinFree   ByteSize            `yaml:"min_free_space"`    // free space data_dir keeps in reserve: below it writes that add data get 507; 0 = not watched; default 256MiB
+	WALSync   Duration            `yaml:"wal_sync_interval"` // least time between two fsyncs of Pebble's log: synced writes arriving within it share the next; 0 = sync at once; default 1ms
+	SimListen string              `yaml:"sim_listen"`        // vendor simulators (used when no vendor credentials are configured); default "127.0.0.1:8090"
 	Runtime   Runtime             `yaml:"runtime"`
 	Log       Log                 `yaml:"log"`
 	Auth      Auth                `yaml:"auth"`
@@ -227,6 +228,7 @@ func Default() Config {
 		CacheSize: 64 * MiB,
 		MemTable:  32 * MiB,
 		MinFree:   256 * MiB,
+		WALSync:   Duration(time.Millisecond),
 		SimListen: "127.0.0.1:8090",
 		Log:       Log{Level: "info", Format: "json"},
 		Auth:      Auth{Keys: []Key{}},

@@ -127,6 +127,9 @@ func (c *Config) Validate() error {
 	if c.MinFree < 0 || (c.MinFree > 0 && c.MinFree < c.MemTable) {
 		ck.add("min_free_space", "must be 0 (not watched) or at least memtable_size, %s (got %s): a flush writes up to one memtable", c.MemTable, c.MinFree)
 	}
+	if c.WALSync < 0 || c.WALSync.Std() > 100*time.Millisecond {
+		ck.add("wal_sync_interval", "must be between 0 and 100ms (got %s)", c.WALSync)
+	}
 	if g := c.Runtime.GCPercent; g < -1 || g > 10000 {
 		ck.add("runtime.gc_percent", "must be -1 (collect only at memory_limit), 0 (Go's default) or 1..10000 (got %d)", g)
 	}

@@ -314,6 +314,9 @@ func TestValidateReportsExposureAndWatermark(t *testing.T) {
 		}, nil},
 		{"watermark below a memtable", func(c *Config) { c.MinFree = c.MemTable - 1 }, []string{"min_free_space"}},
 		{"watermark off", func(c *Config) { c.MinFree = 0 }, nil},
+		{"fsync at once", func(c *Config) { c.WALSync = 0 }, nil},
+		{"negative fsync interval", func(c *Config) { c.WALSync = -1 }, []string{"wal_sync_interval"}},
+		{"fsync interval beyond 100ms", func(c *Config) { c.WALSync = Duration(101 * time.Millisecond) }, []string{"wal_sync_interval"}},
 	} {
 		if got := problems(tt.mut); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: problems at %v; want %v", tt.name, got, tt.want)

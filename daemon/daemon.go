@@ -160,7 +160,7 @@ func (d *Daemon) Addr() string {
 // (up to shutdown.timeout), stop the actors, close Pebble.
 func (d *Daemon) Run(ctx context.Context) error {
 	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize),
-		MemTableSize: uint64(d.cfg.MemTable), MinFree: uint64(d.cfg.MinFree), FreeSpace: d.env.FreeSpace, Now: d.clock.Now})
+		MemTableSize: uint64(d.cfg.MemTable), MinFree: uint64(d.cfg.MinFree), WALMinSyncInterval: d.cfg.WALSync.Std(), FreeSpace: d.env.FreeSpace, Now: d.clock.Now})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// running the disk full, while deletes, verdicts and reads go on.
 	// 0 = not watched.
 	MinFree uint64
+	// WALMinSyncInterval is the least time between two fsyncs of the WAL
+	// (Pebble's WALMinSyncInterval): synced commits within it of the last
+	// fsync wait for the next and share it. 0 = fsync as soon as asked.
+	WALMinSyncInterval time.Duration
 	// FreeSpace, when set, replaces the statfs of the data directory
 	// (tests); Now replaces the wall clock that paces its measurements.
 	FreeSpace func() (uint64, error)
@@ -109,6 +113,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		WriteStallEnd: func() {
 			log.Warn("write stall over", "lasted", time.Since(stallStart).String())
 		},
+	}
+	if d := opts.WALMinSyncInterval; d > 0 {
+		po.WALMinSyncInterval = func() time.Duration { return d }
 	}
 	if opts.FS != nil {
 		po.FS = opts.FS
