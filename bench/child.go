@@ -37,6 +37,11 @@ type WriteSimConfigFunc func(s *sim.Sims, baseURL, dir string) (string, error)
 // daemon's alone. dir holds its config and (unless dataDir is set) its
 // Pebble directory. base is the daemon section (scenario or --config) as
 // YAML; the simulators' vendor sections are merged over it.
+//
+// The first start listens on a random loopback port, which is then written
+// into the config file: a restart (the crash scenario kills the daemon and
+// starts it again, see childProc) comes back on the same config, data dir
+// and URL, so the load generator's connections reconnect to it.
 func childDaemon(o Options, base []byte, dir string) (*Local, error) {
 	if o.Herald == "" || o.WriteSimConfig == nil {
 		return nil, errors.New("bench: --daemon child needs the herald executable (run it as `herald bench`)")
@@ -67,12 +72,15 @@ func childDaemon(o Options, base []byte, dir string) (*Local, error) {
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, "data")
 	}
-	merged, err := childConfig(base, simYAML, dataDir)
-	if err != nil {
-		return nil, err
-	}
 	cfgPath := filepath.Join(dir, "herald-bench.yaml")
-	if err := os.WriteFile(cfgPath, merged, 0o600); err != nil {
+	writeConfig := func(listen string) error {
+		merged, err := childConfig(base, simYAML, dataDir, listen)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(cfgPath, merged, 0o600)
+	}
+	if err := writeConfig("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
 	cfg, err := configs.Load(cfgPath)
@@ -82,67 +90,165 @@ func childDaemon(o Options, base []byte, dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: the child daemon's config: %w", err)
 	}
-	var logFile *os.File
+	p := &childProc{herald: o.Herald, cfgPath: cfgPath, log: &childLog{errs: o.Log}}
 	if o.DaemonLog != "" {
-		if logFile, err = os.Create(o.DaemonLog); err != nil {
+		if p.logFile, err = os.Create(o.DaemonLog); err != nil {
 			return nil, fmt.Errorf("bench: --daemon-log: %w", err)
 		}
+		p.log.out = p.logFile
 	}
-	cmd := exec.Command(o.Herald, "serve", "--config", cfgPath)
-	cmd.Env = os.Environ()
-	stderr, err := cmd.StderrPipe()
+	addr, err := p.start()
 	if err != nil {
+		p.closeLog()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: starting %s serve: %w", o.Herald, err)
-	}
-	c := &childLog{out: logFile, errs: o.Log}
-	addr := make(chan string, 1)
-	exited := make(chan error, 1)
-	go func() {
-		c.read(stderr, addr)
-		exited <- cmd.Wait()
-		if logFile != nil {
-			logFile.Close()
-		}
-	}()
-	var url string
-	select {
-	case a := <-addr:
-		url = "http://" + a
-	case err := <-exited:
-		return nil, fmt.Errorf("bench: the child daemon exited at start (%v):\n%s", err, c.tail())
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-		return nil, fmt.Errorf("bench: the child daemon did not start listening within 60s:\n%s", c.tail())
+	if err := writeConfig(addr); err != nil {
+		_ = p.stop()
+		return nil, fmt.Errorf("bench: fixing the child daemon's port in its config: %w", err)
 	}
 	stop := func() error {
 		defer srv.Close()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("the child daemon exited with %v:\n%s", err, c.tail())
-			}
-			return nil
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("the child daemon did not stop within 30s of SIGTERM; killed")
-		}
+		return p.stop()
 	}
 	ok = true
-	return &Local{URL: url, Sims: sims, SimURL: srv.URL, Stop: stop, PID: cmd.Process.Pid}, nil
+	return &Local{URL: "http://" + addr, Sims: sims, SimURL: srv.URL, Stop: stop, PID: p.pid(), child: p}, nil
+}
+
+// childStartTimeout bounds how long a child daemon may take to log
+// "listening" (Pebble replays its WAL first after a kill).
+const childStartTimeout = 60 * time.Second
+
+// childProc is `herald serve --config cfgPath` as a child process: one
+// life at a time, which kill ends with SIGKILL and start begins again on
+// the same config file.
+type childProc struct {
+	herald, cfgPath string
+	log             *childLog
+	logFile         *os.File // --daemon-log across every life (nil = none)
+
+	mu  sync.Mutex
+	cur *childLife // nil = not running
+}
+
+// childLife is one run of the child daemon.
+type childLife struct {
+	cmd    *exec.Cmd
+	exited chan error // gets the exit status once its log is read to the end
+}
+
+// start begins a new life and returns its listen address once it logged
+// "listening".
+func (p *childProc) start() (string, error) {
+	p.mu.Lock()
+	running := p.cur != nil
+	p.mu.Unlock()
+	if running {
+		return "", errors.New("bench: the child daemon is already running")
+	}
+	cmd := exec.Command(p.herald, "serve", "--config", p.cfgPath)
+	cmd.Env = os.Environ()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("bench: starting %s serve: %w", p.herald, err)
+	}
+	addr := make(chan string, 1)
+	exited := make(chan error, 1)
+	go func() {
+		p.log.read(stderr, addr)
+		exited <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		p.mu.Lock()
+		p.cur = &childLife{cmd: cmd, exited: exited}
+		p.mu.Unlock()
+		return a, nil
+	case err := <-exited:
+		return "", fmt.Errorf("bench: the child daemon exited at start (%v):\n%s", err, p.log.tail())
+	case <-time.After(childStartTimeout):
+		_ = cmd.Process.Kill()
+		<-exited
+		return "", fmt.Errorf("bench: the child daemon did not start listening within %s:\n%s", childStartTimeout, p.log.tail())
+	}
+}
+
+// take ends the current life's turn: the caller signals and reaps it.
+func (p *childProc) take() *childLife {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.cur
+	p.cur = nil
+	return l
+}
+
+// pid is the running life's process id (0 = not running).
+func (p *childProc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		return 0
+	}
+	return p.cur.cmd.Process.Pid
+}
+
+// kill ends the running life with SIGKILL (kill -9: no shutdown, nothing
+// flushed) and waits until it is gone.
+func (p *childProc) kill() error {
+	l := p.take()
+	if l == nil {
+		return errors.New("bench: the child daemon is not running")
+	}
+	if err := l.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("bench: kill -9 of the child daemon: %w", err)
+	}
+	select {
+	case <-l.exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("bench: the child daemon did not exit within 30s of SIGKILL")
+	}
+}
+
+// stop ends the running life gracefully (SIGTERM, then SIGKILL after 30
+// s) and closes the daemon log; a daemon that is not running (killed and
+// not started again) is already stopped.
+func (p *childProc) stop() error {
+	defer p.closeLog()
+	l := p.take()
+	if l == nil {
+		return nil
+	}
+	_ = l.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-l.exited:
+		if err != nil {
+			return fmt.Errorf("the child daemon exited with %v:\n%s", err, p.log.tail())
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = l.cmd.Process.Kill()
+		<-l.exited
+		return fmt.Errorf("the child daemon did not stop within 30s of SIGTERM; killed")
+	}
+}
+
+func (p *childProc) closeLog() {
+	if p.logFile != nil {
+		p.logFile.Close()
+		p.logFile = nil
+	}
 }
 
 // childConfig is the child daemon's config: base (the scenario's daemon
 // section or --config), the simulators' config merged over it (their
 // vendor endpoints, CA and accounts, and the default push resource), and
-// the harness's own settings: a random loopback port, dataDir, JSON logs at
+// the harness's own settings: the listen address (a random loopback port
+// for the first start, that port once it is known), dataDir, JSON logs at
 // warn or more verbose (the harness reads the "listening" line).
-func childConfig(base, simYAML []byte, dataDir string) ([]byte, error) {
+func childConfig(base, simYAML []byte, dataDir, listen string) ([]byte, error) {
 	var root yaml.Node
 	if len(bytes.TrimSpace(base)) > 0 {
 		if err := yaml.Unmarshal(base, &root); err != nil {
@@ -155,7 +261,7 @@ func childConfig(base, simYAML []byte, dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("bench: simulator config: %w", err)
 	}
 	mergeMapping(doc, docMapping(&simRoot))
-	setScalar(doc, "listen", "127.0.0.1:0")
+	setScalar(doc, "listen", listen)
 	setScalar(doc, "data_dir", dataDir)
 	logm := childMapping(doc, "log")
 	setScalar(logm, "format", "json")

@@ -54,12 +54,22 @@ Scenarios (configs/bench/NAME.yaml, built in; flags override their keys):
           simulator is down for --outage (5m) from --outage-after: lost and
           dead letters (must be 0), duplicates, the requests the down vendor
           got against the circuit breaker's bound, breaker transitions
+  overload peer messages at --rate, 10x what the vendors take: 503s with
+          Retry-After, every 2xx delivered, the daemon's peak RSS
+  crash   kill -9 the child daemon --kills (10) times at random moments
+          (from --seed) of a fan-out to --users plus peer messages at
+          --rate, restarting it on the same config and port: lost (must be
+          0), duplicates per vendor, restart times, refused requests
+  soak    the mixed traffic for --duration (30m): the daemon's RSS and
+          goroutines every --sample-every must stay flat (last third's max
+          within --rss-tolerance / --goroutine-tolerance of the first's)
 
 Without --target the harness starts herald itself (the real serve code path
 over loopback, a temporary Pebble directory) with its simulators: for fanout
-(and memory, outage, and peer with --ramp) as a child process (herald serve, --daemon
-child) so that its CPU and RSS are the daemon's alone, otherwise in this
-process (--daemon inprocess). With
+(and memory, outage, overload, crash, soak, and peer with --ramp) as a
+child process (herald serve, --daemon child; crash needs it) so that its
+CPU and RSS are the daemon's alone, otherwise in this process (--daemon
+inprocess). With
 --target URL it drives that deployment and counts at --sim URL (herald sim,
 or a daemon in simulator mode; --sim-ca is the CA that herald sim wrote,
 --key an API key with the ingest scope, also read from HERALD_BENCH_KEY).

@@ -8,8 +8,8 @@
 //
 //	go run . bench --scenario fanout --users 100000 --json fanout.json --html fanout.html
 //
-// Without --target the harness starts herald itself: for fanout, memory
-// and peer --ramp as a child
+// Without --target the harness starts herald itself: for fanout, memory,
+// outage, overload, crash, soak and peer --ramp as a child
 // process (`herald serve` from the harness's executable on a config
 // pointing at simulators that run in the harness, --daemon child), so that
 // the daemon's CPU and RSS (/proc/<pid>) are its own; otherwise in this
@@ -37,6 +37,13 @@
 // The memory scenario (memory.go) samples the daemon's RSS, Go heap in use
 // and live user actors through registering users, making some active and
 // a fan-out, and reports them per phase and over time.
+//
+// The long runs: the crash scenario (crash.go) kills the child daemon with
+// SIGKILL at seeded random moments of a fan-out under peer load and
+// restarts it on the same config, data dir and port (childProc), counting
+// by message id at the simulators, which outlive every kill; the soak
+// scenario (soak.go) runs the mixed traffic for a long while and checks
+// that the daemon's RSS and goroutines stay flat.
 //
 // What is measured, and how:
 //   - Counting: the simulators count every accepted (message_id, token)

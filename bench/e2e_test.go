@@ -343,6 +343,16 @@ func checkFloor(t *testing.T, f bench.FloorResult, sent int64) {
 // returns the report, the table printed and the HTML report's path.
 func runChild(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer, string) {
 	t.Helper()
+	rep, out, htmlPath := runChildReport(t, args...)
+	checkClean(t, rep)
+	return rep, out, htmlPath
+}
+
+// runChildReport is runChild for a run that may have duplicates (the
+// crash scenario): it fails the test unless the run exits 0 (passed) and
+// its JSON report validates.
+func runChildReport(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer, string) {
+	t.Helper()
 	bin := heraldBinary(t)
 	dir := t.TempDir()
 	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
@@ -357,11 +367,13 @@ func runChild(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer, strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := bench.ValidateReport(b); err != nil {
+		t.Fatalf("JSON report: %v", err)
+	}
 	var rep bench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	checkClean(t, &rep)
 	return &rep, &out, htmlPath
 }
 

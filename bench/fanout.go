@@ -93,6 +93,14 @@ type fanoutRun struct {
 // without when there are no receipts) and messages the warm-up group.
 // The caller defers the returned stop.
 func (e *runEnv) setupFanout(ctx context.Context, without string) (*fanoutRun, error) {
+	return e.setupFanoutWith(ctx, without, nil)
+}
+
+// setupFanoutWith is setupFanout whose prepare, when set, sees the run's
+// users and tracker before the receipt hook is installed: it registers
+// further message kinds and hooks there (the tracker is read by the
+// simulators' goroutines from then on).
+func (e *runEnv) setupFanoutWith(ctx context.Context, without string, prepare func(users *userSet, tr *tracker)) (*fanoutRun, error) {
 	pop := newPopulation(e.run, e.sc)
 	warm := pop.add("w", e.sc.WarmupUsers, false)
 	f := &fanoutRun{users: pop.add("u", e.sc.Users, false), group: "g-" + e.run, sender: "s-" + e.run}
@@ -102,6 +110,9 @@ func (e *runEnv) setupFanout(ctx context.Context, without string) (*fanoutRun, e
 	}
 	tr := newTracker(e.run, e.tl)
 	f.fk = tr.kind('f', "notifications_counted")
+	if prepare != nil {
+		prepare(f.users, tr)
+	}
 	var err error
 	if f.stop, f.receipts, err = e.watch(tr, without); err != nil {
 		return nil, err

@@ -192,43 +192,84 @@ func rampSVGs(rr *RampReport) (string, string) {
 		svgChart("ramp-p99", "Accept p99 by offered rate", "offered messages/s", "milliseconds", xa, pa, p99)
 }
 
+// sampleSeries is one line of a plot over MemorySamples: its name and a
+// sample's value (false = the sample lacks it).
+type sampleSeries struct {
+	name  string
+	value func(MemorySample) (float64, bool)
+}
+
+var (
+	rssSeries  = sampleSeries{"RSS (MiB)", func(s MemorySample) (float64, bool) { return float64(s.RSSBytes) / (1 << 20), true }}
+	heapSeries = sampleSeries{"Go heap in use (MiB)", func(s MemorySample) (float64, bool) {
+		return float64(s.HeapInuseBytes) / (1 << 20), s.HeapInuseBytes >= 0
+	}}
+	actorSeries     = sampleSeries{"user actors active", func(s MemorySample) (float64, bool) { return float64(s.UserActorsActive), s.UserActorsActive >= 0 }}
+	goroutineSeries = sampleSeries{"goroutines", func(s MemorySample) (float64, bool) { return float64(s.Goroutines), s.Goroutines >= 0 }}
+)
+
+// samplesSVG plots series of samples over their t_s, and the extra lines
+// (bounds) on the same axes; the x axis spans every sample whether or not
+// it has a value, so plots of the same samples line up.
+func samplesSVG(id, title, xTitle, yTitle string, samples []MemorySample, series []sampleSeries, extra ...line) string {
+	maxX, maxY := 0.0, 0.0
+	var lines []line
+	for _, sr := range series {
+		l := line{name: sr.name}
+		for _, s := range samples {
+			maxX = math.Max(maxX, s.Seconds)
+			if v, ok := sr.value(s); ok {
+				l.xs, l.ys = append(l.xs, s.Seconds), append(l.ys, v)
+				maxY = math.Max(maxY, v)
+			}
+		}
+		if len(l.xs) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 0 {
+		for _, l := range extra {
+			for _, y := range l.ys {
+				maxY = math.Max(maxY, y)
+			}
+			lines = append(lines, l)
+		}
+	}
+	return svgChart(id, title, xTitle, yTitle, linearAxis(maxX), linearAxis(maxY), lines)
+}
+
 // memorySVGs plots the memory scenario's RSS and heap over time, and the
 // live user actors.
 func memorySVGs(m *MemoryReport) (string, string) {
-	rss, heap, act := line{name: "RSS (MiB)"}, line{name: "Go heap in use (MiB)"}, line{name: "user actors active"}
-	maxX, maxY, maxA := 0.0, 0.0, 0.0
-	for _, s := range m.Samples {
-		maxX = math.Max(maxX, s.Seconds)
-		v := float64(s.RSSBytes) / (1 << 20)
-		rss.xs, rss.ys = append(rss.xs, s.Seconds), append(rss.ys, v)
-		maxY = math.Max(maxY, v)
-		if s.HeapInuseBytes >= 0 {
-			h := float64(s.HeapInuseBytes) / (1 << 20)
-			heap.xs, heap.ys = append(heap.xs, s.Seconds), append(heap.ys, h)
-			maxY = math.Max(maxY, h)
+	return samplesSVG("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", m.Samples, []sampleSeries{rssSeries, heapSeries}),
+		samplesSVG("actors", "Live user actors over time", "seconds since the scenario's start", "actors", m.Samples, []sampleSeries{actorSeries})
+}
+
+// soakSVGs plots the soak's RSS (and heap) and goroutines over time, each
+// with its flatness bound over the last third of the measured phase.
+func soakSVGs(sr *SoakReport) (string, string) {
+	bound := func(name string, c FlatCheck, scale float64) []line {
+		if !c.Checked {
+			return nil
 		}
-		if s.UserActorsActive >= 0 {
-			act.xs, act.ys = append(act.xs, s.Seconds), append(act.ys, float64(s.UserActorsActive))
-			maxA = math.Max(maxA, float64(s.UserActorsActive))
-		}
+		y := float64(c.Bound) / scale
+		return []line{{name: name, xs: []float64{sr.LastThirdStartS, sr.MeasureEndS}, ys: []float64{y, y}}}
 	}
-	var mem, actors []line
-	for _, l := range []line{rss, heap} {
-		if len(l.xs) > 0 {
-			mem = append(mem, l)
-		}
-	}
-	if len(act.xs) > 0 {
-		actors = append(actors, act)
-	}
-	xa, ya := linearAxis(maxX), linearAxis(maxY)
-	aa := linearAxis(maxA)
-	return svgChart("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", xa, ya, mem),
-		svgChart("actors", "Live user actors over time", "seconds since the scenario's start", "actors", xa, aa, actors)
+	const x = "seconds since the load's start (measured phase from warm-up's end)"
+	return samplesSVG("soak-memory", "Daemon memory over the soak", x, "MiB", sr.Samples, []sampleSeries{rssSeries, heapSeries},
+			bound("flat bound: first third's max RSS × (1 + tolerance)", sr.RSS, 1<<20)...),
+		samplesSVG("soak-goroutines", "Daemon goroutines over the soak", x, "goroutines", sr.Samples, []sampleSeries{goroutineSeries},
+			bound("flat bound: first third's max × (1 + tolerance)", sr.Goroutines, 1)...)
 }
 
 var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"num": fmtNum, "dash": dash, "ratio": ratio, "mib": mib, "sub0": func(a, b int64) int64 { return max(a-b, 0) },
-	"pct": func(v float64) float64 { return round3(v * 100) }, "knee": kneeText}).Parse(`<!DOCTYPE html>
+	"pct": func(v float64) float64 { return round3(v * 100) }, "knee": kneeText, "inc": func(i int) int { return i + 1 },
+	"flat": func(c FlatCheck) template.HTML {
+		if c.Flat {
+			return `<span class="pass">flat</span>`
+		}
+		return template.HTML(`<span class="fail">` + html.EscapeString(soakVerdict(c)) + `</span>`)
+	}}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>herald bench: {{.R.Scenario}}</title>
 <style>
@@ -318,6 +359,26 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 <tr><td>by message id</td><td>{{.AcceptedLost}} accepted never delivered, {{.RefusedDelivered}} refused delivered</td></tr>
 <tr><td>daemon peak RSS</td><td>{{if .RSSChecked}}{{mib .PeakRSSBytes}} MiB (max_rss {{mib .MaxRSSBytes}} MiB){{else}}not checked{{end}}; runtime.memory_limit {{mib .MemoryLimitBytes}} MiB</td></tr>
 </table>{{end}}
+{{with .R.Crash}}<h2>Crash</h2>
+<p class="note">The child daemon was killed with SIGKILL {{len .Kills}} times (of {{.KillsPlanned}} planned; seed {{.Seed}}: --seed {{.Seed}} repeats the moments) during a group fan-out of {{.GroupOwed}} notifications and open-loop peer load, and started again each time on the same config, data dir and port. A kill falls when the group's notifications counted reach its planned share of them. Everything is counted at the simulators, which outlive every kill, by message id and device.</p>
+<table class="kv" id="crash">
+<tr><td>lost</td><td>{{if .Passed}}<span class="pass">0</span>{{else}}<span class="fail">{{.Lost}}</span>{{end}} of {{.Owed}} owed (group {{.GroupLost}} of {{.GroupOwed}}, peer {{.PeerLost}} of {{.PeerOwed}})</td></tr>
+<tr><td>duplicates</td><td>{{.Duplicates}}: {{range .DuplicatesByVendor}}{{.Vendor}} {{.Count}} {{end}}</td></tr>
+<tr><td>peer messages</td><td>{{num .PeerRate}}/s: {{.PeerSent}} sent, {{.PeerAccepted}} accepted (2xx), {{.PeerRefusedWhileDown}} refused while down, {{.PeerFailedWhileUp}} failed while up, {{.PeerUnansweredDelivered}} refused but delivered anyway</td></tr>
+<tr><td>fan-out</td><td>{{.KillsDuringFanout}} kills during it; its last notification {{num .FanoutSeconds}} s after the 2xx</td></tr>
+<tr><td>daemon</td><td>{{.Lives}} lives, peak RSS {{mib .PeakRSSBytes}} MiB</td></tr>
+</table>
+<table id="kills"><tr><th>kill</th><th>at s (after the 2xx)</th><th>planned share</th><th>group counted</th><th>pid</th><th>life s</th><th>peak RSS MiB</th><th>restart s (to /readyz)</th><th>peer refused</th></tr>
+{{range $i, $k := .Kills}}<tr><td>{{inc $i}}</td><td>{{num .AtS}}</td><td>{{num .Fraction}}</td><td>{{.GroupCounted}}</td><td>{{.PID}}</td><td>{{num .LifeS}}</td><td>{{mib .PeakRSSBytes}}</td><td>{{num .RestartS}}</td><td>{{.PeerRefused}}</td></tr>
+{{end}}</table>{{end}}
+{{with .R.Soak}}<h2>Soak</h2>
+<p class="note">{{.Scope}} pid {{.PID}}: VmRSS from /proc and goroutines (go_goroutines) from GET /metrics every {{num .IntervalS}} s, {{.SampleCount}} samples. A series is flat when the highest value sampled in the last third of the measured phase ({{num .LastThirdStartS}} s to {{num .MeasureEndS}} s) is at most the highest sampled in its first third ({{num .MeasureStartS}} s, the warm-up's end, to {{num .FirstThirdEndS}} s) × (1 + tolerance).</p>
+<table id="soak"><tr><th>series</th><th>first third max</th><th>last third max</th><th>tolerance</th><th>bound</th><th>growth</th><th>verdict</th></tr>
+<tr><td>RSS (MiB)</td><td>{{mib .RSS.FirstThirdMax}}</td><td>{{mib .RSS.LastThirdMax}}</td><td>{{num .RSS.Tolerance}}</td><td>{{mib .RSS.Bound}}</td><td>{{num .RSS.Growth}}</td><td>{{flat .RSS}}</td></tr>
+<tr><td>goroutines</td><td>{{.Goroutines.FirstThirdMax}}</td><td>{{.Goroutines.LastThirdMax}}</td><td>{{num .Goroutines.Tolerance}}</td><td>{{.Goroutines.Bound}}</td><td>{{num .Goroutines.Growth}}</td><td>{{flat .Goroutines}}</td></tr>
+</table>
+{{$.SoakMemory}}
+{{$.SoakGoroutines}}{{end}}
 {{if .R.Failures}}<h2>Failed checks</h2><ul>{{range .R.Failures}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
 {{if .R.Notes}}<h2>Notes</h2><ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
@@ -337,11 +398,17 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if r.Memory != nil {
 		mem, actors = memorySVGs(r.Memory)
 	}
+	var soakMem, soakGo string
+	if r.Soak != nil {
+		soakMem, soakGo = soakSVGs(r.Soak)
+	}
 	return htmlTmpl.Execute(w, struct {
 		R                                                           *Report
 		Throughput, Latency, RSS, RampRate, RampP99, Memory, Actors template.HTML
+		SoakMemory, SoakGoroutines                                  template.HTML
 	}{r, template.HTML(throughputSVG(r.Timeline)), template.HTML(latencySVG(r.Latencies)), template.HTML(rss),
-		template.HTML(rampRate), template.HTML(rampP99), template.HTML(mem), template.HTML(actors)})
+		template.HTML(rampRate), template.HTML(rampP99), template.HTML(mem), template.HTML(actors),
+		template.HTML(soakMem), template.HTML(soakGo)})
 }
 
 // WriteHTMLFile writes the HTML report to path.

@@ -38,13 +38,15 @@ type MemoryReport struct {
 }
 
 // MemorySample is one reading of the daemon. HeapInuseBytes
-// (go_memstats_heap_inuse_bytes) and UserActorsActive
-// (herald_user_actors_active) are -1 when /metrics did not say.
+// (go_memstats_heap_inuse_bytes), UserActorsActive
+// (herald_user_actors_active) and Goroutines (go_goroutines) are -1 when
+// /metrics did not say.
 type MemorySample struct {
-	Seconds          float64 `json:"t_s"` // since the scenario's start (before registration)
+	Seconds          float64 `json:"t_s"` // since the sampler's start (memory: before registration; soak: the load's start)
 	RSSBytes         int64   `json:"rss_bytes"`
 	HeapInuseBytes   int64   `json:"heap_inuse_bytes"`
 	UserActorsActive int64   `json:"user_actors_active"`
+	Goroutines       int64   `json:"goroutines"`
 }
 
 // MemoryPhase is one phase of the scenario: the sample at its end, and
@@ -84,7 +86,8 @@ func (m *MemoryReport) Phase(name string) *MemoryPhase {
 // memInterval is how often the memory scenario samples the daemon.
 const memInterval = 500 * time.Millisecond
 
-// memSampler samples the daemon's RSS and /metrics every interval.
+// memSampler samples the daemon's RSS and /metrics every interval (the
+// memory and soak scenarios).
 type memSampler struct {
 	p     proc
 	api   *API
@@ -120,17 +123,20 @@ func startMemSampler(p proc, api *API, interval time.Duration) *memSampler {
 func (s *memSampler) take() (MemorySample, int64) {
 	now := time.Now()
 	m, err := s.p.mem()
-	heap, actors := int64(-1), int64(-1)
+	heap, actors, goroutines := int64(-1), int64(-1), int64(-1)
 	if b, merr := s.api.Text("/metrics"); merr == nil {
-		v := promValues(b, "go_memstats_heap_inuse_bytes", "herald_user_actors_active")
+		v := promValues(b, "go_memstats_heap_inuse_bytes", "herald_user_actors_active", "go_goroutines")
 		if x, ok := v["go_memstats_heap_inuse_bytes"]; ok {
 			heap = int64(x)
 		}
 		if x, ok := v["herald_user_actors_active"]; ok {
 			actors = int64(x)
 		}
+		if x, ok := v["go_goroutines"]; ok {
+			goroutines = int64(x)
+		}
 	}
-	smp := MemorySample{Seconds: round3(now.Sub(s.begin).Seconds()), RSSBytes: m.RSS, HeapInuseBytes: heap, UserActorsActive: actors}
+	smp := MemorySample{Seconds: round3(now.Sub(s.begin).Seconds()), RSSBytes: m.RSS, HeapInuseBytes: heap, UserActorsActive: actors, Goroutines: goroutines}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

@@ -6,13 +6,49 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/herald-push/herald/vendors/simkit"
 )
+
+// mixedTraffic is the mixed scenario's traffic, set up and counted from
+// its baseline on: its loads (peer, group and presence, each when its rate
+// is above 0), the message kinds they send and what they owe. The soak
+// scenario runs the same traffic for longer.
+type mixedTraffic struct {
+	loads      []*Load
+	pk, gk     *msgKind
+	stop       func() // the receipt hook's
+	receipts   bool
+	base       map[string]simkit.Stats
+	heraldBase map[string]heraldVendor
+	pollSeries int
+
+	mu       sync.Mutex // guards expected, which the loads fill
+	expected map[string]int64
+}
 
 // runMixed: presence churn, peer messages and group messages at once. Peer
 // messages go to every user, churning ones included (herald's answer says
 // whether the recipient was offline, which sets what is owed); group
 // messages go to groups of always-offline users.
 func runMixed(ctx context.Context, e *runEnv) error {
+	mt, err := e.setupMixed(ctx)
+	if err != nil {
+		return err
+	}
+	defer mt.stop()
+	m, err := mt.measure(ctx, e)
+	if err != nil {
+		return err
+	}
+	e.reportMixed(mt, m)
+	return nil
+}
+
+// setupMixed registers the mixed traffic's users and groups, installs the
+// receipt hook, takes the baseline and builds the loads. The caller defers
+// the returned traffic's stop.
+func (e *runEnv) setupMixed(ctx context.Context) (*mixedTraffic, error) {
 	sc := e.sc
 	pop := newPopulation(e.run, sc)
 	stable := pop.add("u", sc.Users, false)
@@ -28,26 +64,25 @@ func runMixed(ctx context.Context, e *runEnv) error {
 		groups[groupName(g)] = ids
 	}
 	if err := e.setupAndLog(ctx, []*userSet{stable, churn}, groups); err != nil {
-		return err
+		return nil, err
 	}
 
 	tr := newTracker(e.run, e.tl)
-	pk := tr.kind('p', "peer_notifications_counted")
-	gk := tr.kind('g', "group_notifications_counted")
-	stop, receipts, base, heraldBase, pollSeries, err := e.watchBaseline(ctx, tr, "the ingress-to-simulator latencies are not measured")
+	mt := &mixedTraffic{expected: map[string]int64{}}
+	mt.pk = tr.kind('p', "peer_notifications_counted")
+	mt.gk = tr.kind('g', "group_notifications_counted")
+	var err error
+	mt.stop, mt.receipts, mt.base, mt.heraldBase, mt.pollSeries, err = e.watchBaseline(ctx, tr, "the ingress-to-simulator latencies are not measured")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stop()
 
-	var mu sync.Mutex
-	expected := map[string]int64{}
 	everyone := stable.n + churn.n
 	stride := coprimeStride(everyone)
 	warmup, dur := sc.Warmup.Std(), sc.Duration.Std()
-	var loads []*Load
+	pk, gk := mt.pk, mt.gk
 	if sc.Rate > 0 {
-		loads = append(loads, &Load{Name: "peer", Rate: sc.Rate, Warmup: warmup, Duration: dur, Workers: sc.Conns,
+		mt.loads = append(mt.loads, &Load{Name: "peer", Rate: sc.Rate, Warmup: warmup, Duration: dur, Workers: sc.Conns,
 			Schedule: func(seq int64, t time.Time) { pk.times.set(seq, t.UnixNano()) },
 			Do: func(seq int64) error {
 				i := int((seq * int64(stride)) % int64(everyone))
@@ -60,31 +95,31 @@ func runMixed(ctx context.Context, e *runEnv) error {
 					return err
 				}
 				if ans.Offline == nil || *ans.Offline > 0 {
-					mu.Lock()
-					set.addExpected(expected, u)
-					mu.Unlock()
+					mt.mu.Lock()
+					set.addExpected(mt.expected, u)
+					mt.mu.Unlock()
 				}
 				return nil
 			}})
 	}
 	if sc.GroupRate > 0 {
-		loads = append(loads, &Load{Name: "group", Rate: sc.GroupRate, Warmup: warmup, Duration: dur, Workers: max(sc.Conns/4, 1),
+		mt.loads = append(mt.loads, &Load{Name: "group", Rate: sc.GroupRate, Warmup: warmup, Duration: dur, Workers: max(sc.Conns/4, 1),
 			Schedule: func(seq int64, t time.Time) { gk.times.set(seq, t.UnixNano()) },
 			Do: func(seq int64) error {
 				g := int(seq % int64(sc.Groups))
 				if _, err := e.sendMessage(messageID('g', e.run, seq), sender, "group", groupName(g)); err != nil {
 					return err
 				}
-				mu.Lock()
+				mt.mu.Lock()
 				for i := g * sc.GroupSize; i < (g+1)*sc.GroupSize; i++ {
-					stable.addExpected(expected, i)
+					stable.addExpected(mt.expected, i)
 				}
-				mu.Unlock()
+				mt.mu.Unlock()
 				return nil
 			}})
 	}
 	if sc.ChurnRate > 0 {
-		loads = append(loads, &Load{Name: "presence", Rate: sc.ChurnRate, Warmup: warmup, Duration: dur, Workers: max(sc.Conns/4, 1),
+		mt.loads = append(mt.loads, &Load{Name: "presence", Rate: sc.ChurnRate, Warmup: warmup, Duration: dur, Workers: max(sc.Conns/4, 1),
 			Do: func(seq int64) error {
 				first := seq * int64(sc.ChurnBatch)
 				ups := make([]PresenceUpdate, 0, sc.ChurnBatch)
@@ -108,18 +143,28 @@ func runMixed(ctx context.Context, e *runEnv) error {
 				return err
 			}})
 	}
-	m, err := e.measuredLoads(ctx, loads, []*msgKind{pk, gk}, base, pollSeries, &mu, expected, stop, receipts)
-	if err != nil {
-		return err
-	}
+	return mt, nil
+}
+
+// measure runs the traffic's loads as the measured phase and waits until
+// everything they owe is counted (see measuredLoads).
+func (mt *mixedTraffic) measure(ctx context.Context, e *runEnv) (measured, error) {
+	return e.measuredLoads(ctx, mt.loads, []*msgKind{mt.pk, mt.gk}, mt.base, mt.pollSeries, &mt.mu, mt.expected, mt.stop, mt.receipts)
+}
+
+// reportMixed fills the totals, metrics and latencies of measured mixed
+// traffic.
+func (e *runEnv) reportMixed(mt *mixedTraffic, m measured) {
+	sc := e.sc
+	dur := sc.Duration.Std()
 	results, start, final, last := m.results, m.start, m.final, m.last
-	ph, _, _ := pk.snapshot()
-	gh, _, _ := gk.snapshot()
+	ph, _, _ := mt.pk.snapshot()
+	gh, _, _ := mt.gk.snapshot()
 	end := last
 	for _, r := range results {
 		end = maxTime(end, r.LastAnswer)
 	}
-	e.finish(final, base, expected, heraldBase, end)
+	e.finish(final, mt.base, mt.expected, mt.heraldBase, end)
 	for _, r := range results {
 		e.loadNotes(r)
 		e.rep.metric(r.Name+"_per_second", float64(r.InWindow)/dur.Seconds(), "requests/s")
@@ -128,7 +173,7 @@ func runMixed(ctx context.Context, e *runEnv) error {
 	e.rep.metric("notifications_per_second", float64(e.rep.Totals.Unique)/last.Sub(start).Seconds(), "1/s")
 	e.rep.metric("lost", float64(e.rep.Totals.Lost), "notifications")
 	e.rep.metric("duplicates", float64(e.rep.Totals.Duplicates), "notifications")
-	if receipts {
+	if mt.receipts {
 		if sc.Rate > 0 {
 			e.rep.Latencies = append(e.rep.Latencies, Summarize("peer_ingress_to_simulator",
 				"intended send time of a peer message → its notifications counted at a simulator", ph))
@@ -138,7 +183,6 @@ func runMixed(ctx context.Context, e *runEnv) error {
 				"intended send time of a group message → each of its notifications counted at a simulator", gh))
 		}
 	}
-	return nil
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

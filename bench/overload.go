@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/simkit"
 )
 
 // OverloadReport is the overload scenario's account: peer messages
@@ -69,6 +70,12 @@ func newSeqFlags(n int64) seqFlags      { return make(seqFlags, (n+31)/32) }
 func (f seqFlags) set(i int64)          { f[i/32].Or(1 << (i % 32)) }
 func (f seqFlags) has(i int64) bool     { return f[i/32].Load()&(1<<(i%32)) != 0 }
 func (f seqFlags) inRange(i int64) bool { return i >= 0 && i/32 < int64(len(f)) }
+
+// setNew sets i and reports whether it was not set before.
+func (f seqFlags) setNew(i int64) bool {
+	bit := uint32(1) << (i % 32)
+	return f[i/32].Or(bit)&bit == 0
+}
 func (f seqFlags) setIfIn(i int64) {
 	if f.inRange(i) {
 		f.set(i)
@@ -123,7 +130,7 @@ func runOverload(ctx context.Context, e *runEnv) error {
 	accepted, delivered := newSeqFlags(scheduled+1), newSeqFlags(scheduled+1)
 	tr := newTracker(e.run, e.tl)
 	pk := tr.kind('o', "notifications_counted")
-	tr.bySeq = func(letter byte, seq int64) {
+	tr.bySeq = func(letter byte, seq int64, _ simkit.Receipt) {
 		if letter == 'o' {
 			delivered.setIfIn(seq)
 		}

@@ -73,7 +73,7 @@ const rssInterval = 100 * time.Millisecond
 // startProc starts measuring the daemon's CPU and RSS (a local daemon
 // only: with --target its process is not ours to read).
 func (e *runEnv) startProc() {
-	if e.loc == nil || e.pw != nil {
+	if e.loc == nil || e.pw != nil || e.skipProc {
 		return
 	}
 	self, err := newProc(0).cpu()

@@ -1,8 +1,10 @@
 package bench_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +82,154 @@ func TestOverloadScenario(t *testing.T) {
 	}
 	if o.RSSChecked {
 		t.Fatal("in-process: the RSS is the whole process's and must not be checked")
+	}
+}
+
+// TestCrashScenario runs `herald bench --scenario crash` small: a 3 000
+// member fan-out (APNs, FCM and Huawei slowed to about 300 notifications/s
+// each, so it spans seconds) plus 100 peer messages/s, while the child
+// daemon is killed with SIGKILL 3 times and restarted on the same config,
+// data dir and port. Every notification owed for a 2xx arrived (lost 0,
+// by message id and device); each kill fell mid fan-out at its planned
+// share, with its restart time; refused requests are counted, not owed;
+// the report validates and the table and HTML show the kills.
+func TestCrashScenario(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "herald.yaml")
+	if err := os.WriteFile(cfgPath, []byte("log: {level: warn}\nvendors:\n"+
+		"  apns: {limits: {qps: 300, burst: 10, max_in_flight: 16}}\n"+
+		"  fcm: {limits: {qps: 300, burst: 10, max_in_flight: 16}}\n"+
+		"  huawei: {limits: {qps: 15, burst: 2, max_in_flight: 2, batch_size: 20}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, out, htmlPath := runChildReport(t, "--scenario", "crash", "--users", "3000", "--warmup-users", "60", "--shares", "apns=1,fcm=1,huawei=1",
+		"--kills", "3", "--seed", "42", "--rate", "100", "--duration", "1s", "--conns", "8", "--settle", "200ms", "--config", cfgPath)
+	c := rep.Crash
+	if c == nil {
+		t.Fatal("no crash section")
+	}
+	t.Logf("crash %+v", *c)
+	if rep.Target.Daemon != bench.DaemonChild || rep.Process != nil {
+		t.Fatalf("target %+v process %+v: want the child daemon, no single-process section", rep.Target, rep.Process)
+	}
+	if !rep.Passed || !c.Passed || c.Lost != 0 || c.GroupLost != 0 || c.PeerLost != 0 || rep.Totals.Lost != 0 {
+		t.Fatalf("lost %d (group %d, peer %d), totals %+v, failures %q", c.Lost, c.GroupLost, c.PeerLost, rep.Totals, rep.Failures)
+	}
+	if c.Seed != 42 || c.KillsPlanned != 3 || len(c.Kills) != 3 || c.Lives != 4 || c.KillsDuringFanout != 3 {
+		t.Fatalf("seed %d, kills %d of %d (%d during the fan-out), lives %d", c.Seed, len(c.Kills), c.KillsPlanned, c.KillsDuringFanout, c.Lives)
+	}
+	pids := map[int]bool{os.Getpid(): true}
+	prevAt, prevFrac := 0.0, 0.0
+	for i, k := range c.Kills {
+		if k.AtS <= prevAt || k.Fraction < prevFrac || k.Fraction < 0.05 || k.Fraction > 0.95 {
+			t.Fatalf("kill %d: %+v after at %v, share %v: want increasing moments within [0.05, 0.95]", i, k, prevAt, prevFrac)
+		}
+		if !k.DuringFanout || k.GroupCounted < int64(math.Ceil(k.Fraction*3000)) || k.GroupCounted >= 3000 {
+			t.Fatalf("kill %d: %+v, want it between its planned share of the 3000 and the end of the fan-out", i, k)
+		}
+		if pids[k.PID] || k.RestartS <= 0 || k.PeakRSSBytes <= 0 || k.PeakRSSBytes > c.PeakRSSBytes {
+			t.Fatalf("kill %d: %+v (peak over all lives %d)", i, k, c.PeakRSSBytes)
+		}
+		pids[k.PID] = true
+		prevAt, prevFrac = k.AtS, k.Fraction
+	}
+	if c.GroupOwed != 3000 || c.PeerAccepted == 0 || c.PeerOwed != c.PeerAccepted || c.Owed != c.GroupOwed+c.PeerOwed ||
+		c.PeerSent != c.PeerAccepted+c.PeerRefusedWhileDown+c.PeerFailedWhileUp || c.FanoutSeconds <= c.Kills[2].AtS {
+		t.Fatalf("owed %d (group %d, peer %d for %d accepted of %d sent, %d refused while down, %d failed while up), fan-out done at %vs",
+			c.Owed, c.GroupOwed, c.PeerOwed, c.PeerAccepted, c.PeerSent, c.PeerRefusedWhileDown, c.PeerFailedWhileUp, c.FanoutSeconds)
+	}
+	var dups int64
+	for _, d := range c.DuplicatesByVendor {
+		dups += d.Count
+	}
+	if len(c.DuplicatesByVendor) != len(rep.Vendors) || dups != c.Duplicates || c.Duplicates != rep.Totals.Duplicates {
+		t.Fatalf("duplicates %d, by vendor %+v, totals %d", c.Duplicates, c.DuplicatesByVendor, rep.Totals.Duplicates)
+	}
+	for _, want := range []string{"3 of 3 kills (seed 42", "lost 0 (group 0, peer 0) PASS", "restart s", "over every life"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="crash"`, `id="kills"`, "--seed 42"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// TestSoakScenario runs `herald bench --scenario soak` short (the mixed
+// traffic, 0.5 s warm-up and 3 s measured, sampled every 100 ms) with the
+// child daemon: the series has samples in both thirds compared, and each
+// verdict follows from them by the stated rule (the last third's max <=
+// the first third's max × (1 + tolerance)); the tolerances are wide, as
+// 3 s says nothing about leaks.
+func TestSoakScenario(t *testing.T) {
+	rep, out, htmlPath := runChild(t, "--scenario", "soak", "--users", "200", "--groups", "2", "--group-size", "50", "--group-rate", "4",
+		"--churn-users", "50", "--churn-rate", "10", "--churn-batch", "20", "--rate", "50", "--conns", "8",
+		"--warmup", "500ms", "--duration", "3s", "--sample-every", "100ms", "--rss-tolerance", "10", "--goroutine-tolerance", "10", "--settle", "100ms")
+	s := rep.Soak
+	if s == nil {
+		t.Fatal("no soak section")
+	}
+	if s.Scope != "daemon" || s.PID <= 0 || s.PID == os.Getpid() || s.IntervalS != 0.1 || s.SampleCount != len(s.Samples) {
+		t.Fatalf("soak %+v", s)
+	}
+	if d := s.MeasureEndS - s.MeasureStartS; math.Abs(d-3) > 0.01 || s.MeasureStartS < 0.49 ||
+		math.Abs(s.FirstThirdEndS-(s.MeasureStartS+1)) > 0.01 || math.Abs(s.LastThirdStartS-(s.MeasureEndS-1)) > 0.01 {
+		t.Fatalf("measured %v to %v, thirds to %v and from %v", s.MeasureStartS, s.MeasureEndS, s.FirstThirdEndS, s.LastThirdStartS)
+	}
+	check := func(name string, c bench.FlatCheck, tol float64, value func(bench.MemorySample) int64) {
+		t.Helper()
+		if !c.Checked || c.FirstThirdSamples == 0 || c.LastThirdSamples == 0 || c.FirstThirdMax <= 0 || c.LastThirdMax <= 0 || c.Tolerance != tol {
+			t.Fatalf("%s: %+v", name, c)
+		}
+		if c.Bound != int64(float64(c.FirstThirdMax)*(1+tol)) || c.Flat != (c.LastThirdMax <= c.Bound) {
+			t.Fatalf("%s: bound %d flat %v for %+v", name, c.Bound, c.Flat, c)
+		}
+		// Each max is a sampled value, and no sample well inside its third
+		// is above it (a sample within 10 ms of a boundary may fall either
+		// side of it once rounded to the millisecond).
+		var seenFirst, seenLast bool
+		for _, smp := range s.Samples {
+			v := value(smp)
+			in := func(from, to float64) bool { return smp.Seconds >= from && smp.Seconds <= to }
+			if in(s.MeasureStartS, s.FirstThirdEndS) {
+				seenFirst = seenFirst || v == c.FirstThirdMax
+				if in(s.MeasureStartS+0.01, s.FirstThirdEndS-0.01) && v > c.FirstThirdMax {
+					t.Fatalf("%s: sample %+v above the first third's max %d", name, smp, c.FirstThirdMax)
+				}
+			}
+			if in(s.LastThirdStartS, s.MeasureEndS) {
+				seenLast = seenLast || v == c.LastThirdMax
+				if in(s.LastThirdStartS+0.01, s.MeasureEndS-0.01) && v > c.LastThirdMax {
+					t.Fatalf("%s: sample %+v above the last third's max %d", name, smp, c.LastThirdMax)
+				}
+			}
+		}
+		if !seenFirst || !seenLast {
+			t.Fatalf("%s: the maxima %d and %d are not among the samples of their thirds", name, c.FirstThirdMax, c.LastThirdMax)
+		}
+	}
+	check("rss", s.RSS, 10, func(m bench.MemorySample) int64 { return m.RSSBytes })
+	check("goroutines", s.Goroutines, 10, func(m bench.MemorySample) int64 { return m.Goroutines })
+	if !s.Flat || s.Flat != (s.RSS.Flat && s.Goroutines.Flat) {
+		t.Fatalf("flat %v: rss %v goroutines %v", s.Flat, s.RSS.Flat, s.Goroutines.Flat)
+	}
+	for _, want := range []string{"soak", "RSS MiB", "goroutines", "flat"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="soak"`, `<svg id="soak-memory"`, `<svg id="soak-goroutines"`, "flat bound"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
 	}
 }

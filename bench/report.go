@@ -56,6 +56,13 @@ type Report struct {
 	// Overload is the overload scenario's account: what herald answered
 	// to an offered rate far above the vendors', and its memory.
 	Overload *OverloadReport `json:"overload,omitempty"`
+	// Crash is the crash scenario's account: the child daemon killed
+	// with SIGKILL and restarted during a fan-out and peer load, and what
+	// was lost.
+	Crash *CrashReport `json:"crash,omitempty"`
+	// Soak is the soak scenario's account: the daemon's RSS and
+	// goroutines over a long mixed load, and whether they stayed flat.
+	Soak *SoakReport `json:"soak,omitempty"`
 	// Failures are the scenario's checks that failed besides loss (dead
 	// letters, a bound exceeded): any makes Passed false.
 	Failures []string `json:"failures"`

@@ -27,8 +27,12 @@ type Local struct {
 	SimURL string
 	Stop   func() error // graceful stop; waits for the daemon to exit
 	// PID is the daemon's process when it runs as a child process (0 =
-	// this process).
+	// this process): its first life's, when the crash scenario restarts it.
 	PID int
+
+	// child is the child daemon's process (nil in-process), which the
+	// crash scenario kills and starts again.
+	child *childProc
 }
 
 // StartLocalFunc starts a daemon on cfg (listen addresses and data dir set
@@ -107,6 +111,9 @@ type runEnv struct {
 	writeSimCfg  WriteSimConfigFunc
 	pw           *procWatch
 	selfCPU0     procCPU // the harness's own CPU when pw started
+	// skipProc keeps the process measurement off: the crash scenario
+	// kills the daemon, so no one process spans its measured phase.
+	skipProc bool
 	// What the peer ramp's raw server needs.
 	rawMode string
 	herald  string
@@ -148,6 +155,9 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		loc *Local
 		cfg configs.Config
 	)
+	if sc.Name == "crash" && o.Target != "" {
+		return errors.New("bench: the crash scenario kills -9 and restarts the daemon: it needs the child daemon the harness starts itself, not --target")
+	}
 	if o.Target == "" {
 		if o.Sim != "" {
 			return errors.New("bench: --sim needs --target (without --target the harness starts its own daemon and simulators)")
@@ -155,9 +165,13 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		mode := o.Daemon
 		if mode == "" {
 			mode = DaemonInProcess
-			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Name == "outage" || sc.Name == "overload" || sc.Ramp != "") && o.Herald != "" && o.WriteSimConfig != nil {
+			if (sc.Name == "fanout" || sc.Name == "memory" || sc.Name == "outage" || sc.Name == "overload" || sc.Name == "crash" || sc.Name == "soak" || sc.Ramp != "") &&
+				o.Herald != "" && o.WriteSimConfig != nil {
 				mode = DaemonChild
 			}
+		}
+		if sc.Name == "crash" && mode != DaemonChild {
+			return fmt.Errorf("bench: the crash scenario kills -9 and restarts the daemon: it needs --daemon child (herald serve as its own process, run as `herald bench`), not %s", mode)
 		}
 		if cfg, err = sc.DaemonConfig(o.DaemonConfig); err != nil {
 			return err
@@ -257,6 +271,10 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		err = runOutage(ctx, e)
 	case "overload":
 		err = runOverload(ctx, e)
+	case "crash":
+		err = runCrash(ctx, e)
+	case "soak":
+		err = runSoak(ctx, e)
 	default:
 		err = fmt.Errorf("bench: unknown scenario %q", sc.Name)
 	}
@@ -288,7 +306,12 @@ func newRunID() string {
 
 // waitReady polls GET /readyz for up to 30 s.
 func waitReady(ctx context.Context, api *API) error {
-	deadline := time.Now().Add(30 * time.Second)
+	return waitReadyEvery(ctx, api, 30*time.Second, 100*time.Millisecond)
+}
+
+// waitReadyEvery polls GET /readyz every poll for up to timeout.
+func waitReadyEvery(ctx context.Context, api *API, timeout, poll time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		_, err := api.Do("GET", "/readyz", nil, nil)
 		if err == nil {
@@ -300,7 +323,7 @@ func waitReady(ctx context.Context, api *API) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(poll):
 		}
 	}
 }

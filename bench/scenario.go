@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios are the scenario names, each with a file in configs/bench.
-var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory", "outage", "overload"}
+var Scenarios = []string{"fanout", "peer", "calls", "mixed", "memory", "outage", "overload", "crash", "soak"}
 
 // Scenario is one benchmark's parameters: a file in configs/bench
 // (NAME.yaml, embedded in the binary) or --scenario-file, then flags.
@@ -74,6 +74,21 @@ type Scenario struct {
 	// MaxRSS (overload) bounds the child daemon's peak RSS: above it the
 	// run fails; 0 = not checked.
 	MaxRSS configs.ByteSize `yaml:"max_rss" json:"max_rss"`
+
+	// Kills (crash) is how many times the child daemon is killed with
+	// SIGKILL during the fan-out and started again; Seed seeds the random
+	// kill moments (0 = a random seed, reported so that the run can be
+	// repeated with it).
+	Kills int   `yaml:"kills" json:"kills"`
+	Seed  int64 `yaml:"seed" json:"seed"`
+
+	// SampleEvery (soak) is how often the daemon's RSS and goroutines are
+	// sampled; RSSTolerance and GoroutineTolerance how much the last third
+	// of the measured phase's maximum may exceed the first third's (0.1 =
+	// 10 %) for the series to count as flat.
+	SampleEvery        Duration `yaml:"sample_every" json:"sample_every"`
+	RSSTolerance       float64  `yaml:"rss_tolerance" json:"rss_tolerance"`
+	GoroutineTolerance float64  `yaml:"goroutine_tolerance" json:"goroutine_tolerance"`
 
 	// Daemon is a herald config (keys as in configs/herald.yaml, over the
 	// defaults) for the daemon the harness starts itself; --config
@@ -243,6 +258,18 @@ var flagSetters = map[string]func(s *Scenario, v string) error{
 		}
 		return err
 	},
+	"kills": intSetter(func(s *Scenario) *int { return &s.Kills }),
+	"seed": func(s *Scenario, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		s.Seed = n
+		return nil
+	},
+	"sample-every":        durSetter(func(s *Scenario) *Duration { return &s.SampleEvery }),
+	"rss-tolerance":       floatSetter(func(s *Scenario) *float64 { return &s.RSSTolerance }),
+	"goroutine-tolerance": floatSetter(func(s *Scenario) *float64 { return &s.GoroutineTolerance }),
 	"shares": func(s *Scenario, v string) error {
 		m, err := ParseShares(v)
 		if err == nil {
@@ -254,33 +281,38 @@ var flagSetters = map[string]func(s *Scenario, v string) error{
 
 // flagHelp documents the scenario flags.
 var flagHelp = map[string]string{
-	"users":            "users registered for the measured traffic",
-	"devices-per-user": "devices (push tokens) per user",
-	"conns":            "connections in the load generator's fixed pool",
-	"setup-workers":    "registration requests in flight during setup",
-	"warmup-users":     "fanout, calls: size of the warm-up group messaged first (not measured)",
-	"rate":             "peer, mixed: peer messages per second, open loop (0 = closed loop, as fast as --conns allow)",
-	"duration":         "measured load phase, e.g. 30s",
-	"warmup":           "load before the measured phase, not measured, e.g. 5s",
-	"timeout":          "longest wait for the simulators to count every notification",
-	"settle":           "wait after everything is counted, to catch duplicates",
-	"call-rate":        "calls: call invitations per second during the fan-out",
-	"groups":           "mixed: number of groups",
-	"group-rate":       "mixed: group messages per second",
-	"churn-users":      "mixed: users whose presence churns",
-	"churn-rate":       "mixed: presence requests per second",
-	"churn-batch":      "mixed: updates per presence request",
-	"shares":           "vendor mix, e.g. apns=30,fcm=30,huawei=10,xiaomi=10,oppo=10,vivo=5,web=5",
-	"ramp":             "peer: find the knee: open-loop steps FROM:TO:xFACTOR (geometric) or FROM:TO:+STEP (linear) messages/s, herald's then a raw fasthttp server's (e.g. 1000:20000:x1.5)",
-	"step-duration":    "ramp: measured part of each step, e.g. 5s",
-	"step-warmup":      "ramp: unmeasured start of each step, e.g. 1s",
-	"knee-p99":         "ramp: a step is within the knee when accepted/s >= 95% of offered and accept p99 <= this, e.g. 20ms",
-	"active-users":     "memory: users made active (presence online) after registration",
-	"outage-vendor":    "outage: the vendor whose simulator goes down (apns fcm huawei xiaomi oppo vivo web)",
-	"outage":           "outage: how long the vendor's simulator stays down, e.g. 5m",
-	"outage-after":     "outage: when it goes down, counted from the group message's 2xx, e.g. 1s",
-	"max-rss":          "overload: the child daemon's peak RSS above which the run fails, e.g. 512MiB (0 = not checked)",
-	"group-size":       "mixed: members per group; memory: the fan-out group (0 = no fan-out)",
+	"users":               "users registered for the measured traffic",
+	"devices-per-user":    "devices (push tokens) per user",
+	"conns":               "connections in the load generator's fixed pool",
+	"setup-workers":       "registration requests in flight during setup",
+	"warmup-users":        "fanout, calls: size of the warm-up group messaged first (not measured)",
+	"rate":                "peer, mixed: peer messages per second, open loop (0 = closed loop, as fast as --conns allow)",
+	"duration":            "measured load phase, e.g. 30s",
+	"warmup":              "load before the measured phase, not measured, e.g. 5s",
+	"timeout":             "longest wait for the simulators to count every notification",
+	"settle":              "wait after everything is counted, to catch duplicates",
+	"call-rate":           "calls: call invitations per second during the fan-out",
+	"groups":              "mixed: number of groups",
+	"group-rate":          "mixed: group messages per second",
+	"churn-users":         "mixed: users whose presence churns",
+	"churn-rate":          "mixed: presence requests per second",
+	"churn-batch":         "mixed: updates per presence request",
+	"shares":              "vendor mix, e.g. apns=30,fcm=30,huawei=10,xiaomi=10,oppo=10,vivo=5,web=5",
+	"ramp":                "peer: find the knee: open-loop steps FROM:TO:xFACTOR (geometric) or FROM:TO:+STEP (linear) messages/s, herald's then a raw fasthttp server's (e.g. 1000:20000:x1.5)",
+	"step-duration":       "ramp: measured part of each step, e.g. 5s",
+	"step-warmup":         "ramp: unmeasured start of each step, e.g. 1s",
+	"knee-p99":            "ramp: a step is within the knee when accepted/s >= 95% of offered and accept p99 <= this, e.g. 20ms",
+	"active-users":        "memory: users made active (presence online) after registration",
+	"outage-vendor":       "outage: the vendor whose simulator goes down (apns fcm huawei xiaomi oppo vivo web)",
+	"outage":              "outage: how long the vendor's simulator stays down, e.g. 5m",
+	"outage-after":        "outage: when it goes down, counted from the group message's 2xx, e.g. 1s",
+	"max-rss":             "overload: the child daemon's peak RSS above which the run fails, e.g. 512MiB (0 = not checked)",
+	"group-size":          "mixed: members per group; memory: the fan-out group (0 = no fan-out)",
+	"kills":               "crash: how many times the child daemon is killed (SIGKILL) during the fan-out and restarted",
+	"seed":                "crash: seed of the random kill moments (0 = a random one, printed in the report: repeat a run with it)",
+	"sample-every":        "soak: how often the daemon's RSS and goroutines are sampled, e.g. 5s",
+	"rss-tolerance":       "soak: RSS is flat when the last third's max is at most the first third's max × (1 + this), e.g. 0.1",
+	"goroutine-tolerance": "soak: goroutines are flat when the last third's max is at most the first third's max × (1 + this), e.g. 0.1",
 }
 
 func intSetter(f func(*Scenario) *int) func(*Scenario, string) error {
@@ -425,9 +457,14 @@ func (s *Scenario) Validate() error {
 		if s.CallRate <= 0 {
 			bad("call_rate: must be > 0 for calls")
 		}
-	case "mixed":
+	case "crash":
+		if s.Kills < 1 || s.Kills > 1000 {
+			bad("kills: %d must be 1 to 1000", s.Kills)
+		}
+	}
+	if s.Name == "mixed" || s.Name == "soak" {
 		if s.Duration.Std() <= 0 {
-			bad("duration: must be > 0 for mixed")
+			bad("duration: must be > 0 for %s", s.Name)
 		}
 		if s.Groups < 0 || s.GroupSize < 0 || s.Groups*s.GroupSize > s.Users {
 			bad("groups × group_size (%d × %d) must be at most users (%d)", s.Groups, s.GroupSize, s.Users)
@@ -437,6 +474,19 @@ func (s *Scenario) Validate() error {
 		}
 		if s.ChurnRate > 0 && (s.ChurnUsers < 1 || s.ChurnBatch < 1 || s.ChurnBatch > 1000) {
 			bad("churn_rate needs churn_users >= 1 and churn_batch 1 to 1000")
+		}
+		if s.Rate <= 0 && s.GroupRate <= 0 && s.ChurnRate <= 0 {
+			bad("rate, group_rate and churn_rate are all 0: %s would send nothing", s.Name)
+		}
+	}
+	if s.Name == "soak" {
+		if s.SampleEvery.Std() <= 0 {
+			bad("sample_every: must be > 0 for soak")
+		} else if s.Duration.Std() > 0 && s.SampleEvery.Std() > s.Duration.Std()/3 {
+			bad("sample_every: %s is longer than a third of duration (%s): a third would hold no sample to compare", s.SampleEvery, s.Duration)
+		}
+		if s.RSSTolerance < 0 || s.GoroutineTolerance < 0 {
+			bad("rss_tolerance and goroutine_tolerance must be >= 0")
 		}
 	}
 	return errors.Join(errs...)

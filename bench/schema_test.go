@@ -3,12 +3,12 @@ package bench
 import (
 	"encoding/json"
 	"math"
-
-	"github.com/herald-push/herald/configs"
-	"github.com/herald-push/herald/vendors/simkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/vendors/simkit"
 )
 
 // sampleReport is a filled report as a scenario would leave it.
@@ -58,9 +58,9 @@ func sampleReport() *Report {
 		tg.fillKnee()
 	}
 	r.Ramp.fillRatio()
-	smp := MemorySample{Seconds: 1, RSSBytes: 80 << 20, HeapInuseBytes: 20 << 20, UserActorsActive: 0}
+	smp := MemorySample{Seconds: 1, RSSBytes: 80 << 20, HeapInuseBytes: 20 << 20, UserActorsActive: 0, Goroutines: 40}
 	r.Memory = &MemoryReport{Users: 10, ActiveUsers: 2, GroupSize: 5, IdleTimeout: "5m0s", Scope: "daemon", PID: 42,
-		Baseline: MemorySample{RSSBytes: 50 << 20, HeapInuseBytes: -1, UserActorsActive: -1}, PeakRSSBytes: 90 << 20, SampledPeakRSSBytes: 85 << 20,
+		Baseline: MemorySample{RSSBytes: 50 << 20, HeapInuseBytes: -1, UserActorsActive: -1, Goroutines: -1}, PeakRSSBytes: 90 << 20, SampledPeakRSSBytes: 85 << 20,
 		IntervalS: 0.5, Samples: []MemorySample{smp},
 		Phases: []MemoryPhase{{Name: PhaseRegistered, Description: "d", StartS: 0, EndS: 1, RSSBytes: 80 << 20, HWMBytes: 80 << 20, HeapInuseBytes: 20 << 20, PeakRSSBytes: 80 << 20}}}
 	r.Outage = &OutageReport{Vendor: "apns", AfterS: 1, Seconds: 3, StartS: 1.001, EndS: 4.002, Expected: 10, DeliveredBefore: 4, DeliveredAfter: 6,
@@ -72,6 +72,19 @@ func sampleReport() *Report {
 	r.Overload = &OverloadReport{OfferedPerSecond: 1000, SustainablePerSecond: 100, Factor: 10, Scheduled: 3000, Sent: 3000, AnsweredPerSecond: 900, Accepted: 400,
 		Overloaded: 2599, OverloadedRetryAfter: 2599, OtherStatus: []StatusCount{{Status: 500, Count: 1}}, MemoryLimitBytes: 64 << 20,
 		MaxRSSBytes: 256 << 20, PeakRSSBytes: 200 << 20, RSSChecked: true}
+	r.Crash = &CrashReport{Seed: 7, KillsPlanned: 2, KillsDuringFanout: 2, Lives: 3, GroupOwed: 100, FanoutSeconds: 4.5,
+		Kills: []CrashKill{
+			{AtS: 0.8, Fraction: 0.2, GroupCounted: 21, DuringFanout: true, PID: 42, LifeS: 0.8, PeakRSSBytes: 60 << 20, RestartS: 0.4, PeerRefused: 3},
+			{AtS: 2.5, Fraction: 0.7, GroupCounted: 70, DuringFanout: true, PID: 43, LifeS: 1.3, PeakRSSBytes: 70 << 20, RestartS: 0.5, PeerRefused: 4}},
+		PeerRate: 10, PeerSent: 60, PeerAccepted: 52, PeerRefusedWhileDown: 7, PeerFailedWhileUp: 1, PeerOwed: 52, PeerUnansweredDelivered: 1,
+		Owed: 152, Passed: true, Duplicates: 3, DuplicatesByVendor: []VendorCount{{Vendor: "apns", Count: 3}}, PeakRSSBytes: 70 << 20}
+	soak := []MemorySample{{Seconds: 1, RSSBytes: 80 << 20, HeapInuseBytes: 20 << 20, UserActorsActive: 3, Goroutines: 40},
+		{Seconds: 5, RSSBytes: 82 << 20, HeapInuseBytes: 21 << 20, UserActorsActive: 3, Goroutines: 41}}
+	r.Soak = &SoakReport{Scope: "daemon", PID: 42, IntervalS: 1, MeasureStartS: 0, MeasureEndS: 6, FirstThirdEndS: 2, LastThirdStartS: 4,
+		RSS:         flatCheck(soak, 0, 6, 0.1, func(s MemorySample) (int64, bool) { return s.RSSBytes, true }),
+		Goroutines:  flatCheck(soak, 0, 6, 0.1, func(s MemorySample) (int64, bool) { return s.Goroutines, true }),
+		SampleCount: 2, Samples: soak}
+	r.Soak.Flat = r.Soak.RSS.Flat && r.Soak.Goroutines.Flat
 	r.Failures = []string{}
 	r.metric("notifications_per_second", 1234.5678, "1/s")
 	r.Timeline = tl.Rates(time.Unix(1, 0), 50)
@@ -244,6 +257,42 @@ func TestValidatorCatchesViolations(t *testing.T) {
 			m["overload"].(map[string]any)["other_status"].([]any)[0].(map[string]any)["status"] = 7
 		}), "$.overload.other_status[0].status: 7 is below the minimum 100"},
 		"no target daemon": {mutate(func(m map[string]any) { delete(m["target"].(map[string]any), "daemon") }), `$.target: "daemon" is required`},
+		"crash without lost": {mutate(func(m map[string]any) {
+			delete(m["crash"].(map[string]any), "lost")
+		}), `$.crash: "lost" is required`},
+		"crash without seed": {mutate(func(m map[string]any) {
+			delete(m["crash"].(map[string]any), "seed")
+		}), `$.crash: "seed" is required`},
+		"crash without refused": {mutate(func(m map[string]any) {
+			delete(m["crash"].(map[string]any), "peer_refused_while_down")
+		}), `$.crash: "peer_refused_while_down" is required`},
+		"crash without vendor duplicates": {mutate(func(m map[string]any) {
+			delete(m["crash"].(map[string]any), "duplicates_by_vendor")
+		}), `$.crash: "duplicates_by_vendor" is required`},
+		"kill without restart time": {mutate(func(m map[string]any) {
+			delete(m["crash"].(map[string]any)["kills"].([]any)[1].(map[string]any), "restart_s")
+		}), `$.crash.kills[1]: "restart_s" is required`},
+		"kill share above 1": {mutate(func(m map[string]any) {
+			m["crash"].(map[string]any)["kills"].([]any)[0].(map[string]any)["fraction"] = 1.5
+		}), "$.crash.kills[0].fraction: 1.5 is above the maximum 1"},
+		"negative lost": {mutate(func(m map[string]any) {
+			m["crash"].(map[string]any)["lost"] = -1
+		}), "$.crash.lost: -1 is below the minimum 0"},
+		"soak without verdict": {mutate(func(m map[string]any) {
+			delete(m["soak"].(map[string]any), "flat")
+		}), `$.soak: "flat" is required`},
+		"soak check without bound": {mutate(func(m map[string]any) {
+			delete(m["soak"].(map[string]any)["goroutines"].(map[string]any), "bound")
+		}), `$.soak.goroutines: "bound" is required`},
+		"soak check without tolerance": {mutate(func(m map[string]any) {
+			delete(m["soak"].(map[string]any)["rss"].(map[string]any), "tolerance")
+		}), `$.soak.rss: "tolerance" is required`},
+		"soak sample without goroutines": {mutate(func(m map[string]any) {
+			delete(m["soak"].(map[string]any)["samples"].([]any)[1].(map[string]any), "goroutines")
+		}), `$.soak.samples[1]: "goroutines" is required`},
+		"bad soak scope": {mutate(func(m map[string]any) {
+			m["soak"].(map[string]any)["scope"] = "host"
+		}), "$.soak.scope: host is not one of"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -136,6 +136,37 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		p("daemon RSS\tpeak %s; runtime.memory_limit %s MiB", rss, mib(o.MemoryLimitBytes))
 	}
+	if c := r.Crash; c != nil {
+		p("")
+		p("crash\t%d of %d kills (seed %d, --seed repeats them), %d during the fan-out of %d notifications (done %ss after the 2xx); %d lives",
+			len(c.Kills), c.KillsPlanned, c.Seed, c.KillsDuringFanout, c.GroupOwed, fmtNum(c.FanoutSeconds), c.Lives)
+		p("kill	at s	planned	group counted	pid	life s	peak RSS MiB	restart s	peer refused")
+		for i, k := range c.Kills {
+			p("%d	%s	%s	%d	%d	%s	%s	%s	%d", i+1, fmtNum(k.AtS), fmtNum(k.Fraction), k.GroupCounted, k.PID, fmtNum(k.LifeS), mib(k.PeakRSSBytes), fmtNum(k.RestartS), k.PeerRefused)
+		}
+		p("peer	%s/s: %d sent, %d accepted (2xx), %d refused while down, %d failed while up, %d refused but delivered anyway",
+			fmtNum(c.PeerRate), c.PeerSent, c.PeerAccepted, c.PeerRefusedWhileDown, c.PeerFailedWhileUp, c.PeerUnansweredDelivered)
+		verdict := "PASS"
+		if !c.Passed {
+			verdict = "LOST"
+		}
+		p("owed	%d (group %d, peer %d): lost %d (group %d, peer %d) %s", c.Owed, c.GroupOwed, c.PeerOwed, c.Lost, c.GroupLost, c.PeerLost, verdict)
+		var dups []string
+		for _, d := range c.DuplicatesByVendor {
+			dups = append(dups, fmt.Sprintf("%s %d", d.Vendor, d.Count))
+		}
+		p("duplicates	%d (%s)", c.Duplicates, strings.Join(dups, ", "))
+		p("daemon RSS	peak %s MiB over every life", mib(c.PeakRSSBytes))
+	}
+	if s := r.Soak; s != nil {
+		p("")
+		p("soak	%s pid %d, %d samples every %ss; measured %ss to %ss (first third to %ss, last third from %ss); flat = last third's max <= first third's max × (1 + tolerance)",
+			s.Scope, s.PID, s.SampleCount, fmtNum(s.IntervalS), fmtNum(s.MeasureStartS), fmtNum(s.MeasureEndS), fmtNum(s.FirstThirdEndS), fmtNum(s.LastThirdStartS))
+		p("series	first third max	last third max	tolerance	bound	growth	verdict")
+		p("RSS MiB	%s	%s	%s	%s	%s	%s", mib(s.RSS.FirstThirdMax), mib(s.RSS.LastThirdMax), fmtNum(s.RSS.Tolerance), mib(s.RSS.Bound), fmtNum(s.RSS.Growth), soakVerdict(s.RSS))
+		g := s.Goroutines
+		p("goroutines	%d	%d	%s	%d	%s	%s", g.FirstThirdMax, g.LastThirdMax, fmtNum(g.Tolerance), g.Bound, fmtNum(g.Growth), soakVerdict(g))
+	}
 	if len(r.Latencies) > 0 {
 		p("")
 		p("latency (ms)\tcount\tp50\tp90\tp99\tp99.9\tmax\tmean")

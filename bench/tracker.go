@@ -76,9 +76,9 @@ type tracker struct {
 	kinds [128]*msgKind
 	// byToken, when set, also hears every receipt by token (calls), and
 	// bySeq every receipt of this run's messages by kind and sequence
-	// number (overload).
+	// number (overload, crash).
 	byToken func(token string, at time.Time)
-	bySeq   func(letter byte, seq int64)
+	bySeq   func(letter byte, seq int64, r simkit.Receipt)
 	all     atomic.Int64 // receipts of this run
 }
 
@@ -133,7 +133,7 @@ func (t *tracker) onReceipt(vendor string, r simkit.Receipt) {
 		return
 	}
 	if t.bySeq != nil {
-		t.bySeq(letter, seq)
+		t.bySeq(letter, seq, r)
 	}
 	k := t.kinds[letter]
 	if k == nil {
