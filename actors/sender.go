@@ -85,6 +85,10 @@ type batch struct {
 	items []store.Queued
 	since time.Time
 	probe bool // the circuit breaker's half-open probe
+	// each: the rows of several complete messages in one request
+	// (mergeExpress), each with its message's notification; key then
+	// names no message.
+	each bool
 }
 
 // Sender messages.
@@ -358,6 +362,34 @@ func (s *sender) lane() *[]*batch {
 	}
 }
 
+// mergeExpress joins the express batches at the head of the lane, up to
+// batch_size rows, into one batch that goes out as one request through
+// the client's SendEach (a vendor whose batch requests may carry a
+// different notification per target: OPPO). Express batches are mostly a
+// peer message's row or two, and each would otherwise be a request of its
+// own: when they queue (the sender at its qps or max_in_flight), a
+// thousand peer messages go in one request instead of a thousand, and a
+// group fan-out waiting behind them loses a start per batch_size rows,
+// not per row. Only batches already waiting are joined, so nothing is
+// held back for it.
+func (s *sender) mergeExpress() {
+	head := s.express[0]
+	rows, k := len(head.items), 1
+	for k < len(s.express) && s.express[k].key.voip == head.key.voip && rows+len(s.express[k].items) <= s.batchSize() {
+		rows += len(s.express[k].items)
+		k++
+	}
+	if k == 1 {
+		return
+	}
+	m := &batch{key: batchKey{voip: head.key.voip}, each: true, since: head.since, items: make([]store.Queued, 0, rows)}
+	for _, b := range s.express[:k] {
+		m.items = append(m.items, b.items...)
+	}
+	s.express[k-1] = m
+	s.express = s.express[k-1:]
+}
+
 // pause holds the sender's starts after cause, the answer that paused it:
 // our credentials refused (CredentialsBroken) or our setup wrong, e.g. the
 // endpoint redirecting (Misconfigured). Pauses in a row (no batch ending
@@ -419,6 +451,9 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		if !ok {
 			break // the breaker is open, or its probe is out
 		}
+		if lane == &s.express && s.d.each != nil {
+			s.mergeExpress()
+		}
 		b := (*lane)[0]
 		// room is how many of b's rows may go now. A batch vendor's
 		// request carries the whole batch and costs one request of qps
@@ -456,8 +491,8 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 			s.quotaUsed += int64(room)
 		}
 		if room < len(b.items) {
-			rest := &batch{key: b.key, items: b.items[room:], since: b.since}
-			b = &batch{key: b.key, items: b.items[:room:room], since: b.since}
+			rest := &batch{key: b.key, items: b.items[room:], since: b.since, each: b.each}
+			b = &batch{key: b.key, items: b.items[:room:room], since: b.since, each: b.each}
 			(*lane)[0] = rest
 		} else {
 			*lane = (*lane)[1:]

@@ -435,3 +435,84 @@ func TestSenderServesCompleteMessagesAheadOfAQueuedFanOutAndKeepsItMoving(t *tes
 		t.Fatalf("start order %s, want %s (P: a peer message, F: a fan-out batch of 1000)", got, want)
 	}
 }
+
+// eachClient is a batch fakeClient with SendEach (vendors.EachSender):
+// it records the message id each target's notification carries.
+type eachClient struct {
+	*fakeClient
+	mu   sync.Mutex
+	each [][]string // per SendEach call, the message id of each target
+}
+
+func (c *eachClient) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	ids := make([]string, len(ns))
+	for i, n := range ns {
+		ids[i] = n.MessageID
+	}
+	c.mu.Lock()
+	c.each = append(c.each, ids)
+	c.mu.Unlock()
+	return c.fakeClient.Send(ctx, nil, targets)
+}
+
+// Peer messages that queue behind a fan-out's batch at a vendor whose
+// batch requests take a notification per target go out together in one
+// request, each target with its own message's notification, and the
+// fan-out's next batch follows them.
+func TestSenderJoinsQueuedPeerMessagesIntoOneRequestWhereTheVendorTakesOneNotificationPerTarget(t *testing.T) {
+	client := &eachClient{fakeClient: &fakeClient{kind: vendors.OPPO, maxBatch: 1000, gate: make(chan struct{})}}
+	cfg := baseSenderConfig()
+	cfg.BatchSize, cfg.MaxInFlight = 1000, 1
+	h := newHarness(t, t.TempDir(), 4)
+	comp := &countingComposer{}
+	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
+		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
+		map[vendors.Kind]vendors.Sender{vendors.OPPO: client}, map[vendors.Kind]SenderConfig{vendors.OPPO: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(client.gate); snd.Stop() })
+	sent := func(n int) [][]vendors.Target {
+		t.Helper()
+		waitFor(t, fmt.Sprint(n, " sends at the client"), func() bool { s, _, _, _ := client.snapshot(); return len(s) == n })
+		s, _, _, _ := client.snapshot()
+		return s
+	}
+	snd.Enqueue(rows(vendors.OPPO, "group", 2000), Streaming)
+	sent(1) // the fan-out's first batch is in flight
+	const peers = 5
+	for i := range peers {
+		q := rows(vendors.OPPO, fmt.Sprint("peer-", i), 1)
+		q[0].Key.UserID = fmt.Sprint("pu-", i)
+		q[0].Entry.Token = fmt.Sprint("peer-tok-", i)
+		snd.Enqueue(q, Complete)
+	}
+	if _, err := snd.system.Root.RequestFuture(snd.pids[vendors.OPPO], &senderSync{}, 5*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	client.gate <- struct{}{}
+	s := sent(2)
+	if len(s[1]) != peers {
+		t.Fatalf("second request carried %d targets, want the %d queued peer messages together", len(s[1]), peers)
+	}
+	client.mu.Lock()
+	each := client.each
+	client.mu.Unlock()
+	if len(each) != 1 {
+		t.Fatalf("%d SendEach calls, want 1", len(each))
+	}
+	for i, tgt := range s[1] {
+		if want := fmt.Sprint("peer-tok-", i); tgt.Token != want || each[0][i] != fmt.Sprint("peer-", i) {
+			t.Errorf("target %d: token %q with message %q, want %q with peer-%d", i, tgt.Token, each[0][i], want, i)
+		}
+	}
+	client.gate <- struct{}{}
+	if s := sent(3); len(s[2]) != 1000 {
+		t.Fatalf("third request carried %d targets, want the fan-out's next batch of 1000", len(s[2]))
+	}
+	client.gate <- struct{}{}
+	waitFor(t, "every row sent", func() bool { return snd.Stats()[vendors.OPPO].Sent == 2000+peers })
+	if got := comp.calls.Load(); got != 2+peers {
+		t.Errorf("%d compositions, want one per fan-out batch (2) and one per peer message (%d)", got, peers)
+	}
+}

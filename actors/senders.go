@@ -73,8 +73,9 @@ type SenderDeps struct {
 type senderDeps struct {
 	SenderDeps
 	client    vendors.Sender
-	perTarget bool             // the client makes one request per target
-	progress  vendors.Progress // the client tells each target's end (nil: it doesn't)
+	perTarget bool               // the client makes one request per target
+	progress  vendors.Progress   // the client tells each target's end (nil: it doesn't)
+	each      vendors.EachSender // a batch client whose requests may carry a different notification per target (nil: none)
 	// freed counts request slots that targets gave back while their
 	// batches still run; the sender actor takes them at its next message,
 	// and is woken (once until that message) when freed reaches wakeFreed,
@@ -124,7 +125,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		st := &SenderStats{}
 		st.QuotaLeft.Store(-1)
 		d := &senderDeps{SenderDeps: deps, client: client, perTarget: vendors.RequestPerTarget(client),
-			progress: progressOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
+			progress: progressOf(client), each: eachOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
 			wg: &s.wg, stats: st, root: system.Root}
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
@@ -265,6 +266,14 @@ func progressOf(client vendors.Sender) vendors.Progress {
 	return nil
 }
 
+// eachOf is client's SendEach, for batch clients that have one.
+func eachOf(client vendors.Sender) vendors.EachSender {
+	if e, ok := client.(vendors.EachSender); ok && !vendors.RequestPerTarget(client) {
+		return e
+	}
+	return nil
+}
+
 // start runs one batch on a batch worker: send, record verdicts, report
 // back. The workers are long-lived, so the stacks that vendor requests and
 // Pebble commits grow are kept from one batch to the next. With a client
@@ -312,59 +321,103 @@ type outcome struct {
 }
 
 func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended func()) *sendDone {
-	user := ""
-	if len(b.items) == 1 {
-		user = b.items[0].Key.UserID
-	}
-	n, err := d.Composer.Notification(kind, b.key.messageID, b.key.voip, user)
 	var o outcome
-	switch {
-	case err != nil:
-		d.log.Warn("cannot build notification; retrying later", "message_id", b.key.messageID, "err", err)
-		d.classifyAll(cfg, b.items, vendors.Result{Verdict: vendors.Retry, Code: "compose_failed", Reason: err.Error()}, &o)
-		o.transient = 0 // our failure, not the vendor's: the breaker must not hear of it
-	case n == nil:
-		for _, q := range b.items {
-			o.done = append(o.done, q.Key)
-		}
-		d.stats.Expired.Add(int64(len(b.items)))
-	default:
-		d.send(kind, cfg, n, b, ended, &o)
+	if b.each {
+		d.runEach(kind, cfg, b, &o)
+	} else if n := d.compose(kind, cfg, b.key, b.items, &o); n != nil {
+		d.send(kind, cfg, b.items, func(ctx context.Context, targets []vendors.Target) ([]vendors.Result, error) {
+			if ended != nil {
+				return d.progress.SendProgress(ctx, n, targets, ended)
+			}
+			return d.client.Send(ctx, n, targets)
+		}, &o)
 	}
 	d.record(&o)
 	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, pause: o.pause,
 		answered: o.answered, transient: o.transient, probe: b.probe}
 }
 
-func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notification, b *batch, ended func(), o *outcome) {
-	targets := make([]vendors.Target, len(b.items))
+// compose builds the notification of items, rows of one message (key):
+// nil when there is nothing to send, the rows then filed in o. A batch
+// vendor's single row carries its badge in the notification.
+func (d *senderDeps) compose(kind vendors.Kind, cfg SenderConfig, key batchKey, items []store.Queued, o *outcome) *vendors.Notification {
+	user := ""
+	if len(items) == 1 {
+		user = items[0].Key.UserID
+	}
+	n, err := d.Composer.Notification(kind, key.messageID, key.voip, user)
+	switch {
+	case err != nil:
+		d.log.Warn("cannot build notification; retrying later", "message_id", key.messageID, "err", err)
+		transient := o.transient
+		d.classifyAll(cfg, items, vendors.Result{Verdict: vendors.Retry, Code: "compose_failed", Reason: err.Error()}, o)
+		o.transient = transient // our failure, not the vendor's: the breaker must not hear of it
+		return nil
+	case n == nil:
+		for _, q := range items {
+			o.done = append(o.done, q.Key)
+		}
+		d.stats.Expired.Add(int64(len(items)))
+		return nil
+	}
+	if !d.perTarget && len(items) == 1 && items[0].Entry.Badge >= 0 {
+		nn := *n
+		badge := int(items[0].Entry.Badge)
+		nn.Badge = &badge
+		n = &nn
+	}
+	return n
+}
+
+// runEach sends a batch of several messages' rows (sender.mergeExpress)
+// in one request through the client's SendEach: each message is composed
+// once, and its rows carry its notification.
+func (d *senderDeps) runEach(kind vendors.Kind, cfg SenderConfig, b *batch, o *outcome) {
+	items := make([]store.Queued, 0, len(b.items))
+	ns := make([]*vendors.Notification, 0, len(b.items))
+	for start := 0; start < len(b.items); {
+		end := start + 1
+		for end < len(b.items) && b.items[end].Key.MessageID == b.items[start].Key.MessageID {
+			end++
+		}
+		group := b.items[start:end]
+		start = end
+		n := d.compose(kind, cfg, batchKey{messageID: group[0].Key.MessageID, voip: b.key.voip}, group, o)
+		if n == nil {
+			continue
+		}
+		items = append(items, group...)
+		for range group {
+			ns = append(ns, n)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	d.send(kind, cfg, items, func(ctx context.Context, targets []vendors.Target) ([]vendors.Result, error) {
+		return d.each.SendEach(ctx, ns, targets)
+	}, o)
+}
+
+// send makes the vendor call for items through call and files each row
+// under its verdict.
+func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, items []store.Queued, call func(context.Context, []vendors.Target) ([]vendors.Result, error), o *outcome) {
+	targets := make([]vendors.Target, len(items))
 	var badges []int
-	for i, q := range b.items {
+	for i, q := range items {
 		targets[i] = vendors.Target{Token: q.Entry.Token, APNsEnv: q.Entry.APNsEnv}
 		if d.perTarget && q.Entry.Badge >= 0 {
 			if badges == nil {
-				badges = make([]int, len(b.items))
+				badges = make([]int, len(items))
 			}
 			badges[i] = int(q.Entry.Badge)
 			targets[i].Badge = &badges[i]
 		}
 	}
-	if !d.perTarget && len(b.items) == 1 && b.items[0].Entry.Badge >= 0 {
-		nn := *n
-		badge := int(b.items[0].Entry.Badge)
-		nn.Badge = &badge
-		n = &nn
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.SendTimeout)
 	defer cancel()
 	start := time.Now()
-	var results []vendors.Result
-	var err error
-	if ended != nil {
-		results, err = d.progress.SendProgress(ctx, n, targets, ended)
-	} else {
-		results, err = d.client.Send(ctx, n, targets)
-	}
+	results, err := call(ctx, targets)
 	if d.ObserveBatch != nil {
 		d.ObserveBatch(kind, len(targets), time.Since(start))
 	}
@@ -372,11 +425,11 @@ func (d *senderDeps) send(kind vendors.Kind, cfg SenderConfig, n *vendors.Notifi
 		err = fmt.Errorf("client returned %d results for %d targets", len(results), len(targets))
 	}
 	if err != nil {
-		d.classifyAll(cfg, b.items, vendors.Result{Verdict: vendors.Retry, Code: "send_error", Reason: err.Error()}, o)
+		d.classifyAll(cfg, items, vendors.Result{Verdict: vendors.Retry, Code: "send_error", Reason: err.Error()}, o)
 		return
 	}
 	for i, r := range results {
-		q := b.items[i]
+		q := items[i]
 		// An automatic token is tried on production first, so only a
 		// development answer is worth remembering: it saves the failed
 		// production request on every later push.

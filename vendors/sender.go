@@ -85,6 +85,18 @@ type Progress interface {
 	SendProgress(ctx context.Context, n *Notification, targets []Target, ended func()) ([]Result, error)
 }
 
+// EachSender is implemented by batch senders whose vendor takes a
+// different notification for each target of one request (OPPO's
+// unicast_batch). The senders put the rows of many single messages (peer
+// messages, each its own notification) into one such request instead of a
+// request each.
+type EachSender interface {
+	// SendEach delivers ns[i] to targets[i] for every i (as many
+	// notifications as targets) and returns one Result per target, in
+	// order; the error is Send's.
+	SendEach(ctx context.Context, ns []*Notification, targets []Target) ([]Result, error)
+}
+
 // RequestPerTarget reports whether s makes one vendor request per target.
 func RequestPerTarget(s Sender) bool {
 	p, ok := s.(PerTarget)

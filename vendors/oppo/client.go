@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/herald-push/herald/vendors/internal/wire"
 	"github.com/valyala/fastjson"
 )
 
@@ -25,7 +26,14 @@ type Client struct {
 	parsers      fastjson.ParserPool // for answers
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender     = (*Client)(nil)
+	_ vendors.EachSender = (*Client)(nil)
+)
+
+// passthroughUnsupported answers a passthrough notification without text.
+var passthroughUnsupported = vendors.Result{Verdict: vendors.Rejected, Code: "passthrough_unsupported",
+	Reason: "OPPO has notification messages only, and this passthrough message has no title or body to show"}
 
 // New validates cfg and returns a client with its own connection pool.
 func New(cfg Config) (*Client, error) {
@@ -71,8 +79,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		return nil, nil
 	}
 	if n.Passthrough && n.Title == "" && n.Body == "" {
-		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "passthrough_unsupported",
-			Reason: "OPPO has notification messages only, and this passthrough message has no title or body to show"}), nil
+		return vendors.Fill(len(targets), passthroughUnsupported), nil
 	}
 	out := make([]vendors.Result, 0, len(targets))
 	for start := 0; start < len(targets); start += maxBatch {
@@ -90,9 +97,71 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	return out, nil
 }
 
+// SendEach pushes ns[i] to targets[i] for every i through unicast_batch,
+// whose messages may each differ: the rows of many single messages (peer
+// messages) share a request instead of taking one each. Up to 1000 targets
+// per request, more as consecutive requests. Consecutive targets with the
+// same notification share its encoding. A target whose notification
+// cannot be sent (a passthrough without text, or one that does not
+// encode) is Rejected alone; the others go. Errors are Send's.
+func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if len(ns) != len(targets) {
+		return nil, fmt.Errorf("oppo: send each: %d notifications for %d targets", len(ns), len(targets))
+	}
+	for _, n := range ns {
+		if err := vendors.CheckSend(ctx, n, nil, 0); err != nil {
+			return nil, fmt.Errorf("oppo: send each: %w", err)
+		}
+	}
+	out := make([]vendors.Result, len(targets))
+	// Each distinct notification's tail is encoded once. A target whose
+	// notification cannot go is answered here and left out of the request.
+	tails := make([][]byte, len(targets))
+	regIDs := make([]string, 0, len(targets))
+	send := make([]int, 0, len(targets)) // indexes of the targets that go
+	for i, n := range ns {
+		switch {
+		case i > 0 && n == ns[i-1]:
+			tails[i], out[i] = tails[i-1], out[i-1]
+		case n.Passthrough && n.Title == "" && n.Body == "":
+			out[i] = passthroughUnsupported
+		default:
+			t, err := notificationTail(nil, n, wire.AppendQueryEscaped[[]byte])
+			if err != nil {
+				out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error()}
+			}
+			tails[i] = t
+		}
+		if tails[i] != nil {
+			send = append(send, i)
+			regIDs = append(regIDs, targets[i].Token)
+		}
+	}
+	for start := 0; start < len(send); start += maxBatch {
+		idx := send[start:min(start+maxBatch, len(send))]
+		regs := regIDs[start : start+len(idx)]
+		messages := appendEach(nil, regs, func(j int) (string, []byte) {
+			i := idx[j]
+			return ns[i].MessageID, tails[i]
+		}, wire.AppendQueryEscaped[[]byte])
+		res, err := c.postBatch(ctx, messages, regs)
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			for _, i := range send[start:] {
+				out[i] = vendors.Result{Verdict: vendors.Retry, Code: "canceled", Reason: "oppo: " + err.Error()}
+			}
+			return out, nil
+		}
+		for j, i := range idx {
+			out[i] = res[j]
+		}
+	}
+	return out, nil
+}
+
 // sendBatch sends one unicast_batch request for at most maxBatch targets.
-// An auth_token refused with code 11 is dropped and the request is sent
-// once more with a fresh one.
 func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
 	regIDs := make([]string, len(targets))
 	for i, t := range targets {
@@ -104,20 +173,27 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 	if err != nil {
 		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error()}), nil
 	}
+	return c.postBatch(ctx, messages, regIDs)
+}
+
+// postBatch posts one unicast_batch body for regIDs and reads its answer. An
+// auth_token refused with code 11 is dropped and the request is sent once
+// more with a fresh one.
+func (c *Client) postBatch(ctx context.Context, messages []byte, regIDs []string) ([]vendors.Result, error) {
 	for attempt := 0; ; attempt++ {
 		tok, fail, err := c.auth.get(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if fail != nil {
-			return vendors.Fill(len(targets), *fail), nil
+			return vendors.Fill(len(regIDs), *fail), nil
 		}
 		a, fail, err := c.post(ctx, pathBatch, tokenField(tok), messages)
 		if err != nil {
 			return nil, err
 		}
 		if fail != nil {
-			return vendors.Fill(len(targets), *fail), nil
+			return vendors.Fill(len(regIDs), *fail), nil
 		}
 		code := int(*a.Code)
 		if code == codeInvalidAuthToken && attempt == 0 {
@@ -132,7 +208,7 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 			if code == codeInvalidAuthToken {
 				r.Reason += " (again, right after a refresh)"
 			}
-			return vendors.Fill(len(targets), r), nil
+			return vendors.Fill(len(regIDs), r), nil
 		}
 		return batchResults(a, regIDs, c.now()), nil
 	}

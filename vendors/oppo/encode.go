@@ -123,6 +123,16 @@ func encodeFormMessages(n *vendors.Notification, regIDs []string) ([]byte, error
 // appendMessages appends the messages array to dst, every byte of it
 // through esc (appendRaw for JSON, wire.AppendQueryEscaped for the form).
 func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc func(dst, b []byte) []byte) ([]byte, error) {
+	rest, err := notificationTail(nil, n, esc)
+	if err != nil {
+		return nil, err
+	}
+	return appendEach(dst, regIDs, func(int) (string, []byte) { return n.MessageID, rest }, esc), nil
+}
+
+// notificationTail appends n's fields after app_message_id, with both
+// closing braces (the notification's and the message's), through esc.
+func notificationTail(dst []byte, n *vendors.Notification, esc func(dst, b []byte) []byte) ([]byte, error) {
 	w, err := buildNotification(n)
 	if err != nil {
 		return nil, err
@@ -131,14 +141,22 @@ func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc fu
 	if err != nil {
 		return nil, fmt.Errorf("oppo: encode notification: %w", err)
 	}
+	return esc(dst, append(notif[1:], '}')), nil
+}
+
+// appendEach appends the messages array for regIDs to dst: message i goes
+// to regIDs[i] with the message id and notification tail (already through
+// esc) that at(i) gives. A batch of one notification escapes its tail
+// once; a batch of several messages (SendEach) once per message.
+func appendEach(dst []byte, regIDs []string, at func(i int) (messageID string, tail []byte), esc func(dst, b []byte) []byte) []byte {
 	// The constant parts, escaped once.
 	open := esc(nil, []byte(`{"target_type":2,"target_value":`))
 	mid := esc(nil, []byte(`,"notification":{`))
 	idOpen := esc(nil, []byte(`"app_message_id":"`))
 	idClose := esc(nil, []byte(`",`))
-	rest := esc(nil, append(notif[1:], '}')) // the notification's fields, both braces closed
 	comma, open0, close0 := esc(nil, []byte(",")), esc(nil, []byte("[")), esc(nil, []byte("]"))
 	if dst == nil && len(regIDs) > 0 {
+		_, rest := at(0)
 		per := len(open) + len(mid) + len(idOpen) + 32 + len(idClose) + len(rest) + len(comma) + 3*len(regIDs[0]) + 6
 		dst = make([]byte, 0, len(regIDs)*per+len(open0)+len(close0))
 	}
@@ -150,19 +168,20 @@ func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc fu
 		if i > 0 {
 			dst = append(dst, comma...)
 		}
+		messageID, rest := at(i)
 		dst = append(dst, open...)
 		scratch = wire.AppendJSONString(scratch[:0], reg)
 		dst = esc(dst, scratch)
 		dst = append(dst, mid...)
-		if n.MessageID != "" {
-			key = appMessageIDKey(key[:0], n.MessageID, reg)
+		if messageID != "" {
+			key = appMessageIDKey(key[:0], messageID, reg)
 			dst = append(dst, idOpen...)
 			dst = append(dst, appMessageIDFrom(&id, key)...) // hex: nothing to escape
 			dst = append(dst, idClose...)
 		}
 		dst = append(dst, rest...)
 	}
-	return append(dst, close0...), nil
+	return append(dst, close0...)
 }
 
 // appendRaw appends b unchanged.
