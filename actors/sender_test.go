@@ -355,14 +355,7 @@ func TestSenderSlowTargetHoldsOnlyItsOwnSlot(t *testing.T) {
 		gate: make(chan struct{})}, slow: "tok-0"}
 	cfg := baseSenderConfig()
 	cfg.MaxInFlight = 10
-	h := newHarness(t, t.TempDir(), 4)
-	comp := &countingComposer{}
-	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
-		map[vendors.Kind]vendors.Sender{vendors.APNs: client}, map[vendors.Kind]SenderConfig{vendors.APNs: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snd, _ := sendersOf(t, client, cfg)
 	t.Cleanup(snd.Stop)
 	t.Cleanup(func() { close(client.gate) }) // runs first: a failed test must not leave tok-0 blocking Stop
 	snd.Enqueue(rows(vendors.APNs, "m1", 100), Complete)
@@ -463,14 +456,7 @@ func TestSenderJoinsQueuedPeerMessagesIntoOneRequestWhereTheVendorTakesOneNotifi
 	client := &eachClient{fakeClient: &fakeClient{kind: vendors.OPPO, maxBatch: 1000, gate: make(chan struct{})}}
 	cfg := baseSenderConfig()
 	cfg.BatchSize, cfg.MaxInFlight = 1000, 1
-	h := newHarness(t, t.TempDir(), 4)
-	comp := &countingComposer{}
-	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
-		map[vendors.Kind]vendors.Sender{vendors.OPPO: client}, map[vendors.Kind]SenderConfig{vendors.OPPO: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snd, comp := sendersOf(t, client, cfg)
 	t.Cleanup(func() { close(client.gate); snd.Stop() })
 	sent := func(n int) [][]vendors.Target {
 		t.Helper()
@@ -515,4 +501,19 @@ func TestSenderJoinsQueuedPeerMessagesIntoOneRequestWhereTheVendorTakesOneNotifi
 	if got := comp.calls.Load(); got != 2+peers {
 		t.Errorf("%d compositions, want one per fan-out batch (2) and one per peer message (%d)", got, peers)
 	}
+}
+
+// sendersOf runs client's sender alone with cfg (fallback tick an hour) on
+// a fresh harness; the caller stops it.
+func sendersOf(t *testing.T, client vendors.Sender, cfg SenderConfig) (*Senders, *countingComposer) {
+	t.Helper()
+	h := newHarness(t, t.TempDir(), 4)
+	comp := &countingComposer{}
+	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
+		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
+		map[vendors.Kind]vendors.Sender{client.Kind(): client}, map[vendors.Kind]SenderConfig{client.Kind(): cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snd, comp
 }
