@@ -382,8 +382,14 @@ func (s *sender) mergeExpress() {
 	if k == 1 {
 		return
 	}
-	m := &batch{key: batchKey{voip: head.key.voip}, each: true, since: head.since, items: make([]store.Queued, 0, rows)}
-	for _, b := range s.express[:k] {
+	// A head joined earlier grows in place: copying it again on every
+	// pump while the sender waits would cost batch_size rows per row.
+	m := head
+	if !head.each {
+		m = &batch{key: batchKey{voip: head.key.voip}, each: true, since: head.since, items: make([]store.Queued, 0, s.batchSize())}
+		m.items = append(m.items, head.items...)
+	}
+	for _, b := range s.express[1:k] {
 		m.items = append(m.items, b.items...)
 	}
 	s.express[k-1] = m
