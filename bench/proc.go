@@ -191,6 +191,9 @@ func (w *procWatch) stop(r *ProcessReport) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	r.SampledPeakRSSBytes = w.peak
+	// The kernel updates VmHWM lazily from per-CPU counters, so a VmRSS
+	// sample can read a little above it: the peak is at least every sample.
+	r.PeakRSSBytes = max(r.PeakRSSBytes, w.peak)
 	r.RSSSamples = thinSamples(w.samples, 500)
 	return w.err
 }
