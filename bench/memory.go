@@ -319,6 +319,8 @@ func runMemory(ctx context.Context, e *runEnv) error {
 	for _, s := range sm.samples {
 		mr.SampledPeakRSSBytes = max(mr.SampledPeakRSSBytes, s.RSSBytes)
 	}
+	// VmHWM lags VmRSS (procWatch.stop): the peak is at least every sample.
+	mr.PeakRSSBytes = max(mr.PeakRSSBytes, mr.SampledPeakRSSBytes)
 	mr.Samples = thinMemSamples(sm.samples, 600)
 	if sm.err != nil {
 		e.rep.note("memory samples: %v", sm.err)

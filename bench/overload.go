@@ -204,7 +204,7 @@ func runOverload(ctx context.Context, e *runEnv) error {
 		}
 	}
 	if p := e.rep.Process; p != nil {
-		or.PeakRSSBytes = max(p.PeakRSSBytes, p.SampledPeakRSSBytes)
+		or.PeakRSSBytes = p.PeakRSSBytes // at least every sample (procWatch.stop)
 		or.RSSChecked = p.Scope == "daemon"
 	}
 
