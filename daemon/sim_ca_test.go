@@ -160,7 +160,6 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 		{"not a CA", func(t *testing.T, c, k string) { writeTestFile(t, c, string(leafPEM(t, c, k))) }, now, simCAFile, "not a CA certificate"},
 		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, simCAKeyFile, "does not match the certificate"},
 		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, simCAKeyFile, "has no private key"},
-		{"ca.pem missing", func(t *testing.T, c, _ string) { removeTestFile(t, c) }, now, simCAFile, "is missing"},
 		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), simCAFile, "expired"},
 		{"not yet valid", func(*testing.T, string, string) {}, now.Add(-48 * time.Hour), simCAFile, "not valid before"},
 		{"corrupt signing keys", func(t *testing.T, c, _ string) {

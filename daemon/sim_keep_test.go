@@ -167,6 +167,38 @@ func TestSimCACreateAfterLostRace(t *testing.T) {
 	}
 }
 
+// TestSimCAKeyWithoutCertIsCertified: a start that finds the CA key but
+// no certificate (what it sees while a concurrent first start is between
+// its two files, after one died there, or after ca.pem was deleted)
+// certifies that key instead of failing. The pair on disk matches, and a
+// herald still trusting the lost certificate trusts the simulators: the
+// CA's name and key are the same.
+func TestSimCAKeyWithoutCertIsCertified(t *testing.T) {
+	dir := t.TempDir()
+	certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
+	if _, err := keepSimState(dir, false, time.Now(), discardLog); err != nil {
+		t.Fatal(err)
+	}
+	lost := filepath.Join(t.TempDir(), "lost-ca.pem")
+	writeTestFile(t, lost, string(mustReadFile(t, certPath)))
+	keyPEM := mustReadFile(t, keyPath)
+	removeTestFile(t, certPath)
+
+	r := startSimRunT(t, "127.0.0.1:0", dir, false)
+	if r.CACreated {
+		t.Fatal("reported a new CA; want the key on disk certified")
+	}
+	if !bytes.Equal(mustReadFile(t, keyPath), keyPEM) {
+		t.Fatal("the CA key was replaced")
+	}
+	if _, err := simkit.LoadCA(mustReadFile(t, certPath), keyPEM, time.Now()); err != nil {
+		t.Fatalf("the CA files do not pair: %v", err)
+	}
+	if err := getStats(trustingOnly(t, lost), r.URL); err != nil {
+		t.Fatalf("a client trusting the lost certificate: %v", err)
+	}
+}
+
 // TestSimStateWarnings: a key file others may read and a CA expiring
 // within 30 days are warned about; an old leftover temporary file of ours
 // is removed, a fresh one (a concurrent start's) is kept.

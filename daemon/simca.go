@@ -85,14 +85,16 @@ func keepSimCA(dir string, fresh bool, now time.Time, log *slog.Logger) (*simkit
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	switch {
-	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		return createSimCA(certPath, keyPath, now) // the first start in dir
+	case errors.Is(certErr, fs.ErrNotExist) && (keyErr == nil || errors.Is(keyErr, fs.ErrNotExist)):
+		// The first start in dir, or a key with no certificate yet: a
+		// concurrent first start between its two files, or one that died
+		// there. createSimCA certifies the key on disk where there is one
+		// and loads a certificate that appears meanwhile.
+		return createSimCA(certPath, keyPath, now)
 	case certErr != nil && !errors.Is(certErr, fs.ErrNotExist):
 		return nil, false, fmt.Errorf("sim CA: %w", certErr) // names the file
 	case keyErr != nil && !errors.Is(keyErr, fs.ErrNotExist):
 		return nil, false, fmt.Errorf("sim CA: %w", keyErr)
-	case certErr != nil:
-		return nil, false, fmt.Errorf("sim CA: %s is missing but %s exists; run herald sim --new-ca to make a new CA", certPath, keyPath)
 	case keyErr != nil:
 		return nil, false, fmt.Errorf("sim CA: %s has no private key %s beside it (written by an older herald sim, or not by herald sim); "+
 			"run herald sim --new-ca to replace it with a new CA, then restart every herald that trusts it", certPath, keyPath)
