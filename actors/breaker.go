@@ -8,13 +8,21 @@ import "time"
 // requests that cannot succeed (a retry storm), and each row's attempts
 // would run up. So after breakerTrips batches in a row whose every row
 // failed for a transient reason and none was answered, the breaker opens:
+// "in a row" in the order the batches started, not the order they ended.
+// With many batches in flight, a batch that started before the vendor went
+// down may end, answered, after later batches failed: its answer is old
+// news and does not reset the count; likewise a failure of a batch that
+// started before one the vendor answered.
 // the sender starts nothing for a while (rows wait where they are, no
 // attempt is spent), then lets one batch through (half-open). The probe
 // answered closes it and the sender resumes at its configured rate; the
 // probe failing opens it again for twice as long, up to breakerMaxOpen.
 type breaker struct {
 	state   BreakerState
-	fails   int           // batches in a row failed wholly for transient reasons
+	fails   int           // batches in a row (by start) failed wholly for transient reasons
+	started uint64        // batches started so far: the next one's seq is started+1
+	okSeq   uint64        // the latest-started batch the vendor answered
+	failSeq uint64        // the latest-started batch that failed wholly
 	until   time.Time     // open until then
 	openFor time.Duration // the next open period
 	probing bool          // half-open: the probe is in flight
@@ -46,23 +54,29 @@ const (
 	breakerMaxOpen = 30 * time.Second // a down vendor is probed at least this often
 )
 
-// observe takes one finished batch: rows the vendor answered (delivered,
-// token invalid, rejected) and rows that failed for a transient reason.
-// It returns the state change, if any, for the log.
-func (s *sender) observe(now time.Time, answered, transient int, probe bool) (from, to BreakerState, changed bool) {
+// observe takes one finished batch, the seq-th started: rows the vendor
+// answered (delivered, token invalid, rejected) and rows that failed for a
+// transient reason. An answer or failure older (by start) than the latest
+// of the other kind is ignored. It returns the state change, if any, for
+// the log.
+func (s *sender) observe(now time.Time, seq uint64, answered, transient int, probe bool) (from, to BreakerState, changed bool) {
 	b := &s.breaker
 	from = b.state
 	if probe {
 		b.probing = false
 	}
 	switch {
+	case answered > 0 && seq < b.failSeq && !probe:
+		// started before a batch that failed: says nothing of now
 	case answered > 0:
-		b.fails = 0
+		b.fails, b.okSeq = 0, max(b.okSeq, seq)
 		if b.state != breakerClosed && (probe || b.state == breakerHalfOpen) {
 			b.state, b.openFor = breakerClosed, 0
 		}
+	case transient > 0 && seq < b.okSeq && !probe:
+		// started before a batch the vendor answered: says nothing of now
 	case transient > 0:
-		b.fails++
+		b.fails, b.failSeq = b.fails+1, max(b.failSeq, seq)
 		switch {
 		case b.state == breakerHalfOpen && probe:
 			b.open(now, s.cfg, true)

@@ -131,3 +131,44 @@ func TestBreakerIgnoresThrottlingAndGoesHalfOpenWithoutTraffic(t *testing.T) {
 		t.Fatalf("the open period over, nothing queued: breaker %s; want half_open", st.Breaker)
 	}
 }
+
+// With many batches in flight, the breaker counts failures in the order
+// the batches started: batches that started before the vendor went down
+// and end answered after later batches failed do not reset the count (the
+// outage scenario's breaker once never opened so), and a failure of a
+// batch older than one the vendor answered does not add to it.
+func TestBreakerCountsBatchesInStartOrder(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := &sender{stats: &SenderStats{}, cfg: baseSenderConfig()}
+	ok := func(seq uint64) { s.observe(now, seq, 1, 0, false) }
+	fail := func(seq uint64) { s.observe(now, seq, 0, 1, false) }
+	s.breaker.started = 9 // batches 1..9 in flight; the vendor went down after 3 started
+	fail(4)
+	ok(1)
+	fail(5)
+	ok(2)
+	ok(3)
+	if s.breaker.state != breakerClosed || s.breaker.fails != 2 {
+		t.Fatalf("after 2 failures and 3 older answers: %s with %d fails; want closed with 2", s.breaker.state, s.breaker.fails)
+	}
+	fail(6)
+	if s.breaker.state != breakerOpen || s.stats.Breaker.Load() != int64(breakerOpen) {
+		t.Fatalf("after 3 failures by start: %s; want open", s.breaker.state)
+	}
+
+	s = &sender{stats: &SenderStats{}, cfg: baseSenderConfig()}
+	fail(1)
+	fail(2)
+	ok(4) // a later batch answered: the vendor is up
+	fail(3)
+	fail(3)
+	if s.breaker.state != breakerClosed || s.breaker.fails != 0 {
+		t.Fatalf("failures older than an answer: %s with %d fails; want closed with 0", s.breaker.state, s.breaker.fails)
+	}
+	fail(5)
+	fail(6)
+	fail(7)
+	if s.breaker.state != breakerOpen {
+		t.Fatalf("3 failures after the answer: %s; want open", s.breaker.state)
+	}
+}

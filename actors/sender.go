@@ -84,7 +84,8 @@ type batch struct {
 	key   batchKey
 	items []store.Queued
 	since time.Time
-	probe bool // the circuit breaker's half-open probe
+	probe bool   // the circuit breaker's half-open probe
+	seq   uint64 // set at start: the how-manieth batch the sender started (breaker.go)
 	// each: the rows of several complete messages in one request
 	// (mergeExpress), each with its message's notification; key then
 	// names no message.
@@ -116,6 +117,7 @@ type (
 		// says the batch was the breaker's half-open probe.
 		answered, transient int
 		probe               bool
+		seq                 uint64 // the batch's batch.seq
 	}
 )
 
@@ -178,7 +180,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		if m.pause != nil {
 			s.pause(now, *m.pause)
 		}
-		if from, to, changed := s.observe(now, m.answered, m.transient, m.probe); changed {
+		if from, to, changed := s.observe(now, m.seq, m.answered, m.transient, m.probe); changed {
 			switch to {
 			case breakerOpen:
 				s.stats.BreakerOpened.Add(1)
@@ -513,6 +515,8 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		if probe {
 			b.probe, s.breaker.probing = true, true
 		}
+		s.breaker.started++
+		b.seq = s.breaker.started
 		requests := 1
 		if s.d.perTarget {
 			requests = len(b.items)

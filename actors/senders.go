@@ -334,7 +334,7 @@ func (d *senderDeps) run(kind vendors.Kind, cfg SenderConfig, b *batch, ended fu
 	}
 	d.record(&o)
 	return &sendDone{sent: len(b.items), retry: o.retry, requeue: o.requeue, pause: o.pause,
-		answered: o.answered, transient: o.transient, probe: b.probe}
+		answered: o.answered, transient: o.transient, probe: b.probe, seq: b.seq}
 }
 
 // compose builds the notification of items, rows of one message (key):
