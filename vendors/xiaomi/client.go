@@ -22,6 +22,7 @@ const maxAnswer = 1 << 20
 // Client sends notifications through MiPush. Safe for concurrent use.
 type Client struct {
 	url    string // Endpoint + SendPath
+	each   string // Endpoint + MultiPath
 	auth   string // "key=<AppSecret>"
 	enc    encoder
 	in     interpreter
@@ -32,7 +33,10 @@ type Client struct {
 	timeout time.Duration
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender     = (*Client)(nil)
+	_ vendors.EachSender = (*Client)(nil)
+)
 
 // New returns a Client for cfg after checking it; the error names every
 // missing or malformed field.
@@ -43,6 +47,7 @@ func New(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	c := &Client{
 		url:     cfg.Endpoint + SendPath,
+		each:    cfg.Endpoint + MultiPath,
 		auth:    "key=" + cfg.AppSecret,
 		enc:     encoder{pkg: cfg.PackageName, channel: cfg.ChannelID},
 		secret:  cfg.AppSecret,
@@ -120,8 +125,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	slots := make([]int, 0, len(targets))
 	for i, t := range targets {
 		if !plausibleRegID(t.Token) {
-			results[i] = vendors.Result{Verdict: vendors.TokenInvalid, Code: "invalid_regid",
-				Reason: "empty registration id, or one holding a comma or whitespace"}
+			results[i] = invalidRegID
 			continue
 		}
 		regIDs = append(regIDs, t.Token)
@@ -130,7 +134,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	if len(regIDs) == 0 {
 		return results, nil
 	}
-	got, err := c.post(ctx, c.enc.appendForm(make([]byte, 0, 512+len(regIDs)*64), n, regIDs), regIDs)
+	got, err := c.post(ctx, c.url, c.enc.appendForm(make([]byte, 0, 512+len(regIDs)*64), n, regIDs), regIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +144,12 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	return results, nil
 }
 
-// post sends one form body and interprets the answer for regIDs.
-func (c *Client) post(ctx context.Context, body []byte, regIDs []string) ([]vendors.Result, error) {
+// post sends one form body to url and interprets the answer for regIDs
+// (the targets of the request, in order).
+func (c *Client) post(ctx context.Context, url string, body []byte, regIDs []string) ([]vendors.Result, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("xiaomi: send: build request: %w", err)
 	}
@@ -183,6 +188,10 @@ func (c *Client) redact(s string) string {
 	}
 	return strings.ReplaceAll(s, c.secret, "[redacted]")
 }
+
+// invalidRegID answers a target whose token cannot be a registration id.
+var invalidRegID = vendors.Result{Verdict: vendors.TokenInvalid, Code: "invalid_regid",
+	Reason: "empty registration id, or one holding a comma or whitespace"}
 
 // plausibleRegID reports whether tok can be sent as one registration id.
 func plausibleRegID(tok string) bool {

@@ -23,6 +23,16 @@ const (
 // SendPath is the MiPush "push one message to a list of regids" API.
 const SendPath = "/v3/message/regid"
 
+// MultiPath is the MiPush "push a different message to each regid" API:
+// one form field, messages, holding the JSON array
+// [{"target":"<regid>","message":{…}},…]. The path and the shape are those
+// of Xiaomi's server SDKs (Java Constants.XmPushRequestPath
+// V2_SEND_MULTI_MESSAGE_WITH_REGID and Sender.send(List<TargetedMessage>),
+// PHP PushRequestPath and Sender::multiSend, the Go SDKs' MultiRegIdURL and
+// buildTargetedMessageParam); MiPush's public documentation lists it
+// without the body's details.
+const MultiPath = "/v2/multi_messages/regids"
+
 // MaxBatch is the most registration ids one request may carry.
 const MaxBatch = 1000
 

@@ -9,7 +9,9 @@
 //     batch of up to 1000 registration ids, authenticated by the static
 //     header "Authorization: key=<AppSecret>", and maps MiPush's answers
 //     (HTTP 200 with a business code in a JSON body) to one vendors.Result
-//     per target.
+//     per target. Its SendEach (vendors.EachSender) posts a different
+//     notification to each target in one request to
+//     /v2/multi_messages/regids (MultiPath), up to 1000 targets.
 //   - The wire encoding (encode.go): which Notification field becomes which
 //     MiPush form field. Custom data travels twice: complete, as a JSON
 //     object in "payload" (the passthrough content and the message content
@@ -19,8 +21,8 @@
 //     over 1024 characters and keys that collide with MiPush's predefined
 //     extras travel only in payload.
 //   - Simulator, an http.Handler speaking the same wire protocol (paths
-//     relative to its base URL) that checks the AppSecret and the
-//     parameters, scripts failures by token prefix (simkit.Script),
+//     relative to its base URL, both endpoints) that checks the AppSecret
+//     and the parameters, scripts failures by token prefix (simkit.Script),
 //     enforces a QPS and daily-quota simkit.Gate and counts what it accepts
 //     in a simkit.Recorder under the vendor name "xiaomi".
 //
@@ -51,6 +53,23 @@
 //     notify_type -1 (sound, vibration, lights); the urgency itself comes
 //     from the private ("私信") channel the push resource resolves into
 //     Notification.Channel (Config.ChannelID when it is empty).
+//   - /v2/multi_messages/regids takes one form field, messages: the JSON
+//     array [{"target":"<regid>","message":{…}},…], each message carrying
+//     the fields a /v3/message/regid form carries (encoder.appendMessage
+//     writes them from the same code, in the same order), integers as
+//     JSON numbers and the extras nested as "extra":{…} in sorted key
+//     order rather than flattened extra.* keys. MiPush's public docs name
+//     the endpoint but not its body; the shape is what Xiaomi's server
+//     SDKs send (Java Sender.send(List<TargetedMessage>) and PHP
+//     Sender::multiSend with Message.getJSONInfos / json_infos, Go SDKs'
+//     buildTargetedMessageParam marshalling [{"target","message"}] with a
+//     `json:"extra"` map). The answer has the single endpoint's shape
+//     (bad_regids, codes) and is read by the same interpreter. MiPush
+//     answers one code per request, so SendEach leaves out, Rejected with
+//     code "encode", a notification MiPush would refuse as encoded (a
+//     notification message without text or channel), rather than let it
+//     fail the others; a refusal only MiPush can judge (27001, an unknown
+//     channel) still fails the whole request.
 //   - The simulator requires extra.channel_id on notification messages
 //     (10017 without) but not on passthrough ones, which show nothing.
 package xiaomi

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"hash/fnv"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -55,7 +54,7 @@ type encoder struct {
 //	                  android.resource://<pkg>/raw/<name without extension>
 //	(notifications)   extra.notify_foreground 1: show even in foreground
 func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string) []byte {
-	w := formWriter{buf: dst}
+	w := fieldWriter{buf: dst}
 	w.key("registration_id")
 	for i, id := range regIDs {
 		if i > 0 {
@@ -63,41 +62,79 @@ func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string
 		}
 		w.buf = wire.AppendQueryEscaped(w.buf, id)
 	}
+	e.writeFields(&w, n)
+	return w.buf
+}
+
+// appendMessage appends n as one message object of a
+// /v2/multi_messages/regids request: the fields appendForm writes after
+// registration_id, in the same order and with the same values, as JSON —
+// integers as JSON numbers, and the extras as the nested object
+// "extra":{"channel_id":…} in sorted key order instead of flattened
+// extra.* keys. That is the shape Xiaomi's own server SDKs send: the Java
+// and PHP SDKs' Message.getJSONInfos / json_infos (every top-level field,
+// then 'extra' => array of the extras) and the Go SDKs' json.Marshal of a
+// Message with `json:"extra"` map[string]string, which sorts its keys.
+// n must be encodable (refusal(n) == "").
+func (e encoder) appendMessage(dst []byte, n *vendors.Notification) []byte {
+	w := fieldWriter{buf: append(dst, '{'), json: true}
+	e.writeFields(&w, n)
+	w.closeJSON()
+	return w.buf
+}
+
+// refusal says why MiPush would refuse n as this encoder writes it ("" =
+// it would not): a notification message without any text (10016: title
+// and description are required) or without a channel (10017: MiPush
+// requires extra.channel_id). Send lets MiPush answer for its one message;
+// SendEach asks first, so that one such message is Rejected alone instead
+// of failing the whole request with every other target's message.
+func (e encoder) refusal(n *vendors.Notification) string {
+	switch {
+	case n.Passthrough:
+		return ""
+	case blank(n.Title) && blank(n.Body):
+		return "a notification message needs a title or a body (MiPush answers 10016)"
+	case cmp.Or(n.Channel, e.channel) == "":
+		return "a notification message needs a channel: Notification.Channel or Config.ChannelID (MiPush answers 10017)"
+	}
+	return ""
+}
+
+// writeFields writes every field of n but registration_id through w.
+func (e encoder) writeFields(w *fieldWriter, n *vendors.Notification) {
 	w.field("restricted_package_name", e.pkg)
 	if n.Passthrough {
-		w.field("pass_through", "1")
+		w.number("pass_through", 1)
 	} else {
-		w.field("pass_through", "0")
+		w.number("pass_through", 0)
 		title, desc := notificationText(n)
 		w.field("title", title)
 		w.field("description", desc)
 	}
-	w.key("payload")
 	keys := dataKeys(n)
-	w.buf = wire.AppendQueryEscaped(w.buf, appendPayload(make([]byte, 0, 64+payloadSize(n)), n, keys))
+	w.fieldBytes("payload", appendPayload(make([]byte, 0, 64+payloadSize(n)), n, keys))
 	if n.VoIP || n.Priority == vendors.PriorityHigh {
-		w.field("notify_type", "-1")
+		w.number("notify_type", -1)
 	}
 	if id, ok := notifyID(n); ok {
-		w.key("notify_id")
-		w.buf = strconv.AppendInt(w.buf, int64(id), 10)
+		w.number("notify_id", int64(id))
 	}
 	if n.TTL > 0 {
-		w.key("time_to_live")
-		w.buf = strconv.AppendInt(w.buf, max(1, n.TTL.Milliseconds()), 10)
+		w.number("time_to_live", max(1, n.TTL.Milliseconds()))
 	}
 	if ch := cmp.Or(n.Channel, e.channel); ch != "" {
-		w.field("extra.channel_id", ch)
+		w.extra("channel_id", ch)
 	}
 	if !n.Passthrough {
-		w.field("extra.notify_foreground", "1")
+		w.extra("notify_foreground", "1")
 		if uri := soundURI(e.pkg, n.Sound); uri != "" {
-			w.field("extra.sound_uri", uri)
+			w.extra("sound_uri", uri)
 		}
 	}
 	custom := 0
 	if n.MessageID != "" {
-		w.field("extra."+messageIDKey, n.MessageID)
+		w.extra(messageIDKey, n.MessageID)
 		custom++
 	}
 	for _, k := range keys {
@@ -105,31 +142,10 @@ func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string
 			break
 		}
 		if v := n.Data[k]; extraAllowed(k, v) {
-			w.field("extra."+k, v)
+			w.extra(k, v)
 			custom++
 		}
 	}
-	return w.buf
-}
-
-// formWriter appends key=value pairs separated by '&'.
-type formWriter struct {
-	buf    []byte
-	fields int
-}
-
-func (w *formWriter) key(k string) {
-	if w.fields > 0 {
-		w.buf = append(w.buf, '&')
-	}
-	w.fields++
-	w.buf = wire.AppendQueryEscaped(w.buf, k)
-	w.buf = append(w.buf, '=')
-}
-
-func (w *formWriter) field(k, v string) {
-	w.key(k)
-	w.buf = wire.AppendQueryEscaped(w.buf, v)
 }
 
 // dataKeys returns n.Data's keys sorted, without messageIDKey (the

@@ -33,3 +33,43 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSendEachRequestBody is SendEach's request body for 1000 targets
+// (encoding, escaping and the messages array, no I/O), per notification:
+// every target its own notification (peer messages), or runs of ten
+// targets sharing one.
+func BenchmarkSendEachRequestBody(b *testing.B) {
+	c, err := New(Config{AppSecret: "s", PackageName: "com.example.chat", ChannelID: "im-private"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const targets = 1000
+	base := goldenCases()["notification"]
+	tgs := make([]vendors.Target, targets)
+	for i := range tgs {
+		tgs[i].Token = fmt.Sprintf("k3mJvLhV0yG1Mq2Yp9xXb8Zc7Ed6Rf5Tg4Hy3Uj2Ik1Ol0Pz+%06d=", i)
+	}
+	for _, run := range []int{1, 10} {
+		ns := make([]*vendors.Notification, targets)
+		for i := range ns {
+			if i%run == 0 {
+				n := *base
+				n.MessageID = fmt.Sprintf("msg-%06d", i)
+				ns[i] = &n
+			} else {
+				ns[i] = ns[i-1]
+			}
+		}
+		b.Run(fmt.Sprintf("targets=%d/run=%d", targets, run), func(b *testing.B) {
+			b.ReportAllocs()
+			out := make([]vendors.Result, targets)
+			var body []byte
+			for b.Loop() {
+				body, _, _ = c.eachRequest(ns, tgs, out)
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*targets/run), "ns/notification")
+			b.ReportMetric(float64(b.N*targets)/b.Elapsed().Seconds(), "notifications/s")
+		})
+	}
+}

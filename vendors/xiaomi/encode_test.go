@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +159,138 @@ func TestNotifyID(t *testing.T) {
 	for _, id := range []int32{a, c, d} {
 		if id < 0 {
 			t.Errorf("negative notify_id %d", id)
+		}
+	}
+}
+
+// refMessage is one /v2/multi_messages/regids message as the Go SDKs
+// marshal theirs (numbers as JSON numbers, extras as a map, which
+// encoding/json writes in sorted key order); refFromForm fills it from
+// the /v3/message/regid form of the same notification.
+type refMessage struct {
+	RestrictedPackageName string            `json:"restricted_package_name"`
+	PassThrough           int               `json:"pass_through"`
+	Title                 *string           `json:"title,omitempty"`
+	Description           *string           `json:"description,omitempty"`
+	Payload               string            `json:"payload"`
+	NotifyType            *int64            `json:"notify_type,omitempty"`
+	NotifyID              *int64            `json:"notify_id,omitempty"`
+	TimeToLive            *int64            `json:"time_to_live,omitempty"`
+	Extra                 map[string]string `json:"extra,omitempty"`
+}
+
+type refTargeted struct {
+	Target  string     `json:"target"`
+	Message refMessage `json:"message"`
+}
+
+// refFromForm is the message object carrying exactly the fields of form.
+func refFromForm(t *testing.T, form url.Values) refMessage {
+	t.Helper()
+	m := refMessage{RestrictedPackageName: form.Get("restricted_package_name"), Payload: form.Get("payload")}
+	num := func(name string) *int64 {
+		if !form.Has(name) {
+			return nil
+		}
+		n, err := strconv.ParseInt(form.Get(name), 10, 64)
+		if err != nil {
+			t.Fatalf("%s = %q", name, form.Get(name))
+		}
+		return &n
+	}
+	m.PassThrough = int(*num("pass_through"))
+	m.NotifyType, m.NotifyID, m.TimeToLive = num("notify_type"), num("notify_id"), num("time_to_live")
+	for _, f := range []struct {
+		name string
+		dst  **string
+	}{{"title", &m.Title}, {"description", &m.Description}} {
+		if form.Has(f.name) {
+			v := form.Get(f.name)
+			*f.dst = &v
+		}
+	}
+	for k, vs := range form {
+		name, ok := strings.CutPrefix(k, "extra.")
+		switch {
+		case ok:
+			if m.Extra == nil {
+				m.Extra = map[string]string{}
+			}
+			m.Extra[name] = vs[0]
+		case k == "registration_id", k == "restricted_package_name", k == "payload", k == "pass_through",
+			k == "notify_type", k == "notify_id", k == "time_to_live", k == "title", k == "description":
+		default:
+			t.Errorf("form field %q has no place in refMessage", k)
+		}
+	}
+	return m
+}
+
+// The message object of /v2/multi_messages/regids: pinned by golden files,
+// byte for byte what encoding/json writes for the fields of the same
+// notification's /v3/message/regid form, and accepted by the simulator.
+func TestEncodeMessageGolden(t *testing.T) {
+	enc := encoder{pkg: "com.example.chat", channel: "fallback-public"}
+	for name, n := range goldenCases() {
+		t.Run(name, func(t *testing.T) {
+			got := enc.appendMessage(nil, n)
+			path := filepath.Join("testdata", name+".message.golden")
+			if *update {
+				if err := os.WriteFile(path, append(slices.Clone(got), '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if string(got)+"\n" != string(want) {
+				t.Errorf("message differs from %s:\n got %s\nwant %s", path, got, want)
+			}
+			form, err := url.ParseQuery(string(enc.appendForm(nil, n, []string{"r"})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := json.Marshal(refFromForm(t, form))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(ref) {
+				t.Errorf("message is not the form's fields as encoding/json writes them:\n got %s\nwant %s", got, ref)
+			}
+			sim := &Simulator{pkg: "com.example.chat"}
+			targets, _, e := newSimDecoder().decode(`[{"target":"r","message":` + string(got) + `}]`)
+			if e == nil {
+				e = sim.checkParams(&targets[0].p)
+			}
+			if e != nil {
+				t.Fatalf("the simulator refuses the message: %d %s", e.Code, e.Reason)
+			}
+			if targets[0].messageID != n.MessageID {
+				t.Errorf("simulator read message id %q, want %q", targets[0].messageID, n.MessageID)
+			}
+		})
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	withChannel := encoder{pkg: "p", channel: "c"}
+	without := encoder{pkg: "p"}
+	for _, tc := range []struct {
+		name string
+		enc  encoder
+		n    vendors.Notification
+		want string // substring of the refusal; "" = none
+	}{
+		{"text and channel", withChannel, vendors.Notification{Title: "t"}, ""},
+		{"body only", without, vendors.Notification{Body: "b", Channel: "x"}, ""},
+		{"blank text", withChannel, vendors.Notification{Title: " ", Body: "\t"}, "10016"},
+		{"no channel", without, vendors.Notification{Title: "t"}, "10017"},
+		{"passthrough needs neither", without, vendors.Notification{Passthrough: true}, ""},
+	} {
+		got := tc.enc.refusal(&tc.n)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: refusal %q, want one with %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -57,17 +57,30 @@ type SimOptions struct {
 // Received is one authenticated send request the simulator parsed,
 // whatever it answered. Treat it as read-only.
 type Received struct {
-	RegIDs      []string
+	RegIDs      []string   // the targets, in request order
+	MessageID   string     // extra.message_id, else payload's "message_id"; "" for MultiPath
+	ChannelID   string     // extra.channel_id; "" for MultiPath
+	PassThrough bool       // false for MultiPath
+	Form        url.Values // the form as sent (for MultiPath: its "messages")
+	// Messages is, for a MultiPath request, each target's message in
+	// request order (as RegIDs); nil for SendPath. It is nil too when the
+	// messages did not decode.
+	Messages []ReceivedMessage
+}
+
+// ReceivedMessage is one target's message of a MultiPath request.
+type ReceivedMessage struct {
+	RegID       string
 	MessageID   string // extra.message_id, else payload's "message_id"
 	ChannelID   string // extra.channel_id
 	PassThrough bool
-	Form        url.Values
 }
 
 // Simulator speaks MiPush's send API. It is an http.Handler serving, relative
 // to its base URL:
 //
-//	POST /v3/message/regid  (and its single-package twin /v2/message/regid)
+//	POST /v3/message/regid          (and its single-package twin /v2/message/regid)
+//	POST /v2/multi_messages/regids  (a message per target, MultiPath)
 //
 // Safe for concurrent use.
 type Simulator struct {
@@ -77,6 +90,7 @@ type Simulator struct {
 	pkg      string
 	channels map[string]bool
 	seq      atomic.Uint64
+	decoders sync.Pool // of *simDecoder, for MultiPath
 
 	mu   sync.Mutex
 	log  []Received // ring of at most logSize entries
@@ -102,6 +116,7 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 			s.channels[ch] = true
 		}
 	}
+	s.decoders.New = func() any { return newSimDecoder() }
 	rec.Ensure(vendorName)
 	return s
 }
@@ -145,7 +160,7 @@ func (s *Simulator) remember(r Received) {
 // ServeHTTP serves the MiPush send API.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case SendPath, "/v2/message/regid":
+	case SendPath, "/v2/message/regid", MultiPath:
 	default:
 		http.NotFound(w, r)
 		return
@@ -153,6 +168,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == MultiPath {
+		s.serveMulti(w, r)
 		return
 	}
 	s.rec.Request(vendorName)
@@ -176,36 +195,37 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, len(regIDs), e)
 		return
 	}
-	s.deliver(w, req)
+	s.deliver(w, req.RegIDs, func(int) string { return req.MessageID })
 }
 
-// deliver answers a valid request: scripted tokens, quota, acceptance.
-func (s *Simulator) deliver(w http.ResponseWriter, req Received) {
-	good := make([]string, 0, len(req.RegIDs))
+// deliver answers a valid request to regIDs, target i getting the message
+// messageID(i): scripted tokens, quota, acceptance.
+func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID func(i int) string) {
+	good := make([]int, 0, len(regIDs))
 	var bad []string
-	for _, id := range req.RegIDs {
+	for i, id := range regIDs {
 		switch simkit.Script(id) {
 		case simkit.Unavailable:
 			// MiPush has no per-target transient status: a busy backend
 			// fails the whole request.
-			s.fail(w, len(req.RegIDs), simErr(CodeSystemBusy, "System busy, please retry later", "系统繁忙"))
+			s.fail(w, len(regIDs), simErr(CodeSystemBusy, "System busy, please retry later", "系统繁忙"))
 			return
 		case simkit.Unregistered:
 			bad = append(bad, id)
 		default:
-			good = append(good, id)
+			good = append(good, i)
 		}
 	}
 	if len(good) == 0 {
-		s.fail(w, len(req.RegIDs), simErr(CodeSendFailed, "No valid targets!", "发送消息失败"))
+		s.fail(w, len(regIDs), simErr(CodeSendFailed, "No valid targets!", "发送消息失败"))
 		return
 	}
 	if !s.gate.TakeQuota(len(good)) {
-		s.fail(w, len(req.RegIDs), simErr(CodeDailyQuota, "Too many messages sent today", "当日推送总量超出限制"))
+		s.fail(w, len(regIDs), simErr(CodeDailyQuota, "Too many messages sent today", "当日推送总量超出限制"))
 		return
 	}
-	for _, id := range good {
-		s.rec.Accepted(vendorName, req.MessageID, id)
+	for _, i := range good {
+		s.rec.Accepted(vendorName, messageID(i), regIDs[i])
 	}
 	if len(bad) > 0 {
 		s.rec.Rejected(vendorName, len(bad))
@@ -216,7 +236,7 @@ func (s *Simulator) deliver(w http.ResponseWriter, req Received) {
 		TraceID:     fmt.Sprintf("Xsm%018d", seq),
 		Code:        CodeOK,
 		Description: "成功",
-		Info:        fmt.Sprintf("Received push messages for %d REGID", len(req.RegIDs)),
+		Info:        fmt.Sprintf("Received push messages for %d REGID", len(regIDs)),
 		Data:        simOKData{ID: fmt.Sprintf("ssm%018d", seq), BadRegIDs: strings.Join(bad, ",")},
 	})
 }

@@ -27,14 +27,89 @@ func parseSimRequest(form url.Values, regIDs []string) Received {
 	return r
 }
 
-// check validates a send request the way MiPush does; nil = valid.
+// simParams is one message's parameters as the simulator checks them,
+// read from the form of /v3/message/regid (formParams) or from one message
+// object of /v2/multi_messages/regids (simDecoder), so that both endpoints
+// hold a message to the same rules.
+type simParams struct {
+	pkg, title, description, payload string
+
+	passThrough, notifyType, notifyID, timeToLive, timeToSend simNum
+
+	channelID, messageID string // extra.channel_id, extra.message_id
+	customExtras         int    // extra.* keys but channel_id and MiPush's predefined ones
+	longExtra            string // the first custom extra whose key or value is over maxExtraLen
+	illegal              string // a value of a type the field cannot take, named (10017)
+}
+
+// simNum is an optional integer parameter.
+type simNum struct {
+	set, ok bool   // present; an integer
+	n       int64  // its value when ok
+	text    string // as sent, when it was text
+}
+
+func (v simNum) String() string {
+	if v.text != "" || !v.ok {
+		return v.text
+	}
+	return strconv.FormatInt(v.n, 10)
+}
+
+// numFromText reads an integer parameter sent as text ("" = absent).
+func numFromText(s string) simNum {
+	if s == "" {
+		return simNum{}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return simNum{set: true, ok: err == nil, n: n, text: s}
+}
+
+// addExtra records extra.<name>=value.
+func (p *simParams) addExtra(name, value string) {
+	switch name {
+	case "channel_id":
+		p.channelID = value
+		return
+	case messageIDKey:
+		p.messageID = value
+	}
+	if reservedExtra(name) {
+		return
+	}
+	p.customExtras++
+	if p.longExtra == "" && (utf8.RuneCountInString(name) > maxExtraLen || utf8.RuneCountInString(value) > maxExtraLen) {
+		p.longExtra = name
+	}
+}
+
+// formParams reads the message parameters of a /v3/message/regid form.
+func formParams(form url.Values) simParams {
+	p := simParams{
+		pkg:         form.Get("restricted_package_name"),
+		title:       form.Get("title"),
+		description: form.Get("description"),
+		payload:     form.Get("payload"),
+		passThrough: numFromText(form.Get("pass_through")),
+		notifyType:  numFromText(form.Get("notify_type")),
+		notifyID:    numFromText(form.Get("notify_id")),
+		timeToLive:  numFromText(form.Get("time_to_live")),
+		timeToSend:  numFromText(form.Get("time_to_send")),
+	}
+	if t := p.passThrough.text; t != "" && t != "0" && t != "1" {
+		p.passThrough.ok = false // the form takes exactly 0 or 1
+	}
+	for k, vs := range form {
+		if name, ok := strings.CutPrefix(k, "extra."); ok {
+			p.addExtra(name, vs[0])
+		}
+	}
+	return p
+}
+
+// check validates a /v3/message/regid request the way MiPush does; nil =
+// valid.
 func (s *Simulator) check(form url.Values, req Received) *simError {
-	missing := func(name string) *simError {
-		return simErr(CodeMissingParam, "Missing required parameter: "+name, "缺失必选参数")
-	}
-	illegal := func(format string, args ...any) *simError {
-		return simErr(CodeIllegalParam, "Illegal parameter: "+fmt.Sprintf(format, args...), "非法参数")
-	}
 	switch {
 	case len(req.RegIDs) == 0:
 		return missing("registration_id")
@@ -46,45 +121,66 @@ func (s *Simulator) check(form url.Values, req Received) *simError {
 			return illegal("registration_id holds a malformed id %q", truncate(id, 40))
 		}
 	}
-	pkgs := form.Get("restricted_package_name")
-	if pkgs == "" {
+	p := formParams(form)
+	return s.checkParams(&p)
+}
+
+func missing(name string) *simError {
+	return simErr(CodeMissingParam, "Missing required parameter: "+name, "缺失必选参数")
+}
+
+func illegal(format string, args ...any) *simError {
+	return simErr(CodeIllegalParam, "Illegal parameter: "+fmt.Sprintf(format, args...), "非法参数")
+}
+
+// checkParams validates one message's parameters; nil = valid.
+func (s *Simulator) checkParams(p *simParams) *simError {
+	if p.illegal != "" {
+		return illegal("%s", p.illegal)
+	}
+	if p.pkg == "" {
 		return missing("restricted_package_name")
 	}
-	for p := range strings.SplitSeq(pkgs, ",") {
-		if p != s.pkg {
-			return simErr(CodeBadPackage, "Invalid package name: "+truncate(p, 100), "包名非法")
+	for pkg := range strings.SplitSeq(p.pkg, ",") {
+		if pkg != s.pkg {
+			return simErr(CodeBadPackage, "Invalid package name: "+truncate(pkg, 100), "包名非法")
 		}
 	}
-	switch form.Get("pass_through") {
-	case "", "0":
-		if e := checkText(form, "title", maxTitle, missing, illegal); e != nil {
-			return e
-		}
-		if e := checkText(form, "description", maxDescription, missing, illegal); e != nil {
-			return e
-		}
-		if req.ChannelID == "" {
-			return illegal("extra.channel_id is required")
-		}
-	case "1":
-		if form.Get("payload") == "" {
+	switch pt := p.passThrough; {
+	case pt.set && (!pt.ok || (pt.n != 0 && pt.n != 1)):
+		return illegal("pass_through must be 0 or 1")
+	case pt.set && pt.n == 1:
+		if p.payload == "" {
 			return missing("payload")
 		}
 	default:
-		return illegal("pass_through must be 0 or 1")
+		if e := checkText(p.title, "title", maxTitle); e != nil {
+			return e
+		}
+		if e := checkText(p.description, "description", maxDescription); e != nil {
+			return e
+		}
+		if p.channelID == "" {
+			return illegal("extra.channel_id is required")
+		}
 	}
-	if req.ChannelID != "" && s.channels != nil && !s.channels[req.ChannelID] {
-		return simErr(CodeChannelMismatch, "channel info mismatch: "+truncate(req.ChannelID, 100), "通道信息不匹配")
+	if p.channelID != "" && s.channels != nil && !s.channels[p.channelID] {
+		return simErr(CodeChannelMismatch, "channel info mismatch: "+truncate(p.channelID, 100), "通道信息不匹配")
 	}
-	if e := checkInts(form, illegal); e != nil {
+	if e := checkInts(p); e != nil {
 		return e
 	}
-	return checkExtras(form, illegal)
+	switch {
+	case p.longExtra != "":
+		return illegal("extra.%s is longer than %d characters", truncate(p.longExtra, 40), maxExtraLen)
+	case p.customExtras > maxCustomExtras:
+		return illegal("%d custom extras, at most %d", p.customExtras, maxCustomExtras)
+	}
+	return nil
 }
 
 // checkText checks a required notification text shorter than limit+1.
-func checkText(form url.Values, name string, limit int, missing func(string) *simError, illegal func(string, ...any) *simError) *simError {
-	v := form.Get(name)
+func checkText(v, name string, limit int) *simError {
 	if strings.TrimSpace(v) == "" {
 		return missing(name)
 	}
@@ -95,44 +191,20 @@ func checkText(form url.Values, name string, limit int, missing func(string) *si
 }
 
 // checkInts checks the optional integer parameters.
-func checkInts(form url.Values, illegal func(string, ...any) *simError) *simError {
-	if v := form.Get("notify_type"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 || n > 7 || n == 0 {
-			return illegal("notify_type %q", truncate(v, 20))
-		}
+func checkInts(p *simParams) *simError {
+	if v := p.notifyType; v.set && (!v.ok || v.n < -1 || v.n > 7 || v.n == 0) {
+		return illegal("notify_type %q", truncate(v.String(), 20))
 	}
-	if v := form.Get("notify_id"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 || n > 1<<31-1 {
-			return illegal("notify_id %q", truncate(v, 20))
-		}
+	if v := p.notifyID; v.set && (!v.ok || v.n < 0 || v.n > 1<<31-1) {
+		return illegal("notify_id %q", truncate(v.String(), 20))
 	}
-	for _, name := range []string{"time_to_live", "time_to_send"} {
-		if v := form.Get(name); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
-				return illegal("%s %q", name, truncate(v, 20))
-			}
+	for _, f := range []struct {
+		name string
+		v    simNum
+	}{{"time_to_live", p.timeToLive}, {"time_to_send", p.timeToSend}} {
+		if f.v.set && (!f.v.ok || f.v.n < 0) {
+			return illegal("%s %q", f.name, truncate(f.v.String(), 20))
 		}
-	}
-	return nil
-}
-
-// checkExtras enforces at most ten custom extras of at most 1024
-// characters each.
-func checkExtras(form url.Values, illegal func(string, ...any) *simError) *simError {
-	custom := 0
-	for k, vs := range form {
-		name, ok := strings.CutPrefix(k, "extra.")
-		if !ok || name == "channel_id" || reservedExtra(name) {
-			continue
-		}
-		custom++
-		if utf8.RuneCountInString(name) > maxExtraLen || utf8.RuneCountInString(vs[0]) > maxExtraLen {
-			return illegal("extra.%s is longer than %d characters", truncate(name, 40), maxExtraLen)
-		}
-	}
-	if custom > maxCustomExtras {
-		return illegal("%d custom extras, at most %d", custom, maxCustomExtras)
 	}
 	return nil
 }
