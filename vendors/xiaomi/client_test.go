@@ -22,6 +22,7 @@ type simEnv struct {
 	cfg    Config
 	client *Client
 	protos atomic.Value // last request's r.Proto
+	maxLen atomic.Int64 // the largest request body's Content-Length
 }
 
 func newSimEnv(t *testing.T, opts SimOptions, tweak func(*Config)) *simEnv {
@@ -31,6 +32,7 @@ func newSimEnv(t *testing.T, opts SimOptions, tweak func(*Config)) *simEnv {
 	mux := http.NewServeMux()
 	mux.Handle("/xiaomi/", http.StripPrefix("/xiaomi", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env.protos.Store(r.Proto)
+		env.noteLen(r.ContentLength)
 		env.sim.ServeHTTP(w, r)
 	})))
 	base, ca := simtest.TestServer(t, mux)
@@ -46,6 +48,16 @@ func newSimEnv(t *testing.T, opts SimOptions, tweak func(*Config)) *simEnv {
 	t.Cleanup(func() { _ = c.Close() })
 	env.client = c
 	return env
+}
+
+// noteLen raises maxLen to n.
+func (e *simEnv) noteLen(n int64) {
+	for {
+		old := e.maxLen.Load()
+		if n <= old || e.maxLen.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 func (e *simEnv) stats() simkit.Stats { return e.rec.Snapshot()[vendorName] }

@@ -30,7 +30,9 @@ const SendPath = "/v3/message/regid"
 // V2_SEND_MULTI_MESSAGE_WITH_REGID and Sender.send(List<TargetedMessage>),
 // PHP PushRequestPath and Sender::multiSend, the Go SDKs' MultiRegIdURL and
 // buildTargetedMessageParam); MiPush's public documentation lists it
-// without the body's details.
+// without the body's details. Its answer is assumed, unverified, to be the
+// SendPath answer (the same codes, and bad_regids for a partly bad batch,
+// itself unconfirmed for SendPath), and is read as one.
 const MultiPath = "/v2/multi_messages/regids"
 
 // MaxBatch is the most registration ids one request may carry.

@@ -10,8 +10,9 @@
 //     header "Authorization: key=<AppSecret>", and maps MiPush's answers
 //     (HTTP 200 with a business code in a JSON body) to one vendors.Result
 //     per target. Its SendEach (vendors.EachSender) posts a different
-//     notification to each target in one request to
-//     /v2/multi_messages/regids (MultiPath), up to 1000 targets.
+//     notification to each target through /v2/multi_messages/regids
+//     (MultiPath), up to 1000 targets, in one request unless their
+//     messages pass MaxEachBody bytes (then in as many as it takes).
 //   - The wire encoding (encode.go): which Notification field becomes which
 //     MiPush form field. Custom data travels twice: complete, as a JSON
 //     object in "payload" (the passthrough content and the message content
@@ -63,8 +64,15 @@
 //     SDKs send (Java Sender.send(List<TargetedMessage>) and PHP
 //     Sender::multiSend with Message.getJSONInfos / json_infos, Go SDKs'
 //     buildTargetedMessageParam marshalling [{"target","message"}] with a
-//     `json:"extra"` map). The answer has the single endpoint's shape
-//     (bad_regids, codes) and is read by the same interpreter. MiPush
+//     `json:"extra"` map). The answer is assumed to have the single
+//     endpoint's shape (its codes, and bad_regids naming the unregistered
+//     targets of a partly bad batch) and is read by the same interpreter;
+//     that is unverified: MiPush documents no multi answer, and bad_regids
+//     is unconfirmed even for the single endpoint (seen in SDKs only). The
+//     simulator answers that shape, so tests cannot catch it being wrong.
+//     MiPush's body limit is undocumented too: MaxEachBody, 1 MiB, is a
+//     conservative guess (a body over MiPush's limit would fail all its
+//     targets, a guess too low costs a request). MiPush
 //     answers one code per request, so SendEach leaves out, Rejected with
 //     code "encode", a notification MiPush would refuse as encoded (a
 //     notification message without text or channel), rather than let it
@@ -72,4 +80,9 @@
 //     channel) still fails the whole request.
 //   - The simulator requires extra.channel_id on notification messages
 //     (10017 without) but not on passthrough ones, which show nothing.
+//     It takes pass_through as exactly 0 or 1 on both endpoints. It reads
+//     the multi endpoint's messages strictly (10017): JSON as
+//     encoding/json would take it (fastjson.Validate) and no object with
+//     a key twice. Its Received log keeps a multi request's targets and
+//     message ids, not its form (SimOptions.KeepMultiForm).
 package xiaomi

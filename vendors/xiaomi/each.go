@@ -10,17 +10,34 @@ import (
 	"github.com/herald-push/herald/vendors/internal/wire"
 )
 
-// SendEach posts ns[i] to targets[i] for every i in one
-// /v2/multi_messages/regids request, whose messages may each differ: the
-// rows of many single messages (peer messages) share a request instead of
-// taking one each. It returns one Result per target, in order. Targets
-// whose token cannot be a registration id are TokenInvalid without being
-// sent, as in Send. A notification MiPush would refuse as encoded (a
-// notification message without text or channel, see encoder.refusal) is
-// Rejected, code "encode", for its own targets only; the others go.
-// Consecutive targets with the same notification pointer share one
-// encoding of it. The errors are Send's: a nil notification, more than
-// MaxBatch targets, a cancelled ctx, and also len(ns) != len(targets).
+// MaxEachBody bounds the body of one /v2/multi_messages/regids request
+// SendEach makes, in bytes; targets past it go in further requests.
+// MiPush does not document a limit, so this is a conservative guess at
+// its own: 1 MiB is nginx's default client_max_body_size, half of
+// Tomcat's default maxPostSize (2 MB, past which a Java server drops the
+// form's fields) and a quarter of the simulator's cap (maxSimBody). A
+// thousand ordinary chat notifications, about 0.7 MB escaped, still take
+// one request; a thousand carrying kilobytes of data each (every byte of
+// a message is form-escaped, JSON inside JSON: non-ASCII data triples)
+// take several. Guessing low costs a request; guessing high would have
+// MiPush refuse the whole request, every target Rejected without retry.
+const MaxEachBody = 1 << 20
+
+// SendEach posts ns[i] to targets[i] for every i through
+// /v2/multi_messages/regids, whose messages may each differ: the rows of
+// many single messages (peer messages) share a request instead of taking
+// one each. The targets go in as few requests as MaxEachBody allows, in
+// order: one, unless their messages are large. It returns one Result per
+// target, in order. Targets whose token cannot be a registration id are
+// TokenInvalid without being sent, as in Send. A notification MiPush
+// would refuse as encoded (a notification message without text or
+// channel, see encoder.refusal) is Rejected, code "encode", for its own
+// targets only; the others go. Consecutive targets with the same
+// notification pointer share one encoding of it. The errors are Send's: a
+// nil notification, more than MaxBatch targets, a cancelled ctx, and also
+// len(ns) != len(targets). A ctx that ends after the first request was
+// answered is no error: the targets not sent yet are Retry, code
+// "canceled".
 func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
 	switch {
 	case len(ns) != len(targets):
@@ -37,32 +54,37 @@ func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targe
 		return nil, fmt.Errorf("xiaomi: send each: %w", err)
 	}
 	out := make([]vendors.Result, len(targets))
-	body, regIDs, slots := c.eachRequest(ns, targets, out)
-	if len(regIDs) == 0 {
-		return out, nil
-	}
-	got, err := c.post(ctx, c.each, body, regIDs)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range slots {
-		out[i] = got[j]
+	regIDs, slots := c.eachTargets(ns, targets, out)
+	bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody)
+	for start := 0; start < len(slots); {
+		body, end := bodies.next(start)
+		got, err := c.post(ctx, c.each, body, regIDs[start:end])
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			for _, i := range slots[start:] {
+				out[i] = vendors.Result{Verdict: vendors.Retry, Code: "canceled", Reason: err.Error()}
+			}
+			return out, nil
+		}
+		for j, i := range slots[start:end] {
+			out[i] = got[j]
+		}
+		start = end
 	}
 	return out, nil
 }
 
-// eachRequest builds SendEach's form body for the targets that can go:
-// regIDs are their tokens, slots their indexes in targets. The others are
-// answered in out (TokenInvalid or Rejected). Each run of one notification
-// among the sent targets is encoded and form-escaped once, straight into
-// the body; its other targets copy those bytes.
-func (c *Client) eachRequest(ns []*vendors.Notification, targets []vendors.Target, out []vendors.Result) (body []byte, regIDs []string, slots []int) {
+// eachTargets picks SendEach's targets that can go: regIDs are their
+// tokens, slots their indexes in targets. The others are answered in out
+// (TokenInvalid or Rejected).
+func (c *Client) eachTargets(ns []*vendors.Notification, targets []vendors.Target, out []vendors.Result) (regIDs []string, slots []int) {
 	regIDs = make([]string, 0, len(targets))
 	slots = make([]int, 0, len(targets))
 	var (
 		prev    *vendors.Notification
 		refused string
-		size    = 64 // the body's size but its messages, about
 	)
 	for i, t := range targets {
 		if !plausibleRegID(t.Token) {
@@ -78,62 +100,95 @@ func (c *Client) eachRequest(ns []*vendors.Notification, targets []vendors.Targe
 		}
 		regIDs = append(regIDs, t.Token)
 		slots = append(slots, i)
-		size += 3*len(t.Token) + 40
 	}
-	if len(regIDs) == 0 {
-		return nil, nil, nil
-	}
-	var scratch []byte // one message's JSON before escaping
-	prev = nil
-	body = append(make([]byte, 0, size+len("messages=")), "messages="...)
-	body = appendEach(body, regIDs, func(j int) ([]byte, bool) {
-		if n := ns[slots[j]]; n != prev {
-			prev = n
-			scratch = c.enc.appendMessage(scratch[:0], n)
-			return scratch, false
-		}
-		return nil, true
-	}, wire.AppendQueryEscaped[[]byte])
-	return body, regIDs, slots
+	return regIDs, slots
 }
 
-// appendEach appends the messages array for regIDs to dst, every byte of
-// it through esc (appendRaw for the JSON, wire.AppendQueryEscaped for the
-// form value): entry j is {"target":regIDs[j],"message":m}, m being the
-// message object at(j) returns, or, when at says it is the same as entry
-// j-1's, a copy of that entry's message as already written.
-func appendEach(dst []byte, regIDs []string, at func(j int) (msg []byte, same bool), esc func(dst, b []byte) []byte) []byte {
+// eachBodies writes the request bodies of one SendEach: prefix, then the
+// messages array of consecutive entries, entry j being
+// {"target":regIDs[j],"message":<ns[slots[j]] as appendMessage writes
+// it>}, every byte of the array through esc (wire.AppendQueryEscaped for
+// the form value, appendRaw for the JSON itself). Each run of one
+// notification is encoded and escaped once, even across bodies; its
+// other entries copy those bytes.
+type eachBodies struct {
+	enc    encoder
+	ns     []*vendors.Notification
+	regIDs []string
+	slots  []int
+	prefix string
+	esc    func(dst, b []byte) []byte
+	budget int
+
 	// The constant parts, escaped once.
-	open := esc(nil, []byte(`{"target":`))
-	mid := esc(nil, []byte(`,"message":`))
-	closeOne := esc(nil, []byte(`}`))
-	comma := esc(nil, []byte(`,`))
-	dst = esc(dst, []byte(`[`))
-	var scratch []byte // one target, as a JSON string
-	var last, end int  // dst[last:end] is the last message written
-	for j, reg := range regIDs {
-		if j > 0 {
-			dst = append(dst, comma...)
-		}
-		start := len(dst)
-		dst = append(dst, open...)
-		scratch = wire.AppendJSONString(scratch[:0], reg)
-		dst = esc(dst, scratch)
-		dst = append(dst, mid...)
-		if msg, same := at(j); same && j > 0 {
-			dst = append(dst, dst[last:end]...)
-		} else {
-			last = len(dst)
-			dst = esc(dst, msg)
-			end = len(dst)
-			if j == 0 {
-				// The first entry's size is the estimate for the others.
-				dst = slices.Grow(dst, (len(regIDs)-1)*(len(dst)-start+len(comma)+len(closeOne)))
-			}
-		}
-		dst = append(dst, closeOne...)
+	arr, open, mid, closeOne, comma, closeAll []byte
+
+	prev   *vendors.Notification // the notification msg holds
+	msg    []byte                // prev's message object, escaped
+	json   []byte                // scratch: a message object or a target, as JSON
+	target []byte                // the entry's target, escaped
+}
+
+func newEachBodies(enc encoder, ns []*vendors.Notification, regIDs []string, slots []int, prefix string, esc func(dst, b []byte) []byte, budget int) *eachBodies {
+	b := &eachBodies{enc: enc, ns: ns, regIDs: regIDs, slots: slots, prefix: prefix, esc: esc, budget: budget}
+	// Escaped into one buffer, piece by piece (esc maps byte by byte).
+	raw := []byte(`[{"target":,"message":},]`)
+	buf := make([]byte, 0, 3*len(raw))
+	piece := func(from, to int) []byte {
+		start := len(buf)
+		buf = esc(buf, raw[from:to])
+		return buf[start:len(buf):len(buf)]
 	}
-	return esc(dst, []byte(`]`))
+	b.arr, b.open, b.mid = piece(0, 1), piece(1, 11), piece(11, 22)
+	b.closeOne, b.comma, b.closeAll = piece(22, 23), piece(23, 24), piece(24, 25)
+	return b
+}
+
+// next returns the body for the entries from start on, as many as fit in
+// the budget (at least one, alone over it if it must), and the index past
+// the last of them.
+func (b *eachBodies) next(start int) (body []byte, end int) {
+	b.entry(start)
+	size := len(b.open) + len(b.target) + len(b.mid) + len(b.msg) + len(b.closeOne)
+	fixed := len(b.prefix) + len(b.arr) + len(b.closeAll)
+	// Sized for the other entries as large as the first, within the
+	// budget: a large first message must not reserve 999 copies of itself.
+	want := fixed + (len(b.regIDs)-start)*(size+len(b.comma))
+	body = make([]byte, 0, max(fixed+size, min(want, b.budget)))
+	body = append(body, b.prefix...)
+	body = append(body, b.arr...)
+	body = b.appendEntry(body)
+	for j := start + 1; j < len(b.regIDs); j++ {
+		b.entry(j)
+		size = len(b.comma) + len(b.open) + len(b.target) + len(b.mid) + len(b.msg) + len(b.closeOne)
+		if len(body)+size+len(b.closeAll) > b.budget {
+			return append(body, b.closeAll...), j
+		}
+		body = append(body, b.comma...)
+		body = b.appendEntry(body)
+	}
+	return append(body, b.closeAll...), len(b.regIDs)
+}
+
+// appendEntry appends the entry entry prepared.
+func (b *eachBodies) appendEntry(body []byte) []byte {
+	body = append(body, b.open...)
+	body = append(body, b.target...)
+	body = append(body, b.mid...)
+	body = append(body, b.msg...)
+	return append(body, b.closeOne...)
+}
+
+// entry prepares entry j's escaped target and message.
+func (b *eachBodies) entry(j int) {
+	// Escaping at most triples; grown to that at once.
+	b.json = wire.AppendJSONString(b.json[:0], b.regIDs[j])
+	b.target = b.esc(slices.Grow(b.target[:0], 3*len(b.json)), b.json)
+	if n := b.ns[b.slots[j]]; n != b.prev {
+		b.prev = n
+		b.json = b.enc.appendMessage(slices.Grow(b.json[:0], 512), n)
+		b.msg = b.esc(slices.Grow(b.msg[:0], 3*len(b.json)), b.json)
+	}
 }
 
 // appendRaw appends b unchanged.

@@ -56,11 +56,11 @@ func (w *fieldWriter) field(k, v string) {
 
 // fieldBytes writes a string field whose value is in a byte slice.
 func (w *fieldWriter) fieldBytes(k string, v []byte) {
+	w.key(k)
 	if w.json {
-		w.field(k, string(v))
+		w.buf = wire.AppendJSONString(w.buf, v)
 		return
 	}
-	w.key(k)
 	w.buf = wire.AppendQueryEscaped(w.buf, v)
 }
 

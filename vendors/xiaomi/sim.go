@@ -49,9 +49,16 @@ type SimOptions struct {
 	// (others get 27001); empty = any non-empty channel id.
 	Channels []string
 	// LogSize is how many requests Received keeps; 0 = DefaultSimLogSize,
-	// negative = none. Each entry holds its request's form (a 1000-regid
-	// request is ~60 KB), so long load runs may want fewer.
+	// negative = none. A /v3/message/regid entry holds its request's form
+	// (a 1000-regid request is ~60 KB); a MultiPath entry only its
+	// targets' ids and message ids (~100 B a target), not its form, whose
+	// messages field runs to megabytes, unless KeepMultiForm. Long load
+	// runs may want fewer.
 	LogSize int
+	// KeepMultiForm keeps each MultiPath request's form in its Received
+	// entry, for a test that compares the messages as sent; false = the
+	// entry's Form is nil.
+	KeepMultiForm bool
 }
 
 // Received is one authenticated send request the simulator parsed,
@@ -61,7 +68,7 @@ type Received struct {
 	MessageID   string     // extra.message_id, else payload's "message_id"; "" for MultiPath
 	ChannelID   string     // extra.channel_id; "" for MultiPath
 	PassThrough bool       // false for MultiPath
-	Form        url.Values // the form as sent (for MultiPath: its "messages")
+	Form        url.Values // the form as sent; for MultiPath only with SimOptions.KeepMultiForm
 	// Messages is, for a MultiPath request, each target's message in
 	// request order (as RegIDs); nil for SendPath. It is nil too when the
 	// messages did not decode.
@@ -84,13 +91,14 @@ type ReceivedMessage struct {
 //
 // Safe for concurrent use.
 type Simulator struct {
-	rec      *simkit.Recorder
-	gate     *simkit.Gate
-	secret   string
-	pkg      string
-	channels map[string]bool
-	seq      atomic.Uint64
-	decoders sync.Pool // of *simDecoder, for MultiPath
+	rec       *simkit.Recorder
+	gate      *simkit.Gate
+	secret    string
+	pkg       string
+	channels  map[string]bool
+	keepMulti bool
+	seq       atomic.Uint64
+	decoders  sync.Pool // of *simDecoder, for MultiPath
 
 	mu   sync.Mutex
 	log  []Received // ring of at most logSize entries
@@ -101,11 +109,12 @@ type Simulator struct {
 // NewSimulator returns a Simulator counting into rec.
 func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 	s := &Simulator{
-		rec:    rec,
-		gate:   simkit.NewGate(opts.Limits, opts.Now),
-		secret: cmp.Or(opts.AppSecret, SimAppSecret),
-		pkg:    cmp.Or(opts.PackageName, SimPackageName),
-		size:   opts.LogSize,
+		rec:       rec,
+		gate:      simkit.NewGate(opts.Limits, opts.Now),
+		secret:    cmp.Or(opts.AppSecret, SimAppSecret),
+		pkg:       cmp.Or(opts.PackageName, SimPackageName),
+		size:      opts.LogSize,
+		keepMulti: opts.KeepMultiForm,
 	}
 	if s.size == 0 {
 		s.size = DefaultSimLogSize

@@ -28,7 +28,12 @@ func (s *Simulator) serveMulti(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, n, formErr)
 		return
 	}
-	req := Received{Form: form}
+	// The entry is small unless asked otherwise: the messages field can
+	// run to megabytes, and the log keeps thousands of entries.
+	var req Received
+	if s.keepMulti {
+		req.Form = form
+	}
 	if decErr == nil {
 		req.RegIDs = make([]string, len(targets))
 		req.Messages = make([]ReceivedMessage, len(targets))
@@ -76,15 +81,21 @@ const maxSimStrings = 4096
 
 // simDecoder reads MultiPath's messages with fastjson. Decoders are pooled
 // (Simulator.decoders) and keep their parsers and target slice, and the
-// strings that repeat from one message to the next (the package, a
-// channel, extra keys, the text of a notification sent to several
-// targets) are interned: a batch allocates per distinct value, not per
-// field. The rules are strict: what MiPush's SDKs would not send is
-// refused (10016 for a missing part, 10017 for a malformed one).
+// strings that repeat from one message to the next, the object keys, the
+// package and the channel, are interned: a batch allocates for those per
+// distinct value, not per field. Other values (targets, texts, payloads,
+// message ids) are copied as they come: interned, unique ones would fill
+// the table and keep up to megabytes alive. The rules are strict: what
+// MiPush's SDKs would not send is refused (10016 for a missing part,
+// 10017 for a malformed one), and that includes JSON that
+// encoding/json would not read (fastjson.Validate: no NaN, leading
+// zeros, raw control characters or bad escapes) and an object with a key
+// twice (which value would MiPush take?).
 type simDecoder struct {
 	p, payload  fastjson.Parser
 	targets     []simTarget
 	strs        map[string]string
+	keys, extra keySet // an entry's or message's keys; its extra's
 	scratch     []byte
 	lastPayload string // memo of payloadMessageID
 	lastID      string
@@ -99,9 +110,12 @@ func (d *simDecoder) decode(field string) (targets []simTarget, n int, _ *simErr
 	if strings.TrimSpace(field) == "" {
 		return nil, 0, missing("messages")
 	}
+	if err := fastjson.Validate(field); err != nil {
+		return nil, 0, illegal("messages is not JSON: %s", jsonProblem(err))
+	}
 	v, err := d.p.Parse(field)
 	if err != nil {
-		return nil, 0, illegal("messages is not JSON: %s", truncate(err.Error(), 80))
+		return nil, 0, illegal("messages is not JSON: %s", jsonProblem(err))
 	}
 	entries, err := v.Array()
 	if err != nil {
@@ -129,11 +143,27 @@ func (d *simDecoder) decode(field string) (targets []simTarget, n int, _ *simErr
 	return d.targets, n, nil
 }
 
+// jsonProblem is the gist of a fastjson error: the innermost of its
+// "cannot parse …: " chain, and where.
+func jsonProblem(err error) string {
+	msg, at, _ := strings.Cut(err.Error(), "; unparsed tail: ")
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	if at != "" {
+		msg += " at " + truncate(at, 40)
+	}
+	return truncate(msg, 120)
+}
+
 // entry reads one {"target":…,"message":{…}}.
 func (d *simDecoder) entry(t *simTarget, ev *fastjson.Value) *simError {
 	o, err := ev.Object()
 	if err != nil {
 		return illegal("a message entry must be an object, not %s", ev.Type())
+	}
+	if k := d.repeatedKey(&d.keys, o); k != "" {
+		return illegal("a message entry has the key %q twice", truncate(k, 40))
 	}
 	tv := o.Get("target")
 	switch {
@@ -142,7 +172,7 @@ func (d *simDecoder) entry(t *simTarget, ev *fastjson.Value) *simError {
 	case tv.Type() != fastjson.TypeString:
 		return illegal("target must be a string, not %s", tv.Type())
 	}
-	t.regID = d.str(tv.GetStringBytes())
+	t.regID = string(tv.GetStringBytes())
 	mv := o.Get("message")
 	if mv == nil || mv.Type() == fastjson.TypeNull {
 		return missing("message")
@@ -159,19 +189,24 @@ func (d *simDecoder) entry(t *simTarget, ev *fastjson.Value) *simError {
 	return nil
 }
 
-// message reads one message object into p; a value of the wrong type sets
-// p.illegal. Unknown keys are ignored, as the form's are.
+// message reads one message object into p; a value of the wrong type or
+// a key twice (in the message or its extra) sets p.illegal. Unknown keys
+// are ignored, as the form's are.
 func (d *simDecoder) message(p *simParams, o *fastjson.Object) {
+	if k := d.repeatedKey(&d.keys, o); k != "" {
+		p.illegal = fmt.Sprintf("the message has the key %q twice", truncate(k, 40))
+		return
+	}
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		switch string(key) {
 		case "restricted_package_name":
-			p.pkg = d.text(p, "", "restricted_package_name", v)
+			p.pkg = d.text(p, "", "restricted_package_name", v, true)
 		case "title":
-			p.title = d.text(p, "", "title", v)
+			p.title = d.text(p, "", "title", v, false)
 		case "description":
-			p.description = d.text(p, "", "description", v)
+			p.description = d.text(p, "", "description", v, false)
 		case "payload":
-			p.payload = d.text(p, "", "payload", v)
+			p.payload = d.text(p, "", "payload", v, false)
 		case "pass_through":
 			p.passThrough = d.num(p, "pass_through", v)
 		case "notify_type":
@@ -191,9 +226,15 @@ func (d *simDecoder) message(p *simParams, o *fastjson.Object) {
 				p.badType("", "extra", v)
 				return
 			}
+			if k := d.repeatedKey(&d.extra, eo); k != "" {
+				if p.illegal == "" {
+					p.illegal = fmt.Sprintf("extra has the key %q twice", truncate(k, 40))
+				}
+				return
+			}
 			eo.Visit(func(k []byte, ev *fastjson.Value) {
 				name := d.str(k)
-				p.addExtra(name, d.text(p, "extra.", name, ev))
+				p.addExtra(name, d.text(p, "extra.", name, ev, name == "channel_id"))
 			})
 		}
 	})
@@ -201,34 +242,48 @@ func (d *simDecoder) message(p *simParams, o *fastjson.Object) {
 
 // text reads a string parameter: a JSON string, or a number as its text
 // (the PHP SDK sends integers it was given as numbers); null is absent.
-// prefix+name names it in a reason.
-func (d *simDecoder) text(p *simParams, prefix, name string, v *fastjson.Value) string {
+// prefix+name names it in a reason; intern is for a value that repeats
+// from message to message.
+func (d *simDecoder) text(p *simParams, prefix, name string, v *fastjson.Value, intern bool) string {
+	var b []byte
 	switch v.Type() {
 	case fastjson.TypeString:
-		return d.str(v.GetStringBytes())
+		b = v.GetStringBytes()
 	case fastjson.TypeNumber:
 		d.scratch = v.MarshalTo(d.scratch[:0])
-		return d.str(d.scratch)
+		b = d.scratch
 	case fastjson.TypeNull:
 		return ""
+	default:
+		p.badType(prefix, name, v)
+		return ""
 	}
-	p.badType(prefix, name, v)
-	return ""
+	if intern {
+		return d.str(b)
+	}
+	return string(b)
 }
 
 // num reads an integer parameter: a JSON number or a numeric string; null
-// is absent.
+// is absent. A number keeps its text when it is not an integer, or is
+// not written as strconv writes one (-0), for checkParams.
 func (d *simDecoder) num(p *simParams, name string, v *fastjson.Value) simNum {
 	switch v.Type() {
 	case fastjson.TypeNumber:
 		n, err := v.Int64()
 		if err != nil {
 			d.scratch = v.MarshalTo(d.scratch[:0])
-			return simNum{set: true, text: d.str(d.scratch)}
+			return simNum{set: true, text: string(d.scratch)}
 		}
-		return simNum{set: true, ok: true, n: n}
+		num := simNum{set: true, ok: true, n: n}
+		if n == 0 {
+			if d.scratch = v.MarshalTo(d.scratch[:0]); string(d.scratch) != "0" {
+				num.text = string(d.scratch)
+			}
+		}
+		return num
 	case fastjson.TypeString:
-		return numFromText(d.str(v.GetStringBytes()))
+		return numFromText(string(v.GetStringBytes()))
 	case fastjson.TypeNull:
 		return simNum{}
 	}
@@ -241,6 +296,61 @@ func (p *simParams) badType(prefix, name string, v *fastjson.Value) {
 	if p.illegal == "" {
 		p.illegal = fmt.Sprintf("%s%s must not be %s", prefix, truncate(name, 40), v.Type())
 	}
+}
+
+// repeatedKey returns the first key o holds twice, "" when none: fastjson
+// keeps every copy and Get returns the first, where another reader might
+// take the last or count an extra twice.
+func (d *simDecoder) repeatedKey(seen *keySet, o *fastjson.Object) (repeated string) {
+	seen.reset()
+	o.Visit(func(k []byte, _ *fastjson.Value) {
+		if repeated == "" && seen.add(k, d.str) {
+			repeated = string(k)
+		}
+	})
+	return repeated
+}
+
+// keySet is the keys of one object, for repeatedKey: a slice while they
+// are few (a message has about ten), a map past that.
+type keySet struct {
+	keys []string
+	m    map[string]struct{} // in use while non-empty
+}
+
+// maxLinearKeys is the most keys a keySet compares one by one.
+const maxLinearKeys = 16
+
+func (s *keySet) reset() {
+	s.keys = s.keys[:0]
+	clear(s.m)
+}
+
+// add adds k (as intern makes it a string) and reports whether it was
+// there already.
+func (s *keySet) add(k []byte, intern func([]byte) string) bool {
+	if len(s.m) > 0 {
+		if _, ok := s.m[string(k)]; ok {
+			return true
+		}
+		s.m[intern(k)] = struct{}{}
+		return false
+	}
+	for _, have := range s.keys {
+		if have == string(k) {
+			return true
+		}
+	}
+	s.keys = append(s.keys, intern(k))
+	if len(s.keys) > maxLinearKeys {
+		if s.m == nil {
+			s.m = make(map[string]struct{}, 2*maxLinearKeys)
+		}
+		for _, have := range s.keys {
+			s.m[have] = struct{}{}
+		}
+	}
+	return false
 }
 
 // str interns b.
@@ -268,7 +378,7 @@ func (d *simDecoder) payloadMessageID(payload string) string {
 	id := ""
 	if v, err := d.payload.Parse(payload); err == nil {
 		if mv := v.Get(messageIDKey); mv != nil && mv.Type() == fastjson.TypeString {
-			id = d.str(mv.GetStringBytes())
+			id = string(mv.GetStringBytes())
 		}
 	}
 	d.lastPayload, d.lastID = payload, id

@@ -46,7 +46,7 @@ type simParams struct {
 type simNum struct {
 	set, ok bool   // present; an integer
 	n       int64  // its value when ok
-	text    string // as sent, when it was text
+	text    string // as sent, when it was text (or a JSON number not written as strconv would, -0)
 }
 
 func (v simNum) String() string {
@@ -96,9 +96,6 @@ func formParams(form url.Values) simParams {
 		timeToLive:  numFromText(form.Get("time_to_live")),
 		timeToSend:  numFromText(form.Get("time_to_send")),
 	}
-	if t := p.passThrough.text; t != "" && t != "0" && t != "1" {
-		p.passThrough.ok = false // the form takes exactly 0 or 1
-	}
 	for k, vs := range form {
 		if name, ok := strings.CutPrefix(k, "extra."); ok {
 			p.addExtra(name, vs[0])
@@ -147,7 +144,9 @@ func (s *Simulator) checkParams(p *simParams) *simError {
 		}
 	}
 	switch pt := p.passThrough; {
-	case pt.set && (!pt.ok || (pt.n != 0 && pt.n != 1)):
+	case pt.set && (!pt.ok || (pt.n != 0 && pt.n != 1) || (pt.text != "" && pt.text != "0" && pt.text != "1")):
+		// Exactly 0 or 1, a number or its text, on both endpoints: not
+		// "01", "+1" or "-0".
 		return illegal("pass_through must be 0 or 1")
 	case pt.set && pt.n == 1:
 		if p.payload == "" {

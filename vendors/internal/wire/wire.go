@@ -9,8 +9,9 @@ const hexDigits = "0123456789abcdef"
 
 // AppendJSONString appends s as a JSON string escaped exactly like
 // encoding/json with HTML escaping on (json.Marshal's default): invalid
-// UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped.
-func AppendJSONString(b []byte, s string) []byte {
+// UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped. s may be a string
+// or bytes: the output is the same.
+func AppendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -41,7 +42,7 @@ func AppendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
@@ -58,6 +59,13 @@ func AppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// decodeRune is utf8.DecodeRune of s, a string or bytes, without
+// converting it.
+func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	var buf [utf8.UTFMax]byte
+	return utf8.DecodeRune(buf[:copy(buf[:], s)])
 }
 
 // AppendQueryEscaped appends s form-encoded exactly as url.QueryEscape

@@ -27,6 +27,9 @@ func checkJSONString(t *testing.T, s string) {
 	if got := AppendJSONString(nil, s); string(got) != string(want) {
 		t.Errorf("%q: got %s, want %s", s, got, want)
 	}
+	if got := AppendJSONString(nil, []byte(s)); string(got) != string(want) {
+		t.Errorf("%q as bytes: got %s, want %s", s, got, want)
+	}
 }
 
 func TestAppendQueryEscapedMatchesQueryEscape(t *testing.T) {
