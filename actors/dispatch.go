@@ -22,6 +22,9 @@ type DispatchConfig struct {
 	InboxCap  int64 // per-user inbox cap
 	// OnInboxDropped, when set, hears how many inbox entries the cap dropped.
 	OnInboxDropped func(n int64)
+	// Yield, when set, paces fan-out planning to its share while chat
+	// traffic waits for the CPU (yield.go).
+	Yield *Yield
 }
 
 // Answer is what accepting a message returns.
@@ -367,6 +370,7 @@ func (d *Dispatcher) fanOut(job store.Job) (err error) {
 			return d.ctx.Err()
 		}
 		p := <-fut
+		began := time.Now()
 		if p.err != nil {
 			return p.err
 		}
@@ -400,8 +404,34 @@ func (d *Dispatcher) fanOut(job store.Job) (err error) {
 		if !p.more {
 			return nil
 		}
+		if err := d.pace(time.Since(began)); err != nil {
+			return err
+		}
 	}
 	return d.ctx.Err()
+}
+
+// maxPace bounds the pause after one chunk, so a fan-out never stalls for
+// long whatever the share.
+const maxPace = 100 * time.Millisecond
+
+// pace holds a fan-out to Yield's share of the CPU while chat traffic
+// waits for it: after a chunk that took busy to apply, it waits busy ×
+// (1/share − 1), at most maxPace, so the fan-out's own work is about share
+// of its time. With the whole share it returns at once.
+func (d *Dispatcher) pace(busy time.Duration) error {
+	share := d.cfg.Yield.Share()
+	if share >= 1 {
+		return nil
+	}
+	t := time.NewTimer(min(time.Duration(float64(busy)*(1/share-1)), maxPace))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-d.ctx.Done():
+		return d.ctx.Err()
+	}
 }
 
 // Resume re-queues the outbox rows a previous run left behind, then

@@ -226,11 +226,21 @@ func (s *sender) step(ctx actor.Context, now time.Time) {
 // qps. So a sender held at its qps sends real batches (composed once, one
 // outbox commit) a hundred times a second instead of a one-row Send per
 // token, and waits at most 10 ms longer for them.
-func (s *sender) quantum(b *batch) int {
+func (s *sender) quantum(b *batch, limit int) int {
 	if !s.d.perTarget {
 		return 1
 	}
-	return max(1, min(len(b.items), s.cfg.Burst, s.cfg.MaxInFlight-s.inFlight, int(s.cfg.QPS/100)))
+	return max(1, min(len(b.items), s.cfg.Burst, limit-s.inFlight, int(s.cfg.QPS/100)))
+}
+
+// limit is the in-flight limit for starts from lane: max_in_flight, but
+// for the bulk lane (fan-outs' batches, retries) only the share Yield
+// leaves it while chat traffic waits for the CPU.
+func (s *sender) limit(lane *[]*batch) int {
+	if lane == &s.ready {
+		return bulkLimit(s.cfg.MaxInFlight, s.d.Yield.Share())
+	}
+	return s.cfg.MaxInFlight
 }
 
 // schedule arms one timer for the sender's next deadline: the oldest
@@ -241,7 +251,9 @@ func (s *sender) quantum(b *batch) int {
 // injected Clock and waited for on the wall clock.
 func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	// Slots that come back wake the sender once a slot quantum is free.
-	s.d.wakeFreed.Store(int64(max(1, s.slotQuantum()-(s.cfg.MaxInFlight-s.inFlight))))
+	lane := s.lane()
+	limit := s.limit(lane)
+	s.d.wakeFreed.Store(int64(max(1, slotQuantum(limit)-(limit-s.inFlight))))
 	var next time.Time
 	earlier := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
@@ -260,9 +272,9 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	if s.breaker.state == breakerOpen && now.Before(s.breaker.until) {
 		earlier(s.breaker.until) // (pump turns a passed one half-open)
 	}
-	if lane := s.lane(); len(*lane) > 0 {
+	if len(*lane) > 0 {
 		head := (*lane)[0]
-		need := float64(s.quantum(head))
+		need := float64(s.quantum(head, limit))
 		switch {
 		case now.Before(s.pausedUntil):
 			earlier(s.pausedUntil)
@@ -285,9 +297,9 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 // free before it sends a batch that could use them: with slots coming back
 // one target at a time, sending as soon as one is free would cut batches
 // to a row or two, each composed and recorded on its own, for no gain in
-// concurrency worth having (a tenth of max_in_flight idle at most).
-func (s *sender) slotQuantum() int {
-	return max(1, s.cfg.MaxInFlight/10)
+// concurrency worth having (a tenth of the in-flight limit idle at most).
+func slotQuantum(limit int) int {
+	return max(1, limit/10)
 }
 
 func (s *sender) batchSize() int {
@@ -467,24 +479,24 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		// request carries the whole batch and costs one request of qps
 		// and max_in_flight; a per-target vendor (APNs, FCM, Web) makes
 		// one request per row, so each row costs one.
-		room := len(b.items)
+		room, limit := len(b.items), s.limit(lane)
 		if s.d.perTarget {
-			free := s.cfg.MaxInFlight - s.inFlight
+			free := limit - s.inFlight
 			room = min(room, free, int(s.tokens))
 			switch {
-			case int(s.tokens) < s.quantum(b):
+			case int(s.tokens) < s.quantum(b, limit):
 				room = 0 // wait for a batch's worth of tokens (schedule arms the wake)
-			case free < min(len(b.items), s.slotQuantum()):
-				room = 0 // wait for a tenth of max_in_flight to come free (slots coming back wake the sender)
+			case free < min(len(b.items), slotQuantum(limit)):
+				room = 0 // wait for a tenth of the limit to come free (slots coming back wake the sender)
 			}
-		} else if s.inFlight >= s.cfg.MaxInFlight || s.tokens < 1 {
+		} else if s.inFlight >= limit || s.tokens < 1 {
 			room = 0
 		}
 		if probe && s.d.perTarget {
 			room = min(room, 1) // a per-target probe is one request
 		}
 		if room <= 0 {
-			if s.tokens < float64(s.quantum(b)) {
+			if s.tokens < float64(s.quantum(b, limit)) {
 				s.stats.RateLimited.Add(1)
 			}
 			break

@@ -91,10 +91,22 @@ func newSenderHarness(t *testing.T, client *fakeClient, cfg SenderConfig) *sende
 // newSenderHarnessOn runs the senders on clock with the fallback tick.
 func newSenderHarnessOn(t *testing.T, h *harness, clock Clock, tick time.Duration, client *fakeClient, cfg SenderConfig) *senderHarness {
 	t.Helper()
+	return newSenderHarnessWith(t, h, clock, tick, client, cfg, nil)
+}
+
+// newSenderHarnessYielding runs the senders on h's clock with y holding
+// their bulk lanes.
+func newSenderHarnessYielding(t *testing.T, h *harness, client *fakeClient, cfg SenderConfig, y *Yield) *senderHarness {
+	t.Helper()
+	return newSenderHarnessWith(t, h, h.clock, time.Millisecond, client, cfg, y)
+}
+
+func newSenderHarnessWith(t *testing.T, h *harness, clock Clock, tick time.Duration, client *fakeClient, cfg SenderConfig, y *Yield) *senderHarness {
+	t.Helper()
 	comp := &countingComposer{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: clock, Logger: log, Tick: tick},
+		Clock: clock, Logger: log, Tick: tick, Yield: y},
 		map[vendors.Kind]vendors.Sender{client.kind: client}, map[vendors.Kind]SenderConfig{client.kind: cfg})
 	if err != nil {
 		t.Fatal(err)

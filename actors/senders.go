@@ -67,6 +67,9 @@ type SenderDeps struct {
 	// Tick is how often senders look at their queues without a reason
 	// to (each also arms a timer for its next deadline); 0 = 100ms.
 	Tick time.Duration
+	// Yield, when set, holds the bulk lane to a share of max_in_flight
+	// while chat traffic waits for the CPU (yield.go).
+	Yield *Yield
 }
 
 // senderDeps is SenderDeps plus what one sender's goroutines share.

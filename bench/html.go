@@ -204,6 +204,12 @@ var (
 	heapSeries = sampleSeries{"Go heap in use (MiB)", func(s MemorySample) (float64, bool) {
 		return float64(s.HeapInuseBytes) / (1 << 20), s.HeapInuseBytes >= 0
 	}}
+	goSysSeries = sampleSeries{"Go runtime from the OS (MiB)", func(s MemorySample) (float64, bool) {
+		return float64(s.GoSysBytes) / (1 << 20), s.GoSysBytes >= 0
+	}}
+	storeSeries = sampleSeries{"Pebble cache + memtables (MiB)", func(s MemorySample) (float64, bool) {
+		return float64(s.StoreCacheBytes) / (1 << 20), s.StoreCacheBytes >= 0
+	}}
 	actorSeries     = sampleSeries{"user actors active", func(s MemorySample) (float64, bool) { return float64(s.UserActorsActive), s.UserActorsActive >= 0 }}
 	goroutineSeries = sampleSeries{"goroutines", func(s MemorySample) (float64, bool) { return float64(s.Goroutines), s.Goroutines >= 0 }}
 )
@@ -241,7 +247,7 @@ func samplesSVG(id, title, xTitle, yTitle string, samples []MemorySample, series
 // memorySVGs plots the memory scenario's RSS and heap over time, and the
 // live user actors.
 func memorySVGs(m *MemoryReport) (string, string) {
-	return samplesSVG("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", m.Samples, []sampleSeries{rssSeries, heapSeries}),
+	return samplesSVG("memory", "Daemon memory over time", "seconds since the scenario's start (phase ends in the table above)", "MiB", m.Samples, []sampleSeries{rssSeries, goSysSeries, storeSeries, heapSeries}),
 		samplesSVG("actors", "Live user actors over time", "seconds since the scenario's start", "actors", m.Samples, []sampleSeries{actorSeries})
 }
 
@@ -256,7 +262,7 @@ func soakSVGs(sr *SoakReport) (string, string) {
 		return []line{{name: name, xs: []float64{sr.LastThirdStartS, sr.MeasureEndS}, ys: []float64{y, y}}}
 	}
 	const x = "seconds since the load's start (measured phase from warm-up's end)"
-	return samplesSVG("soak-memory", "Daemon memory over the soak", x, "MiB", sr.Samples, []sampleSeries{rssSeries, heapSeries},
+	return samplesSVG("soak-memory", "Daemon memory over the soak", x, "MiB", sr.Samples, []sampleSeries{rssSeries, goSysSeries, storeSeries, heapSeries},
 			bound("flat bound: first third's max RSS × (1 + tolerance)", sr.RSS, 1<<20)...),
 		samplesSVG("soak-goroutines", "Daemon goroutines over the soak", x, "goroutines", sr.Samples, []sampleSeries{goroutineSeries},
 			bound("flat bound: first third's max × (1 + tolerance)", sr.Goroutines, 1)...)
@@ -374,7 +380,8 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 {{with .R.Soak}}<h2>Soak</h2>
 <p class="note">{{.Scope}} pid {{.PID}}: VmRSS from /proc and goroutines (go_goroutines) from GET /metrics every {{num .IntervalS}} s, {{.SampleCount}} samples. A series is flat when the highest value sampled in the last third of the measured phase ({{num .LastThirdStartS}} s to {{num .MeasureEndS}} s) is at most the highest sampled in its first third ({{num .MeasureStartS}} s, the warm-up's end, to {{num .FirstThirdEndS}} s) × (1 + tolerance).</p>
 <table id="soak"><tr><th>series</th><th>first third max</th><th>last third max</th><th>tolerance</th><th>bound</th><th>growth</th><th>verdict</th></tr>
-<tr><td>RSS (MiB)</td><td>{{mib .RSS.FirstThirdMax}}</td><td>{{mib .RSS.LastThirdMax}}</td><td>{{num .RSS.Tolerance}}</td><td>{{mib .RSS.Bound}}</td><td>{{num .RSS.Growth}}</td><td>{{flat .RSS}}</td></tr>
+<tr><td title="RSS minus Pebble's block cache and memtables (capped by cache_size and memtable_size): the memory verdict">RSS outside Pebble's cache and memtables (MiB)</td><td>{{mib .RSSOutsideStore.FirstThirdMax}}</td><td>{{mib .RSSOutsideStore.LastThirdMax}}</td><td>{{num .RSSOutsideStore.Tolerance}}</td><td>{{mib .RSSOutsideStore.Bound}}</td><td>{{num .RSSOutsideStore.Growth}}</td><td>{{flat .RSSOutsideStore}}</td></tr>
+<tr><td title="for the record; decides only when Pebble's memory is not reported">RSS (MiB)</td><td>{{mib .RSS.FirstThirdMax}}</td><td>{{mib .RSS.LastThirdMax}}</td><td>{{num .RSS.Tolerance}}</td><td>{{mib .RSS.Bound}}</td><td>{{num .RSS.Growth}}</td><td>{{flat .RSS}}</td></tr>
 <tr><td>goroutines</td><td>{{.Goroutines.FirstThirdMax}}</td><td>{{.Goroutines.LastThirdMax}}</td><td>{{num .Goroutines.Tolerance}}</td><td>{{.Goroutines.Bound}}</td><td>{{num .Goroutines.Growth}}</td><td>{{flat .Goroutines}}</td></tr>
 </table>
 {{$.SoakMemory}}

@@ -38,13 +38,19 @@ type MemoryReport struct {
 }
 
 // MemorySample is one reading of the daemon. HeapInuseBytes
-// (go_memstats_heap_inuse_bytes), UserActorsActive
+// (go_memstats_heap_inuse_bytes), GoSysBytes (go_memstats_sys_bytes:
+// everything the Go runtime holds from the OS), StoreCacheBytes
+// (herald_store_block_cache_bytes + herald_store_memtable_bytes: Pebble's
+// memory, outside the Go runtime's), UserActorsActive
 // (herald_user_actors_active) and Goroutines (go_goroutines) are -1 when
-// /metrics did not say.
+// /metrics did not say. RSS beyond GoSysBytes + StoreCacheBytes is the C
+// allocator's overhead and the binary.
 type MemorySample struct {
 	Seconds          float64 `json:"t_s"` // since the sampler's start (memory: before registration; soak: the load's start)
 	RSSBytes         int64   `json:"rss_bytes"`
 	HeapInuseBytes   int64   `json:"heap_inuse_bytes"`
+	GoSysBytes       int64   `json:"go_sys_bytes"`
+	StoreCacheBytes  int64   `json:"store_cache_bytes"`
 	UserActorsActive int64   `json:"user_actors_active"`
 	Goroutines       int64   `json:"goroutines"`
 }
@@ -123,20 +129,23 @@ func startMemSampler(p proc, api *API, interval time.Duration) *memSampler {
 func (s *memSampler) take() (MemorySample, int64) {
 	now := time.Now()
 	m, err := s.p.mem()
-	heap, actors, goroutines := int64(-1), int64(-1), int64(-1)
+	smp := MemorySample{Seconds: round3(now.Sub(s.begin).Seconds()), RSSBytes: m.RSS,
+		HeapInuseBytes: -1, GoSysBytes: -1, StoreCacheBytes: -1, UserActorsActive: -1, Goroutines: -1}
 	if b, merr := s.api.Text("/metrics"); merr == nil {
-		v := promValues(b, "go_memstats_heap_inuse_bytes", "herald_user_actors_active", "go_goroutines")
-		if x, ok := v["go_memstats_heap_inuse_bytes"]; ok {
-			heap = int64(x)
+		v := promValues(b, "go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "herald_store_block_cache_bytes", "herald_store_memtable_bytes",
+			"herald_user_actors_active", "go_goroutines")
+		for name, to := range map[string]*int64{"go_memstats_heap_inuse_bytes": &smp.HeapInuseBytes, "go_memstats_sys_bytes": &smp.GoSysBytes,
+			"herald_user_actors_active": &smp.UserActorsActive, "go_goroutines": &smp.Goroutines} {
+			if x, ok := v[name]; ok {
+				*to = int64(x)
+			}
 		}
-		if x, ok := v["herald_user_actors_active"]; ok {
-			actors = int64(x)
-		}
-		if x, ok := v["go_goroutines"]; ok {
-			goroutines = int64(x)
+		cache, cok := v["herald_store_block_cache_bytes"]
+		mt, mok := v["herald_store_memtable_bytes"]
+		if cok && mok {
+			smp.StoreCacheBytes = int64(cache + mt)
 		}
 	}
-	smp := MemorySample{Seconds: round3(now.Sub(s.begin).Seconds()), RSSBytes: m.RSS, HeapInuseBytes: heap, UserActorsActive: actors, Goroutines: goroutines}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

@@ -214,11 +214,17 @@ func TestSoakScenario(t *testing.T) {
 		}
 	}
 	check("rss", s.RSS, 10, func(m bench.MemorySample) int64 { return m.RSSBytes })
+	check("rss outside the store", s.RSSOutsideStore, 10, func(m bench.MemorySample) int64 { return m.RSSBytes - m.StoreCacheBytes })
 	check("goroutines", s.Goroutines, 10, func(m bench.MemorySample) int64 { return m.Goroutines })
-	if !s.Flat || s.Flat != (s.RSS.Flat && s.Goroutines.Flat) {
-		t.Fatalf("flat %v: rss %v goroutines %v", s.Flat, s.RSS.Flat, s.Goroutines.Flat)
+	for _, m := range s.Samples {
+		if m.StoreCacheBytes < 0 || m.GoSysBytes <= 0 {
+			t.Fatalf("sample %+v: want Pebble's and the Go runtime's memory read from /metrics", m)
+		}
 	}
-	for _, want := range []string{"soak", "RSS MiB", "goroutines", "flat"} {
+	if !s.Flat || s.Flat != (s.RSSOutsideStore.Flat && s.Goroutines.Flat) {
+		t.Fatalf("flat %v: rss outside the store %v goroutines %v", s.Flat, s.RSSOutsideStore.Flat, s.Goroutines.Flat)
+	}
+	for _, want := range []string{"soak", "RSS outside Pebble's cache+memtables MiB", "RSS MiB", "goroutines", "flat"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -134,6 +134,7 @@ type Messages struct {
 	MaxGroupChange    int      `yaml:"max_group_change"`   // most ids in one group members update; default 10000
 	ChunkSize         int      `yaml:"chunk_size"`         // group members planned per durable chunk; default 1000
 	MaxJobs           int      `yaml:"max_jobs"`           // group fan-outs running at once; default 4
+	FanoutYield       Duration `yaml:"fanout_yield"`       // scheduling-latency p99 above which fan-outs give way to chat traffic; 0 = never; default 1ms
 }
 
 // Inbox configures the offline inbox.
@@ -255,6 +256,7 @@ func Default() Config {
 			MaxGroupChange:    10000,
 			ChunkSize:         1000,
 			MaxJobs:           4,
+			FanoutYield:       Duration(time.Millisecond),
 		},
 		Inbox: Inbox{Retention: Duration(7 * 24 * time.Hour), MaxPerUser: 1000},
 		Calls: Calls{MaxInvitees: 9, DefaultTimeout: Duration(90 * time.Second)},

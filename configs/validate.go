@@ -149,6 +149,9 @@ func (c *Config) Validate() error {
 	ck.intRange("messages.max_group_change", m.MaxGroupChange, 1, 100000)
 	ck.intRange("messages.chunk_size", m.ChunkSize, 10, 10000)
 	ck.intRange("messages.max_jobs", m.MaxJobs, 1, 64)
+	if m.FanoutYield < 0 || m.FanoutYield > Duration(100*time.Millisecond) {
+		ck.add("messages.fanout_yield", "must be between 0 and 100ms (got %s)", m.FanoutYield)
+	}
 	ck.positive("inbox.retention", c.Inbox.Retention)
 	ck.intRange("inbox.max_per_user", c.Inbox.MaxPerUser, 1, 100000)
 	ck.intRange("calls.max_invitees", c.Calls.MaxInvitees, 1, 1000)

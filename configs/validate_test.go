@@ -317,6 +317,8 @@ func TestValidateReportsExposureAndWatermark(t *testing.T) {
 		{"fsync at once", func(c *Config) { c.WALSync = 0 }, nil},
 		{"negative fsync interval", func(c *Config) { c.WALSync = -1 }, []string{"wal_sync_interval"}},
 		{"fsync interval beyond 100ms", func(c *Config) { c.WALSync = Duration(101 * time.Millisecond) }, []string{"wal_sync_interval"}},
+		{"negative fanout yield", func(c *Config) { c.Messages.FanoutYield = -1 }, []string{"messages.fanout_yield"}},
+		{"fanout yield beyond 100ms", func(c *Config) { c.Messages.FanoutYield = Duration(101 * time.Millisecond) }, []string{"messages.fanout_yield"}},
 	} {
 		if got := problems(tt.mut); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: problems at %v; want %v", tt.name, got, tt.want)

@@ -55,6 +55,7 @@ type Daemon struct {
 	push     *pushRuntime
 	store    *store.Store
 	senders  *actors.Senders
+	yield    *actors.Yield // fan-outs give way to chat traffic (messages.fanout_yield)
 	dispatch *actors.Dispatcher
 	calls    *actors.Calls
 	composer *composer
@@ -103,7 +104,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 			return nil
 		}
 		return d.senders.Stats()
-	}, d.space)
+	}, d.space, d.storeMemory)
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.routes()
 	return d, nil
@@ -115,6 +116,13 @@ func (d *Daemon) space() store.Space {
 		return store.Space{}
 	}
 	return d.store.Space()
+}
+
+func (d *Daemon) storeMemory() store.Memory {
+	if d.store == nil {
+		return store.Memory{}
+	}
+	return d.store.Memory()
 }
 
 func (d *Daemon) routes() {
@@ -189,17 +197,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.users.Stop()
 	d.store = st
 	d.composer = newComposer(st, d.clock, d.cfg.Resources)
+	d.yield = actors.NewYield(d.cfg.Messages.FanoutYield.Std())
 	d.senders, err = actors.NewSenders(sys, actors.SenderDeps{
 		Store: st, Users: d.users, Composer: d.composer, Clock: d.clock, Logger: d.log,
-		ObserveBatch: d.m.observeBatch,
+		ObserveBatch: d.m.observeBatch, Yield: d.yield,
 	}, d.push.senders, senderConfigs(&d.cfg, d.push.senders))
 	if err != nil {
 		return err
 	}
 	defer d.senders.Stop()
+	if d.cfg.Messages.FanoutYield > 0 {
+		defer d.startYield(d.yield)()
+	}
 	d.dispatch = actors.NewDispatcher(st, d.users, d.senders, d.clock, d.log, actors.DispatchConfig{
 		ChunkSize: d.cfg.Messages.ChunkSize, MaxJobs: d.cfg.Messages.MaxJobs, InboxCap: int64(d.cfg.Inbox.MaxPerUser),
 		OnInboxDropped: func(n int64) { d.m.inboxDropped.Add(float64(n)) },
+		Yield:          d.yield,
 	})
 	defer d.dispatch.Stop()
 	if err := d.dispatch.Resume(); err != nil {

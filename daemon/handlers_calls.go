@@ -80,6 +80,7 @@ func (d *Daemon) callError(err error) *apiError {
 }
 
 func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
+	d.yield.Chat(d.clock.Now())
 	var req callRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
@@ -162,6 +163,7 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 // callAction returns the handler of POST /v1/calls/{call_id}/<action>.
 func (d *Daemon) callAction(action string) handlerFunc {
 	return func(rc *fasthttp.RequestCtx, p params) *apiError {
+		d.yield.Chat(d.clock.Now())
 		if e := d.pathIDs(p, "call_id"); e != nil {
 			return e
 		}

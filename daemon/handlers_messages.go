@@ -244,6 +244,9 @@ func (d *Daemon) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
 	if e != nil {
 		return e
 	}
+	if m.ToType != "group" {
+		d.yield.Chat(d.clock.Now()) // someone waits for this one: fan-outs give way
+	}
 	ctx, cancel := d.reqContext()
 	defer cancel()
 	ans, err := d.dispatch.Submit(ctx, m)

@@ -66,6 +66,7 @@ func (d *Daemon) parsePresence(req presenceRequest) ([]actors.PresenceUpdate, *a
 }
 
 func (d *Daemon) postPresence(rc *fasthttp.RequestCtx, _ params) *apiError {
+	d.yield.Chat(d.clock.Now())
 	var req presenceRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e

@@ -19,10 +19,11 @@ type metrics struct {
 	storeWrite   *prometheus.HistogramVec
 	batchSize    *prometheus.HistogramVec
 	inboxDropped prometheus.Counter
+	yieldShare   prometheus.Gauge
 	sendTime     *prometheus.HistogramVec
 }
 
-func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space) *metrics {
+func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space, mem func() store.Memory) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +49,11 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 	m.inboxDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "herald_inbox_dropped_total", Help: "Inbox entries dropped by the per-user cap or retention.",
 	})
-	m.reg.MustRegister(m.requests, m.latency, m.storeWrite, m.batchSize, m.sendTime, m.inboxDropped,
+	m.yieldShare = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_fanout_yield_share", Help: "Share of each vendor's max_in_flight that fan-out batches may fill (1 = all; less while chat traffic waits for the CPU: messages.fanout_yield).",
+	})
+	m.yieldShare.Set(1)
+	m.reg.MustRegister(m.yieldShare, m.requests, m.latency, m.storeWrite, m.batchSize, m.sendTime, m.inboxDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_user_actors_active", Help: "Live (activated) user actors.",
 		}, activeUsers),
@@ -67,6 +72,12 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 			}
 			return 0
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_store_block_cache_bytes", Help: "Pebble's block cache in use (outside the Go heap; cache_size caps it).",
+		}, func() float64 { return float64(mem().BlockCache) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_store_memtable_bytes", Help: "Pebble's memtables (outside the Go heap; about two of memtable_size, more while a flush runs).",
+		}, func() float64 { return float64(mem().MemTables) }),
 		// The scheduler's metrics too: go_sched_latencies_seconds is how
 		// long runnable goroutines waited for a CPU, which is where a
 		// latency-sensitive accept goes when a fan-out saturates the box.

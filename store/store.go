@@ -173,6 +173,22 @@ func (s *Store) commit(op string, b *pebble.Batch) error {
 // data are refused (see Options.MinFree).
 func (s *Store) Space() Space { return s.space.space() }
 
+// Memory is what Pebble holds in memory outside the Go heap: block cache
+// and memtables (allocated with malloc, so part of the process's RSS and
+// not of the Go runtime's). Options.CacheSize caps the first; the second
+// is at most the memtables allowed (two of Options.MemTableSize) plus
+// memtables still being flushed or read.
+type Memory struct {
+	BlockCache int64 // bytes of cached blocks
+	MemTables  int64 // bytes allocated by memtables (zombies included)
+}
+
+// Memory reports Pebble's memory outside the Go heap.
+func (s *Store) Memory() Memory {
+	m := s.db.Metrics()
+	return Memory{BlockCache: m.BlockCache.Size, MemTables: int64(m.MemTable.Size + m.MemTable.ZombieSize)}
+}
+
 // get returns a copy of the value at key, or found=false.
 func (s *Store) get(key []byte) (val []byte, found bool, err error) {
 	v, closer, err := s.db.Get(key)
