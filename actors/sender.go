@@ -369,11 +369,26 @@ func (s *sender) lane() *[]*batch {
 	switch {
 	case len(s.priority) > 0:
 		return &s.priority
-	case len(s.express) > 0 && (len(s.ready) == 0 || s.expRun < expressShare):
+	case len(s.express) > 0 && (len(s.ready) == 0 || s.expRun < expressShare || s.bulkHeld()):
 		return &s.express
 	default:
 		return &s.ready
 	}
+}
+
+// bulkHeld reports whether Yield holds the ready lane back (its share of
+// max_in_flight is in use): express batches then go, however many in a
+// row, since the fan-out is already at the pace Yield allows.
+func (s *sender) bulkHeld() bool {
+	share := s.d.Yield.Share()
+	if share >= 1 {
+		return false
+	}
+	limit := bulkLimit(s.cfg.MaxInFlight, share)
+	if s.d.perTarget {
+		return limit-s.inFlight < slotQuantum(limit)
+	}
+	return s.inFlight >= limit
 }
 
 // mergeExpress joins the express batches at the head of the lane, up to
