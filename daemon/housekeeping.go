@@ -12,7 +12,6 @@ const housekeepingEvery = time.Minute
 
 // trimEvery is how often the C allocator's free memory (Pebble's freed
 // cache blocks and memtables) goes back to the OS: see store.TrimCHeap.
-// One trim of a ~200 MiB C heap costs about a millisecond.
 const trimEvery = 10 * time.Second
 
 // startHousekeeping runs inbox retention and message-record expiry, and
