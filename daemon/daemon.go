@@ -19,6 +19,7 @@ import (
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -104,7 +105,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 			return nil
 		}
 		return d.senders.Stats()
-	}, d.space, d.storeMemory)
+	}, d.space, d.storeMemory, d.walFsync)
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.routes()
 	return d, nil
@@ -123,6 +124,13 @@ func (d *Daemon) storeMemory() store.Memory {
 		return store.Memory{}
 	}
 	return d.store.Memory()
+}
+
+func (d *Daemon) walFsync() prometheus.Histogram {
+	if d.store == nil {
+		return nil
+	}
+	return d.store.WALFsyncLatency()
 }
 
 func (d *Daemon) routes() {

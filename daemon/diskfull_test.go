@@ -42,10 +42,14 @@ func smallDisk(t *testing.T, size int64) string {
 // Freeing space (a ballast file written at the start) lets writes in again
 // without a restart, and a message accepted then is delivered.
 func TestDiskFullRefusesWritesWithoutDyingAndRecovers(t *testing.T) {
+	// The ballast is larger than the watermark, so freeing it lifts the
+	// free space over the watermark even when Pebble's compactions and
+	// WAL ran far below it after the refusal (with a 10 MiB ballast the
+	// recovery once never came: free space stayed under 12 MiB).
 	const (
-		size    = 48 << 20
+		size    = 64 << 20
 		minFree = 12 << 20
-		ballast = 10 << 20
+		ballast = 24 << 20
 	)
 	disk := smallDisk(t, size)
 	if err := os.WriteFile(filepath.Join(disk, "ballast"), make([]byte, ballast), 0o600); err != nil {
@@ -60,10 +64,10 @@ func TestDiskFullRefusesWritesWithoutDyingAndRecovers(t *testing.T) {
 	registerUsers(t, do, 0, 1, func(int) string { return "first" }) // u0, apns
 
 	// Each batch adds ~1 MiB (random tokens: no compression helps);
-	// the disk cannot take more than ~48 of them.
+	// the disk cannot take more than ~64 of them.
 	var refused resp
 	batches := 0
-	for ; batches < 60; batches++ {
+	for ; batches < 80; batches++ {
 		var b strings.Builder
 		b.WriteString(`{"devices":[`)
 		for i := range 500 {

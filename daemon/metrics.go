@@ -9,6 +9,7 @@ import (
 	"github.com/herald-push/herald/vendors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics are the daemon's Prometheus instruments, on a registry of its own.
@@ -23,7 +24,8 @@ type metrics struct {
 	sendTime     *prometheus.HistogramVec
 }
 
-func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space, mem func() store.Memory) *metrics {
+func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space, mem func() store.Memory,
+	walFsync func() prometheus.Histogram) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -78,6 +80,8 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_store_memtable_bytes", Help: "Pebble's memtables (outside the Go heap; about two of memtable_size, more while a flush runs).",
 		}, func() float64 { return float64(mem().MemTables) }),
+		&walFsyncCollector{h: walFsync, desc: prometheus.NewDesc("herald_store_wal_fsync_duration_seconds",
+			"Pebble's WAL fsync latency: what every synced write (a 2xx) waits for, with the writes that share it.", nil, nil)},
 		// The scheduler's metrics too: go_sched_latencies_seconds is how
 		// long runnable goroutines waited for a CPU, which is where a
 		// latency-sensitive accept goes when a fan-out saturates the box.
@@ -162,5 +166,33 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("paused", s.Paused)
 		gauge("breaker", int64(s.Breaker))
 		counter("breaker_opened_total", s.BreakerOpened)
+	}
+}
+
+// walFsyncCollector re-exports Pebble's WAL fsync histogram (kept in
+// nanoseconds, unnamed) in seconds at scrape time.
+type walFsyncCollector struct {
+	h    func() prometheus.Histogram
+	desc *prometheus.Desc
+}
+
+func (c *walFsyncCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *walFsyncCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h()
+	if h == nil {
+		return
+	}
+	var m dto.Metric
+	if err := h.Write(&m); err != nil || m.GetHistogram() == nil {
+		return
+	}
+	hist := m.GetHistogram()
+	buckets := make(map[float64]uint64, len(hist.GetBucket()))
+	for _, b := range hist.GetBucket() {
+		buckets[b.GetUpperBound()/1e9] = b.GetCumulativeCount()
+	}
+	if hm, err := prometheus.NewConstHistogram(c.desc, hist.GetSampleCount(), hist.GetSampleSum()/1e9, buckets); err == nil {
+		ch <- hm
 	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,9 +22,26 @@ func TestMetricsAndProbes(t *testing.T) {
 		`herald_user_actors_active 0`, // a bind writes through: no user actor
 		`herald_store_write_duration_seconds_count{op="bind_device"} 1`,
 		`go_goroutines`,
+		`herald_fanout_yield_share 1`, // no fan-out holds anything back
+		`herald_store_block_cache_bytes `,
+		`herald_store_memtable_bytes `,
+		`herald_store_wal_fsync_duration_seconds_bucket{le="0.0001"} `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	// The synced bind waited for a WAL fsync: Pebble's histogram, in seconds.
+	var fsyncs, sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "herald_store_wal_fsync_duration_seconds_count "); ok {
+			fsyncs, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "herald_store_wal_fsync_duration_seconds_sum "); ok {
+			sum, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if fsyncs < 1 || sum <= 0 || sum/fsyncs > 10 {
+		t.Errorf("WAL fsyncs: count %v, sum %v s; want at least one, in seconds", fsyncs, sum)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrClosed is returned by every accessor after Close.
@@ -187,6 +188,12 @@ type Memory struct {
 func (s *Store) Memory() Memory {
 	m := s.db.Metrics()
 	return Memory{BlockCache: m.BlockCache.Size, MemTables: int64(m.MemTable.Size + m.MemTable.ZombieSize)}
+}
+
+// WALFsyncLatency is Pebble's live histogram of WAL fsync latencies, in
+// nanoseconds (nil before the first WAL exists).
+func (s *Store) WALFsyncLatency() prometheus.Histogram {
+	return s.db.Metrics().LogWriter.FsyncLatency
 }
 
 // get returns a copy of the value at key, or found=false.
