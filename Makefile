@@ -23,6 +23,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./configs
 	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./vendors/oppo
 	$(GO) test -run '^$$' -fuzz '^FuzzSimForm$$' -fuzztime $(FUZZTIME) ./vendors/oppo
+	$(GO) test -run '^$$' -fuzz '^FuzzSimMessages$$' -fuzztime $(FUZZTIME) ./vendors/oppo
 	$(GO) test -run '^$$' -fuzz '^FuzzSimMultiMessages$$' -fuzztime $(FUZZTIME) ./vendors/xiaomi
 
 race:

@@ -87,7 +87,7 @@ type Progress interface {
 
 // EachSender is implemented by batch senders whose vendor takes a
 // different notification for each target of one request (OPPO's
-// unicast_batch). The senders put the rows of many single messages (peer
+// unicast_batch, Xiaomi's /v2/multi_messages/regids). The senders put the rows of many single messages (peer
 // messages, each its own notification) into one such request instead of a
 // request each.
 type EachSender interface {

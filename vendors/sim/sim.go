@@ -252,7 +252,7 @@ func (s *Sims) Start(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: listen: %w", err)
 	}
-	srv := &http.Server{Handler: s.mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.mux, TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog()}
 	out := &Server{URL: "https://" + ln.Addr().String(), srv: srv, ln: ln, done: make(chan struct{})}
 	go func() {
 		err := srv.ServeTLS(ln, "", "")
