@@ -19,7 +19,6 @@ import (
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -105,7 +104,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 			return nil
 		}
 		return d.senders.Stats()
-	}, d.space, d.storeMemory, d.walFsync)
+	}, d.space, d.pebbleStats, func() float64 { return d.yield.Share() })
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.routes()
 	return d, nil
@@ -119,18 +118,11 @@ func (d *Daemon) space() store.Space {
 	return d.store.Space()
 }
 
-func (d *Daemon) storeMemory() store.Memory {
+func (d *Daemon) pebbleStats() (store.PebbleStats, bool) {
 	if d.store == nil {
-		return store.Memory{}
+		return store.PebbleStats{}, false
 	}
-	return d.store.Memory()
-}
-
-func (d *Daemon) walFsync() prometheus.Histogram {
-	if d.store == nil {
-		return nil
-	}
-	return d.store.WALFsyncLatency()
+	return d.store.PebbleStats(), true
 }
 
 func (d *Daemon) routes() {

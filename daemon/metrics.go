@@ -20,12 +20,11 @@ type metrics struct {
 	storeWrite   *prometheus.HistogramVec
 	batchSize    *prometheus.HistogramVec
 	inboxDropped prometheus.Counter
-	yieldShare   prometheus.Gauge
 	sendTime     *prometheus.HistogramVec
 }
 
-func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space, mem func() store.Memory,
-	walFsync func() prometheus.Histogram) *metrics {
+func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]actors.SenderSnapshot, space func() store.Space, pebble func() (store.PebbleStats, bool),
+	yieldShare func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,11 +50,7 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 	m.inboxDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "herald_inbox_dropped_total", Help: "Inbox entries dropped by the per-user cap or retention.",
 	})
-	m.yieldShare = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "herald_fanout_yield_share", Help: "Share of each vendor's max_in_flight that fan-out batches may fill (1 = all; less while chat traffic waits for the CPU: messages.fanout_yield).",
-	})
-	m.yieldShare.Set(1)
-	m.reg.MustRegister(m.yieldShare, m.requests, m.latency, m.storeWrite, m.batchSize, m.sendTime, m.inboxDropped,
+	m.reg.MustRegister(m.requests, m.latency, m.storeWrite, m.batchSize, m.sendTime, m.inboxDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_user_actors_active", Help: "Live (activated) user actors.",
 		}, activeUsers),
@@ -75,13 +70,9 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 			return 0
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "herald_store_block_cache_bytes", Help: "Pebble's block cache in use (outside the Go heap; cache_size caps it).",
-		}, func() float64 { return float64(mem().BlockCache) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "herald_store_memtable_bytes", Help: "Pebble's memtables (outside the Go heap; about two of memtable_size, more while a flush runs).",
-		}, func() float64 { return float64(mem().MemTables) }),
-		&walFsyncCollector{h: walFsync, desc: prometheus.NewDesc("herald_store_wal_fsync_duration_seconds",
-			"Pebble's WAL fsync latency: what every synced write (a 2xx) waits for, with the writes that share it.", nil, nil)},
+			Name: "herald_fanout_yield_share", Help: "Share of each vendor's max_in_flight that fan-out batches may fill (1 = all; less while chat traffic waits for the CPU: messages.fanout_yield).",
+		}, yieldShare),
+		newPebbleCollector(pebble),
 		// The scheduler's metrics too: go_sched_latencies_seconds is how
 		// long runnable goroutines waited for a CPU, which is where a
 		// latency-sensitive accept goes when a fan-out saturates the box.
@@ -169,22 +160,40 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// walFsyncCollector re-exports Pebble's WAL fsync histogram (kept in
-// nanoseconds, unnamed) in seconds at scrape time.
-type walFsyncCollector struct {
-	h    func() prometheus.Histogram
-	desc *prometheus.Desc
+// pebbleCollector exports what one read of Pebble's metrics per scrape
+// gives: its memory outside the Go heap and its WAL fsync histogram (kept
+// in nanoseconds, unnamed), re-exported in seconds.
+type pebbleCollector struct {
+	stats                    func() (store.PebbleStats, bool)
+	cache, memtables, fsyncs *prometheus.Desc
 }
 
-func (c *walFsyncCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func newPebbleCollector(stats func() (store.PebbleStats, bool)) *pebbleCollector {
+	return &pebbleCollector{stats: stats,
+		cache: prometheus.NewDesc("herald_store_block_cache_bytes",
+			"Pebble's block cache in use (outside the Go heap; cache_size caps it).", nil, nil),
+		memtables: prometheus.NewDesc("herald_store_memtable_bytes",
+			"Pebble's memtables (outside the Go heap; about two of memtable_size, more while a flush runs).", nil, nil),
+		fsyncs: prometheus.NewDesc("herald_store_wal_fsync_duration_seconds",
+			"Pebble's WAL fsync latency: what every synced write (a 2xx) waits for, with the writes that share it.", nil, nil),
+	}
+}
 
-func (c *walFsyncCollector) Collect(ch chan<- prometheus.Metric) {
-	h := c.h()
-	if h == nil {
+func (c *pebbleCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.cache
+	ch <- c.memtables
+	ch <- c.fsyncs
+}
+
+func (c *pebbleCollector) Collect(ch chan<- prometheus.Metric) {
+	st, ok := c.stats()
+	if !ok {
 		return
 	}
+	ch <- prometheus.MustNewConstMetric(c.cache, prometheus.GaugeValue, float64(st.BlockCache))
+	ch <- prometheus.MustNewConstMetric(c.memtables, prometheus.GaugeValue, float64(st.MemTables))
 	var m dto.Metric
-	if err := h.Write(&m); err != nil || m.GetHistogram() == nil {
+	if st.WALFsync == nil || st.WALFsync.Write(&m) != nil || m.GetHistogram() == nil {
 		return
 	}
 	hist := m.GetHistogram()
@@ -192,7 +201,7 @@ func (c *walFsyncCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range hist.GetBucket() {
 		buckets[b.GetUpperBound()/1e9] = b.GetCumulativeCount()
 	}
-	if hm, err := prometheus.NewConstHistogram(c.desc, hist.GetSampleCount(), hist.GetSampleSum()/1e9, buckets); err == nil {
+	if hm, err := prometheus.NewConstHistogram(c.fsyncs, hist.GetSampleCount(), hist.GetSampleSum()/1e9, buckets); err == nil {
 		ch <- hm
 	}
 }

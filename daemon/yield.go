@@ -85,7 +85,7 @@ func (d *Daemon) startYield(y *actors.Yield) func() {
 			case <-stop:
 				return
 			case <-t.C:
-				d.m.yieldShare.Set(y.Observe(d.clock.Now(), p.read()))
+				y.Observe(d.clock.Now(), p.read())
 			}
 		}
 	}()

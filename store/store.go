@@ -174,26 +174,25 @@ func (s *Store) commit(op string, b *pebble.Batch) error {
 // data are refused (see Options.MinFree).
 func (s *Store) Space() Space { return s.space.space() }
 
-// Memory is what Pebble holds in memory outside the Go heap: block cache
-// and memtables (allocated with malloc, so part of the process's RSS and
-// not of the Go runtime's). Options.CacheSize caps the first; the second
-// is at most the memtables allowed (two of Options.MemTableSize) plus
-// memtables still being flushed or read.
-type Memory struct {
+// PebbleStats is what the daemon's metrics read of Pebble, from one
+// db.Metrics() call (it takes Pebble's mutex and sums every level).
+// BlockCache and MemTables are Pebble's memory outside the Go heap,
+// allocated with malloc, so part of the process's RSS and not of the Go
+// runtime's: Options.CacheSize caps the first; the second is at most the
+// memtables allowed (two of Options.MemTableSize) plus memtables still
+// being flushed or read. WALFsync is Pebble's live histogram of WAL fsync
+// latencies, in nanoseconds (nil before the first WAL exists).
+type PebbleStats struct {
 	BlockCache int64 // bytes of cached blocks
 	MemTables  int64 // bytes allocated by memtables (zombies included)
+	WALFsync   prometheus.Histogram
 }
 
-// Memory reports Pebble's memory outside the Go heap.
-func (s *Store) Memory() Memory {
+// PebbleStats reads Pebble's metrics once.
+func (s *Store) PebbleStats() PebbleStats {
 	m := s.db.Metrics()
-	return Memory{BlockCache: m.BlockCache.Size, MemTables: int64(m.MemTable.Size + m.MemTable.ZombieSize)}
-}
-
-// WALFsyncLatency is Pebble's live histogram of WAL fsync latencies, in
-// nanoseconds (nil before the first WAL exists).
-func (s *Store) WALFsyncLatency() prometheus.Histogram {
-	return s.db.Metrics().LogWriter.FsyncLatency
+	return PebbleStats{BlockCache: m.BlockCache.Size, MemTables: int64(m.MemTable.Size + m.MemTable.ZombieSize),
+		WALFsync: m.LogWriter.FsyncLatency}
 }
 
 // get returns a copy of the value at key, or found=false.
