@@ -376,19 +376,22 @@ func (s *sender) lane() *[]*batch {
 	}
 }
 
+// slotsFree reports whether b may start under the in-flight limit: a
+// batch vendor needs one request slot; a per-target vendor waits for a
+// slot quantum (or b's rows, if fewer) to be free.
+func (s *sender) slotsFree(b *batch, limit int) bool {
+	if s.d.perTarget {
+		free := limit - s.inFlight
+		return free > 0 && free >= min(len(b.items), slotQuantum(limit))
+	}
+	return s.inFlight < limit
+}
+
 // bulkHeld reports whether Yield holds the ready lane back (its share of
 // max_in_flight is in use): express batches then go, however many in a
 // row, since the fan-out is already at the pace Yield allows.
 func (s *sender) bulkHeld() bool {
-	share := s.d.Yield.Share()
-	if share >= 1 {
-		return false
-	}
-	limit := bulkLimit(s.cfg.MaxInFlight, share)
-	if s.d.perTarget {
-		return limit-s.inFlight < slotQuantum(limit)
-	}
-	return s.inFlight >= limit
+	return len(s.ready) > 0 && s.d.Yield.Share() < 1 && !s.slotsFree(s.ready[0], s.limit(&s.ready))
 }
 
 // mergeExpress joins the express batches at the head of the lane, up to
@@ -495,16 +498,15 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 		// and max_in_flight; a per-target vendor (APNs, FCM, Web) makes
 		// one request per row, so each row costs one.
 		room, limit := len(b.items), s.limit(lane)
-		if s.d.perTarget {
-			free := limit - s.inFlight
-			room = min(room, free, int(s.tokens))
-			switch {
-			case int(s.tokens) < s.quantum(b, limit):
+		switch {
+		case !s.slotsFree(b, limit):
+			room = 0 // wait for slots (coming back wakes the sender)
+		case s.d.perTarget:
+			room = min(room, limit-s.inFlight, int(s.tokens))
+			if int(s.tokens) < s.quantum(b, limit) {
 				room = 0 // wait for a batch's worth of tokens (schedule arms the wake)
-			case free < min(len(b.items), slotQuantum(limit)):
-				room = 0 // wait for a tenth of the limit to come free (slots coming back wake the sender)
 			}
-		} else if s.inFlight >= limit || s.tokens < 1 {
+		case s.tokens < 1:
 			room = 0
 		}
 		if probe && s.d.perTarget {
