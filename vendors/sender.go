@@ -184,6 +184,40 @@ func (e *Error) Retryable() bool { return e.Verdict == Retry }
 // TokenInvalid reports whether the token should be unbound.
 func (e *Error) TokenInvalid() bool { return e.Verdict == TokenInvalid }
 
+// SendParts sends n targets in consecutive parts (requests) and files
+// their results in out: part(start) sends targets start..end-1 (end >
+// start) and returns end and their results, in order. at[j] is where the
+// j-th target's result goes in out (nil: j). The first part's error is
+// the call's: nothing was sent. Once a part was answered, an error makes
+// every target not yet sent Retry (code "canceled", reason prefix + the
+// error) and the call ends without one, so the answered ones are kept.
+func SendParts(out []Result, n int, at []int, prefix string, part func(start int) (int, []Result, error)) ([]Result, error) {
+	slot := func(j int) int {
+		if at == nil {
+			return j
+		}
+		return at[j]
+	}
+	for start := 0; start < n; {
+		end, res, err := part(start)
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			r := Result{Verdict: Retry, Code: "canceled", Reason: prefix + err.Error()}
+			for j := start; j < n; j++ {
+				out[slot(j)] = r
+			}
+			return out, nil
+		}
+		for k, r := range res {
+			out[slot(start+k)] = r
+		}
+		start = end
+	}
+	return out, nil
+}
+
 // Fill returns results of len(targets) all set to r; for whole-request
 // answers (auth failures, 5xx) that apply to every token of a batch.
 func Fill(n int, r Result) []Result {
@@ -204,6 +238,23 @@ func CheckSend(ctx context.Context, n *Notification, targets []Target, max int) 
 		return errors.New("nil notification")
 	case max > 0 && len(targets) > max:
 		return fmt.Errorf("%d targets, at most %d per Send", len(targets), max)
+	}
+	return ctx.Err()
+}
+
+// CheckSendEach is CheckSend for SendEach: as many notifications as
+// targets, none nil, at most max targets, a context not done.
+func CheckSendEach(ctx context.Context, ns []*Notification, targets []Target, max int) error {
+	switch {
+	case len(ns) != len(targets):
+		return fmt.Errorf("%d notifications for %d targets", len(ns), len(targets))
+	case max > 0 && len(targets) > max:
+		return fmt.Errorf("%d targets, at most %d per Send", len(targets), max)
+	}
+	for _, n := range ns {
+		if n == nil {
+			return errors.New("nil notification")
+		}
 	}
 	return ctx.Err()
 }

@@ -81,20 +81,11 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	if n.Passthrough && n.Title == "" && n.Body == "" {
 		return vendors.Fill(len(targets), passthroughUnsupported), nil
 	}
-	out := make([]vendors.Result, 0, len(targets))
-	for start := 0; start < len(targets); start += maxBatch {
-		chunk := targets[start:min(start+maxBatch, len(targets))]
-		res, err := c.sendBatch(ctx, n, chunk)
-		if err != nil {
-			if start == 0 {
-				return nil, err
-			}
-			rest := vendors.Fill(len(targets)-start, vendors.Result{Verdict: vendors.Retry, Code: "canceled", Reason: "oppo: " + err.Error()})
-			return append(out, rest...), nil
-		}
-		out = append(out, res...)
-	}
-	return out, nil
+	return vendors.SendParts(make([]vendors.Result, len(targets)), len(targets), nil, "oppo: ", func(start int) (int, []vendors.Result, error) {
+		end := min(start+maxBatch, len(targets))
+		res, err := c.sendBatch(ctx, n, targets[start:end])
+		return end, res, err
+	})
 }
 
 // SendEach pushes ns[i] to targets[i] for every i through unicast_batch,
@@ -105,13 +96,8 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 // cannot be sent (a passthrough without text, or one that does not
 // encode) is Rejected alone; the others go. Errors are Send's.
 func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	if len(ns) != len(targets) {
-		return nil, fmt.Errorf("oppo: send each: %d notifications for %d targets", len(ns), len(targets))
-	}
-	for _, n := range ns {
-		if err := vendors.CheckSend(ctx, n, nil, 0); err != nil {
-			return nil, fmt.Errorf("oppo: send each: %w", err)
-		}
+	if err := vendors.CheckSendEach(ctx, ns, targets, 0); err != nil {
+		return nil, fmt.Errorf("oppo: send each: %w", err)
 	}
 	out := make([]vendors.Result, len(targets))
 	// Each distinct notification's tail is encoded once. A target whose
@@ -137,28 +123,16 @@ func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targe
 			regIDs = append(regIDs, targets[i].Token)
 		}
 	}
-	for start := 0; start < len(send); start += maxBatch {
-		idx := send[start:min(start+maxBatch, len(send))]
-		regs := regIDs[start : start+len(idx)]
+	return vendors.SendParts(out, len(send), send, "oppo: ", func(start int) (int, []vendors.Result, error) {
+		end := min(start+maxBatch, len(send))
+		idx, regs := send[start:end], regIDs[start:end]
 		messages := appendEach(nil, regs, func(j int) (string, []byte) {
 			i := idx[j]
 			return ns[i].MessageID, tails[i]
 		}, wire.AppendQueryEscaped[[]byte])
 		res, err := c.postBatch(ctx, messages, regs)
-		if err != nil {
-			if start == 0 {
-				return nil, err
-			}
-			for _, i := range send[start:] {
-				out[i] = vendors.Result{Verdict: vendors.Retry, Code: "canceled", Reason: "oppo: " + err.Error()}
-			}
-			return out, nil
-		}
-		for j, i := range idx {
-			out[i] = res[j]
-		}
-	}
-	return out, nil
+		return end, res, err
+	})
 }
 
 // sendBatch sends one unicast_batch request for at most maxBatch targets.

@@ -2,7 +2,6 @@ package xiaomi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -39,41 +38,17 @@ const MaxEachBody = 1 << 20
 // answered is no error: the targets not sent yet are Retry, code
 // "canceled".
 func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
-	switch {
-	case len(ns) != len(targets):
-		return nil, fmt.Errorf("xiaomi: send each: %d notifications for %d targets", len(ns), len(targets))
-	case len(targets) > MaxBatch:
-		return nil, fmt.Errorf("xiaomi: send each: %d targets, at most %d per Send", len(targets), MaxBatch)
-	}
-	for _, n := range ns {
-		if n == nil {
-			return nil, errors.New("xiaomi: send each: nil notification")
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	if err := vendors.CheckSendEach(ctx, ns, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("xiaomi: send each: %w", err)
 	}
 	out := make([]vendors.Result, len(targets))
 	regIDs, slots := c.eachTargets(ns, targets, out)
 	bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody)
-	for start := 0; start < len(slots); {
+	return vendors.SendParts(out, len(slots), slots, "", func(start int) (int, []vendors.Result, error) {
 		body, end := bodies.next(start)
 		got, err := c.post(ctx, c.each, body, regIDs[start:end])
-		if err != nil {
-			if start == 0 {
-				return nil, err
-			}
-			for _, i := range slots[start:] {
-				out[i] = vendors.Result{Verdict: vendors.Retry, Code: "canceled", Reason: err.Error()}
-			}
-			return out, nil
-		}
-		for j, i := range slots[start:end] {
-			out[i] = got[j]
-		}
-		start = end
-	}
-	return out, nil
+		return end, got, err
+	})
 }
 
 // eachTargets picks SendEach's targets that can go: regIDs are their
