@@ -43,7 +43,7 @@ func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targe
 	}
 	out := make([]vendors.Result, len(targets))
 	regIDs, slots := c.eachTargets(ns, targets, out)
-	bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody)
+	bodies := newEachBodies(c.enc, ns, regIDs, slots, MaxEachBody)
 	return vendors.SendParts(out, len(slots), slots, "", func(start int) (int, []vendors.Result, error) {
 		body, end := bodies.next(start)
 		got, err := c.post(ctx, c.each, body, regIDs[start:end])
@@ -79,11 +79,13 @@ func (c *Client) eachTargets(ns []*vendors.Notification, targets []vendors.Targe
 	return regIDs, slots
 }
 
-// eachBodies writes the request bodies of one SendEach: prefix, then the
-// messages array of consecutive entries, entry j being
+// eachPrefix starts every SendEach body: its only form field.
+const eachPrefix = "messages="
+
+// eachBodies writes the request bodies of one SendEach: "messages=", then
+// the messages array of consecutive entries, entry j being
 // {"target":regIDs[j],"message":<ns[slots[j]] as appendMessage writes
-// it>}, every byte of the array through esc (wire.AppendQueryEscaped for
-// the form value, appendRaw for the JSON itself). Each run of one
+// it>}, every byte of the array form-escaped. Each run of one
 // notification is encoded and escaped once, even across bodies; its
 // other entries copy those bytes.
 type eachBodies struct {
@@ -91,8 +93,6 @@ type eachBodies struct {
 	ns     []*vendors.Notification
 	regIDs []string
 	slots  []int
-	prefix string
-	esc    func(dst, b []byte) []byte
 	budget int
 
 	// The constant parts, escaped once.
@@ -104,14 +104,14 @@ type eachBodies struct {
 	target []byte                // the entry's target, escaped
 }
 
-func newEachBodies(enc encoder, ns []*vendors.Notification, regIDs []string, slots []int, prefix string, esc func(dst, b []byte) []byte, budget int) *eachBodies {
-	b := &eachBodies{enc: enc, ns: ns, regIDs: regIDs, slots: slots, prefix: prefix, esc: esc, budget: budget}
-	// Escaped into one buffer, piece by piece (esc maps byte by byte).
+func newEachBodies(enc encoder, ns []*vendors.Notification, regIDs []string, slots []int, budget int) *eachBodies {
+	b := &eachBodies{enc: enc, ns: ns, regIDs: regIDs, slots: slots, budget: budget}
+	// Escaped into one buffer, piece by piece (the escaping maps byte by byte).
 	raw := []byte(`[{"target":,"message":},]`)
 	buf := make([]byte, 0, 3*len(raw))
 	piece := func(from, to int) []byte {
 		start := len(buf)
-		buf = esc(buf, raw[from:to])
+		buf = wire.AppendQueryEscaped(buf, raw[from:to])
 		return buf[start:len(buf):len(buf)]
 	}
 	b.arr, b.open, b.mid = piece(0, 1), piece(1, 11), piece(11, 22)
@@ -125,12 +125,12 @@ func newEachBodies(enc encoder, ns []*vendors.Notification, regIDs []string, slo
 func (b *eachBodies) next(start int) (body []byte, end int) {
 	b.entry(start)
 	size := len(b.open) + len(b.target) + len(b.mid) + len(b.msg) + len(b.closeOne)
-	fixed := len(b.prefix) + len(b.arr) + len(b.closeAll)
+	fixed := len(eachPrefix) + len(b.arr) + len(b.closeAll)
 	// Sized for the other entries as large as the first, within the
 	// budget: a large first message must not reserve 999 copies of itself.
 	want := fixed + (len(b.regIDs)-start)*(size+len(b.comma))
 	body = make([]byte, 0, max(fixed+size, min(want, b.budget)))
-	body = append(body, b.prefix...)
+	body = append(body, eachPrefix...)
 	body = append(body, b.arr...)
 	body = b.appendEntry(body)
 	for j := start + 1; j < len(b.regIDs); j++ {
@@ -158,13 +158,10 @@ func (b *eachBodies) appendEntry(body []byte) []byte {
 func (b *eachBodies) entry(j int) {
 	// Escaping at most triples; grown to that at once.
 	b.json = wire.AppendJSONString(b.json[:0], b.regIDs[j])
-	b.target = b.esc(slices.Grow(b.target[:0], 3*len(b.json)), b.json)
+	b.target = wire.AppendQueryEscaped(slices.Grow(b.target[:0], 3*len(b.json)), b.json)
 	if n := b.ns[b.slots[j]]; n != b.prev {
 		b.prev = n
 		b.json = b.enc.appendMessage(slices.Grow(b.json[:0], 512), n)
-		b.msg = b.esc(slices.Grow(b.msg[:0], 3*len(b.json)), b.json)
+		b.msg = wire.AppendQueryEscaped(slices.Grow(b.msg[:0], 3*len(b.json)), b.json)
 	}
 }
-
-// appendRaw appends b unchanged.
-func appendRaw(dst, b []byte) []byte { return append(dst, b...) }

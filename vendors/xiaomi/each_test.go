@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
-	"github.com/herald-push/herald/vendors/internal/wire"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -135,16 +134,19 @@ func TestSendEachBodyCopiesRuns(t *testing.T) {
 			if !slices.Equal(slots, tc.slots) {
 				t.Fatalf("slots %v, want %v", slots, tc.slots)
 			}
-			body, end := newEachBodies(c.enc, tc.ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody).next(0)
+			body, end := newEachBodies(c.enc, tc.ns, regIDs, slots, MaxEachBody).next(0)
 			if end != len(slots) {
 				t.Fatalf("one body holds %d of %d entries", end, len(slots))
 			}
 			if want := refBody(t, c.enc, tc.ns, regIDs, slots); string(body) != want {
 				t.Errorf("body:\n got %s\nwant %s", body, want)
 			}
-			raw, _ := newEachBodies(c.enc, tc.ns, regIDs, slots, "", appendRaw, MaxEachBody).next(0)
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				t.Fatal(err)
+			}
 			var entries []refTargeted
-			if err := json.Unmarshal(raw, &entries); err != nil || len(entries) != len(slots) {
+			if err := json.Unmarshal([]byte(form.Get("messages")), &entries); err != nil || len(entries) != len(slots) {
 				t.Fatalf("messages do not decode as %d targeted messages: %v %+v", len(slots), err, entries)
 			}
 			for j, i := range slots {
@@ -173,7 +175,7 @@ func TestSendEachEncodesARunOnce(t *testing.T) {
 		out := make([]vendors.Result, n)
 		return testing.AllocsPerRun(20, func() {
 			regIDs, slots := c.eachTargets(ns, tgs, out)
-			bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody)
+			bodies := newEachBodies(c.enc, ns, regIDs, slots, MaxEachBody)
 			if _, end := bodies.next(0); end != n {
 				t.Fatalf("%d of %d targets in one body", end, n)
 			}
@@ -328,7 +330,7 @@ func TestEachBodiesBudget(t *testing.T) {
 	regIDs, slots := c.eachTargets(ns, tgs, out)
 	for _, budget := range []int{MaxEachBody, 64 << 10} {
 		t.Run(fmt.Sprintf("budget=%d", budget), func(t *testing.T) {
-			bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], budget)
+			bodies := newEachBodies(c.enc, ns, regIDs, slots, budget)
 			var got []refTargeted
 			requests := 0
 			for start := 0; start < len(slots); requests++ {

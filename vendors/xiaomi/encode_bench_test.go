@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/herald-push/herald/vendors"
-	"github.com/herald-push/herald/vendors/internal/wire"
 )
 
 func BenchmarkEncode(b *testing.B) {
@@ -69,7 +68,7 @@ func BenchmarkSendEachRequestBody(b *testing.B) {
 			var size int
 			for b.Loop() {
 				regIDs, slots := c.eachTargets(ns, tgs, out)
-				bodies := newEachBodies(c.enc, ns, regIDs, slots, "messages=", wire.AppendQueryEscaped[[]byte], MaxEachBody)
+				bodies := newEachBodies(c.enc, ns, regIDs, slots, MaxEachBody)
 				size = 0
 				for start := 0; start < len(slots); {
 					var body []byte
