@@ -99,7 +99,8 @@ func checkDecoded(t *testing.T, body string, n *vendors.Notification, regIDs []s
 		t.Errorf("extra.message_id = %q, want %q", got, n.MessageID)
 	}
 	sim := &Simulator{pkg: "com.example.chat"}
-	if e := sim.check(form, parseSimRequest(form, regIDs)); e != nil {
+	req, p := sim.parseSimRequest(form, regIDs)
+	if e := sim.check(req, &p); e != nil {
 		t.Errorf("the simulator refuses the encoding: %d %s", e.Code, e.Reason)
 	}
 }

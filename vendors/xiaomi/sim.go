@@ -194,13 +194,13 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, len(regIDs), formErr)
 		return
 	}
-	req := parseSimRequest(form, regIDs)
+	req, params := s.parseSimRequest(form, regIDs)
 	s.remember(req)
 	if !s.gate.AllowRequest() {
 		s.fail(w, len(regIDs), simErr(CodeTooOften, "API called too often", "调用频率超出限制"))
 		return
 	}
-	if e := s.check(form, req); e != nil {
+	if e := s.check(req, &params); e != nil {
 		s.fail(w, len(regIDs), e)
 		return
 	}

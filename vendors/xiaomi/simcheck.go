@@ -1,7 +1,6 @@
 package xiaomi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -9,22 +8,26 @@ import (
 	"unicode/utf8"
 )
 
-// parseSimRequest extracts what the log and the Recorder need.
-func parseSimRequest(form url.Values, regIDs []string) Received {
+// parseSimRequest reads a /v3/message/regid form once: what the log and
+// the Recorder need, and the message parameters check holds to the rules.
+func (s *Simulator) parseSimRequest(form url.Values, regIDs []string) (Received, simParams) {
+	p := formParams(form)
 	r := Received{
 		RegIDs:      regIDs,
-		MessageID:   form.Get("extra." + messageIDKey),
-		ChannelID:   form.Get("extra.channel_id"),
-		PassThrough: form.Get("pass_through") == "1",
+		MessageID:   p.messageID,
+		ChannelID:   p.channelID,
+		PassThrough: p.passThrough.text == "1",
 		Form:        form,
 	}
-	if r.MessageID == "" {
-		var payload map[string]any
-		if json.Unmarshal([]byte(form.Get("payload")), &payload) == nil {
-			r.MessageID, _ = payload[messageIDKey].(string)
+	if r.MessageID == "" && p.payload != "" {
+		d, _ := s.decoders.Get().(*simDecoder)
+		if d == nil { // a Simulator not made by NewSimulator (tests)
+			d = newSimDecoder()
 		}
+		r.MessageID = d.payloadMessageID(p.payload)
+		s.decoders.Put(d)
 	}
-	return r
+	return r, p
 }
 
 // simParams is one message's parameters as the simulator checks them,
@@ -106,7 +109,7 @@ func formParams(form url.Values) simParams {
 
 // check validates a /v3/message/regid request the way MiPush does; nil =
 // valid.
-func (s *Simulator) check(form url.Values, req Received) *simError {
+func (s *Simulator) check(req Received, p *simParams) *simError {
 	switch {
 	case len(req.RegIDs) == 0:
 		return missing("registration_id")
@@ -118,8 +121,7 @@ func (s *Simulator) check(form url.Values, req Received) *simError {
 			return illegal("registration_id holds a malformed id %q", truncate(id, 40))
 		}
 	}
-	p := formParams(form)
-	return s.checkParams(&p)
+	return s.checkParams(p)
 }
 
 func missing(name string) *simError {
