@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/coalesce"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -114,7 +115,11 @@ func New(cfg Config) (*Client, error) {
 func dialTLS(timeout time.Duration) func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
 		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout, KeepAlive: 15 * time.Second}, Config: cfg}
-		return d.DialContext(ctx, network, addr)
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return coalesce.New(c), nil
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/herald-push/herald/vendors/internal/coalesce"
 )
 
 // maxErrorBody caps how much of an error answer is kept.
@@ -23,8 +25,14 @@ func newBaseTransport(cfg Config) *http.Transport {
 	}
 	d := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return coalesce.New(c), nil
+		},
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ForceAttemptHTTP2:     true,
