@@ -90,7 +90,7 @@ func childDaemon(o Options, base []byte, dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: the child daemon's config: %w", err)
 	}
-	p := &childProc{herald: o.Herald, cfgPath: cfgPath, log: &childLog{errs: o.Log}}
+	p := &childProc{herald: o.Herald, cfgPath: cfgPath, cpuProfile: o.DaemonCPUProfile, log: &childLog{errs: o.Log}}
 	if o.DaemonLog != "" {
 		if p.logFile, err = os.Create(o.DaemonLog); err != nil {
 			return nil, fmt.Errorf("bench: --daemon-log: %w", err)
@@ -123,6 +123,7 @@ const childStartTimeout = 60 * time.Second
 // the same config file.
 type childProc struct {
 	herald, cfgPath string
+	cpuProfile      string // serve --cpuprofile ("" = none)
 	log             *childLog
 	logFile         *os.File // --daemon-log across every life (nil = none)
 
@@ -145,7 +146,11 @@ func (p *childProc) start() (string, error) {
 	if running {
 		return "", errors.New("bench: the child daemon is already running")
 	}
-	cmd := exec.Command(p.herald, "serve", "--config", p.cfgPath)
+	args := []string{"serve", "--config", p.cfgPath}
+	if p.cpuProfile != "" {
+		args = append(args, "--cpuprofile", p.cpuProfile)
+	}
+	cmd := exec.Command(p.herald, args...)
 	cmd.Env = os.Environ()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -111,6 +111,7 @@ func Main(args []string, env Env) int {
 	fs.StringVar(&o.Key, "key", os.Getenv("HERALD_BENCH_KEY"), "API key for --target (default $HERALD_BENCH_KEY)")
 	fs.StringVar(&o.DaemonConfig, "config", "", "local daemon: herald config file replacing the scenario's daemon section")
 	fs.StringVar(&o.DaemonLog, "daemon-log", "", "local daemon: write its logs (JSON) to this file")
+	fs.StringVar(&o.DaemonCPUProfile, "daemon-cpuprofile", "", "child daemon: write its CPU profile (its whole life: setup included; the last life after kills) to FILE, complete when it has shut down")
 	fs.StringVar(&o.DataDir, "data", "", "local daemon: Pebble directory (default: a temporary one, removed afterwards)")
 	fs.StringVar(&o.Daemon, "daemon", "", "local daemon: child (herald serve as its own process, the simulators in the harness) or inprocess (default: child for fanout, else inprocess)")
 	fs.StringVar(&o.Floor, "floor", FloorAuto, "fanout: measure the floor (herald's vendor requests sent straight to the simulators by a minimal client): auto (before, when --shares names one vendor), off, before or after herald's measured phase")

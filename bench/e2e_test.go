@@ -380,10 +380,15 @@ func runChildReport(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer,
 // TestFanoutChildDaemonFloor runs the command as `herald bench` does
 // (child daemon, floor by default for one vendor kind) for 1500 FCM users:
 // both FCM floors measured with a positive ratio, herald's own loss
-// accounting untouched by them, and the child daemon's CPU and RSS.
+// accounting untouched by them, the child daemon's CPU and RSS, and its
+// own CPU profile (--daemon-cpuprofile) written when it shut down.
 func TestFanoutChildDaemonFloor(t *testing.T) {
+	profile := filepath.Join(t.TempDir(), "daemon.cpu")
 	rep, out, htmlPath := runChild(t, "--scenario", "fanout", "--users", "1500", "--warmup-users", "100", "--shares", "fcm=1",
-		"--settle", "100ms")
+		"--settle", "100ms", "--daemon-cpuprofile", profile)
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("the daemon's CPU profile (gzipped pprof): %d bytes, %v", len(b), err)
+	}
 	if rep.Target.Daemon != bench.DaemonChild || rep.Totals.Expected != 1500 {
 		t.Fatalf("target %+v totals %+v", rep.Target, rep.Totals)
 	}

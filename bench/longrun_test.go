@@ -109,6 +109,23 @@ func TestCrashNeedsTheChildDaemon(t *testing.T) {
 	}
 }
 
+// TestDaemonCPUProfileNeedsTheChildDaemon: --daemon-cpuprofile is refused,
+// naming what it needs, where there is no child daemon to pass it to.
+func TestDaemonCPUProfileNeedsTheChildDaemon(t *testing.T) {
+	sc, err := LoadScenario("peer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Scenario: sc, DaemonCPUProfile: "x.cpu", Target: "http://127.0.0.1:1", Sim: "https://127.0.0.1:2"})
+	if err == nil || !strings.Contains(err.Error(), "--daemon-cpuprofile") || !strings.Contains(err.Error(), "not --target") {
+		t.Fatalf("--target: %v", err)
+	}
+	_, err = Run(context.Background(), Options{Scenario: sc, DaemonCPUProfile: "x.cpu", Daemon: DaemonInProcess})
+	if err == nil || !strings.Contains(err.Error(), "needs --daemon child") {
+		t.Fatalf("in-process: %v", err)
+	}
+}
+
 // TestChildConfigListen: the child's config listens where it is told
 // (the first start's random port, then that port for every restart),
 // whatever the daemon section said.

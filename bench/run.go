@@ -53,7 +53,10 @@ type Options struct {
 
 	DaemonConfig string // local: herald config file replacing the scenario's daemon section
 	DaemonLog    string // local: file for the daemon's logs ("" = errors to Progress' writer, or nowhere)
-	DataDir      string // local: Pebble directory ("" = a temporary one, removed afterwards)
+	// DaemonCPUProfile, with the child daemon, is passed to it as
+	// `serve --cpuprofile`: a profile of its whole life.
+	DaemonCPUProfile string
+	DataDir          string // local: Pebble directory ("" = a temporary one, removed afterwards)
 
 	// CPUProfile and MemProfile, when set, are files for pprof profiles of
 	// the measured phase (setup and warm-up excluded): CPU, and allocations
@@ -155,6 +158,9 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 		loc *Local
 		cfg configs.Config
 	)
+	if o.DaemonCPUProfile != "" && o.Target != "" {
+		return errors.New("bench: --daemon-cpuprofile profiles the child daemon the harness starts itself, not --target")
+	}
 	if sc.Name == "crash" && o.Target != "" {
 		return errors.New("bench: the crash scenario kills -9 and restarts the daemon: it needs the child daemon the harness starts itself, not --target")
 	}
@@ -169,6 +175,9 @@ func run(ctx context.Context, o Options, rep *Report) (err error) {
 				o.Herald != "" && o.WriteSimConfig != nil {
 				mode = DaemonChild
 			}
+		}
+		if o.DaemonCPUProfile != "" && mode != DaemonChild {
+			return fmt.Errorf("bench: --daemon-cpuprofile profiles the child daemon: it needs --daemon child, not %s (--cpuprofile profiles this process)", mode)
 		}
 		if sc.Name == "crash" && mode != DaemonChild {
 			return fmt.Errorf("bench: the crash scenario kills -9 and restarts the daemon: it needs --daemon child (herald serve as its own process, run as `herald bench`), not %s", mode)

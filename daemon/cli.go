@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/herald-push/herald/configs"
@@ -106,6 +107,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 	listen := fs.String("listen", "", "API listen address, overrides listen")
 	data := fs.String("data", "", "data directory, overrides data_dir")
 	simListen := fs.String("sim-listen", "", "vendor simulator address, overrides sim_listen")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the daemon's whole run to this file, complete once it has shut down (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -143,6 +145,18 @@ func serveCmd(args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	applyRuntime(cfg.Runtime, log)
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+		defer func() {
+			if err := stopProfile(); err != nil {
+				log.Error("--cpuprofile", "err", err)
+			}
+		}()
+	}
 	d, err := New(cfg, Env{Logger: log, LoadConfig: load})
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -168,6 +182,23 @@ func serveCmd(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile starts profiling the process into path; the func it
+// returns stops and closes the file.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 func newLogger(c configs.Log, w io.Writer) *slog.Logger {

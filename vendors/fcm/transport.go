@@ -25,14 +25,8 @@ func newBaseTransport(cfg Config) *http.Transport {
 	}
 	d := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return coalesce.New(c), nil
-		},
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           coalesce.Dial(d),
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ForceAttemptHTTP2:     true,

@@ -23,6 +23,7 @@
 package coalesce
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"sync"
@@ -61,6 +62,18 @@ func New(c net.Conn) *Conn {
 	w.room.L = &w.mu
 	go w.flush()
 	return w
+}
+
+// Dial is a DialContext (for an http.Transport, below its TLS) whose
+// connections are d's, each wrapped in a Conn.
+func Dial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return New(c), nil
+	}
 }
 
 // Write queues p for the flusher. It returns the first error the flusher
