@@ -153,7 +153,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 		}
 		defer func() {
 			if err := stopProfile(); err != nil {
-				log.Error("--cpuprofile", "err", err)
+				log.Error("--cpuprofile: writing the profile", "err", err)
 			}
 		}()
 	}

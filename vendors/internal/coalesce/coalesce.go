@@ -7,19 +7,25 @@
 // call each.
 //
 // A Conn copies each Write into a pending buffer and returns; one flusher
-// goroutine per connection writes everything pending with a single call to
-// the connection below. While that call runs, the next requests' frames
-// gather, so under load one system call carries many requests, and when
-// the connection is idle a write goes out at once (there is no timer and
-// no delay, only the hand-over to the flusher).
+// goroutine per connection hands everything pending to the connection
+// below in one Write. While that call runs, the next requests' frames
+// gather, so under load one call carries many requests, and when the
+// connection is idle a write goes out at once (there is no timer and no
+// delay, only the hand-over to the flusher). Below TLS (FCM, Web) one call
+// is one write(2); above it (APNs) crypto/tls still cuts what it gets
+// into records of at most 16 KB, a write(2) each, instead of one or two
+// per request.
 //
 // What a Write returning nil means changes: the bytes are queued, not yet
 // handed to the kernel. An error the flusher meets is returned by every
 // later Write, and the connection below is closed so that its reader fails
 // too; for an HTTP/2 client that is the same as a connection lost with
 // those frames in the kernel's buffer, and every stream on it ends with an
-// error. Close drops what is still pending (as closing a connection drops
-// what the kernel has not sent).
+// error. Write deadlines set on a Conn apply to the flusher's shared write,
+// not to one caller's Write (which only queues): an HTTP/2 transport's
+// WriteByteTimeout would not bound anything, and herald sets none; a dead
+// peer is found by the transports' pings instead. Close gives what is
+// pending (a GOAWAY, TLS's close_notify) CloseGrace to go out, then closes.
 package coalesce
 
 import (
@@ -27,11 +33,24 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"time"
 )
 
-// MaxPending is how many bytes a Conn holds before Write waits for the
-// flusher: at most that much beyond what the kernel has taken.
+// MaxPending is how many queued bytes make Write wait for the flusher. At
+// most MaxPending plus one Write are queued, and the flusher may be
+// writing as much again.
 const MaxPending = 256 << 10
+
+// CloseGrace bounds Close: what is pending gets this long to be written,
+// and a TLS connection below that has not closed by then (its
+// close_notify stuck behind a peer that stopped reading) has its network
+// connection closed under it, as x/net/http2 does for a *tls.Conn.
+const CloseGrace = 250 * time.Millisecond
+
+// keepBuffer is the largest buffer the flusher keeps between writes once
+// a flush used less than a quarter of it: a burst's buffers are given back
+// when traffic falls off.
+const keepBuffer = 64 << 10
 
 // Conn is a net.Conn whose writes are gathered and written by one flusher
 // goroutine. Reads, deadlines and addresses are the wrapped connection's.
@@ -98,29 +117,32 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // flush writes what is pending, one call for all of it, until Close or a
-// write error.
+// write error. After Close it writes what Close left pending and returns.
 func (c *Conn) flush() {
 	defer close(c.done)
 	var out []byte
 	for {
+		stopping := false
 		select {
 		case <-c.kick:
 		case <-c.stop:
-			return
+			stopping = true
 		}
 		c.mu.Lock()
 		out, c.pending = c.pending, out[:0]
 		c.room.Broadcast()
 		c.mu.Unlock()
-		if len(out) == 0 {
-			continue
+		if len(out) > 0 {
+			if _, err := c.Conn.Write(out); err != nil {
+				c.fail(err)
+				return
+			}
 		}
-		if _, err := c.Conn.Write(out); err != nil {
-			c.fail(err)
+		if stopping {
 			return
 		}
-		if cap(out) > 2*MaxPending {
-			out = nil // one burst grew it; don't keep it for the connection's life
+		if cap(out) > keepBuffer && len(out) < cap(out)/4 {
+			out = nil // a burst grew it and has passed
 		}
 	}
 }
@@ -138,20 +160,27 @@ func (c *Conn) fail(err error) {
 	c.Conn.Close()
 }
 
-// Close closes the connection below, drops what is pending and stops the
-// flusher (a write it has in progress fails with the connection).
+// Close refuses further Writes, gives what is pending CloseGrace to be
+// written (the flusher writes it under that write deadline), then closes
+// the connection below. Safe to call more than once and concurrently.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = net.ErrClosed
 	}
-	c.pending = nil
 	c.room.Broadcast()
 	c.mu.Unlock()
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(CloseGrace)) // also ends a write in progress
 	c.stopOnce.Do(func() { close(c.stop) })
-	err := c.Conn.Close()
 	<-c.done
-	return err
+	if nc, ok := c.Conn.(interface{ NetConn() net.Conn }); ok {
+		// crypto/tls's Close writes close_notify under a deadline of its
+		// own (5 s); a peer that stopped reading must not hold Close that
+		// long.
+		t := time.AfterFunc(CloseGrace, func() { nc.NetConn().Close() })
+		defer t.Stop()
+	}
+	return c.Conn.Close()
 }
 
 // ConnectionState is the wrapped connection's TLS state (the zero state

@@ -2,9 +2,15 @@ package coalesce
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"sync"
 	"testing"
@@ -47,6 +53,8 @@ func (g *gate) Write(p []byte) (int, error) {
 	g.mu.Unlock()
 	return len(p), nil
 }
+
+func (g *gate) SetWriteDeadline(time.Time) error { return nil }
 
 func (g *gate) Close() error {
 	g.once.Do(func() { close(g.closed) })
@@ -204,27 +212,30 @@ func TestWriteErrorIsStickyAndClosesBelow(t *testing.T) {
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatalf("first write: %v (queued, the error comes later)", err)
 	}
-	<-g.closed
-	waitFor(t, "the error to be recorded", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.err != nil
-	})
+	<-g.closed // fail records the error before it closes the connection below
 	if _, err := c.Write([]byte("y")); !errors.Is(err, boom) {
 		t.Fatalf("write after the failure: %v, want %v", err, boom)
 	}
 }
 
-// At most MaxPending bytes wait for the flusher: a writer beyond that
+// At most MaxPending bytes wait for the flusher: with the flusher stuck,
+// a writer of 1 KiB chunks gets exactly MaxPending of them queued, then
 // waits, and Close releases it with net.ErrClosed.
 func TestPendingIsBounded(t *testing.T) {
 	g := newGate(true)
 	c := New(g)
+	opened := false
+	defer func() {
+		if !opened {
+			g.open() // let the flusher go on a failure path
+		}
+	}()
 	if _, err := c.Write([]byte("first")); err != nil {
 		t.Fatal(err)
 	}
 	<-g.entered
 	chunk := bytes.Repeat([]byte("z"), 1024)
+	var accepted int
 	wrote := make(chan error, 1)
 	go func() {
 		for range 3 * MaxPending / len(chunk) {
@@ -232,41 +243,155 @@ func TestPendingIsBounded(t *testing.T) {
 				wrote <- err
 				return
 			}
+			accepted++
 		}
 		wrote <- nil
 	}()
 	waitFor(t, "the queue to fill", func() bool { return c.pendingLen() >= MaxPending })
-	if n := c.pendingLen(); n > MaxPending+len(chunk) {
-		t.Fatalf("pending %d bytes, bound %d", n, MaxPending+len(chunk))
-	}
-	select {
-	case err := <-wrote:
-		t.Fatalf("writer finished (%v) with the flusher stuck: nothing bounded it", err)
-	default:
-	}
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
 	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("waiting writer after Close: %v, want net.ErrClosed", err)
+		t.Fatalf("writer with the flusher stuck: %v, want net.ErrClosed from Close (nothing bounded it)", err)
+	}
+	if want := MaxPending / len(chunk); accepted != want {
+		t.Fatalf("%d chunks accepted while the flusher was stuck, want %d (MaxPending)", accepted, want)
 	}
 	g.open() // the flusher's call below returns; Close waits for that
+	opened = true
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestConnectionStateIsTheWrappedConns(t *testing.T) {
-	g := newGate(false)
+// Close writes what is pending before it closes (an HTTP/2 GOAWAY, TLS's
+// close_notify), refuses later writes, and may be called twice at once.
+func TestCloseWritesWhatIsPending(t *testing.T) {
+	g := newGate(true)
 	c := New(g)
-	defer c.Close()
-	if s := c.ConnectionState(); s.HandshakeComplete {
-		t.Fatal("a plain connection has no TLS state")
+	if _, err := c.Write([]byte("a;")); err != nil {
+		t.Fatal(err)
 	}
-	var _ interface{ ConnectionState() tls.ConnectionState } = c
+	<-g.entered
+	if _, err := c.Write([]byte("goaway;")); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 2)
+	go func() { closed <- c.Close() }()
+	go func() { closed <- c.Close() }()
+	waitFor(t, "Close to refuse writes", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err != nil
+	})
+	if _, err := c.Write([]byte("late;")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after Close: %v, want net.ErrClosed", err)
+	}
+	g.open()
+	<-closed
+	<-closed
+	if _, got := g.written(); string(got) != "a;goaway;" {
+		t.Fatalf("written below: %q, want what was queued before Close", got)
+	}
+	select {
+	case <-g.closed:
+	default:
+		t.Fatal("Close returned without closing the connection below")
+	}
 }
 
-// Concurrent 200-byte frames to a loopback TCP connection, written
-// straight (under a lock, as an HTTP/2 client's write lock) and through a
+// A flusher stuck in a real kernel write (the peer stopped reading, the
+// socket buffers are full) does not hold Close: its write deadline ends
+// the write, and every waiting writer gets net.ErrClosed.
+func TestCloseEndsAWriteStuckOnAPeerThatStoppedReading(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		s, err := ln.Accept()
+		if err == nil {
+			peer <- s // accepted, never read
+		}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { (<-peer).Close() }()
+	c := New(raw)
+	wrote := make(chan error, 1)
+	go func() {
+		big := make([]byte, 64<<10)
+		for {
+			if _, err := c.Write(big); err != nil {
+				wrote <- err
+				return
+			}
+		}
+	}()
+	// The writer only waits once the flusher can't hand anything more to
+	// the kernel.
+	waitFor(t, "the queue to fill", func() bool { return c.pendingLen() >= MaxPending })
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close is held by the stuck write")
+	}
+	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("waiting writer: %v, want net.ErrClosed", err)
+	}
+}
+
+// Over TLS (as under APNs) the wrapper shows the handshake's state, so
+// an HTTP/2 client sees the negotiated protocol through it.
+func TestConnectionStateIsTheWrappedConns(t *testing.T) {
+	if s := New(newGate(false)).ConnectionState(); s.HandshakeComplete {
+		t.Fatal("a plain connection has no TLS state")
+	}
+	cert := selfSigned(t)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	a, b := net.Pipe()
+	srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
+	go func() { _ = srv.Handshake() }()
+	defer srv.Close()
+	cli := tls.Client(a, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	if err := cli.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c := New(cli)
+	defer c.Close()
+	if s := c.ConnectionState(); !s.HandshakeComplete || s.NegotiatedProtocol != "h2" {
+		t.Fatalf("through the wrapper: complete %v, protocol %q; want the handshake's h2", s.HandshakeComplete, s.NegotiatedProtocol)
+	}
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// Concurrent 200-byte frames (64 × GOMAXPROCS writers) to a loopback TCP
+// connection, written straight (under a lock, as an HTTP/2 client's write lock) and through a
 // Conn: the system calls per frame are the difference.
 func BenchmarkLoopbackFrames(b *testing.B) {
 	for _, mode := range []string{"direct", "coalesced"} {
