@@ -2,19 +2,16 @@ package coalesce
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/herald-push/herald/vendors/simkit"
 )
 
 // gate is a net.Conn whose Writes are recorded, one entry per call; while
@@ -87,7 +84,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(time.Millisecond)
+		runtime.Gosched()
 	}
 }
 
@@ -352,14 +349,22 @@ func TestConnectionStateIsTheWrappedConns(t *testing.T) {
 	if s := New(newGate(false)).ConnectionState(); s.HandshakeComplete {
 		t.Fatal("a plain connection has no TLS state")
 	}
-	cert := selfSigned(t)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
+	ca, err := simkit.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvConf, err := ca.ServerTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvConf.NextProtos = []string{"h2"}
+	cliConf := ca.ClientTLS()
+	cliConf.ServerName, cliConf.NextProtos = "localhost", []string{"h2"}
 	a, b := net.Pipe()
-	srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
+	srv := tls.Server(b, srvConf)
 	go func() { _ = srv.Handshake() }()
 	defer srv.Close()
-	cli := tls.Client(a, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	cli := tls.Client(a, cliConf)
 	if err := cli.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -368,26 +373,6 @@ func TestConnectionStateIsTheWrappedConns(t *testing.T) {
 	if s := c.ConnectionState(); !s.HandshakeComplete || s.NegotiatedProtocol != "h2" {
 		t.Fatalf("through the wrapper: complete %v, protocol %q; want the handshake's h2", s.HandshakeComplete, s.NegotiatedProtocol)
 	}
-}
-
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 // Concurrent 200-byte frames (64 × GOMAXPROCS writers) to a loopback TCP
