@@ -47,16 +47,18 @@ func (w *fieldWriter) key(k string) {
 // field writes a string field.
 func (w *fieldWriter) field(k, v string) {
 	w.key(k)
-	if w.json {
-		w.buf = wire.AppendJSONString(w.buf, v)
-		return
-	}
-	w.buf = wire.AppendQueryEscaped(w.buf, v)
+	appendValue(w, v)
 }
 
 // fieldBytes writes a string field whose value is in a byte slice.
 func (w *fieldWriter) fieldBytes(k string, v []byte) {
 	w.key(k)
+	appendValue(w, v)
+}
+
+// appendValue writes a string value in w's syntax: a JSON string or a
+// query-escaped form value.
+func appendValue[S ~string | ~[]byte](w *fieldWriter, v S) {
 	if w.json {
 		w.buf = wire.AppendJSONString(w.buf, v)
 		return
@@ -82,7 +84,7 @@ func (w *fieldWriter) extra(k, v string) {
 	w.key("extra.")
 	w.buf = wire.AppendQueryEscaped(w.buf[:len(w.buf)-1], k) // over the '=' key wrote
 	w.buf = append(w.buf, '=')
-	w.buf = wire.AppendQueryEscaped(w.buf, v)
+	appendValue(w, v)
 }
 
 // closeJSON writes the "extra" object (when there are extras) and closes
