@@ -17,7 +17,7 @@ check:
 
 ## fuzz: each fuzz target for FUZZTIME inputs (longer: make fuzz FUZZTIME=5000000x)
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime $(FUZZTIME) ./daemon
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime $(FUZZTIME) ./daemon/api
 	$(GO) test -run '^$$' -fuzz '^FuzzRawHTTP$$' -fuzztime $(FUZZTIME) ./daemon
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./store
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./configs

@@ -5,9 +5,9 @@ package main
 import (
 	"os"
 
-	"github.com/herald-push/herald/daemon"
+	"github.com/herald-push/herald/daemon/cli"
 )
 
 func main() {
-	os.Exit(daemon.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-push/herald/bench"
 	"github.com/herald-push/herald/daemon"
+	"github.com/herald-push/herald/daemon/simhost"
 )
 
 // scenario loads a built-in scenario, shrunk for tests. The timeout is a
@@ -359,7 +360,7 @@ func runChildReport(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer,
 	var out, errOut bytes.Buffer
 	code := bench.Main(append(args, "--json", jsonPath, "--html", htmlPath, "--quiet"),
 		bench.Env{Stdout: &out, Stderr: &errOut, StartLocal: daemon.StartBench, Version: "herald test",
-			Herald: bin, WriteSimConfig: daemon.WriteSimConfig})
+			Herald: bin, WriteSimConfig: simhost.WriteConfig})
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
@@ -429,7 +430,7 @@ func TestFanoutFloorBatchVendors(t *testing.T) {
 	sc.Users, sc.WarmupUsers = 400, 40
 	sc.VendorShares = map[string]float64{"huawei": 1, "xiaomi": 1, "oppo": 1, "vivo": 1}
 	rep := run(t, bench.Options{Scenario: sc, Daemon: bench.DaemonInProcess, Floor: bench.FloorBefore, FloorNotifications: 1500,
-		WriteSimConfig: daemon.WriteSimConfig})
+		WriteSimConfig: simhost.WriteConfig})
 	checkClean(t, rep)
 	if rep.Totals.Expected != 400 {
 		t.Fatalf("the floor must not count for herald: totals %+v", rep.Totals)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 )
 
 // TestErrorAnswers checks every bad-input case of the devices and presence
@@ -76,7 +77,7 @@ func TestErrorAnswers(t *testing.T) {
 	}
 	// Nothing above was half-written.
 	r := s.do(t, "GET", "/v1/users/u1", "")
-	var u userResponse
+	var u api.UserResponse
 	r.json(t, &u)
 	if len(u.Devices) != 0 || u.Badge != 0 {
 		t.Fatalf("rejected requests changed state: %s", r.body)

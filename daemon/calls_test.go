@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -28,11 +29,11 @@ func callFixture(t *testing.T, s *testServer) {
 	wantStatus(t, s.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"dave","device_id":"pixel","online":true,"ttl_s":3600}]}`), 200)
 }
 
-func getCallState(t *testing.T, s *testServer, id string) callResponse {
+func getCallState(t *testing.T, s *testServer, id string) api.CallResponse {
 	t.Helper()
 	r := s.do(t, "GET", "/v1/calls/"+id, "")
 	wantStatus(t, r, 200)
-	var c callResponse
+	var c api.CallResponse
 	r.json(t, &c)
 	return c
 }
@@ -45,7 +46,7 @@ func TestCallInviteAndCancel(t *testing.T) {
 	r := s.do(t, "POST", "/v1/calls", `{"call_id":"c1","inviter":"amy","invitees":["bob","carol","dave"],"timeout_s":60,
 		"data":{"room":"r1"},"push":{"title":"amy calling","content":"video call"}}`)
 	wantStatus(t, r, 201)
-	var created callResponse
+	var created api.CallResponse
 	r.json(t, &created)
 	if created.State != "ringing" || len(created.Invitees) != 3 || !*created.Invitees[2].Online || *created.Invitees[0].Online {
 		t.Fatalf("created: %s", r.body)

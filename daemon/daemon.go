@@ -8,14 +8,14 @@ import (
 	"maps"
 	"net"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
@@ -43,13 +43,13 @@ type Daemon struct {
 	cfg   configs.Config
 	log   *slog.Logger
 	clock actors.Clock
-	auth  *authenticator
+	auth  *api.Auth
 	tls   *apiTLS // nil = plain HTTP
 	tlsAt tlsInfo // the certificate loaded at start (for the log)
 	m     *metrics
 
-	router  router
 	metricH fasthttp.RequestHandler
+	api     *api.Server
 
 	users    *actors.Users
 	push     *pushRuntime
@@ -58,7 +58,7 @@ type Daemon struct {
 	yield    *actors.Yield // fan-outs give way to chat traffic (messages.fanout_yield)
 	dispatch *actors.Dispatcher
 	calls    *actors.Calls
-	composer *composer
+	composer *push.Composer
 	env      Env
 	ready    atomic.Bool
 
@@ -84,7 +84,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if env.ReadFile == nil {
 		env.ReadFile = os.ReadFile
 	}
-	auth, err := newAuthenticator(cfg.Auth.Keys, env.Getenv, env.ReadFile)
+	auth, err := api.NewAuth(cfg.Auth.Keys, env.Getenv, env.ReadFile)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,6 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 		return d.senders.Stats()
 	}, d.space, d.pebbleStats, func() float64 { return d.yield.Share() })
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
-	d.routes()
 	return d, nil
 }
 
@@ -123,38 +122,6 @@ func (d *Daemon) pebbleStats() (store.PebbleStats, bool) {
 		return store.PebbleStats{}, false
 	}
 	return d.store.PebbleStats(), true
-}
-
-func (d *Daemon) routes() {
-	r := &d.router
-	r.add("GET", "/healthz", scopeNone, d.healthz)
-	r.add("GET", "/readyz", scopeNone, d.readyz)
-	r.add("GET", "/metrics", scopeNone, d.metrics)
-	r.add("PUT", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.putDevice)
-	r.add("POST", "/v1/devices/batch", scopeIngest, d.postDeviceBatch)
-	r.add("DELETE", "/v1/users/:user_id/devices/:device_id", scopeIngest, d.deleteDevice)
-	r.add("POST", "/v1/users/:user_id/logout", scopeIngest, d.logout)
-	r.add("PUT", "/v1/users/:user_id/badge", scopeIngest, d.putBadge)
-	r.add("GET", "/v1/users/:user_id", scopeIngest, d.getUser)
-	r.add("POST", "/v1/presence", scopeIngest, d.postPresence)
-	r.add("POST", "/v1/push/test", scopeAdmin, d.pushTest)
-	r.add("PUT", "/v1/groups/:group_id/members", scopeIngest, d.putGroupMembers)
-	r.add("GET", "/v1/groups/:group_id/members", scopeIngest, d.getGroupMembers)
-	r.add("DELETE", "/v1/groups/:group_id", scopeIngest, d.deleteGroup)
-	r.add("POST", "/v1/messages", scopeIngest, d.postMessage)
-	r.add("GET", "/v1/users/:user_id/inbox", scopeIngest, d.getInbox)
-	r.add("POST", "/v1/users/:user_id/inbox/ack", scopeIngest, d.ackInbox)
-	r.add("GET", "/v1/stats", scopeIngest, d.getStats)
-	r.add("POST", "/v1/calls", scopeIngest, d.postCall)
-	r.add("GET", "/v1/calls/:call_id", scopeIngest, d.getCall)
-	r.add("POST", "/v1/calls/:call_id/cancel", scopeIngest, d.callAction(actors.ActionCancel))
-	r.add("POST", "/v1/calls/:call_id/accept", scopeIngest, d.callAction(actors.ActionAccept))
-	r.add("POST", "/v1/calls/:call_id/reject", scopeIngest, d.callAction(actors.ActionReject))
-	r.add("POST", "/v1/calls/:call_id/end", scopeIngest, d.callAction(actors.ActionEnd))
-	r.add("GET", "/v1/users/:user_id/calls", scopeIngest, d.getUserCalls)
-	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, d.getDeadLetters)
-	r.add("POST", "/v1/admin/dead-letters/replay", scopeAdmin, d.replayDeadLetters)
-	r.add("POST", "/v1/admin/reload", scopeAdmin, d.postReload)
 }
 
 // Addr is the address the API listens on once Run has started it.
@@ -196,7 +163,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer d.users.Stop()
 	d.store = st
-	d.composer = newComposer(st, d.clock, d.cfg.Resources)
+	d.composer = push.NewComposer(st, d.clock, d.cfg.Resources)
 	d.yield = actors.NewYield(d.cfg.Messages.FanoutYield.Std())
 	d.senders, err = actors.NewSenders(sys, actors.SenderDeps{
 		Store: st, Users: d.users, Composer: d.composer, Clock: d.clock, Logger: d.log,
@@ -236,13 +203,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		scheme = "https"
 		d.log.Info("tls: certificate loaded", d.tlsAt.attrs()...)
 	}
-	srv := d.server()
+	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
+		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
+		Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
+	if err != nil {
+		return err
+	}
+	srv := d.api.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	d.addr.Store(ln.Addr().String())
 	d.ready.Store(true)
-	if d.auth.enabled() {
-		d.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", d.cfg.DataDir, "auth_keys", len(d.auth.keys))
+	if d.auth.Enabled() {
+		d.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", d.cfg.DataDir, "auth_keys", d.auth.Keys())
 	} else {
 		d.log.Warn("listening without API keys: loopback only, every request is trusted", "addr", ln.Addr().String(), "data_dir", d.cfg.DataDir)
 	}
@@ -270,99 +243,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-func (d *Daemon) server() *fasthttp.Server {
-	return &fasthttp.Server{
-		Handler:                       d.handle,
-		ErrorHandler:                  d.handleParseError,
-		Name:                          "herald",
-		MaxRequestBodySize:            int(d.cfg.Limits.MaxBodyBytes),
-		ReadTimeout:                   30 * time.Second,
-		WriteTimeout:                  30 * time.Second,
-		IdleTimeout:                   2 * time.Minute,
-		DisablePreParseMultipartForm:  true,
-		NoDefaultServerHeader:         false,
-		DisableHeaderNamesNormalizing: false,
-		// Without it fasthttp logs the bytes of a request it cannot parse,
-		// Authorization header included.
-		SecureErrorLogMessage: true,
-		Logger:                fasthttpLogger{d.log.With("component", "fasthttp")},
-	}
-}
-
-// handle is the single fasthttp handler: refuse ambiguous framing, route,
-// authenticate, dispatch, record metrics.
-func (d *Daemon) handle(rc *fasthttp.RequestCtx) {
-	if e := checkFraming(&rc.Request.Header); e != nil {
-		writeError(rc, e)
-		rc.SetConnectionClose() // what follows on the connection is not to be trusted
-		d.m.observeRequest("unparsed", e.Status, 0)
-		return
-	}
-	start := time.Now()
-	name := "unmatched"
-	defer func() {
-		// A bug in one handler must cost one request, not the daemon
-		// (fasthttp does not recover): 500, and the stack in the log.
-		if p := recover(); p != nil {
-			d.log.Error("handler panicked; answered 500", "route", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			writeError(rc, internalError())
-			d.m.observeRequest(name, fasthttp.StatusInternalServerError, time.Since(start))
-		}
-	}()
-	rt, p, e := d.router.match(string(rc.Method()), rc.URI().PathOriginal())
-	if e == nil {
-		name = rt.name
-		if _, e = d.auth.check(rc, rt.scope); e == nil {
-			e = rt.handler(rc, p)
-		}
-	}
-	if e != nil {
-		writeError(rc, e)
-	}
-	d.m.observeRequest(name, rc.Response.StatusCode(), time.Since(start))
-}
-
-// handleParseError answers requests fasthttp could not read: an oversize
-// body gets 413, anything else 400, both as API error bodies.
-func (d *Daemon) handleParseError(rc *fasthttp.RequestCtx, err error) {
-	var e *apiError
-	var small *fasthttp.ErrSmallBuffer
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		e = &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
-			Message: fmt.Sprintf("request body exceeds %s", d.cfg.Limits.MaxBodyBytes)}
-	case errors.As(err, &small):
-		e = &apiError{Status: fasthttp.StatusRequestHeaderFieldsTooLarge, Code: codeHeadersTooLarge,
-			Message: "request headers are too large"}
-	default:
-		e = invalid("", "malformed HTTP request")
-	}
-	writeError(rc, e)
-	d.m.observeRequest("unparsed", e.Status, 0)
-}
-
-func (d *Daemon) healthz(rc *fasthttp.RequestCtx, _ params) *apiError {
-	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (d *Daemon) readyz(rc *fasthttp.RequestCtx, _ params) *apiError {
-	if !d.ready.Load() {
-		return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: codeOverloaded, Message: "not ready", RetryAfter: 1}
-	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ready"})
-	return nil
-}
-
-func (d *Daemon) metrics(rc *fasthttp.RequestCtx, _ params) *apiError {
-	d.metricH(rc)
-	return nil
-}
-
-type fasthttpLogger struct{ log *slog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Warn(fmt.Sprintf(format, args...)) }
-
 // Simulators returns the in-process vendor simulators in simulator mode
 // (nil otherwise) and the URL they are served at.
 func (d *Daemon) Simulators() (*sim.Sims, string) {
@@ -378,14 +258,14 @@ func withSimulatorDefaults(cfg configs.Config) configs.Config {
 	if !cfg.SimulatorMode() {
 		return cfg
 	}
-	if _, ok := cfg.Resources[defaultResource]; ok {
+	if _, ok := cfg.Resources[push.DefaultResource]; ok {
 		return cfg
 	}
 	res := maps.Clone(cfg.Resources)
 	if res == nil {
 		res = map[string]configs.Resource{}
 	}
-	res[defaultResource] = simulatorDefaultResource()
+	res[push.DefaultResource] = push.SimulatorDefaultResource()
 	cfg.Resources = res
 	return cfg
 }

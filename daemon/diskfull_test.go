@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -100,7 +101,7 @@ func TestDiskFullRefusesWritesWithoutDyingAndRecovers(t *testing.T) {
 	// Right after the refusal, before anything else writes: a memtable
 	// flush that removes an obsolete log can give space back at any time.
 	var stats struct {
-		Storage storageStats `json:"storage"`
+		Storage api.StorageStats `json:"storage"`
 	}
 	do("GET", "/v1/stats", "").json(t, &stats)
 	if !stats.Storage.Low || stats.Storage.MinFreeBytes != minFree || stats.Storage.FreeBytes >= minFree {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/daemon/simhost"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -99,11 +101,11 @@ func groupFanOutExactlyOnce(t *testing.T, mod func(*configs.Config)) {
 	}
 }
 
-func (s *testServer) user(t *testing.T, id string) userResponse {
+func (s *testServer) user(t *testing.T, id string) api.UserResponse {
 	t.Helper()
 	r := s.do(t, "GET", "/v1/users/"+id, "")
 	wantStatus(t, r, 200)
-	var u userResponse
+	var u api.UserResponse
 	r.json(t, &u)
 	return u
 }
@@ -256,8 +258,8 @@ func TestInbox(t *testing.T) {
 	r = s.do(t, "GET", "/v1/users/bob/inbox", "")
 	wantStatus(t, r, 200)
 	var inbox struct {
-		Messages []inboxMessage `json:"messages"`
-		Next     int64          `json:"next"`
+		Messages []api.InboxMessage `json:"messages"`
+		Next     int64              `json:"next"`
 	}
 	r.json(t, &inbox)
 	if len(inbox.Messages) != 3 || inbox.Messages[0].MessageID != "in-1" || inbox.Messages[2].Seq != 3 ||
@@ -305,7 +307,7 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
 	deadline := time.Now().Add(20 * time.Second)
 	var out struct {
-		DeadLetters []deadLetter `json:"dead_letters"`
+		DeadLetters []api.DeadLetter `json:"dead_letters"`
 	}
 	for len(out.DeadLetters) == 0 {
 		if time.Now().After(deadline) {
@@ -368,7 +370,7 @@ func TestBrokenCredentialsPauseWithoutLoss(t *testing.T) {
 	}
 	defer srv.Close()
 	simDir := t.TempDir()
-	cfgPath, err := writeSimConfig(sims, srv.URL, simDir)
+	cfgPath, err := simhost.WriteConfig(sims, srv.URL, simDir)
 	if err != nil {
 		t.Fatal(err)
 	}

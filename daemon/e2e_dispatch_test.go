@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"go.yaml.in/yaml/v3"
@@ -163,7 +164,7 @@ func TestEndToEndSimulatorCLI(t *testing.T) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	t.Logf("herald push --json:\n%s", out)
-	var answer pushTestResponse
+	var answer api.PushTestResponse
 	if jerr := json.Unmarshal(out, &answer); jerr != nil {
 		t.Fatalf("herald push: %v (exit: %v)\nstdout: %s\nstderr: %s", jerr, err, out, stderr.String())
 	}
@@ -277,12 +278,12 @@ func crashConfig(t *testing.T, src string) string {
 }
 
 // senderStats reads the daemon's GET /v1/stats.
-func senderStats(t *testing.T, p *proc) map[string]vendorStats {
+func senderStats(t *testing.T, p *proc) map[string]api.VendorStats {
 	t.Helper()
 	r := p.do(t, "GET", "/v1/stats", "")
 	wantStatus(t, r, 200)
 	var out struct {
-		Vendors map[string]vendorStats `json:"vendors"`
+		Vendors map[string]api.VendorStats `json:"vendors"`
 	}
 	r.json(t, &out)
 	return out.Vendors
@@ -433,7 +434,7 @@ func TestCrashMidFanOut(t *testing.T) {
 	// final counts, and sends nothing.
 	r = p.do(t, "POST", "/v1/messages", msg)
 	wantStatus(t, r, 200)
-	var again messageResponse
+	var again api.MessageResponse
 	r.json(t, &again)
 	if !again.Duplicate || again.Recipients != n || again.Offline == nil || *again.Offline != n || again.Online == nil || *again.Online != 0 {
 		t.Errorf("repeat after the fan-out: %s", r.body)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/herald-push/herald/daemon/api"
 )
 
 // The end-to-end tests run the real herald binary, built once per test run
@@ -146,13 +148,13 @@ func (p *proc) do(t *testing.T, method, path, body string) resp {
 	return s.do(t, method, path, body)
 }
 
-func (p *proc) user(t *testing.T, id string) userResponse {
+func (p *proc) user(t *testing.T, id string) api.UserResponse {
 	t.Helper()
 	r := p.do(t, "GET", "/v1/users/"+id, "")
 	if r.status != 200 {
 		t.Fatalf("GET user %s: %d %s", id, r.status, r.body)
 	}
-	var u userResponse
+	var u api.UserResponse
 	r.json(t, &u)
 	return u
 }
@@ -174,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 	r := p.do(t, "PUT", "/v1/users/alice/devices/phone", `{"vendor":"fcm","token":"tok-1"}`)
 	first := time.Since(t0)
 	wantStatus(t, r, 200)
-	var bind putDeviceResponse
+	var bind api.PutDeviceResponse
 	r.json(t, &bind)
 	if bind.PushID != "fcm:tok-1" || bind.MovedFrom != nil {
 		t.Fatalf("bind: %s", r.body)
@@ -222,7 +224,7 @@ func TestEndToEnd(t *testing.T) {
 	// Presence: online, then the 1 s lease lapses.
 	r = p.do(t, "POST", "/v1/presence", `{"updates":[{"user_id":"erin","device_id":"d1","online":true,"ttl_s":1}]}`)
 	wantStatus(t, r, 200)
-	var pres presenceResponse
+	var pres api.PresenceResponse
 	r.json(t, &pres)
 	if pres.Applied != 1 || len(pres.CameOnline) != 1 || pres.CameOnline[0].UserID != "erin" {
 		t.Fatalf("presence: %s", r.body)

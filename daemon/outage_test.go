@@ -7,6 +7,7 @@ import (
 
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -42,9 +43,9 @@ func TestVendorOutageOfAMinuteLosesNothingOnEveryVendor(t *testing.T) {
 	msg := `{"message_id":"m-outage","from":"nobody","to":{"type":"group","id":"all"},"body":{"t":1},"push":{"title":"t","content":"c"}}`
 	wantStatus(t, do("POST", "/v1/messages", msg), 202)
 
-	stats := func() map[string]vendorStats {
+	stats := func() map[string]api.VendorStats {
 		var out struct {
-			Vendors map[string]vendorStats `json:"vendors"`
+			Vendors map[string]api.VendorStats `json:"vendors"`
 		}
 		do("GET", "/v1/stats", "").json(t, &out)
 		return out.Vendors

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 )
 
 // TestPushTestAllVendors binds one device per vendor kind and test-pushes
@@ -30,7 +31,7 @@ func TestPushTestAllVendors(t *testing.T) {
 	}
 	r := s.do(t, "POST", "/v1/push/test", `{"user_id":"zoe","title":"hi","content":"test","resources_id":"chat"}`)
 	wantStatus(t, r, 200)
-	var out pushTestResponse
+	var out api.PushTestResponse
 	r.json(t, &out)
 	if len(out.Results) != 7 {
 		t.Fatalf("results: %s", r.body)

@@ -38,7 +38,7 @@ func FuzzRawHTTP(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		srv := s.d.server()
+		srv := s.d.api.HTTPServer()
 		var methods []string // of the requests the handler served, in order
 		handle := srv.Handler
 		srv.Handler = func(rc *fasthttp.RequestCtx) {

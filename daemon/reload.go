@@ -65,7 +65,7 @@ func (d *Daemon) Reload() ([]string, error) {
 		applied = append(applied, fmt.Sprintf("vendors.%s.limits/retry", k))
 	}
 	if !reflect.DeepEqual(cur.Resources, next.Resources) {
-		d.composer.setResources(next.Resources)
+		d.composer.SetResources(next.Resources)
 		applied = append(applied, "resources")
 	}
 	if nextTLS != nil {

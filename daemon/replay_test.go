@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -64,7 +65,7 @@ func TestDeadLettersReplay(t *testing.T) {
 	waitStats(t, "the dead letter back", 5*time.Second, s.d.push.sims.Recorder.Snapshot, func(map[string]simkit.Stats) bool {
 		r := s.do(t, "GET", "/v1/admin/dead-letters?vendor=oppo", "")
 		var dl struct {
-			DeadLetters []deadLetter `json:"dead_letters"`
+			DeadLetters []api.DeadLetter `json:"dead_letters"`
 		}
 		r.json(t, &dl)
 		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].LastCode == "40" && dl.DeadLetters[0].Attempts == 0

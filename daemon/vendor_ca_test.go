@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/simhost"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -22,15 +24,15 @@ import (
 // Retries are quick. edit, when set, changes what each reload loads.
 type caReloadDaemon struct {
 	*testServer
-	run    *simRun
+	run    *simhost.Run
 	caFile string
 	mu     sync.Mutex
 	edit   func(*configs.Config)
 }
 
-func startCAReloadDaemon(t *testing.T, trusted func(*simRun) []byte) *caReloadDaemon {
+func startCAReloadDaemon(t *testing.T, trusted func(*simhost.Run) []byte) *caReloadDaemon {
 	t.Helper()
-	run := startSimRunT(t, "127.0.0.1:0", t.TempDir(), false)
+	run := startSimHost(t, "127.0.0.1:0", t.TempDir(), false)
 	simCfg, err := configs.Load(run.ConfigPath)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +84,7 @@ func (h *caReloadDaemon) pushToAll(t *testing.T, id string) {
 // delivered reports whether every vendor's simulator accepted at least n
 // distinct notifications.
 func (h *caReloadDaemon) delivered(n int64) bool {
-	st := h.run.sims.Recorder.Snapshot()
+	st := h.run.Sims().Recorder.Snapshot()
 	for _, k := range vendors.Kinds() {
 		if st[string(k)].Unique < n {
 			return false
@@ -118,7 +120,7 @@ func TestVendorCAFileReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startCAReloadDaemon(t, func(*simRun) []byte { return ca1.CertPEM() })
+	h := startCAReloadDaemon(t, func(*simhost.Run) []byte { return ca1.CertPEM() })
 	h.pushToAll(t, "before")
 	waitUntil(t, "every sender retrying", 20*time.Second, func() bool {
 		st := h.d.senders.Stats()
@@ -134,7 +136,7 @@ func TestVendorCAFileReload(t *testing.T) {
 			t.Errorf("%s trusting CA-1: %+v, want Retry for an unknown authority", k, r)
 		}
 	}
-	for v, st := range h.run.sims.Recorder.Snapshot() {
+	for v, st := range h.run.Sims().Recorder.Snapshot() {
 		if st.Requests != 0 || st.Notifications != 0 {
 			t.Fatalf("the %s simulator was reached while untrusted: %+v", v, st)
 		}
@@ -184,7 +186,7 @@ func TestVendorCAFileReloadRefused(t *testing.T) {
 	otherFile := filepath.Join(dir, "other.pem")
 	writeTestFile(t, otherFile, string(other.CertPEM()))
 
-	h := startCAReloadDaemon(t, func(r *simRun) []byte { return mustReadFile(t, r.CAFile) })
+	h := startCAReloadDaemon(t, func(r *simhost.Run) []byte { return mustReadFile(t, r.CAFile) })
 	h.pushToAll(t, "before")
 	waitUntil(t, "a push delivered to every vendor", 30*time.Second, func() bool { return h.delivered(1) })
 
@@ -222,4 +224,31 @@ func TestVendorCAFileReloadRefused(t *testing.T) {
 	}
 	h.pushToAll(t, "after")
 	waitUntil(t, "a push delivered to every vendor after the refused reloads", 30*time.Second, func() bool { return h.delivered(2) })
+}
+
+// startSimHost is simhost.Start on listen, closed when t ends.
+func startSimHost(t *testing.T, listen, dir string, newCA bool) *simhost.Run {
+	t.Helper()
+	r, err := simhost.Start(listen, dir, newCA, time.Now(), discardLogger())
+	if err != nil {
+		t.Fatalf("simhost.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

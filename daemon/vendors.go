@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/apns"
@@ -233,6 +234,14 @@ func (a *account) get(key string, required bool) string {
 // used, so the cap only matters if a reload raises max_in_flight past it.
 const clientRequestCap = 4096
 
+// VendorClient builds vendor k's client from its config section as serve
+// does: credentials, keys and ca_file read through env (Getenv and ReadFile
+// are required).
+func VendorClient(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, error) {
+	s, _, err := realSender(k, sec, env)
+	return s, err
+}
+
 // realSender builds vendor k's client from its section, trusting the
 // system roots plus the section's ca_file, which it returns as read.
 func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, caFile, error) {
@@ -296,4 +305,23 @@ func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, ca
 		return nil, caFile{}, err
 	}
 	return s, ca, nil
+}
+
+// senderConfig converts a vendor section to the sender's limits.
+func senderConfig(v *configs.Vendor) actors.SenderConfig {
+	return actors.SenderConfig{
+		QPS: v.Limits.QPS, Burst: v.Limits.Burst, MaxInFlight: v.Limits.MaxInFlight,
+		BatchSize: v.Limits.BatchSize, BatchWait: v.Limits.BatchWait.Std(), DailyQuota: v.Limits.DailyQuota, MaxQueued: v.Limits.MaxQueued,
+		MaxAttempts: v.Retry.MaxAttempts, InitialBackoff: v.Retry.InitialBackoff.Std(), MaxBackoff: v.Retry.MaxBackoff.Std(),
+	}
+}
+
+// senderConfigs returns the sender limits of every vendor with a client.
+func senderConfigs(cfg *configs.Config, clients map[vendors.Kind]vendors.Sender) map[vendors.Kind]actors.SenderConfig {
+	out := map[vendors.Kind]actors.SenderConfig{}
+	byName := cfg.Vendors.ByName()
+	for k := range clients {
+		out[k] = senderConfig(byName[string(k)])
+	}
+	return out
 }

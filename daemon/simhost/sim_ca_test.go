@@ -1,4 +1,4 @@
-package daemon
+package simhost
 
 import (
 	"bytes"
@@ -21,12 +21,12 @@ import (
 // discardLog is a logger for tests that do not read the log.
 var discardLog = slog.New(slog.DiscardHandler)
 
-// startSimRunT is startSimRun on a loopback address, closed when t ends.
-func startSimRunT(t *testing.T, listen, dir string, newCA bool) *simRun {
+// startT is Start on a loopback address, closed when t ends.
+func startT(t *testing.T, listen, dir string, newCA bool) *Run {
 	t.Helper()
-	r, err := startSimRun(listen, dir, newCA, time.Now(), discardLog)
+	r, err := Start(listen, dir, newCA, time.Now(), discardLog)
 	if err != nil {
-		t.Fatalf("startSimRun: %v", err)
+		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	return r
@@ -78,21 +78,21 @@ func mustReadFile(t *testing.T, path string) []byte {
 // CA, and then that client is refused (so the check can fail).
 func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	first := startSimRunT(t, "127.0.0.1:0", dir, false)
+	first := startT(t, "127.0.0.1:0", dir, false)
 	if !first.CACreated {
 		t.Fatal("first start in an empty directory reused a CA")
 	}
-	caFile := filepath.Join(dir, simCAFile)
+	caFile := filepath.Join(dir, CAFile)
 	if first.CAFile != caFile {
 		t.Fatalf("CAFile = %s, want %s", first.CAFile, caFile)
 	}
 	caPEM := mustReadFile(t, caFile)
-	st, err := os.Stat(filepath.Join(dir, simCAKeyFile))
+	st, err := os.Stat(filepath.Join(dir, CAKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("%s has mode %v, want 0600", simCAKeyFile, st.Mode().Perm())
+		t.Fatalf("%s has mode %v, want 0600", CAKeyFile, st.Mode().Perm())
 	}
 	if cfg := mustReadFile(t, first.ConfigPath); !bytes.Contains(cfg, []byte("ca_file: \""+caFile+"\"")) {
 		t.Fatalf("herald-sim.yaml does not trust %s:\n%s", caFile, cfg)
@@ -106,7 +106,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	second := startSimRunT(t, addr, dir, false)
+	second := startT(t, addr, dir, false)
 	if err := getStats(client, second.URL); err != nil {
 		t.Fatalf("second start, client trusting the first start's ca.pem: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	if err := second.Close(); err != nil {
 		t.Fatal(err)
 	}
-	third := startSimRunT(t, addr, dir, true)
+	third := startT(t, addr, dir, true)
 	if !third.CACreated || bytes.Equal(mustReadFile(t, caFile), caPEM) {
 		t.Fatal("--new-ca kept the old CA")
 	}
@@ -148,20 +148,20 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 		name    string
 		breakIt func(t *testing.T, certPath, keyPath string)
 		at      time.Time // the start's clock
-		blame   string    // simCAFile, simCAKeyFile or simKeysFile
+		blame   string    // CAFile, CAKeyFile or simKeysFile
 		says    string
 	}{
-		{"corrupt ca.pem", func(t *testing.T, c, _ string) { writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, simCAFile, "no PEM CERTIFICATE"},
-		{"ca.pem holds a key", func(t *testing.T, c, k string) { writeTestFile(t, c, string(mustReadFile(t, k))) }, now, simCAFile, "no PEM CERTIFICATE"},
+		{"corrupt ca.pem", func(t *testing.T, c, _ string) { writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, CAFile, "no PEM CERTIFICATE"},
+		{"ca.pem holds a key", func(t *testing.T, c, k string) { writeTestFile(t, c, string(mustReadFile(t, k))) }, now, CAFile, "no PEM CERTIFICATE"},
 		{"ca.pem garbage DER", func(t *testing.T, c, _ string) {
 			writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-		}, now, simCAFile, "x509"},
-		{"corrupt key", func(t *testing.T, _, k string) { writeTestFile(t, k, "garbage") }, now, simCAKeyFile, "no PEM block"},
-		{"not a CA", func(t *testing.T, c, k string) { writeTestFile(t, c, string(leafPEM(t, c, k))) }, now, simCAFile, "not a CA certificate"},
-		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, simCAKeyFile, "does not match the certificate"},
-		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, simCAKeyFile, "has no private key"},
-		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), simCAFile, "expired"},
-		{"not yet valid", func(*testing.T, string, string) {}, now.Add(-48 * time.Hour), simCAFile, "not valid before"},
+		}, now, CAFile, "x509"},
+		{"corrupt key", func(t *testing.T, _, k string) { writeTestFile(t, k, "garbage") }, now, CAKeyFile, "no PEM block"},
+		{"not a CA", func(t *testing.T, c, k string) { writeTestFile(t, c, string(leafPEM(t, c, k))) }, now, CAFile, "not a CA certificate"},
+		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, CAKeyFile, "does not match the certificate"},
+		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, CAKeyFile, "has no private key"},
+		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), CAFile, "expired"},
+		{"not yet valid", func(*testing.T, string, string) {}, now.Add(-48 * time.Hour), CAFile, "not valid before"},
 		{"corrupt signing keys", func(t *testing.T, c, _ string) {
 			writeTestFile(t, filepath.Join(filepath.Dir(c), simKeysFile), "garbage")
 		}, now, simKeysFile, "not a PEM block"},
@@ -169,14 +169,14 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if _, err := keepSimState(dir, false, now, discardLog); err != nil {
+			if _, err := KeepState(dir, false, now, discardLog); err != nil {
 				t.Fatal(err)
 			}
-			certPath, keyPath, keysPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile), filepath.Join(dir, simKeysFile)
+			certPath, keyPath, keysPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile), filepath.Join(dir, simKeysFile)
 			tc.breakIt(t, certPath, keyPath)
 			before := fileSnapshot(t, certPath, keyPath, keysPath)
 
-			r, err := startSimRun("127.0.0.1:0", dir, false, tc.at, discardLog)
+			r, err := Start("127.0.0.1:0", dir, false, tc.at, discardLog)
 			if err == nil {
 				_ = r.Close()
 				t.Fatal("started with a broken CA")
@@ -191,7 +191,7 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 				t.Fatalf("the CA files changed: %q, were %q", after, before)
 			}
 
-			r = startSimRunT(t, "127.0.0.1:0", dir, true)
+			r = startT(t, "127.0.0.1:0", dir, true)
 			if !r.CACreated {
 				t.Fatal("--new-ca did not make a CA")
 			}
@@ -215,25 +215,6 @@ func leafPEM(t *testing.T, certPath, keyPath string) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: conf.Certificates[0].Certificate[0]})
-}
-
-// TestSimCmdRefusesCorruptCA: `herald sim` itself exits 1 on a corrupt
-// ca.pem, naming it.
-func TestSimCmdRefusesCorruptCA(t *testing.T) {
-	dir := t.TempDir()
-	ca := filepath.Join(dir, simCAFile)
-	writeTestFile(t, ca, "not a certificate")
-	writeTestFile(t, filepath.Join(dir, simCAKeyFile), "not a key")
-	var stderr bytes.Buffer
-	if code := simCmd([]string{"--listen", "127.0.0.1:0", "--out", dir}, &stderr); code != 1 {
-		t.Fatalf("exit %d, want 1; log:\n%s", code, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), ca) {
-		t.Fatalf("log does not name %s:\n%s", ca, stderr.String())
-	}
-	if got := string(mustReadFile(t, ca)); got != "not a certificate" {
-		t.Fatalf("ca.pem was overwritten: %q", got)
-	}
 }
 
 func writeTestFile(t *testing.T, path, content string) {

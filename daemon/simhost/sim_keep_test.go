@@ -1,4 +1,4 @@
-package daemon
+package simhost
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
@@ -29,7 +30,7 @@ func heraldSenders(t *testing.T, configPath string) map[vendors.Kind]vendors.Sen
 	}
 	out := map[vendors.Kind]vendors.Sender{}
 	for _, k := range vendors.Kinds() {
-		s, _, err := realSender(k, *cfg.Vendors.ByName()[string(k)], Env{Getenv: os.Getenv, ReadFile: os.ReadFile})
+		s, err := daemon.VendorClient(k, *cfg.Vendors.ByName()[string(k)], daemon.Env{Getenv: os.Getenv, ReadFile: os.ReadFile})
 		if err != nil {
 			t.Fatalf("%s: %v", k, err)
 		}
@@ -49,7 +50,7 @@ func heraldSenders(t *testing.T, configPath string) map[vendors.Kind]vendors.Sen
 // refused (so the check can fail).
 func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	first := startSimRunT(t, "127.0.0.1:0", dir, false)
+	first := startT(t, "127.0.0.1:0", dir, false)
 	if !first.KeysCreated {
 		t.Fatal("first start reused signing keys")
 	}
@@ -64,7 +65,7 @@ func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 	addr := strings.TrimPrefix(first.URL, "https://")
 	_ = first.Close()
 
-	second := startSimRunT(t, addr, dir, false)
+	second := startT(t, addr, dir, false)
 	if second.KeysCreated {
 		t.Fatal("second start made new signing keys")
 	}
@@ -79,7 +80,7 @@ func TestSimKeysReusedAcrossRestarts(t *testing.T) {
 	_ = second.Close()
 
 	removeTestFile(t, filepath.Join(dir, simKeysFile))
-	third := startSimRunT(t, addr, dir, false)
+	third := startT(t, addr, dir, false)
 	if !third.KeysCreated || third.CACreated {
 		t.Fatalf("without sim-keys.pem: keys created %v, CA created %v; want new keys, the same CA", third.KeysCreated, third.CACreated)
 	}
@@ -104,14 +105,14 @@ func TestSimCAConcurrentFirstStarts(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	const n = 4
-	states := make([]simState, n)
+	states := make([]State, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { states[i], errs[i] = keepSimState(dir, false, now, discardLog) })
+		wg.Go(func() { states[i], errs[i] = KeepState(dir, false, now, discardLog) })
 	}
 	wg.Wait()
-	certPEM, keyPEM := mustReadFile(t, filepath.Join(dir, simCAFile)), mustReadFile(t, filepath.Join(dir, simCAKeyFile))
+	certPEM, keyPEM := mustReadFile(t, filepath.Join(dir, CAFile)), mustReadFile(t, filepath.Join(dir, CAKeyFile))
 	if _, err := simkit.LoadCA(certPEM, keyPEM, now); err != nil {
 		t.Fatalf("the CA files do not pair: %v", err)
 	}
@@ -120,11 +121,11 @@ func TestSimCAConcurrentFirstStarts(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("start %d: %v", i, errs[i])
 		}
-		b, err := st.keys.MarshalPEM()
+		b, err := st.Keys.MarshalPEM()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(st.ca.CertPEM(), certPEM) || !bytes.Equal(st.ca.KeyPEM(), keyPEM) || !bytes.Equal(b, keysPEM) {
+		if !bytes.Equal(st.CA.CertPEM(), certPEM) || !bytes.Equal(st.CA.KeyPEM(), keyPEM) || !bytes.Equal(b, keysPEM) {
 			t.Errorf("start %d serves another CA or keys than the files hold", i)
 		}
 	}
@@ -148,7 +149,7 @@ func TestSimCACreateAfterLostRace(t *testing.T) {
 	}{{"key linked", false}, {"key and cert linked", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
+			certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
 			writeTestFile(t, keyPath, string(other.KeyPEM()))
 			if tc.withCert {
 				writeTestFile(t, certPath, string(other.CertPEM()))
@@ -175,8 +176,8 @@ func TestSimCACreateAfterLostRace(t *testing.T) {
 // CA's name and key are the same.
 func TestSimCAKeyWithoutCertIsCertified(t *testing.T) {
 	dir := t.TempDir()
-	certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
-	if _, err := keepSimState(dir, false, time.Now(), discardLog); err != nil {
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
+	if _, err := KeepState(dir, false, time.Now(), discardLog); err != nil {
 		t.Fatal(err)
 	}
 	lost := filepath.Join(t.TempDir(), "lost-ca.pem")
@@ -184,7 +185,7 @@ func TestSimCAKeyWithoutCertIsCertified(t *testing.T) {
 	keyPEM := mustReadFile(t, keyPath)
 	removeTestFile(t, certPath)
 
-	r := startSimRunT(t, "127.0.0.1:0", dir, false)
+	r := startT(t, "127.0.0.1:0", dir, false)
 	if r.CACreated {
 		t.Fatal("reported a new CA; want the key on disk certified")
 	}
@@ -209,20 +210,20 @@ func TestSimStateWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyPath := filepath.Join(dir, simCAKeyFile)
-	writeTestFile(t, filepath.Join(dir, simCAFile), string(soon.CertPEM()))
+	keyPath := filepath.Join(dir, CAKeyFile)
+	writeTestFile(t, filepath.Join(dir, CAFile), string(soon.CertPEM()))
 	writeTestFile(t, keyPath, string(soon.KeyPEM()))
 	if err := os.Chmod(keyPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stale, fresh := filepath.Join(dir, "."+simCAFile+".123"), filepath.Join(dir, "."+simKeysFile+".456")
+	stale, fresh := filepath.Join(dir, "."+CAFile+".123"), filepath.Join(dir, "."+simKeysFile+".456")
 	writeTestFile(t, stale, "half")
 	writeTestFile(t, fresh, "half")
 	if err := os.Chtimes(stale, now.Add(-time.Hour), now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	var logBuf bytes.Buffer
-	if _, err := keepSimState(dir, false, now, slog.New(slog.NewTextHandler(&logBuf, nil))); err != nil {
+	if _, err := KeepState(dir, false, now, slog.New(slog.NewTextHandler(&logBuf, nil))); err != nil {
 		t.Fatal(err)
 	}
 	log := logBuf.String()
@@ -250,22 +251,19 @@ func (s stoppedServer) Done() <-chan struct{} {
 
 func (s stoppedServer) Err() error { return s.err }
 
-// TestSimCmdServeErrorEnds: `herald sim` exits 1 with the serve error in
-// its log when the simulators stop serving on their own, and 0 when told
-// to stop.
-func TestSimCmdServeErrorEnds(t *testing.T) {
-	var logBuf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logBuf, nil))
-	if code := waitSim(context.Background(), stoppedServer{errors.New("sim: serve https://x: accept: boom")}, log); code != 1 {
-		t.Fatalf("exit %d after a serve error, want 1", code)
+// TestWaitEnds: Wait returns the serve error when the simulators stop
+// serving on their own, and nil when told to stop.
+func TestWaitEnds(t *testing.T) {
+	if err := wait(context.Background(), stoppedServer{errors.New("sim: serve https://x: accept: boom")}); err == nil || !strings.Contains(err.Error(), "accept: boom") {
+		t.Fatalf("after a serve error: %v, want it", err)
 	}
-	if !strings.Contains(logBuf.String(), "level=ERROR") || !strings.Contains(logBuf.String(), "accept: boom") {
-		t.Fatalf("log does not carry the serve error:\n%s", logBuf.String())
+	if err := wait(context.Background(), stoppedServer{}); err == nil {
+		t.Fatal("a server that stopped without an error: nil, want an error")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	run := startSimRunT(t, "127.0.0.1:0", t.TempDir(), false)
-	if code := waitSim(ctx, run.srv, discardLog); code != 0 {
-		t.Fatalf("exit %d when stopped, want 0", code)
+	run := startT(t, "127.0.0.1:0", t.TempDir(), false)
+	if err := run.Wait(ctx); err != nil {
+		t.Fatalf("stopped: %v, want nil", err)
 	}
 }

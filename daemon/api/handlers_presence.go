@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"fmt"
@@ -7,23 +7,23 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-type presenceRequest struct {
-	Updates []presenceUpdate `json:"updates"`
+type PresenceRequest struct {
+	Updates []PresenceUpdate `json:"updates"`
 }
 
-type presenceUpdate struct {
+type PresenceUpdate struct {
 	UserID   string `json:"user_id"`
 	DeviceID string `json:"device_id"`
 	Online   *bool  `json:"online"`
 	TTLS     *int64 `json:"ttl_s"`
 }
 
-type presenceResponse struct {
+type PresenceResponse struct {
 	Applied    int          `json:"applied"`
-	CameOnline []cameOnline `json:"came_online"`
+	CameOnline []CameOnline `json:"came_online"`
 }
 
-type cameOnline struct {
+type CameOnline struct {
 	UserID       string   `json:"user_id"`
 	InboxPending int64    `json:"inbox_pending"`
 	RingingCalls []string `json:"ringing_calls"`
@@ -31,8 +31,8 @@ type cameOnline struct {
 
 // parsePresence validates a presence batch completely before anything is
 // applied, so a bad item anywhere rejects the whole batch.
-func (d *Daemon) parsePresence(req presenceRequest) ([]actors.PresenceUpdate, *apiError) {
-	n, maxN := len(req.Updates), d.cfg.Limits.MaxPresenceBatch
+func (s *Server) parsePresence(req PresenceRequest) ([]actors.PresenceUpdate, *apiError) {
+	n, maxN := len(req.Updates), s.Config.Limits.MaxPresenceBatch
 	if req.Updates == nil {
 		return nil, invalid("updates", "updates is required")
 	}
@@ -40,7 +40,7 @@ func (d *Daemon) parsePresence(req presenceRequest) ([]actors.PresenceUpdate, *a
 		return nil, invalid("updates", fmt.Sprintf("updates must hold 1 to %d items, got %d", maxN, n))
 	}
 	out := make([]actors.PresenceUpdate, 0, n)
-	maxID := d.cfg.Limits.MaxIDBytes
+	maxID := s.Config.Limits.MaxIDBytes
 	for i, u := range req.Updates {
 		at := fmt.Sprintf("updates[%d].", i)
 		if e := checkID(at+"user_id", u.UserID, maxID); e != nil {
@@ -54,7 +54,7 @@ func (d *Daemon) parsePresence(req presenceRequest) ([]actors.PresenceUpdate, *a
 		}
 		up := actors.PresenceUpdate{UserID: u.UserID, DeviceID: u.DeviceID, Online: *u.Online}
 		if up.Online {
-			ms, e := d.ttlMillis(at+"ttl_s", u.TTLS)
+			ms, e := s.ttlMillis(at+"ttl_s", u.TTLS)
 			if e != nil {
 				return nil, e
 			}
@@ -65,34 +65,34 @@ func (d *Daemon) parsePresence(req presenceRequest) ([]actors.PresenceUpdate, *a
 	return out, nil
 }
 
-func (d *Daemon) postPresence(rc *fasthttp.RequestCtx, _ params) *apiError {
-	d.yield.Chat(d.clock.Now())
-	var req presenceRequest
+func (s *Server) postPresence(rc *fasthttp.RequestCtx, _ params) *apiError {
+	s.Yield.Chat(s.Clock.Now())
+	var req PresenceRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
-	updates, e := d.parsePresence(req)
+	updates, e := s.parsePresence(req)
 	if e != nil {
 		return e
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	res, err := d.users.ApplyPresence(ctx, updates)
+	res, err := s.Users.ApplyPresence(ctx, updates)
 	if err != nil {
 		// Users' updates apply atomically per user; some may have landed.
 		// Presence updates are idempotent, so the answer is: resend.
-		ae := d.actorError("presence", err)
+		ae := s.actorError("presence", err)
 		ae.Message = fmt.Sprintf("%d of %d updates applied before a failure; presence updates are idempotent, resend the batch (%s)",
 			res.Applied, len(updates), ae.Message)
 		return ae
 	}
-	out := presenceResponse{Applied: res.Applied, CameOnline: make([]cameOnline, 0, len(res.CameOnline))}
+	out := PresenceResponse{Applied: res.Applied, CameOnline: make([]CameOnline, 0, len(res.CameOnline))}
 	for _, v := range res.CameOnline {
 		rcalls := v.RingingCalls
 		if rcalls == nil {
 			rcalls = []string{}
 		}
-		out.CameOnline = append(out.CameOnline, cameOnline{UserID: v.UserID, InboxPending: v.InboxPending, RingingCalls: rcalls})
+		out.CameOnline = append(out.CameOnline, CameOnline{UserID: v.UserID, InboxPending: v.InboxPending, RingingCalls: rcalls})
 	}
 	writeJSON(rc, fasthttp.StatusOK, out)
 	return nil

@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// putDeviceRequest is the body of PUT /v1/users/{user_id}/devices/{device_id}.
-type putDeviceRequest struct {
+// PutDeviceRequest is the body of PUT /v1/users/{user_id}/devices/{device_id}.
+type PutDeviceRequest struct {
 	Vendor    string `json:"vendor"`
 	Token     string `json:"token"`
 	APNsEnv   string `json:"apns_env"`
@@ -23,31 +23,31 @@ type putDeviceRequest struct {
 	Locale    string `json:"locale"`
 }
 
-type putDeviceResponse struct {
+type PutDeviceResponse struct {
 	PushID    string  `json:"push_id"`
 	UserID    string  `json:"user_id"`
 	DeviceID  string  `json:"device_id"`
 	MovedFrom *string `json:"moved_from"`
 }
 
-type logoutRequest struct {
+type LogoutRequest struct {
 	DeviceID string `json:"device_id"`
 }
 
-type badgeRequest struct {
+type BadgeRequest struct {
 	Count *int64 `json:"count"`
 }
 
-type userResponse struct {
+type UserResponse struct {
 	UserID       string           `json:"user_id"`
 	Online       bool             `json:"online"`
-	Devices      []deviceResponse `json:"devices"`
+	Devices      []DeviceResponse `json:"devices"`
 	Badge        int64            `json:"badge"`
 	InboxPending int64            `json:"inbox_pending"`
 	RingingCalls []string         `json:"ringing_calls"`
 }
 
-type deviceResponse struct {
+type DeviceResponse struct {
 	DeviceID string `json:"device_id"`
 	PushID   string `json:"push_id"`
 	Vendor   string `json:"vendor"`
@@ -80,12 +80,12 @@ func readJSON(rc *fasthttp.RequestCtx, dst any) *apiError {
 }
 
 // userIDs validates the path ids named in names.
-func (d *Daemon) pathIDs(p params, names ...string) *apiError {
+func (s *Server) pathIDs(p params, names ...string) *apiError {
 	for _, n := range names {
 		if _, bad := p[badEscape+n]; bad {
 			return invalid(n, n+" is not valid percent-encoding (a '%' must start %XX)")
 		}
-		if e := checkID(n, p[n], d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID(n, p[n], s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
 	}
@@ -93,12 +93,12 @@ func (d *Daemon) pathIDs(p params, names ...string) *apiError {
 }
 
 // reqContext bounds how long a handler waits on actors.
-func (d *Daemon) reqContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d.cfg.Limits.RequestTimeout.Std())
+func (s *Server) reqContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.Config.Limits.RequestTimeout.Std())
 }
 
 // actorError maps an actor/store failure to an answer.
-func (d *Daemon) actorError(route string, err error) *apiError {
+func (s *Server) actorError(route string, err error) *apiError {
 	if errors.Is(err, actors.ErrBusy) || errors.Is(err, actors.ErrStopped) || errors.Is(err, store.ErrClosed) {
 		return overloaded("the server is busy or shutting down; retry")
 	}
@@ -106,32 +106,32 @@ func (d *Daemon) actorError(route string, err error) *apiError {
 		return overloaded(fmt.Sprintf("%d notifications are waiting for %s, as many as its queue holds (vendors.%s.limits.max_queued): the vendor takes them slower than they arrive; nothing was accepted, retry after Retry-After",
 			b.Waiting, b.Vendor, b.Vendor))
 	}
-	if s, ok := errors.AsType[*store.StorageLowError](err); ok {
-		return storageFull(s)
+	if low, ok := errors.AsType[*store.StorageLowError](err); ok {
+		return storageFull(low)
 	}
-	d.log.Error("request failed", "route", route, "err", err)
+	s.Log.Error("request failed", "route", route, "err", err)
 	return internalError()
 }
 
-func (d *Daemon) putDevice(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id", "device_id"); e != nil {
+func (s *Server) putDevice(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id", "device_id"); e != nil {
 		return e
 	}
-	var req putDeviceRequest
+	var req PutDeviceRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
-	dev, e := d.deviceFromRequest(req)
+	dev, e := s.deviceFromRequest(req)
 	if e != nil {
 		return e
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	res, err := d.users.BindDevice(ctx, p["user_id"], p["device_id"], dev)
+	res, err := s.Users.BindDevice(ctx, p["user_id"], p["device_id"], dev)
 	if err != nil {
-		return d.actorError("put_device", err)
+		return s.actorError("put_device", err)
 	}
-	out := putDeviceResponse{PushID: dev.PushID(), UserID: p["user_id"], DeviceID: p["device_id"]}
+	out := PutDeviceResponse{PushID: dev.PushID(), UserID: p["user_id"], DeviceID: p["device_id"]}
 	if res.MovedFrom != nil {
 		out.MovedFrom = &res.MovedFrom.UserID
 	}
@@ -139,7 +139,7 @@ func (d *Daemon) putDevice(rc *fasthttp.RequestCtx, p params) *apiError {
 	return nil
 }
 
-func (d *Daemon) deviceFromRequest(req putDeviceRequest) (store.Device, *apiError) {
+func (s *Server) deviceFromRequest(req PutDeviceRequest) (store.Device, *apiError) {
 	if req.Vendor == "" {
 		return store.Device{}, invalid("vendor", "vendor is required: one of "+vendors.KindList())
 	}
@@ -147,7 +147,7 @@ func (d *Daemon) deviceFromRequest(req putDeviceRequest) (store.Device, *apiErro
 	if !ok {
 		return store.Device{}, invalid("vendor", fmt.Sprintf("unknown vendor %q: must be one of %s", req.Vendor, vendors.KindList()))
 	}
-	if e := checkToken("token", req.Token, d.cfg.Limits.MaxTokenBytes); e != nil {
+	if e := checkToken("token", req.Token, s.Config.Limits.MaxTokenBytes); e != nil {
 		return store.Device{}, e
 	}
 	if kind == vendors.APNs {
@@ -159,7 +159,7 @@ func (d *Daemon) deviceFromRequest(req putDeviceRequest) (store.Device, *apiErro
 			return store.Device{}, invalid("apns_env", "apns_env must be one of production, development, automatic")
 		}
 		if req.VoIPToken != "" {
-			if e := checkToken("voip_token", req.VoIPToken, d.cfg.Limits.MaxTokenBytes); e != nil {
+			if e := checkToken("voip_token", req.VoIPToken, s.Config.Limits.MaxTokenBytes); e != nil {
 				return store.Device{}, e
 			}
 		}
@@ -176,53 +176,53 @@ func (d *Daemon) deviceFromRequest(req putDeviceRequest) (store.Device, *apiErro
 	}
 	return store.Device{
 		Vendor: string(kind), Token: req.Token, APNsEnv: req.APNsEnv, VoIPToken: req.VoIPToken,
-		Locale: req.Locale, UpdatedAt: d.clock.Now().UnixMilli(),
+		Locale: req.Locale, UpdatedAt: s.Clock.Now().UnixMilli(),
 	}, nil
 }
 
-func (d *Daemon) deleteDevice(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id", "device_id"); e != nil {
+func (s *Server) deleteDevice(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id", "device_id"); e != nil {
 		return e
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	if _, err := d.users.DeleteDevice(ctx, p["user_id"], p["device_id"]); err != nil {
-		return d.actorError("delete_device", err)
+	if _, err := s.Users.DeleteDevice(ctx, p["user_id"], p["device_id"]); err != nil {
+		return s.actorError("delete_device", err)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
 
-func (d *Daemon) logout(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) logout(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
-	var req logoutRequest
+	var req LogoutRequest
 	// The body is optional: none means every device.
 	if len(rc.PostBody()) > 0 {
 		if e := readJSON(rc, &req); e != nil {
 			return e
 		}
 		if req.DeviceID != "" {
-			if e := checkID("device_id", req.DeviceID, d.cfg.Limits.MaxIDBytes); e != nil {
+			if e := checkID("device_id", req.DeviceID, s.Config.Limits.MaxIDBytes); e != nil {
 				return e
 			}
 		}
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	if err := d.users.Logout(ctx, p["user_id"], req.DeviceID); err != nil {
-		return d.actorError("logout", err)
+	if err := s.Users.Logout(ctx, p["user_id"], req.DeviceID); err != nil {
+		return s.actorError("logout", err)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
 
-func (d *Daemon) putBadge(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) putBadge(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
-	var req badgeRequest
+	var req BadgeRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
@@ -232,47 +232,47 @@ func (d *Daemon) putBadge(rc *fasthttp.RequestCtx, p params) *apiError {
 	if *req.Count < 0 || *req.Count > maxBadge {
 		return invalid("count", fmt.Sprintf("count must be between 0 and %d", maxBadge))
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	if err := d.users.SetBadge(ctx, p["user_id"], *req.Count); err != nil {
-		return d.actorError("badge", err)
+	if err := s.Users.SetBadge(ctx, p["user_id"], *req.Count); err != nil {
+		return s.actorError("badge", err)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
 
-func (d *Daemon) getUser(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) getUser(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	v, err := d.users.Get(ctx, p["user_id"])
+	v, err := s.Users.Get(ctx, p["user_id"])
 	if err != nil {
-		return d.actorError("get_user", err)
+		return s.actorError("get_user", err)
 	}
 	writeJSON(rc, fasthttp.StatusOK, toUserResponse(v))
 	return nil
 }
 
-func toUserResponse(v actors.UserView) userResponse {
-	out := userResponse{UserID: v.UserID, Online: v.Online, Badge: v.Badge, InboxPending: v.InboxPending,
-		RingingCalls: v.RingingCalls, Devices: make([]deviceResponse, 0, len(v.Devices))}
+func toUserResponse(v actors.UserView) UserResponse {
+	out := UserResponse{UserID: v.UserID, Online: v.Online, Badge: v.Badge, InboxPending: v.InboxPending,
+		RingingCalls: v.RingingCalls, Devices: make([]DeviceResponse, 0, len(v.Devices))}
 	if out.RingingCalls == nil {
 		out.RingingCalls = []string{}
 	}
 	for _, dv := range v.Devices {
-		out.Devices = append(out.Devices, deviceResponse(dv))
+		out.Devices = append(out.Devices, DeviceResponse(dv))
 	}
 	return out
 }
 
 // ttlMillis converts an optional ttl_s to milliseconds with the config's bounds.
-func (d *Daemon) ttlMillis(field string, ttl *int64) (int64, *apiError) {
+func (s *Server) ttlMillis(field string, ttl *int64) (int64, *apiError) {
 	if ttl == nil {
-		return d.cfg.Presence.DefaultTTL.Std().Milliseconds(), nil
+		return s.Config.Presence.DefaultTTL.Std().Milliseconds(), nil
 	}
-	maxS := int64(d.cfg.Presence.MaxTTL.Std() / time.Second)
+	maxS := int64(s.Config.Presence.MaxTTL.Std() / time.Second)
 	if *ttl < 1 || *ttl > maxS {
 		return 0, invalid(field, fmt.Sprintf("%s must be between 1 and %d seconds", field, maxS))
 	}

@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"bytes"
@@ -18,12 +18,14 @@ type apiKey struct {
 	scopes []string
 }
 
-// authenticator checks bearer keys. With no keys every request passes (the
+// Auth checks bearer keys. With no keys every request passes (the
 // daemon then refuses to listen anywhere but loopback).
-type authenticator struct{ keys []apiKey }
+type Auth struct{ keys []apiKey }
 
-func newAuthenticator(keys []configs.Key, getenv func(string) string, readFile func(string) ([]byte, error)) (*authenticator, error) {
-	a := &authenticator{}
+// NewAuth resolves the configured keys' secrets (an error names the key
+// that cannot be read); only their hashes are kept.
+func NewAuth(keys []configs.Key, getenv func(string) string, readFile func(string) ([]byte, error)) (*Auth, error) {
+	a := &Auth{}
 	for _, k := range keys {
 		secret, err := k.Secret(getenv, readFile)
 		if err != nil {
@@ -34,12 +36,16 @@ func newAuthenticator(keys []configs.Key, getenv func(string) string, readFile f
 	return a, nil
 }
 
-func (a *authenticator) enabled() bool { return len(a.keys) > 0 }
+// Enabled reports whether any key is configured.
+func (a *Auth) Enabled() bool { return len(a.keys) > 0 }
+
+// Keys is how many keys are configured.
+func (a *Auth) Keys() int { return len(a.keys) }
 
 // check returns the key name that authorises sc, or an error answer. It
 // compares hashes in constant time against every key.
-func (a *authenticator) check(rc *fasthttp.RequestCtx, sc scope) (string, *apiError) {
-	if sc == scopeNone || !a.enabled() {
+func (a *Auth) check(rc *fasthttp.RequestCtx, sc scope) (string, *apiError) {
+	if sc == scopeNone || !a.Enabled() {
 		return "", nil
 	}
 	h := rc.Request.Header.Peek(fasthttp.HeaderAuthorization)

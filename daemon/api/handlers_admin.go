@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-type vendorStats struct {
+type VendorStats struct {
 	Sent           int64  `json:"sent"`
 	Failed         int64  `json:"failed"`
 	InvalidTokens  int64  `json:"invalid_tokens"`
@@ -27,32 +27,32 @@ type vendorStats struct {
 	BreakerOpened  int64  `json:"breaker_opened"` // times the breaker opened
 }
 
-func (d *Daemon) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
-	out := map[string]vendorStats{}
-	for k, s := range d.senders.Stats() {
-		v := vendorStats{Sent: s.Sent, Failed: s.Failed, InvalidTokens: s.Invalid, RateLimited: s.RateLimited,
-			Retried: s.Retried, Dead: s.Dead, Expired: s.Expired, Queued: s.Queued, Spilled: s.Spilled, InFlight: s.InFlight, Paused: s.Paused == 1,
-			Breaker: s.Breaker.String(), BreakerOpened: s.BreakerOpened}
-		if s.QuotaLeft >= 0 {
-			q := s.QuotaLeft
+func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
+	out := map[string]VendorStats{}
+	for k, st := range s.Senders.Stats() {
+		v := VendorStats{Sent: st.Sent, Failed: st.Failed, InvalidTokens: st.Invalid, RateLimited: st.RateLimited,
+			Retried: st.Retried, Dead: st.Dead, Expired: st.Expired, Queued: st.Queued, Spilled: st.Spilled, InFlight: st.InFlight, Paused: st.Paused == 1,
+			Breaker: st.Breaker.String(), BreakerOpened: st.BreakerOpened}
+		if st.QuotaLeft >= 0 {
+			q := st.QuotaLeft
 			v.DailyQuotaLeft = &q
 		}
 		out[string(k)] = v
 	}
-	sp := d.store.Space()
+	sp := s.Store.Space()
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"vendors": out,
-		"storage": storageStats{FreeBytes: sp.Free, MinFreeBytes: sp.MinFree, Low: sp.Low}})
+		"storage": StorageStats{FreeBytes: sp.Free, MinFreeBytes: sp.MinFree, Low: sp.Low}})
 	return nil
 }
 
-// storageStats is the data directory's free space in /v1/stats.
-type storageStats struct {
+// StorageStats is the data directory's free space in /v1/stats.
+type StorageStats struct {
 	FreeBytes    uint64 `json:"free_bytes"`
 	MinFreeBytes uint64 `json:"min_free_bytes"` // min_free_space; 0 = not watched
 	Low          bool   `json:"low"`            // writes that add data get 507 storage_full
 }
 
-type deadLetter struct {
+type DeadLetter struct {
 	Vendor    string `json:"vendor"`
 	MessageID string `json:"message_id"`
 	UserID    string `json:"user_id"`
@@ -63,7 +63,7 @@ type deadLetter struct {
 }
 
 // getDeadLetters lists dead letters: ?vendor=huawei (required) &after=<cursor>&limit=100.
-func (d *Daemon) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
+func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 	args := rc.QueryArgs()
 	v := string(args.Peek("vendor"))
 	if _, ok := vendors.ParseKind(v); !ok {
@@ -81,9 +81,9 @@ func (d *Daemon) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 		}
 		after = &store.OutboxKey{Vendor: v, MessageID: parts[0], UserID: parts[1], DeviceID: parts[2]}
 	}
-	rows, err := d.store.DeadLetters(v, after, limit+1)
+	rows, err := s.Store.DeadLetters(v, after, limit+1)
 	if err != nil {
-		return d.actorError("dead_letters", err)
+		return s.actorError("dead_letters", err)
 	}
 	next := ""
 	if len(rows) > limit {
@@ -91,17 +91,17 @@ func (d *Daemon) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 		k := rows[len(rows)-1].Key
 		next = k.MessageID + "/" + k.UserID + "/" + k.DeviceID
 	}
-	out := make([]deadLetter, 0, len(rows))
+	out := make([]DeadLetter, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, deadLetter{Vendor: r.Key.Vendor, MessageID: r.Key.MessageID, UserID: r.Key.UserID,
+		out = append(out, DeadLetter{Vendor: r.Key.Vendor, MessageID: r.Key.MessageID, UserID: r.Key.UserID,
 			DeviceID: r.Key.DeviceID, PushID: r.Key.Vendor + ":" + r.Entry.Token, Attempts: r.Entry.Attempts, LastCode: r.Entry.LastCode})
 	}
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"dead_letters": out, "next": next})
 	return nil
 }
 
-// replayRequest picks the dead letters to send again.
-type replayRequest struct {
+// ReplayRequest picks the dead letters to send again.
+type ReplayRequest struct {
 	Vendor    string `json:"vendor"`
 	MessageID string `json:"message_id"`
 	LastCode  string `json:"last_code"`
@@ -110,8 +110,8 @@ type replayRequest struct {
 
 // replayDeadLetters moves matching dead letters back to the outbox (one
 // synced batch, no attempt counted) and hands them to the vendor's sender.
-func (d *Daemon) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
-	var req replayRequest
+func (s *Server) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
+	var req ReplayRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
@@ -119,7 +119,7 @@ func (d *Daemon) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 	if !ok {
 		return invalid("vendor", "vendor is required: one of "+vendors.KindList())
 	}
-	if !d.senders.Has(k) {
+	if !s.Senders.Has(k) {
 		return invalid("vendor", fmt.Sprintf("vendor %q is not enabled", req.Vendor))
 	}
 	limit := 1000
@@ -129,18 +129,18 @@ func (d *Daemon) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 		}
 		limit = *req.Limit
 	}
-	rows, more, err := d.store.ReplayDead(string(k), req.MessageID, req.LastCode, limit)
+	rows, more, err := s.Store.ReplayDead(string(k), req.MessageID, req.LastCode, limit)
 	if err != nil {
-		return d.actorError("replay_dead_letters", err)
+		return s.actorError("replay_dead_letters", err)
 	}
-	d.senders.Enqueue(rows, actors.Backfill)
-	d.log.Info("dead letters replayed", "vendor", k, "rows", len(rows), "message_id", req.MessageID, "last_code", req.LastCode, "more", more)
+	s.Senders.Enqueue(rows, actors.Backfill)
+	s.Log.Info("dead letters replayed", "vendor", k, "rows", len(rows), "message_id", req.MessageID, "last_code", req.LastCode, "more", more)
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"replayed": len(rows), "more": more})
 	return nil
 }
 
-func (d *Daemon) postReload(rc *fasthttp.RequestCtx, _ params) *apiError {
-	changed, err := d.Reload()
+func (s *Server) postReload(rc *fasthttp.RequestCtx, _ params) *apiError {
+	changed, err := s.Reload()
 	if err != nil {
 		return &apiError{Status: fasthttp.StatusBadRequest, Code: codeInvalidArgument,
 			Message: fmt.Sprintf("new configuration refused, the old one stays: %v", err)}

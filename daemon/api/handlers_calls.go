@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"bytes"
@@ -12,50 +12,50 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-type callRequest struct {
+type CallRequest struct {
 	CallID   string          `json:"call_id"`
 	Inviter  string          `json:"inviter"`
 	Invitees []string        `json:"invitees"`
 	TimeoutS *int64          `json:"timeout_s"`
 	Data     json.RawMessage `json:"data"`
-	Push     *callPush       `json:"push"`
+	Push     *CallPush       `json:"push"`
 }
 
-type callPush struct {
+type CallPush struct {
 	Title       string `json:"title"`
 	Content     string `json:"content"`
 	ResourcesID string `json:"resources_id"`
 }
 
-type callByRequest struct {
+type CallByRequest struct {
 	By string `json:"by"`
 }
 
-type inviteeResponse struct {
+type InviteeResponse struct {
 	UserID string `json:"user_id"`
 	State  string `json:"state"`
 	Online *bool  `json:"online,omitempty"`
 }
 
-type callResponse struct {
+type CallResponse struct {
 	CallID   string            `json:"call_id"`
 	Inviter  string            `json:"inviter"`
 	State    string            `json:"state"`
 	Deadline string            `json:"deadline"`
-	Invitees []inviteeResponse `json:"invitees"`
+	Invitees []InviteeResponse `json:"invitees"`
 	Data     json.RawMessage   `json:"data,omitempty"`
 }
 
 const maxCallTimeoutS = 600
 
-func toCallResponse(c store.Call, online map[string]bool) callResponse {
-	out := callResponse{CallID: c.CallID, Inviter: c.Inviter, State: c.State,
-		Deadline: time.UnixMilli(c.DeadlineAt).UTC().Format(time.RFC3339Nano), Invitees: make([]inviteeResponse, 0, len(c.Invitees))}
+func toCallResponse(c store.Call, online map[string]bool) CallResponse {
+	out := CallResponse{CallID: c.CallID, Inviter: c.Inviter, State: c.State,
+		Deadline: time.UnixMilli(c.DeadlineAt).UTC().Format(time.RFC3339Nano), Invitees: make([]InviteeResponse, 0, len(c.Invitees))}
 	if len(c.Data) > 0 {
 		out.Data = c.Data
 	}
 	for _, iv := range c.Invitees {
-		r := inviteeResponse{UserID: iv.UserID, State: iv.State}
+		r := InviteeResponse{UserID: iv.UserID, State: iv.State}
 		if online != nil {
 			o := online[iv.UserID]
 			r.Online = &o
@@ -65,7 +65,7 @@ func toCallResponse(c store.Call, online map[string]bool) callResponse {
 	return out
 }
 
-func (d *Daemon) callError(err error) *apiError {
+func (s *Server) callError(err error) *apiError {
 	switch {
 	case errors.Is(err, actors.ErrCallExists):
 		return &apiError{Status: fasthttp.StatusConflict, Code: codeConflict, Field: "call_id", Message: "call_id is already in use"}
@@ -76,16 +76,16 @@ func (d *Daemon) callError(err error) *apiError {
 	case errors.Is(err, actors.ErrCallNotParty):
 		return &apiError{Status: fasthttp.StatusForbidden, Code: codePermissionDenied, Field: "by", Message: err.Error()}
 	}
-	return d.actorError("call", err)
+	return s.actorError("call", err)
 }
 
-func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
-	d.yield.Chat(d.clock.Now())
-	var req callRequest
+func (s *Server) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
+	s.Yield.Chat(s.Clock.Now())
+	var req CallRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
-	maxID := d.cfg.Limits.MaxIDBytes
+	maxID := s.Config.Limits.MaxIDBytes
 	if req.CallID == "" {
 		req.CallID = "call-" + randomHex(12)
 	} else if e := checkID("call_id", req.CallID, maxID); e != nil {
@@ -94,8 +94,8 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 	if e := checkID("inviter", req.Inviter, maxID); e != nil {
 		return e
 	}
-	if n := len(req.Invitees); n == 0 || n > d.cfg.Calls.MaxInvitees {
-		return invalid("invitees", fmt.Sprintf("invitees must hold 1 to %d user ids, got %d", d.cfg.Calls.MaxInvitees, n))
+	if n := len(req.Invitees); n == 0 || n > s.Config.Calls.MaxInvitees {
+		return invalid("invitees", fmt.Sprintf("invitees must hold 1 to %d user ids, got %d", s.Config.Calls.MaxInvitees, n))
 	}
 	call := store.Call{CallID: req.CallID, Inviter: req.Inviter, State: "ringing"}
 	seen := map[string]bool{}
@@ -112,7 +112,7 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 			call.Invitees = append(call.Invitees, store.Invitee{UserID: id, State: "ringing"})
 		}
 	}
-	timeout := d.cfg.Calls.DefaultTimeout.Std()
+	timeout := s.Config.Calls.DefaultTimeout.Std()
 	if req.TimeoutS != nil {
 		if *req.TimeoutS < 1 || *req.TimeoutS > maxCallTimeoutS {
 			return invalid("timeout_s", fmt.Sprintf("timeout_s must be between 1 and %d", maxCallTimeoutS))
@@ -133,7 +133,7 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 		if len(req.Push.Title) > maxTextBytes || len(req.Push.Content) > maxTextBytes {
 			return invalid("push.title", fmt.Sprintf("push.title and push.content must be at most %d bytes", maxTextBytes))
 		}
-		if _, e := d.resource("push.resources_id", req.Push.ResourcesID); e != nil {
+		if _, e := s.resource("push.resources_id", req.Push.ResourcesID); e != nil {
 			return e
 		}
 		call.Title, call.Content, call.Resources = req.Push.Title, req.Push.Content, req.Push.ResourcesID
@@ -144,13 +144,13 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 	if call.Content == "" {
 		call.Content = "Incoming call"
 	}
-	now := d.clock.Now()
+	now := s.Clock.Now()
 	call.CreatedAt, call.DeadlineAt = now.UnixMilli(), now.Add(timeout).UnixMilli()
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	got, invitees, err := d.calls.Create(ctx, call)
+	got, invitees, err := s.Calls.Create(ctx, call)
 	if err != nil {
-		return d.callError(err)
+		return s.callError(err)
 	}
 	online := map[string]bool{}
 	for _, iv := range invitees {
@@ -161,60 +161,60 @@ func (d *Daemon) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 }
 
 // callAction returns the handler of POST /v1/calls/{call_id}/<action>.
-func (d *Daemon) callAction(action string) handlerFunc {
+func (s *Server) callAction(action string) handlerFunc {
 	return func(rc *fasthttp.RequestCtx, p params) *apiError {
-		d.yield.Chat(d.clock.Now())
-		if e := d.pathIDs(p, "call_id"); e != nil {
+		s.Yield.Chat(s.Clock.Now())
+		if e := s.pathIDs(p, "call_id"); e != nil {
 			return e
 		}
-		var req callByRequest
+		var req CallByRequest
 		if len(rc.PostBody()) > 0 {
 			if e := readJSON(rc, &req); e != nil {
 				return e
 			}
 		}
-		if e := checkID("by", req.By, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID("by", req.By, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
-		ctx, cancel := d.reqContext()
+		ctx, cancel := s.reqContext()
 		defer cancel()
-		call, err := d.calls.Act(ctx, p["call_id"], action, req.By)
+		call, err := s.Calls.Act(ctx, p["call_id"], action, req.By)
 		if err != nil {
-			return d.callError(err)
+			return s.callError(err)
 		}
 		writeJSON(rc, fasthttp.StatusOK, toCallResponse(call, nil))
 		return nil
 	}
 }
 
-func (d *Daemon) getCall(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "call_id"); e != nil {
+func (s *Server) getCall(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "call_id"); e != nil {
 		return e
 	}
-	call, ok, err := d.store.GetCall(p["call_id"])
+	call, ok, err := s.Store.GetCall(p["call_id"])
 	if err != nil {
-		return d.actorError("call", err)
+		return s.actorError("call", err)
 	}
 	if !ok {
-		return d.callError(actors.ErrCallNotFound)
+		return s.callError(actors.ErrCallNotFound)
 	}
 	writeJSON(rc, fasthttp.StatusOK, toCallResponse(call, nil))
 	return nil
 }
 
-func (d *Daemon) getUserCalls(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) getUserCalls(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
-	ids, err := d.store.RingingCalls(p["user_id"], d.clock.Now().UnixMilli())
+	ids, err := s.Store.RingingCalls(p["user_id"], s.Clock.Now().UnixMilli())
 	if err != nil {
-		return d.actorError("user_calls", err)
+		return s.actorError("user_calls", err)
 	}
-	out := make([]callResponse, 0, len(ids))
+	out := make([]CallResponse, 0, len(ids))
 	for _, id := range ids {
-		call, ok, err := d.store.GetCall(id)
+		call, ok, err := s.Store.GetCall(id)
 		if err != nil {
-			return d.actorError("user_calls", err)
+			return s.actorError("user_calls", err)
 		}
 		if ok {
 			out = append(out, toCallResponse(call, nil))

@@ -1,4 +1,4 @@
-package daemon
+package cli
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon"
 )
 
 // Version is herald's release version.
@@ -157,7 +158,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 			}
 		}()
 	}
-	d, err := New(cfg, Env{Logger: log, LoadConfig: load})
+	d, err := daemon.New(cfg, daemon.Env{Logger: log, LoadConfig: load})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

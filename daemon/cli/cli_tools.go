@@ -1,4 +1,4 @@
-package daemon
+package cli
 
 import (
 	"bytes"
@@ -7,17 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/herald-push/herald/vendors/sim"
+	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/daemon/simhost"
 )
 
 // pushCmd is `herald push`: a test push through a running daemon's
@@ -25,7 +24,7 @@ import (
 func pushCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var req pushTestRequest
+	var req api.PushTestRequest
 	fs.StringVar(&req.PushID, "push-id", "", `PushID to push to, "<vendor>:<token>"`)
 	fs.StringVar(&req.UserID, "user-id", "", "push to every bound device of this user instead")
 	fs.StringVar(&req.Title, "title", "herald test", "notification title")
@@ -56,7 +55,7 @@ func pushCmd(args []string, stdout, stderr io.Writer) int {
 	if *key != "" {
 		hreq.Header.Set("Authorization", "Bearer "+*key)
 	}
-	client := &http.Client{Timeout: pushTestTimeout + 5*time.Second}
+	client := &http.Client{Timeout: api.PushTestTimeout + 5*time.Second}
 	resp, err := client.Do(hreq)
 	if err != nil {
 		fmt.Fprintln(stderr, "herald push:", err)
@@ -71,7 +70,7 @@ func pushCmd(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		fmt.Fprintln(stdout, string(bytes.TrimSpace(raw)))
 	}
-	var out pushTestResponse
+	var out api.PushTestResponse
 	if err := json.Unmarshal(raw, &out); err != nil {
 		fmt.Fprintln(stderr, "herald push: bad answer:", err)
 		return 1
@@ -105,7 +104,7 @@ func shorten(s string, n int) string {
 
 // simCmd is `herald sim`: every vendor simulator on one TLS listener, with
 // the CA and a ready-to-use daemon config written to --out. The CA and the
-// signing keys are kept there and reused by the next start (keepSimState).
+// signing keys are kept there and reused by the next start (simhost.KeepState).
 func simCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -132,7 +131,7 @@ herald that uses DIR; do not run it while another herald sim uses DIR).
 		return 2
 	}
 	log := newLogger(defaultLog(), stderr)
-	run, err := startSimRun(*listen, *out, *newCA, time.Now(), log)
+	run, err := simhost.Start(*listen, *out, *newCA, time.Now(), log)
 	if err != nil {
 		log.Error("cannot start simulators", "err", err)
 		return 1
@@ -149,78 +148,10 @@ herald that uses DIR; do not run it while another herald sim uses DIR).
 		"signing_keys", reused(run.KeysCreated), "daemon_config", run.ConfigPath)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	return waitSim(ctx, run.srv, log)
-}
-
-// serving is a server that can stop on its own (*sim.Server).
-type serving interface {
-	Done() <-chan struct{}
-	Err() error
-}
-
-// waitSim waits for ctx to end (exit 0) or for srv to stop serving on an
-// error (logged; exit 1).
-func waitSim(ctx context.Context, srv serving, log *slog.Logger) int {
-	select {
-	case <-ctx.Done():
-		log.Info("simulators stopping")
-		return 0
-	case <-srv.Done():
-		log.Error("simulators stopped serving; exiting", "err", srv.Err())
+	if err := run.Wait(ctx); err != nil {
+		log.Error("simulators stopped serving; exiting", "err", err)
 		return 1
 	}
+	log.Info("simulators stopping")
+	return 0
 }
-
-// simRun is a running `herald sim`: the simulators served over TLS with a
-// certificate from the CA kept in the --out directory.
-type simRun struct {
-	URL         string    // https://host:port
-	CAFile      string    // DIR/ca.pem, absolute
-	CACreated   bool      // false = the CA an earlier start left in DIR
-	CAExpires   time.Time // when DIR/ca.pem stops being valid
-	KeysCreated bool      // false = the signing keys an earlier start left in DIR
-	ConfigPath  string    // DIR/herald-sim.yaml, absolute
-
-	sims *sim.Sims
-	srv  *sim.Server
-}
-
-// startSimRun serves every simulator on listen with the CA and signing
-// keys kept in out (keepSimState; newCA replaces them) and writes the
-// simulators' credentials and herald-sim.yaml there. It returns once the
-// listener is open.
-func startSimRun(listen, out string, newCA bool, now time.Time, log *slog.Logger) (*simRun, error) {
-	dir, err := simOutDir(out)
-	if err != nil {
-		return nil, err
-	}
-	st, err := keepSimState(dir, newCA, now, log)
-	if err != nil {
-		return nil, err
-	}
-	sims, err := sim.New(sim.Options{CA: st.ca, Keys: st.keys})
-	if err != nil {
-		return nil, fmt.Errorf("build simulators: %w", err)
-	}
-	srv, err := sims.Start(listen)
-	if err != nil {
-		return nil, err
-	}
-	r := &simRun{
-		URL:         srv.URL,
-		CAFile:      filepath.Join(dir, simCAFile),
-		CACreated:   st.caCreated,
-		CAExpires:   st.ca.NotAfter(),
-		KeysCreated: st.keysCreated,
-		sims:        sims,
-		srv:         srv,
-	}
-	if r.ConfigPath, err = writeSimFiles(sims, r.URL, dir, r.CAFile); err != nil {
-		_ = srv.Close()
-		return nil, fmt.Errorf("write simulator config: %w", err)
-	}
-	return r, nil
-}
-
-// Close stops the server, letting requests in flight finish for up to 5 s.
-func (r *simRun) Close() error { return r.srv.Close() }

@@ -1,7 +1,8 @@
-package daemon
+package api
 
 import (
 	"testing"
+	"time"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/valyala/fasthttp"
@@ -11,7 +12,7 @@ import (
 // validation. Nothing may panic, and every rejection must be a 400 with a
 // message. CI runs it briefly; for a longer run:
 //
-//	go test ./daemon -run '^$' -fuzz FuzzDecoders -fuzztime 10m
+//	go test ./daemon/api -run '^$' -fuzz FuzzDecoders -fuzztime 10m
 func FuzzDecoders(f *testing.F) {
 	seeds := []string{
 		`{"vendor":"apns","token":"abc","apns_env":"automatic","voip_token":"v","locale":"zh-CN"}`,
@@ -28,30 +29,34 @@ func FuzzDecoders(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	cfg := configs.Default()
-	d := &Daemon{cfg: cfg, clock: fixedClock{}}
+	d := &Server{Deps: Deps{Config: cfg, Clock: fixedClock{}}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		check := func(e *apiError) {
 			if e != nil && (e.Status != fasthttp.StatusBadRequest || e.Message == "" || e.Code != codeInvalidArgument) {
 				t.Fatalf("bad rejection %+v for %q", e, body)
 			}
 		}
-		var dev putDeviceRequest
+		var dev PutDeviceRequest
 		e := decodeJSON(body, &dev)
 		check(e)
 		if e == nil {
 			_, e = d.deviceFromRequest(dev)
 			check(e)
 		}
-		var pr presenceRequest
+		var pr PresenceRequest
 		e = decodeJSON(body, &pr)
 		check(e)
 		if e == nil {
 			_, e = d.parsePresence(pr)
 			check(e)
 		}
-		var br badgeRequest
+		var br BadgeRequest
 		check(decodeJSON(body, &br))
-		var lr logoutRequest
+		var lr LogoutRequest
 		check(decodeJSON(body, &lr))
 	})
 }
+
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }

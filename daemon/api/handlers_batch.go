@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"fmt"
@@ -10,22 +10,22 @@ import (
 // maxDeviceBatch is the most devices in one POST /v1/devices/batch.
 const maxDeviceBatch = 1000
 
-type batchDevice struct {
+type BatchDevice struct {
 	UserID   string `json:"user_id"`
 	DeviceID string `json:"device_id"`
-	putDeviceRequest
+	PutDeviceRequest
 }
 
-type deviceBatchRequest struct {
-	Devices []batchDevice `json:"devices"`
+type DeviceBatchRequest struct {
+	Devices []BatchDevice `json:"devices"`
 }
 
 // postDeviceBatch binds up to 1000 devices in one request (bulk
 // registration for migrations and load tests). The batch is validated whole
 // first; binds then run concurrently, each durable on its own. Binding is
 // idempotent, so after a 503 the caller resends the batch.
-func (d *Daemon) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
-	var req deviceBatchRequest
+func (s *Server) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
+	var req DeviceBatchRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
@@ -34,27 +34,27 @@ func (d *Daemon) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	type item struct {
 		user, device string
-		req          putDeviceRequest
+		req          PutDeviceRequest
 	}
 	items := make([]item, len(req.Devices))
 	for i, bd := range req.Devices {
 		at := fmt.Sprintf("devices[%d].", i)
-		if e := checkID(at+"user_id", bd.UserID, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID(at+"user_id", bd.UserID, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
-		if e := checkID(at+"device_id", bd.DeviceID, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID(at+"device_id", bd.DeviceID, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
-		if _, e := d.deviceFromRequest(bd.putDeviceRequest); e != nil {
+		if _, e := s.deviceFromRequest(bd.PutDeviceRequest); e != nil {
 			e.Field = at + e.Field
 			e.Message = at + e.Message
 			return e
 		}
-		items[i] = item{user: bd.UserID, device: bd.DeviceID, req: bd.putDeviceRequest}
+		items[i] = item{user: bd.UserID, device: bd.DeviceID, req: bd.PutDeviceRequest}
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	out := make([]putDeviceResponse, len(items))
+	out := make([]PutDeviceResponse, len(items))
 	errs := make([]error, len(items))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
@@ -64,10 +64,10 @@ func (d *Daemon) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			dev, _ := d.deviceFromRequest(it.req)
-			res, err := d.users.BindDevice(ctx, it.user, it.device, dev)
+			dev, _ := s.deviceFromRequest(it.req)
+			res, err := s.Users.BindDevice(ctx, it.user, it.device, dev)
 			errs[i] = err
-			out[i] = putDeviceResponse{PushID: dev.PushID(), UserID: it.user, DeviceID: it.device}
+			out[i] = PutDeviceResponse{PushID: dev.PushID(), UserID: it.user, DeviceID: it.device}
 			if err == nil && res.MovedFrom != nil {
 				out[i].MovedFrom = &res.MovedFrom.UserID
 			}
@@ -83,7 +83,7 @@ func (d *Daemon) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
 		}
 	}
 	if failed > 0 {
-		ae := d.actorError("device_batch", first)
+		ae := s.actorError("device_batch", first)
 		ae.Message = fmt.Sprintf("%d of %d devices bound before a failure; binding is idempotent, resend the batch (%s)",
 			len(items)-failed, len(items), ae.Message)
 		return ae

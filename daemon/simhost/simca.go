@@ -1,4 +1,4 @@
-package daemon
+package simhost
 
 import (
 	"errors"
@@ -19,9 +19,9 @@ import (
 // simulators restart: the CA it trusts (ca_file) and the signing keys its
 // APNs .p8 and FCM/Web service-account files hold.
 const (
-	simCAFile    = "ca.pem"       // the CA certificate: what ca_file names (mode 0644)
-	simCAKeyFile = "ca-key.pem"   // its private key, PKCS #8 (mode 0600)
-	simKeysFile  = "sim-keys.pem" // the APNs, FCM and Web simulators' signing keys (mode 0600)
+	CAFile      = "ca.pem"       // the CA certificate: what ca_file names (mode 0644)
+	CAKeyFile   = "ca-key.pem"   // its private key, PKCS #8 (mode 0600)
+	simKeysFile = "sim-keys.pem" // the APNs, FCM and Web simulators' signing keys (mode 0600)
 	// simCAValidity is how long a new CA is valid. It outlives many
 	// restarts on purpose: a herald trusting DIR/ca.pem cannot reload it.
 	simCAValidity = 10 * 365 * 24 * time.Hour
@@ -33,39 +33,40 @@ const (
 	simTempMaxAge = time.Minute
 )
 
-// simState is what a `herald sim` start serves with.
-type simState struct {
-	ca          *simkit.CA
-	caCreated   bool // false = the CA an earlier start left in DIR
-	keys        *sim.Keys
-	keysCreated bool
+// State is what a `herald sim` start serves with: the CA and signing
+// keys kept in its directory, and whether this start made them.
+type State struct {
+	CA          *simkit.CA
+	CACreated   bool // false = the CA an earlier start left in DIR
+	Keys        *sim.Keys
+	KeysCreated bool
 }
 
-// keepSimState returns the CA and signing keys kept in dir: as an earlier
+// KeepState returns the CA and signing keys kept in dir: as an earlier
 // start wrote them, or, where none exist yet or fresh is set (--new-ca),
 // new ones written there. Files that exist but are unreadable, corrupt,
 // expired or do not pair up are an error naming the file; they are never
 // replaced without fresh. Warnings (a CA expiring soon, a private key file
 // others may read) go to log.
-func keepSimState(dir string, fresh bool, now time.Time, log *slog.Logger) (simState, error) {
-	var st simState
+func KeepState(dir string, fresh bool, now time.Time, log *slog.Logger) (State, error) {
+	var st State
 	var err error
 	removeStaleTemps(dir, now, log)
-	if st.ca, st.caCreated, err = keepSimCA(dir, fresh, now, log); err != nil {
-		return simState{}, err
+	if st.CA, st.CACreated, err = keepSimCA(dir, fresh, now, log); err != nil {
+		return State{}, err
 	}
-	if st.keys, st.keysCreated, err = keepSimKeys(dir, fresh, log); err != nil {
-		return simState{}, err
+	if st.Keys, st.KeysCreated, err = keepSimKeys(dir, fresh, log); err != nil {
+		return State{}, err
 	}
-	if left := st.ca.NotAfter().Sub(now); left < simCAExpiryWarning {
+	if left := st.CA.NotAfter().Sub(now); left < simCAExpiryWarning {
 		log.Warn("the simulators' CA expires soon: run herald sim --new-ca before then, and restart every herald that trusts it",
-			"ca_file", filepath.Join(dir, simCAFile), "expires", st.ca.NotAfter().UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+			"ca_file", filepath.Join(dir, CAFile), "expires", st.CA.NotAfter().UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
 	}
 	return st, nil
 }
 
 func keepSimCA(dir string, fresh bool, now time.Time, log *slog.Logger) (*simkit.CA, bool, error) {
-	certPath, keyPath := filepath.Join(dir, simCAFile), filepath.Join(dir, simCAKeyFile)
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
 	if fresh {
 		ca, err := newSimCA(now, nil)
 		if err != nil {
@@ -311,7 +312,7 @@ func removeStaleTemps(dir string, now time.Time, log *slog.Logger) {
 }
 
 func isSimTemp(name string) bool {
-	for _, kept := range []string{simCAFile, simCAKeyFile, simKeysFile} {
+	for _, kept := range []string{CAFile, CAKeyFile, simKeysFile} {
 		if strings.HasPrefix(name, "."+kept+".") {
 			return true
 		}

@@ -1,6 +1,7 @@
-package daemon
+package api
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/herald-push/herald/configs"
@@ -9,12 +10,8 @@ import (
 
 // A handler that panics costs its request a 500, not the daemon.
 func TestHandlerPanicIsA500(t *testing.T) {
-	cfg := configs.Default()
-	cfg.DataDir = t.TempDir()
-	d, err := New(cfg, Env{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := &Server{Deps: Deps{Config: configs.Default(), Log: slog.New(slog.DiscardHandler), Auth: &Auth{}, Ready: func() bool { return true }}}
+	d.routes()
 	d.router.add("GET", "/test/panic", scopeNone, func(*fasthttp.RequestCtx, params) *apiError { panic("boom") })
 	var rc fasthttp.RequestCtx
 	rc.Request.Header.SetMethod("GET")

@@ -1,4 +1,4 @@
-package daemon
+package simhost
 
 import (
 	"fmt"
@@ -9,40 +9,41 @@ import (
 	"strings"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/vendors/sim"
 )
 
-// writeSimConfig writes, into dir, the simulators' CA (sims.CA, as
+// WriteConfig writes, into dir, the simulators' CA (sims.CA, as
 // ca.pem), the credentials they accept (one file per secret, mode 0600)
 // and herald-sim.yaml: a daemon config whose vendors point at the
 // simulators served at baseURL. It returns the config's path. `herald sim`
-// keeps its CA and signing keys in dir instead (keepSimState) and writes
-// only the rest (writeSimFiles).
-func writeSimConfig(sims *sim.Sims, baseURL, dir string) (string, error) {
-	abs, err := simOutDir(dir)
+// keeps its CA and signing keys in dir instead (KeepState) and writes
+// only the rest (WriteFiles).
+func WriteConfig(sims *sim.Sims, baseURL, dir string) (string, error) {
+	abs, err := OutDir(dir)
 	if err != nil {
 		return "", err
 	}
-	ca := filepath.Join(abs, simCAFile)
+	ca := filepath.Join(abs, CAFile)
 	if err := sims.CA.WriteFile(ca); err != nil {
 		return "", err
 	}
-	return writeSimFiles(sims, baseURL, abs, ca)
+	return WriteFiles(sims, baseURL, abs, ca)
 }
 
-// simOutDir creates dir (mode 0700) and returns its absolute path.
-func simOutDir(dir string) (string, error) {
+// OutDir creates dir (mode 0700) and returns its absolute path.
+func OutDir(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	return filepath.Abs(dir)
 }
 
-// writeSimFiles writes into abs the credentials the simulators accept and
+// WriteFiles writes into abs the credentials the simulators accept and
 // herald-sim.yaml, whose vendors trust the CA certificate at ca (sims.CA's).
 // Only the endpoints, accounts and secrets of sims' client configs are
 // used, not their TLS. It returns the config's path.
-func writeSimFiles(sims *sim.Sims, baseURL, abs, ca string) (string, error) {
+func WriteFiles(sims *sim.Sims, baseURL, abs, ca string) (string, error) {
 	secret := func(name, value string) (string, error) {
 		p := filepath.Join(abs, name)
 		return p, os.WriteFile(p, []byte(value), 0o600)
@@ -90,7 +91,7 @@ func writeSimFiles(sims *sim.Sims, baseURL, abs, ca string) (string, error) {
 	// The simulators, like the real OPPO and Xiaomi services, refuse
 	// notifications without a channel: give the config the same default
 	// push resource simulator mode uses.
-	def := simulatorDefaultResource()
+	def := push.SimulatorDefaultResource()
 	b.WriteString("resources:\n  default:\n    vendors:\n")
 	for _, v := range slices.Sorted(maps.Keys(def.Vendors)) {
 		rv := def.Vendors[v]

@@ -1,4 +1,4 @@
-package daemon
+package api
 
 import (
 	"bytes"
@@ -13,26 +13,26 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-type groupMembersRequest struct {
+type GroupMembersRequest struct {
 	Add    []string `json:"add"`
 	Remove []string `json:"remove"`
 }
 
-type messageRequest struct {
+type MessageRequest struct {
 	MessageID string          `json:"message_id"`
 	From      string          `json:"from"`
-	To        *messageTo      `json:"to"`
+	To        *MessageTo      `json:"to"`
 	Body      json.RawMessage `json:"body"`
-	Push      *messagePush    `json:"push"`
+	Push      *MessagePush    `json:"push"`
 }
 
-type messageTo struct {
+type MessageTo struct {
 	Type string   `json:"type"`
 	ID   string   `json:"id,omitempty"`
 	IDs  []string `json:"ids,omitempty"`
 }
 
-type messagePush struct {
+type MessagePush struct {
 	Title          string `json:"title"`
 	Content        string `json:"content"`
 	Payload        string `json:"payload"`
@@ -44,7 +44,7 @@ type messagePush struct {
 	CollapseID     string `json:"collapse_id"`
 }
 
-type messageResponse struct {
+type MessageResponse struct {
 	MessageID  string `json:"message_id"`
 	Recipients int64  `json:"recipients"`
 	Online     *int64 `json:"online"`
@@ -57,43 +57,43 @@ const (
 	maxBadgeChange = 10000
 )
 
-func (d *Daemon) putGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "group_id"); e != nil {
+func (s *Server) putGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "group_id"); e != nil {
 		return e
 	}
-	var req groupMembersRequest
+	var req GroupMembersRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
-	if n := len(req.Add) + len(req.Remove); n == 0 || n > d.cfg.Messages.MaxGroupChange {
-		return invalid("add", fmt.Sprintf("add and remove must hold 1 to %d ids together, got %d", d.cfg.Messages.MaxGroupChange, n))
+	if n := len(req.Add) + len(req.Remove); n == 0 || n > s.Config.Messages.MaxGroupChange {
+		return invalid("add", fmt.Sprintf("add and remove must hold 1 to %d ids together, got %d", s.Config.Messages.MaxGroupChange, n))
 	}
 	for i, id := range req.Add {
-		if e := checkID(fmt.Sprintf("add[%d]", i), id, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID(fmt.Sprintf("add[%d]", i), id, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
 	}
 	for i, id := range req.Remove {
-		if e := checkID(fmt.Sprintf("remove[%d]", i), id, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID(fmt.Sprintf("remove[%d]", i), id, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
 	}
-	ch, err := d.store.UpdateGroup(p["group_id"], req.Add, req.Remove)
+	ch, err := s.Store.UpdateGroup(p["group_id"], req.Add, req.Remove)
 	if err != nil {
-		return d.actorError("group_members", err)
+		return s.actorError("group_members", err)
 	}
 	writeJSON(rc, fasthttp.StatusOK, map[string]int64{"members": ch.Members})
 	return nil
 }
 
-func (d *Daemon) getGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "group_id"); e != nil {
+func (s *Server) getGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "group_id"); e != nil {
 		return e
 	}
 	args := rc.QueryArgs()
 	after := string(args.Peek("after"))
 	if after != "" {
-		if e := checkID("after", after, d.cfg.Limits.MaxIDBytes); e != nil {
+		if e := checkID("after", after, s.Config.Limits.MaxIDBytes); e != nil {
 			return e
 		}
 	}
@@ -101,9 +101,9 @@ func (d *Daemon) getGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
 	if e != nil {
 		return e
 	}
-	members, more, err := d.store.GroupMembers(p["group_id"], after, limit)
+	members, more, err := s.Store.GroupMembers(p["group_id"], after, limit)
 	if err != nil {
-		return d.actorError("group_members", err)
+		return s.actorError("group_members", err)
 	}
 	next := ""
 	if more {
@@ -113,12 +113,12 @@ func (d *Daemon) getGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
 	return nil
 }
 
-func (d *Daemon) deleteGroup(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "group_id"); e != nil {
+func (s *Server) deleteGroup(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "group_id"); e != nil {
 		return e
 	}
-	if err := d.store.DeleteGroup(p["group_id"]); err != nil {
-		return d.actorError("group_delete", err)
+	if err := s.Store.DeleteGroup(p["group_id"]); err != nil {
+		return s.actorError("group_delete", err)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
@@ -138,8 +138,8 @@ func queryInt(args *fasthttp.Args, name string, def, lo, hi int) (int, *apiError
 }
 
 // parseMessage validates a message request completely.
-func (d *Daemon) parseMessage(req messageRequest) (store.Message, *apiError) {
-	maxID := d.cfg.Limits.MaxIDBytes
+func (s *Server) parseMessage(req MessageRequest) (store.Message, *apiError) {
+	maxID := s.Config.Limits.MaxIDBytes
 	if e := checkID("message_id", req.MessageID, maxID); e != nil {
 		return store.Message{}, e
 	}
@@ -163,8 +163,8 @@ func (d *Daemon) parseMessage(req messageRequest) (store.Message, *apiError) {
 		if req.To.ID != "" {
 			return m, invalid("to.id", "to.id is for to.type peer and group")
 		}
-		if n := len(req.To.IDs); n == 0 || n > d.cfg.Messages.MaxUsers {
-			return m, invalid("to.ids", fmt.Sprintf("to.ids must hold 1 to %d user ids, got %d", d.cfg.Messages.MaxUsers, n))
+		if n := len(req.To.IDs); n == 0 || n > s.Config.Messages.MaxUsers {
+			return m, invalid("to.ids", fmt.Sprintf("to.ids must hold 1 to %d user ids, got %d", s.Config.Messages.MaxUsers, n))
 		}
 		seen := make(map[string]struct{}, len(req.To.IDs))
 		for i, id := range req.To.IDs {
@@ -182,8 +182,8 @@ func (d *Daemon) parseMessage(req messageRequest) (store.Message, *apiError) {
 		return m, invalid("to.type", "to.type must be one of peer, users, group")
 	}
 	if len(req.Body) > 0 && !bytes.Equal(bytes.TrimSpace(req.Body), []byte("null")) {
-		if int64(len(req.Body)) > int64(d.cfg.Messages.MaxBodyBytes) {
-			return m, invalid("body", fmt.Sprintf("body must be at most %s of JSON", d.cfg.Messages.MaxBodyBytes))
+		if int64(len(req.Body)) > int64(s.Config.Messages.MaxBodyBytes) {
+			return m, invalid("body", fmt.Sprintf("body must be at most %s of JSON", s.Config.Messages.MaxBodyBytes))
 		}
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, req.Body); err != nil {
@@ -192,14 +192,14 @@ func (d *Daemon) parseMessage(req messageRequest) (store.Message, *apiError) {
 		m.Body = compact.Bytes()
 	}
 	if req.Push != nil {
-		if e := d.parsePush(*req.Push, &m); e != nil {
+		if e := s.parsePush(*req.Push, &m); e != nil {
 			return m, e
 		}
 	}
 	return m, nil
 }
 
-func (d *Daemon) parsePush(p messagePush, m *store.Message) *apiError {
+func (s *Server) parsePush(p MessagePush, m *store.Message) *apiError {
 	for _, f := range []struct{ name, v string }{{"push.title", p.Title}, {"push.content", p.Content}, {"push.payload", p.Payload}} {
 		if len(f.v) > maxTextBytes {
 			return invalid(f.name, fmt.Sprintf("%s must be at most %d bytes", f.name, maxTextBytes))
@@ -208,7 +208,7 @@ func (d *Daemon) parsePush(p messagePush, m *store.Message) *apiError {
 	if !p.Passthrough && p.Title == "" && p.Content == "" {
 		return invalid("push.content", "a visible push needs push.title or push.content (or set push.passthrough)")
 	}
-	if _, e := d.resource("push.resources_id", p.ResourcesID); e != nil {
+	if _, e := s.resource("push.resources_id", p.ResourcesID); e != nil {
 		return e
 	}
 	if p.BadgeIncrement < 0 || p.BadgeIncrement > maxBadgeChange {
@@ -235,29 +235,29 @@ func (d *Daemon) parsePush(p messagePush, m *store.Message) *apiError {
 	return nil
 }
 
-func (d *Daemon) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
-	var req messageRequest
+func (s *Server) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
+	var req MessageRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
-	m, e := d.parseMessage(req)
+	m, e := s.parseMessage(req)
 	if e != nil {
 		return e
 	}
 	if m.ToType != "group" {
-		d.yield.Chat(d.clock.Now()) // someone waits for this one: fan-outs give way
+		s.Yield.Chat(s.Clock.Now()) // someone waits for this one: fan-outs give way
 	}
-	ctx, cancel := d.reqContext()
+	ctx, cancel := s.reqContext()
 	defer cancel()
-	ans, err := d.dispatch.Submit(ctx, m)
+	ans, err := s.Dispatch.Submit(ctx, m)
 	if errors.Is(err, actors.ErrNoGroup) {
 		return &apiError{Status: fasthttp.StatusNotFound, Code: codeNotFound, Field: "to.id",
 			Message: fmt.Sprintf("group %q has no members besides the sender", m.ToID)}
 	}
 	if err != nil {
-		return d.actorError("message", err)
+		return s.actorError("message", err)
 	}
-	out := messageResponse{MessageID: ans.MessageID, Recipients: ans.Recipients, Duplicate: ans.Duplicate}
+	out := MessageResponse{MessageID: ans.MessageID, Recipients: ans.Recipients, Duplicate: ans.Duplicate}
 	if ans.Online >= 0 {
 		out.Online, out.Offline = &ans.Online, &ans.Offline
 	}
@@ -269,17 +269,17 @@ func (d *Daemon) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
 	return nil
 }
 
-type inboxMessage struct {
+type InboxMessage struct {
 	Seq       int64           `json:"seq"`
 	MessageID string          `json:"message_id"`
 	From      string          `json:"from"`
-	To        messageTo       `json:"to"`
+	To        MessageTo       `json:"to"`
 	Body      json.RawMessage `json:"body"`
 	SentAt    string          `json:"sent_at"`
 }
 
-func (d *Daemon) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
 	args := rc.QueryArgs()
@@ -291,14 +291,14 @@ func (d *Daemon) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 	if e != nil {
 		return e
 	}
-	items, _, err := d.store.Inbox(p["user_id"], int64(after), limit)
+	items, _, err := s.Store.Inbox(p["user_id"], int64(after), limit)
 	if err != nil {
-		return d.actorError("inbox", err)
+		return s.actorError("inbox", err)
 	}
 	out := struct {
-		Messages []inboxMessage `json:"messages"`
+		Messages []InboxMessage `json:"messages"`
 		Next     int64          `json:"next"`
-	}{Messages: make([]inboxMessage, 0, len(items)), Next: int64(after)}
+	}{Messages: make([]InboxMessage, 0, len(items)), Next: int64(after)}
 	for _, it := range items {
 		out.Next = it.Seq
 		if it.Message == nil {
@@ -309,31 +309,31 @@ func (d *Daemon) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 		if len(body) == 0 {
 			body = json.RawMessage("null")
 		}
-		out.Messages = append(out.Messages, inboxMessage{Seq: it.Seq, MessageID: m.MessageID, From: m.From,
-			To: messageTo{Type: m.ToType, ID: m.ToID, IDs: m.ToIDs}, Body: body,
+		out.Messages = append(out.Messages, InboxMessage{Seq: it.Seq, MessageID: m.MessageID, From: m.From,
+			To: MessageTo{Type: m.ToType, ID: m.ToID, IDs: m.ToIDs}, Body: body,
 			SentAt: time.UnixMilli(it.Entry.SentAt).UTC().Format(time.RFC3339Nano)})
 	}
 	writeJSON(rc, fasthttp.StatusOK, out)
 	return nil
 }
 
-type ackRequest struct {
+type AckRequest struct {
 	UpTo *int64 `json:"up_to"`
 }
 
-func (d *Daemon) ackInbox(rc *fasthttp.RequestCtx, p params) *apiError {
-	if e := d.pathIDs(p, "user_id"); e != nil {
+func (s *Server) ackInbox(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
 	}
-	var req ackRequest
+	var req AckRequest
 	if e := readJSON(rc, &req); e != nil {
 		return e
 	}
 	if req.UpTo == nil || *req.UpTo < 0 {
 		return invalid("up_to", "up_to is required: the last seq the user has seen")
 	}
-	if _, err := d.store.AckInbox(p["user_id"], *req.UpTo); err != nil {
-		return d.actorError("inbox_ack", err)
+	if _, err := s.Store.AckInbox(p["user_id"], *req.UpTo); err != nil {
+		return s.actorError("inbox_ack", err)
 	}
 	rc.SetStatusCode(fasthttp.StatusNoContent)
 	return nil

@@ -1,4 +1,4 @@
-package daemon
+package push
 
 import (
 	"strconv"
@@ -13,10 +13,12 @@ import (
 	"github.com/herald-push/herald/vendors"
 )
 
-// composer builds notifications from stored messages and the current push
+// Composer builds the notification each vendor gets for an outbox row:
+// stored messages, call invitations and call cancels, from the current push
 // resources (swapped atomically on reload). It caches recent messages: a
-// group fan-out asks for the same one thousands of times.
-type composer struct {
+// group fan-out asks for the same one thousands of times. It is the
+// senders' actors.Composer.
+type Composer struct {
 	store     *store.Store
 	clock     actors.Clock
 	resources atomic.Pointer[map[string]configs.Resource]
@@ -25,17 +27,23 @@ type composer struct {
 	cache map[string]*store.Message
 }
 
-const composerCacheSize = 4096
+const cacheSize = 4096
 
-func newComposer(st *store.Store, clock actors.Clock, res map[string]configs.Resource) *composer {
-	c := &composer{store: st, clock: clock, cache: map[string]*store.Message{}}
-	c.setResources(res)
+// NewComposer returns a Composer reading messages and calls from st, with
+// the push resources res (see SetResources).
+func NewComposer(st *store.Store, clock actors.Clock, res map[string]configs.Resource) *Composer {
+	c := &Composer{store: st, clock: clock, cache: map[string]*store.Message{}}
+	c.SetResources(res)
 	return c
 }
 
-func (c *composer) setResources(res map[string]configs.Resource) { c.resources.Store(&res) }
+// SetResources replaces the push resources (a config reload).
+func (c *Composer) SetResources(res map[string]configs.Resource) { c.resources.Store(&res) }
 
-func (c *composer) message(id string) (*store.Message, error) {
+// Resources are the push resources as the last reload left them.
+func (c *Composer) Resources() map[string]configs.Resource { return *c.resources.Load() }
+
+func (c *Composer) message(id string) (*store.Message, error) {
 	c.mu.Lock()
 	m, ok := c.cache[id]
 	c.mu.Unlock()
@@ -47,7 +55,7 @@ func (c *composer) message(id string) (*store.Message, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.cache) >= composerCacheSize {
+	if len(c.cache) >= cacheSize {
 		clear(c.cache)
 	}
 	c.cache[id] = &msg
@@ -56,7 +64,7 @@ func (c *composer) message(id string) (*store.Message, error) {
 }
 
 // Notification implements actors.Composer.
-func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error) {
+func (c *Composer) Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error) {
 	if id, ok := strings.CutPrefix(messageID, actors.CallInvitePrefix); ok {
 		return c.callInvite(kind, id, voip, userID)
 	}
@@ -81,59 +89,15 @@ func (c *composer) Notification(kind vendors.Kind, messageID string, voip bool, 
 	if m.Priority == "high" {
 		content.Priority = vendors.PriorityHigh
 	}
-	res := resourceFor(*c.resources.Load(), m.ResourcesID)
-	n := vendors.Compose(content, vendorResource(res, kind))
+	res := ResourceFor(*c.resources.Load(), m.ResourcesID)
+	n := vendors.Compose(content, VendorResource(res, kind))
 	return &n, nil
-}
-
-// senderConfig converts a vendor section to the sender's limits.
-func senderConfig(v *configs.Vendor) actors.SenderConfig {
-	return actors.SenderConfig{
-		QPS: v.Limits.QPS, Burst: v.Limits.Burst, MaxInFlight: v.Limits.MaxInFlight,
-		BatchSize: v.Limits.BatchSize, BatchWait: v.Limits.BatchWait.Std(), DailyQuota: v.Limits.DailyQuota, MaxQueued: v.Limits.MaxQueued,
-		MaxAttempts: v.Retry.MaxAttempts, InitialBackoff: v.Retry.InitialBackoff.Std(), MaxBackoff: v.Retry.MaxBackoff.Std(),
-	}
-}
-
-// senderConfigs returns the sender limits of every vendor with a client.
-func senderConfigs(cfg *configs.Config, clients map[vendors.Kind]vendors.Sender) map[vendors.Kind]actors.SenderConfig {
-	out := map[vendors.Kind]actors.SenderConfig{}
-	byName := cfg.Vendors.ByName()
-	for k := range clients {
-		out[k] = senderConfig(byName[string(k)])
-	}
-	return out
-}
-
-// defaultResource is the resources_id used when a push names none.
-const defaultResource = "default"
-
-// resourceFor returns the resource id names, or the "default" resource
-// when id is empty.
-func resourceFor(res map[string]configs.Resource, id string) configs.Resource {
-	if id == "" {
-		id = defaultResource
-	}
-	return res[id]
-}
-
-// simulatorDefaultResource is the push resource simulator mode adds as
-// "default" when the config has none: OPPO refuses notifications without a
-// channel (as the real service does on Android 8+), so the built-in
-// simulators need one to show pushes flowing out of the box.
-func simulatorDefaultResource() configs.Resource {
-	return configs.Resource{Vendors: map[string]configs.ResourceVendor{
-		"oppo":   {ChannelID: "herald_im", Category: "IM", NotifyLevel: 2},
-		"xiaomi": {ChannelID: "herald_im"},
-		"vivo":   {Category: "IM"},
-		"huawei": {Category: "IM"},
-	}}
 }
 
 // callInvite is the push that rings an offline invitee's device: high
 // priority, expiring at the call's deadline, carrying call_id, the inviter
 // and the deadline in its custom data.
-func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool, userID string) (*vendors.Notification, error) {
+func (c *Composer) callInvite(kind vendors.Kind, callID string, voip bool, userID string) (*vendors.Notification, error) {
 	call, ok, err := c.store.GetCall(callID)
 	if err != nil || !ok {
 		return nil, err
@@ -152,16 +116,16 @@ func (c *composer) callInvite(kind vendors.Kind, callID string, voip bool, userI
 	if len(call.Data) > 0 {
 		data["call_data"] = string(call.Data)
 	}
-	res := resourceFor(*c.resources.Load(), call.Resources)
+	res := ResourceFor(*c.resources.Load(), call.Resources)
 	n := vendors.Compose(vendors.Content{MessageID: CallMessageID(call.CallID), Title: call.Title, Body: call.Content,
-		Data: data, Priority: vendors.PriorityHigh, TTL: left, VoIP: voip}, vendorResource(res, kind))
+		Data: data, Priority: vendors.PriorityHigh, TTL: left, VoIP: voip}, VendorResource(res, kind))
 	n.VoIP = voip
 	return &n, nil
 }
 
 // callCancel is the notice that stops a ringing phone: a data message (a
 // VoIP push for PushKit tokens) with call_id and the reason.
-func (c *composer) callCancel(kind vendors.Kind, callID, reason string, voip bool) (*vendors.Notification, error) {
+func (c *Composer) callCancel(kind vendors.Kind, callID, reason string, voip bool) (*vendors.Notification, error) {
 	call, ok, err := c.store.GetCall(callID)
 	if err != nil || !ok {
 		return nil, err
@@ -170,10 +134,10 @@ func (c *composer) callCancel(kind vendors.Kind, callID, reason string, voip boo
 		return nil, nil // no phone rings past the deadline: nothing left to stop
 	}
 	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
-	res := resourceFor(*c.resources.Load(), call.Resources)
+	res := ResourceFor(*c.resources.Load(), call.Resources)
 	n := vendors.Compose(vendors.Content{MessageID: "cancel-" + reason + "-" + call.CallID, Title: call.Title,
 		Body: cancelText(reason), Data: data, Passthrough: !voip, Priority: vendors.PriorityHigh,
-		TTL: 5 * time.Minute, VoIP: voip}, vendorResource(res, kind))
+		TTL: 5 * time.Minute, VoIP: voip}, VendorResource(res, kind))
 	n.VoIP = voip
 	return &n, nil
 }

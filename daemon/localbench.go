@@ -4,36 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/herald-push/herald/bench"
 	"github.com/herald-push/herald/configs"
-	"github.com/herald-push/herald/vendors/sim"
 )
-
-// benchCmd runs `herald bench` (the harness lives in package bench; the
-// daemon it starts without --target comes from StartBench).
-func benchCmd(args []string, stdout, stderr io.Writer) int {
-	env := bench.Env{Stdout: stdout, Stderr: stderr, StartLocal: StartBench, Version: versionString(),
-		WriteSimConfig: WriteSimConfig}
-	if exe, err := os.Executable(); err == nil {
-		env.Herald = exe // --daemon child runs `herald serve` from this binary
-	}
-	if f, ok := stderr.(*os.File); ok && bench.IsTerminal(f) {
-		env.Progress = stderr
-	}
-	return bench.Main(args, env)
-}
-
-// WriteSimConfig writes what `herald sim --out dir` writes for simulators
-// served at baseURL and returns the daemon config's path (the bench's
-// child daemon runs on it).
-func WriteSimConfig(s *sim.Sims, baseURL, dir string) (string, error) {
-	return writeSimConfig(s, baseURL, dir)
-}
 
 // StartBench starts a daemon on cfg in this process, exactly as `herald
 // serve` runs it, and returns once it serves, with its simulators. cfg
