@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the floor client is golang.org/x/net/http2.Transport on purpose: it is the transport under apns2 (and herald's APNs client), so the floor measures the same HTTP/2 client herald uses.
+
 package bench
 
 import (
@@ -17,7 +19,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -849,15 +850,6 @@ func (r *Report) fillFloorRatios() {
 			}
 		}
 	}
-}
-
-// floorNote is the one-line explanation the table prints under the
-// floors.
-func floorNote(mode string) string {
-	var b strings.Builder
-	b.WriteString("floor (" + mode + " herald's measured phase): herald's own vendor client requests, captured once and replayed by a bare client with fresh tokens; ")
-	b.WriteString("ratio = herald notifications/s ÷ floor notifications/s")
-	return b.String()
 }
 
 // roundSig rounds v to n significant digits (ratios far below 1 keep

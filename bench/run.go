@@ -106,14 +106,13 @@ type runEnv struct {
 
 	// The local daemon (nil with --target), its effective config, and
 	// what the floor needs.
-	loc          *Local
-	cfg          configs.Config
-	floor        string
-	floorN       int
-	simResources *configs.Resource // the simulators' default push resource (nil = unknown)
-	writeSimCfg  WriteSimConfigFunc
-	pw           *procWatch
-	selfCPU0     procCPU // the harness's own CPU when pw started
+	loc         *Local
+	cfg         configs.Config
+	floor       string
+	floorN      int
+	writeSimCfg WriteSimConfigFunc
+	pw          *procWatch
+	selfCPU0    procCPU // the harness's own CPU when pw started
 	// skipProc keeps the process measurement off: the crash scenario
 	// kills the daemon, so no one process spans its measured phase.
 	skipProc bool
