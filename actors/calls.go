@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
@@ -20,14 +21,6 @@ var (
 	ErrCallNotFound = errors.New("actors: no such call")
 	ErrCallState    = errors.New("actors: not possible in the call's state")
 	ErrCallNotParty = errors.New("actors: not a party allowed to do that")
-)
-
-// Call outbox message ids live in their own namespace ('/' never appears in
-// an API id): "call/<id>" is the invitation, "callx/<reason>/<id>" the
-// cancel notice that stops a ringing phone.
-const (
-	CallInvitePrefix = "call/"
-	CallCancelPrefix = "callx/"
 )
 
 // Call actions.
@@ -297,19 +290,13 @@ func (a *callActor) maybeRetire(ctx actor.Context) {
 	}
 }
 
-// callVendorOf routes a call push: APNs devices with a PushKit token get a
-// VoIP push on it; every other device gets a high-priority call push.
-func (a *callActor) callVendorOf(d store.Device) (string, string, bool) {
+// route routes a call push (push.Route's ring form); devices of vendors
+// without a sender get no row.
+func (a *callActor) route(d store.Device) (store.Route, bool) {
 	if !a.calls.senders.Has(vendors.Kind(d.Vendor)) {
-		return "", "", false
+		return store.Route{}, false
 	}
-	if d.Vendor == string(vendors.APNs) {
-		if d.VoIPToken != "" {
-			return d.Vendor, d.VoIPToken, true
-		}
-		return d.Vendor, d.Token, false
-	}
-	return d.Vendor, d.Token, true
+	return push.Route(d, true), true
 }
 
 func (a *callActor) create(rs []store.Recipient) ([]InviteeStatus, error) {
@@ -322,14 +309,12 @@ func (a *callActor) create(rs []store.Recipient) ([]InviteeStatus, error) {
 			offline = append(offline, r)
 		}
 	}
-	res, err := c.store.CommitChunk(store.Chunk{MessageID: CallInvitePrefix + a.call.CallID, SentAt: a.call.CreatedAt,
-		Offline: offline, Push: true, Priority: true, VendorOf: a.callVendorOf, Call: &a.call})
+	res, err := c.store.CommitChunk(store.Chunk{MessageID: a.call.CallID, Kind: store.RowCallInvite, SentAt: a.call.CreatedAt,
+		Offline: offline, Push: true, Priority: true, Route: a.route, Call: &a.call})
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range res.Queued {
-		a.call.Pushed = append(a.call.Pushed, store.OutboxKeyToken{Key: q.Key, Token: q.Entry.Token, VoIP: q.Entry.VoIP})
-	}
+	a.call = *res.Call // with Pushed: the rows the invitation wrote
 	c.senders.Enqueue(res.Queued, Complete)
 	out := make([]InviteeStatus, 0, len(a.call.Invitees))
 	for _, iv := range a.call.Invitees {
@@ -452,7 +437,7 @@ func (a *callActor) notices(users []string, reason string) []store.Queued {
 			continue
 		}
 		k := p.Key
-		k.MessageID = CallCancelPrefix + reason + "/" + a.call.CallID
+		k.RowID = store.RowID{Kind: store.RowCallCancel, ID: a.call.CallID, Reason: reason}
 		rows = append(rows, store.Queued{Key: k, Entry: store.OutboxEntry{Token: p.Token, Badge: -1, VoIP: p.VoIP, Priority: true}})
 	}
 	return rows

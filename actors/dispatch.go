@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
@@ -64,13 +65,13 @@ func NewDispatcher(st *store.Store, users *Users, senders *Senders, clock Clock,
 		sem: make(chan struct{}, max(cfg.MaxJobs, 1)), ctx: ctx, cancel: cancel}
 }
 
-// vendorOf routes a device to its sender's queue; devices of vendors
-// without a sender get no outbox row.
-func (d *Dispatcher) vendorOf(dev store.Device) (string, string, bool) {
+// route routes a device to its sender's queue (push.Route); devices of
+// vendors without a sender get no outbox row.
+func (d *Dispatcher) route(dev store.Device) (store.Route, bool) {
 	if !d.senders.Has(vendors.Kind(dev.Vendor)) {
-		return "", "", false
+		return store.Route{}, false
 	}
-	return dev.Vendor, dev.Token, false
+	return push.Route(dev, false), true
 }
 
 // Submit accepts a message durably and returns the answer for the API. A
@@ -153,7 +154,7 @@ func (d *Dispatcher) admit(offline []store.Recipient) error {
 // chunk is the commit of one planned slice of m's recipients.
 func (d *Dispatcher) chunk(m *store.Message, offline []store.Recipient) store.Chunk {
 	c := store.Chunk{MessageID: m.MessageID, SentAt: m.CreatedAt, Offline: offline, Inbox: true,
-		Push: m.HasPush, InboxCap: d.cfg.InboxCap, VendorOf: d.vendorOf}
+		Push: m.HasPush, InboxCap: d.cfg.InboxCap, Route: d.route}
 	if m.HasPush {
 		c.BadgeIncrement = m.BadgeIncrement
 	}

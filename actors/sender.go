@@ -30,11 +30,12 @@ type SenderConfig struct {
 
 // Composer turns an outbox row's message into the notification a vendor gets.
 type Composer interface {
-	// Notification returns the notification of messageID for kind. userID
+	// Notification returns the notification vendor gets for the rows of
+	// row (a message, a call invitation or a cancel notice). userID
 	// is the recipient when the batch has one row ("" otherwise). A nil
 	// notification with a nil error means the message is gone, expired or
 	// no longer wanted: the row is dropped.
-	Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error)
+	Notification(vendor vendors.Kind, row store.RowID, voip bool, userID string) (*vendors.Notification, error)
 }
 
 // sender is the actor of one vendor account. It owns the in-memory queue
@@ -48,18 +49,18 @@ type sender struct {
 	d    *senderDeps
 	cfg  SenderConfig
 
-	forming   map[batchKey]*batch // batches still filling
-	order     []*batch            // forming batches, oldest first
-	ready     []*batch            // full or waited long enough
-	express   []*batch            // complete messages' batches (peer, users): served ahead of ready (lane)
-	expRun    int                 // express starts in a row while ready batches wait
-	priority  []*batch            // the priority lane (calls), served first
-	delayed   retryHeap           // rows waiting for their next attempt
-	spills    []*spill            // messages with rows left in the outbox, oldest first (spill.go)
-	spilled   map[string]*spill   // the same by message id
-	loading   bool                // a read of spilled rows runs
-	readWait  time.Duration       // backoff after failed reads of spilled rows
-	readAfter time.Time           // no read before then (after a failure)
+	forming   map[batchKey]*batch    // batches still filling
+	order     []*batch               // forming batches, oldest first
+	ready     []*batch               // full or waited long enough
+	express   []*batch               // complete messages' batches (peer, users): served ahead of ready (lane)
+	expRun    int                    // express starts in a row while ready batches wait
+	priority  []*batch               // the priority lane (calls), served first
+	delayed   retryHeap              // rows waiting for their next attempt
+	spills    []*spill               // messages with rows left in the outbox, oldest first (spill.go)
+	spilled   map[store.RowID]*spill // the same by message (or call row)
+	loading   bool                   // a read of spilled rows runs
+	readWait  time.Duration          // backoff after failed reads of spilled rows
+	readAfter time.Time              // no read before then (after a failure)
 
 	tokens      float64
 	refilled    time.Time
@@ -76,8 +77,8 @@ type sender struct {
 }
 
 type batchKey struct {
-	messageID string
-	voip      bool
+	row  store.RowID
+	voip bool
 }
 
 type batch struct {
@@ -152,7 +153,7 @@ func (s *sender) Receive(ctx actor.Context) {
 			// their batches, so waiting batch_wait would only add latency,
 			// and they go ahead of the fan-outs' batches (lane).
 			for _, q := range m.items {
-				if b := s.forming[batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}]; b != nil {
+				if b := s.forming[batchKey{row: q.Key.RowID, voip: q.Entry.VoIP}]; b != nil {
 					s.sealTo(b, &s.express)
 				}
 			}
@@ -316,7 +317,7 @@ func (s *sender) addTo(q store.Queued, now time.Time, full *[]*batch) {
 		heap.Push(&s.delayed, q)
 		return
 	}
-	key := batchKey{messageID: q.Key.MessageID, voip: q.Entry.VoIP}
+	key := batchKey{row: q.Key.RowID, voip: q.Entry.VoIP}
 	if q.Entry.Priority {
 		// Calls skip batching: one batch per row, at the head of the line.
 		s.priority = append(s.priority, &batch{key: key, items: []store.Queued{q}, since: now})

@@ -70,9 +70,9 @@ func (c *fakeClient) snapshot() (sends [][]vendors.Target, targets, outstanding,
 // countingComposer builds a plain notification and counts its calls.
 type countingComposer struct{ calls atomic.Int64 }
 
-func (c *countingComposer) Notification(_ vendors.Kind, id string, _ bool, _ string) (*vendors.Notification, error) {
+func (c *countingComposer) Notification(_ vendors.Kind, row store.RowID, _ bool, _ string) (*vendors.Notification, error) {
 	c.calls.Add(1)
-	return &vendors.Notification{MessageID: id, Title: "t"}, nil
+	return &vendors.Notification{MessageID: row.ID, Title: "t"}, nil
 }
 
 type senderHarness struct {
@@ -120,7 +120,7 @@ func rows(kind vendors.Kind, id string, n int) []store.Queued {
 	out := make([]store.Queued, n)
 	for i := range out {
 		out[i] = store.Queued{
-			Key:   store.OutboxKey{Vendor: string(kind), MessageID: id, UserID: fmt.Sprint("u", i), DeviceID: "d"},
+			Key:   store.OutboxKey{Vendor: string(kind), RowID: store.RowID{ID: id}, UserID: fmt.Sprint("u", i), DeviceID: "d"},
 			Entry: store.OutboxEntry{Token: fmt.Sprint("tok-", i), APNsEnv: "production", Badge: int64(i)},
 		}
 	}
@@ -253,8 +253,8 @@ func TestSenderRemembersOnlyADevelopmentEnvironment(t *testing.T) {
 		}
 	}
 	h.senders.Enqueue([]store.Queued{
-		{Key: store.OutboxKey{Vendor: "apns", MessageID: "m", UserID: "prod", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "prod-tok", APNsEnv: "automatic", Badge: -1}},
-		{Key: store.OutboxKey{Vendor: "apns", MessageID: "m", UserID: "dev", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "dev-tok", APNsEnv: "automatic", Badge: -1}},
+		{Key: store.OutboxKey{Vendor: "apns", RowID: store.RowID{ID: "m"}, UserID: "prod", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "prod-tok", APNsEnv: "automatic", Badge: -1}},
+		{Key: store.OutboxKey{Vendor: "apns", RowID: store.RowID{ID: "m"}, UserID: "dev", DeviceID: "d"}, Entry: store.OutboxEntry{Token: "dev-tok", APNsEnv: "automatic", Badge: -1}},
 	}, Complete)
 	waitFor(t, "2 sent", func() bool { return h.senders.Stats()[vendors.APNs].Sent == 2 })
 	env := func(u string) string {

@@ -132,7 +132,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 			wg: &s.wg, stats: st, root: system.Root}
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
-			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, spilled: map[string]*spill{}, stats: st}
+			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, spilled: map[store.RowID]*spill{}, stats: st}
 		})
 		pid, err := system.Root.SpawnNamed(props, "sender-"+string(kind))
 		if err != nil {
@@ -348,10 +348,10 @@ func (d *senderDeps) compose(kind vendors.Kind, cfg SenderConfig, key batchKey, 
 	if len(items) == 1 {
 		user = items[0].Key.UserID
 	}
-	n, err := d.Composer.Notification(kind, key.messageID, key.voip, user)
+	n, err := d.Composer.Notification(kind, key.row, key.voip, user)
 	switch {
 	case err != nil:
-		d.log.Warn("cannot build notification; retrying later", "message_id", key.messageID, "err", err)
+		d.log.Warn("cannot build notification; retrying later", "message_id", key.row.ID, "kind", key.row.Kind.String(), "err", err)
 		transient := o.transient
 		d.classifyAll(cfg, items, vendors.Result{Verdict: vendors.Retry, Code: "compose_failed", Reason: err.Error()}, o)
 		o.transient = transient // our failure, not the vendor's: the breaker must not hear of it
@@ -380,12 +380,12 @@ func (d *senderDeps) runEach(kind vendors.Kind, cfg SenderConfig, b *batch, o *o
 	ns := make([]*vendors.Notification, 0, len(b.items))
 	for start := 0; start < len(b.items); {
 		end := start + 1
-		for end < len(b.items) && b.items[end].Key.MessageID == b.items[start].Key.MessageID {
+		for end < len(b.items) && b.items[end].Key.RowID == b.items[start].Key.RowID {
 			end++
 		}
 		group := b.items[start:end]
 		start = end
-		n := d.compose(kind, cfg, batchKey{messageID: group[0].Key.MessageID, voip: b.key.voip}, group, o)
+		n := d.compose(kind, cfg, batchKey{row: group[0].Key.RowID, voip: b.key.voip}, group, o)
 		if n == nil {
 			continue
 		}

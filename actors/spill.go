@@ -29,11 +29,11 @@ import (
 // then, so no row is read twice. Complete messages (peer, users, calls)
 // and priority rows are never spilled.
 type spill struct {
-	messageID string
-	lower     []byte          // the next read starts at the first key >= lower
-	last      store.OutboxKey // the largest key handed over (inclusive end)
-	has       bool            // last is set (a row was spilled)
-	rows      int64           // rows spilled and not read back yet
+	row   store.RowID     // the rows' message (or call row)
+	lower []byte          // the next read starts at the first key >= lower
+	last  store.OutboxKey // the largest key handed over (inclusive end)
+	has   bool            // last is set (a row was spilled)
+	rows  int64           // rows spilled and not read back yet
 }
 
 // spillLoaded is a read's result: rows of sp in [lower, upper], at most asked.
@@ -72,12 +72,12 @@ func (s *sender) addStreaming(items []store.Queued, now time.Time) int {
 	for i := 0; i < len(items); {
 		// One message's run of rows at a time (a resume's batches mix messages).
 		j := i + 1
-		for j < len(items) && items[j].Key.MessageID == items[i].Key.MessageID {
+		for j < len(items) && items[j].Key.RowID == items[i].Key.RowID {
 			j++
 		}
 		run := items[i:j]
 		i = j
-		sp := s.spilled[run[0].Key.MessageID]
+		sp := s.spilled[run[0].Key.RowID]
 		if sp == nil && (limit == 0 || held+int64(len(run)) <= limit) {
 			for _, q := range run {
 				s.add(q, now)
@@ -132,7 +132,7 @@ func (s *sender) addStreaming(items []store.Queued, now time.Time) int {
 // from the run's smallest key; the caller adds the rows. A run of
 // priority rows only opens none (nil).
 func (s *sender) startSpill(run []store.Queued) *spill {
-	sp := &spill{messageID: run[0].Key.MessageID}
+	sp := &spill{row: run[0].Key.RowID}
 	var first *store.OutboxKey
 	for i := range run {
 		if !run[i].Entry.Priority && (first == nil || keyLess(run[i].Key, *first)) {
@@ -143,7 +143,7 @@ func (s *sender) startSpill(run []store.Queued) *spill {
 		return nil
 	}
 	sp.lower = first.Encode()
-	s.spilled[sp.messageID] = sp
+	s.spilled[sp.row] = sp
 	s.spills = append(s.spills, sp)
 	return sp
 }
@@ -199,7 +199,7 @@ func (s *sender) loaded(m *spillLoaded, now time.Time) {
 	if m.err != nil {
 		s.readWait = min(max(2*s.readWait, time.Second), 30*time.Second)
 		s.readAfter = now.Add(s.readWait)
-		s.d.log.Warn("reading spilled outbox rows back failed; retrying", "message_id", m.sp.messageID, "err", m.err, "in", s.readWait.String())
+		s.d.log.Warn("reading spilled outbox rows back failed; retrying", "message_id", m.sp.row.ID, "kind", m.sp.row.Kind.String(), "err", m.err, "in", s.readWait.String())
 		return
 	}
 	s.readWait, s.readAfter = 0, time.Time{}
@@ -225,7 +225,7 @@ func (s *sender) loaded(m *spillLoaded, now time.Time) {
 	} else {
 		// Everything up to the last key handed over is back: later rows
 		// of the message may stay in memory again.
-		delete(s.spilled, sp.messageID)
+		delete(s.spilled, sp.row)
 		if sp.rows != 0 {
 			// Rows gone from the outbox before they were read (an expired
 			// message): nothing to send, nothing left to count.
@@ -233,7 +233,7 @@ func (s *sender) loaded(m *spillLoaded, now time.Time) {
 		}
 	}
 	for _, voip := range []bool{false, true} {
-		if b := s.forming[batchKey{messageID: sp.messageID, voip: voip}]; b != nil {
+		if b := s.forming[batchKey{row: sp.row, voip: voip}]; b != nil {
 			s.seal(b) // the rows read are all there is for now: send them
 		}
 	}

@@ -17,7 +17,7 @@ func sortedRows(t *testing.T, st *store.Store, kind vendors.Kind, id string, n i
 	out := make([]store.Queued, n)
 	for i := range out {
 		out[i] = store.Queued{
-			Key:   store.OutboxKey{Vendor: string(kind), MessageID: id, UserID: fmt.Sprintf("u%05d", i), DeviceID: "d"},
+			Key:   store.OutboxKey{Vendor: string(kind), RowID: store.RowID{ID: id}, UserID: fmt.Sprintf("u%05d", i), DeviceID: "d"},
 			Entry: store.OutboxEntry{Token: fmt.Sprintf("tok-%05d", i), Badge: -1},
 		}
 	}

@@ -1,13 +1,12 @@
 package push
 
 import (
+	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
@@ -20,7 +19,7 @@ import (
 // senders' actors.Composer.
 type Composer struct {
 	store     *store.Store
-	clock     actors.Clock
+	clock     Clock
 	resources atomic.Pointer[map[string]configs.Resource]
 
 	mu    sync.Mutex
@@ -31,7 +30,7 @@ const cacheSize = 4096
 
 // NewComposer returns a Composer reading messages and calls from st, with
 // the push resources res (see SetResources).
-func NewComposer(st *store.Store, clock actors.Clock, res map[string]configs.Resource) *Composer {
+func NewComposer(st *store.Store, clock Clock, res map[string]configs.Resource) *Composer {
 	c := &Composer{store: st, clock: clock, cache: map[string]*store.Message{}}
 	c.SetResources(res)
 	return c
@@ -63,15 +62,24 @@ func (c *Composer) message(id string) (*store.Message, error) {
 	return &msg, nil
 }
 
-// Notification implements actors.Composer.
-func (c *Composer) Notification(kind vendors.Kind, messageID string, voip bool, userID string) (*vendors.Notification, error) {
-	if id, ok := strings.CutPrefix(messageID, actors.CallInvitePrefix); ok {
-		return c.callInvite(kind, id, voip, userID)
+// Clock is the time source of TTLs and call deadlines.
+type Clock interface{ Now() time.Time }
+
+// Notification is what vendor gets for the outbox rows of row (nil with a
+// nil error when there is nothing left to send: the message is gone or
+// expired, the call no longer rings); userID is the recipient when the
+// batch has one row. It implements actors.Composer.
+func (c *Composer) Notification(vendor vendors.Kind, row store.RowID, voip bool, userID string) (*vendors.Notification, error) {
+	switch row.Kind {
+	case store.RowCallInvite:
+		return c.callInvite(vendor, row.ID, voip, userID)
+	case store.RowCallCancel:
+		return c.callCancel(vendor, row.ID, row.Reason, voip)
+	case store.RowMessage:
+	default:
+		return nil, fmt.Errorf("push: outbox row of unknown kind %d", row.Kind)
 	}
-	if rest, ok := strings.CutPrefix(messageID, actors.CallCancelPrefix); ok {
-		reason, id, _ := strings.Cut(rest, "/")
-		return c.callCancel(kind, id, reason, voip)
-	}
+	messageID := row.ID
 	m, err := c.message(messageID)
 	if err != nil || m == nil {
 		return nil, err
@@ -90,7 +98,7 @@ func (c *Composer) Notification(kind vendors.Kind, messageID string, voip bool, 
 		content.Priority = vendors.PriorityHigh
 	}
 	res := ResourceFor(*c.resources.Load(), m.ResourcesID)
-	n := vendors.Compose(content, VendorResource(res, kind))
+	n := vendors.Compose(content, VendorResource(res, vendor))
 	return &n, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
@@ -58,20 +57,34 @@ type Target struct {
 	Device   store.Device // the binding as stored
 }
 
-// DeviceTarget picks the token and environment for one bound device: the
-// environment that accepted an automatic token before, the PushKit token
-// for a VoIP push when the device has one.
-func DeviceTarget(dv actors.DeviceRecord, voip bool) Target {
-	dev := dv.Device
-	t := Target{DeviceID: dv.DeviceID, Kind: vendors.Kind(dev.Vendor), Device: dev,
-		Target: vendors.Target{Token: dev.Token, APNsEnv: dev.APNsEnv}}
+// Route is where a bound device's push goes: its vendor and token, and the
+// APNs environment that accepted the token before (else the one it was
+// bound with). A ringing push (a call invitation or cancel) takes the
+// call form: an APNs device's PushKit token when it has one (a VoIP push;
+// without one, an ordinary push on its token), every other vendor's call
+// push.
+func Route(dev store.Device, ring bool) store.Route {
+	r := store.Route{Vendor: dev.Vendor, Token: dev.Token, APNsEnv: dev.APNsEnv}
 	if dev.ResolvedEnv != "" {
-		t.Target.APNsEnv = dev.ResolvedEnv
+		r.APNsEnv = dev.ResolvedEnv
 	}
-	if voip && t.Kind == vendors.APNs && dev.VoIPToken != "" {
-		t.Target.Token, t.VoIP = dev.VoIPToken, true
+	if ring {
+		if vendors.Kind(dev.Vendor) != vendors.APNs {
+			r.VoIP = true
+		} else if dev.VoIPToken != "" {
+			r.Token, r.VoIP = dev.VoIPToken, true
+		}
 	}
-	return t
+	return r
+}
+
+// DeviceTarget is the test push's target for one bound device: as Route,
+// with voip asking for a VoIP push, which only APNs devices with a PushKit
+// token get.
+func DeviceTarget(deviceID string, dev store.Device, voip bool) Target {
+	r := Route(dev, voip && vendors.Kind(dev.Vendor) == vendors.APNs)
+	return Target{DeviceID: deviceID, Kind: vendors.Kind(dev.Vendor), Device: dev,
+		Target: vendors.Target{Token: r.Token, APNsEnv: r.APNsEnv}, VoIP: r.VoIP}
 }
 
 // TokenTarget is a target named by its push id alone (no binding): an APNs

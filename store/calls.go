@@ -68,7 +68,7 @@ func EncodeCall(c Call) []byte {
 	e.int(int64(len(c.Pushed)))
 	for _, p := range c.Pushed {
 		e.str(p.Key.Vendor)
-		e.str(p.Key.MessageID)
+		e.str(p.Key.storedID())
 		e.str(p.Key.UserID)
 		e.str(p.Key.DeviceID)
 		e.str(p.Token)
@@ -99,7 +99,11 @@ func DecodeCall(b []byte) (Call, error) {
 		return Call{}, fmt.Errorf("call: %w: bad pushed count", ErrCorrupt)
 	}
 	for range n {
-		p := OutboxKeyToken{Key: OutboxKey{Vendor: d.str(), MessageID: d.str(), UserID: d.str(), DeviceID: d.str()}, Token: d.str()}
+		p := OutboxKeyToken{Key: OutboxKey{Vendor: d.str()}}
+		if err := p.Key.RowID.parseStoredID(d.str()); err != nil {
+			return Call{}, fmt.Errorf("call: %w", err)
+		}
+		p.Key.UserID, p.Key.DeviceID, p.Token = d.str(), d.str(), d.str()
 		p.VoIP = d.int() != 0
 		c.Pushed = append(c.Pushed, p)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -54,11 +55,85 @@ type OutboxEntry struct {
 	Priority  bool // a call push: the senders' priority lane, skipping batching
 }
 
+// RowKind is what an outbox row pushes.
+type RowKind uint8
+
+const (
+	// RowMessage pushes a stored message; the row's ID is its message_id.
+	RowMessage RowKind = iota
+	// RowCallInvite rings an offline invitee; the row's ID is the call_id.
+	RowCallInvite
+	// RowCallCancel stops a ringing phone; the row's ID is the call_id and
+	// its Reason why the call stopped ringing (cancel, timeout, accept, …).
+	RowCallCancel
+)
+
+// String is the kind's name in the API: message, call_invite, call_cancel.
+func (k RowKind) String() string {
+	switch k {
+	case RowMessage:
+		return "message"
+	case RowCallInvite:
+		return "call_invite"
+	case RowCallCancel:
+		return "call_cancel"
+	}
+	return "unknown"
+}
+
+// RowID is what an outbox row pushes: the rows of one message (or of one
+// call's invitation, or of one cancel notice) share it.
+type RowID struct {
+	Kind   RowKind
+	ID     string // the message's id (RowMessage) or the call's
+	Reason string // RowCallCancel only
+}
+
 // OutboxKey names one outbox (or dead-letter) row: the vendor's queue,
-// then the message, the user and the device. Re-planning the same message
-// after a crash writes the same keys, so a resumed fan-out adds no rows.
+// then what it pushes, the user and the device. Re-planning the same
+// message after a crash writes the same keys, so a resumed fan-out adds no
+// rows.
 type OutboxKey struct {
-	Vendor, MessageID, UserID, DeviceID string
+	Vendor string
+	RowID
+	UserID   string
+	DeviceID string
+}
+
+// Stored ids of call rows: a call's rows live in their own namespace of
+// the key's id part ('/' never appears in an API id, see doc.go).
+const (
+	callInvitePrefix = "call/"
+	callCancelPrefix = "callx/"
+)
+
+// storedID is the id part of the row's key.
+func (k RowID) storedID() string {
+	switch k.Kind {
+	case RowCallInvite:
+		return callInvitePrefix + k.ID
+	case RowCallCancel:
+		return callCancelPrefix + k.Reason + "/" + k.ID
+	}
+	return k.ID
+}
+
+// parseStoredID sets k from a key's id part.
+func (k *RowID) parseStoredID(s string) error {
+	if rest, ok := strings.CutPrefix(s, callInvitePrefix); ok {
+		k.Kind, k.ID = RowCallInvite, rest
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(s, callCancelPrefix); ok {
+		reason, id, ok := strings.Cut(rest, "/")
+		if !ok {
+			return fmt.Errorf("%w: call cancel row id %q has no reason", ErrCorrupt, s)
+		}
+		k.Kind, k.ID, k.Reason = RowCallCancel, id, reason
+		return nil
+	}
+	k.Kind, k.ID = RowMessage, s
+	return nil
 }
 
 // InboxEntry is one message in a user's inbox.
@@ -207,11 +282,12 @@ func MessageKey(id string) []byte { return append([]byte(tagMessage), id...) }
 func JobKey(messageID string) []byte { return append([]byte(tagJob), messageID...) }
 
 func outboxKey(tag string, k OutboxKey) []byte {
-	b := make([]byte, 0, len(tag)+len(k.Vendor)+len(k.MessageID)+len(k.UserID)+len(k.DeviceID)+3)
+	id := k.storedID()
+	b := make([]byte, 0, len(tag)+len(k.Vendor)+len(id)+len(k.UserID)+len(k.DeviceID)+3)
 	b = append(b, tag...)
 	b = append(b, k.Vendor...)
 	b = append(b, separator)
-	b = append(b, k.MessageID...)
+	b = append(b, id...)
 	b = append(b, separator)
 	b = append(b, k.UserID...)
 	b = append(b, separator)
@@ -233,7 +309,33 @@ func parseOutboxKey(tag string, key []byte) (OutboxKey, error) {
 	if len(parts) != 4 {
 		return OutboxKey{}, fmt.Errorf("%w: outbox key has %d parts", ErrCorrupt, len(parts))
 	}
-	return OutboxKey{Vendor: parts[0], MessageID: parts[1], UserID: parts[2], DeviceID: parts[3]}, nil
+	k := OutboxKey{Vendor: parts[0], UserID: parts[2], DeviceID: parts[3]}
+	if err := k.parseStoredID(parts[1]); err != nil {
+		return OutboxKey{}, err
+	}
+	return k, nil
+}
+
+// Cursor is the row's position among its vendor's rows as an opaque,
+// URL-safe string (a dead-letter page's next cursor).
+func (k OutboxKey) Cursor() string {
+	id := k.storedID()
+	b := make([]byte, 0, len(id)+len(k.UserID)+len(k.DeviceID)+2)
+	b = append(append(append(append(append(b, id...), separator), k.UserID...), separator), k.DeviceID...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursor is the key of vendor's row at cursor (from Cursor).
+func ParseCursor(vendor, cursor string) (OutboxKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return OutboxKey{}, fmt.Errorf("cursor: %w", err)
+	}
+	k, err := parseOutboxKey(tagDead, append(append([]byte(tagDead+vendor), separator), b...))
+	if err != nil || k.Vendor != vendor {
+		return OutboxKey{}, fmt.Errorf("cursor: not a row position")
+	}
+	return k, nil
 }
 
 // InboxKey is the key of one inbox entry: the user, then the big-endian

@@ -30,9 +30,21 @@ type Chunk struct {
 	// Call, when set, is written in the same batch with Pushed set to the
 	// rows this chunk queued (a call invitation).
 	Call *Call
-	// VendorOf picks the outbox queue, token and VoIP flag of a device;
-	// an empty vendor skips the device. nil = the device's own vendor and token.
-	VendorOf func(Device) (vendor string, token string, voip bool)
+	// Kind is what the chunk's outbox rows push (their ID is MessageID:
+	// a message's id, or the call's id for RowCallInvite).
+	Kind RowKind
+	// Route picks where a device's push goes (its vendor queue, token, APNs
+	// environment, VoIP); false skips the device. Required when Push: the
+	// choice is the caller's (package push), not the store's.
+	Route func(Device) (Route, bool)
+}
+
+// Route is where one device's push goes.
+type Route struct {
+	Vendor  string // the outbox queue (a sender)
+	Token   string // the token to send to
+	APNsEnv string // APNs: the environment to try (production, development, automatic)
+	VoIP    bool   // a VoIP (PushKit) or call push
 }
 
 // Queued is one outbox row written by CommitChunk.
@@ -45,6 +57,7 @@ type Queued struct {
 type ChunkResult struct {
 	Queued       []Queued
 	InboxDropped int64 // entries dropped by the per-user cap
+	Call         *Call // the call as written (Chunk.Call with Pushed set)
 }
 
 // CommitChunk writes c in one synced batch and returns once it is durable.
@@ -131,6 +144,9 @@ func (s *Store) applyChunk(c Chunk) (*pebble.Batch, ChunkResult, error) {
 // fillChunk puts c's writes into b.
 func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	var res ChunkResult
+	if c.Push && c.Route == nil {
+		return res, errors.New("store: a chunk with Push needs a Route")
+	}
 	var metas *metaReader
 	if (c.Inbox || c.BadgeIncrement != 0) && len(c.Offline) >= metaIterMin {
 		var err error
@@ -191,19 +207,12 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 			badge = meta.Badge
 		}
 		for _, d := range r.Devices {
-			vendor, token, voip := d.Device.Vendor, d.Device.Token, false
-			if c.VendorOf != nil {
-				vendor, token, voip = c.VendorOf(d.Device)
-			}
-			if vendor == "" {
+			rt, ok := c.Route(d.Device)
+			if !ok {
 				continue // no sender for this device's vendor
 			}
-			env := d.Device.APNsEnv
-			if d.Device.ResolvedEnv != "" {
-				env = d.Device.ResolvedEnv
-			}
-			q := Queued{Key: OutboxKey{Vendor: vendor, MessageID: c.MessageID, UserID: r.UserID, DeviceID: d.DeviceID},
-				Entry: OutboxEntry{Token: token, APNsEnv: env, Badge: badge, VoIP: voip, Priority: c.Priority}}
+			q := Queued{Key: OutboxKey{Vendor: rt.Vendor, RowID: RowID{Kind: c.Kind, ID: c.MessageID}, UserID: r.UserID, DeviceID: d.DeviceID},
+				Entry: OutboxEntry{Token: rt.Token, APNsEnv: rt.APNsEnv, Badge: badge, VoIP: rt.VoIP, Priority: c.Priority}}
 			if err := outbox.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
 				return res, err
 			}
@@ -225,6 +234,7 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 		if err := putCall(b, call); err != nil {
 			return res, err
 		}
+		res.Call = &call
 	}
 	switch {
 	case c.DeleteJob:
@@ -486,32 +496,49 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 	defer s.replayMu.Unlock()
 	var rows []Queued
 	more := false
-	// The vendor's dead letters, or only the message's when it is given
-	// (its rows are one key range: vendor, message, user, device).
-	prefix := append(append([]byte(tagDead), vendor...), separator)
+	// The vendor's dead letters, or only those of one message or call when
+	// its id is given: its message rows and call invitations are one key
+	// range each (vendor, stored id, user, device); its cancel notices sit
+	// among all the vendor's cancels, filtered by id.
+	base := append(append([]byte(tagDead), vendor...), separator)
+	ranges := [][]byte{base}
 	if messageID != "" {
-		prefix = append(append(prefix, messageID...), separator)
+		ranges = [][]byte{
+			append(append(slices.Clone(base), messageID...), separator),
+			append(append(slices.Clone(base), callInvitePrefix+messageID...), separator),
+			append(slices.Clone(base), callCancelPrefix...),
+		}
 	}
-	upper := append(slices.Clone(prefix[:len(prefix)-1]), separator+1)
-	_, err := s.scanRange(tagDead, prefix, upper, -1, func(q Queued) error {
-		if lastCode != "" && q.Entry.LastCode != lastCode {
+	for _, prefix := range ranges {
+		var upper []byte
+		if prefix[len(prefix)-1] == separator {
+			upper = append(slices.Clone(prefix[:len(prefix)-1]), separator+1)
+		} else {
+			upper = append(slices.Clone(prefix), 0xff)
+		}
+		_, err := s.scanRange(tagDead, prefix, upper, -1, func(q Queued) error {
+			if (messageID != "" && q.Key.ID != messageID) || (lastCode != "" && q.Entry.LastCode != lastCode) {
+				return nil
+			}
+			if len(rows) == limit {
+				more = true
+				return errEnough
+			}
+			rows = append(rows, q)
 			return nil
+		})
+		if errors.Is(err, errEnough) {
+			break
 		}
-		if len(rows) == limit {
-			more = true
-			return errEnough
+		if err != nil {
+			return nil, false, err
 		}
-		rows = append(rows, q)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errEnough) {
-		return nil, false, err
 	}
 	for i := range rows {
 		rows[i].Entry.Attempts, rows[i].Entry.NotBefore, rows[i].Entry.LastCode = 0, 0, ""
 	}
 	kept := rows[:0]
-	err = s.outboxWrite(func(b *pebble.Batch) error {
+	err := s.outboxWrite(func(b *pebble.Batch) error {
 		for _, q := range rows {
 			// A key live in the outbox again (a fan-out planned it anew)
 			// is owed already: leave its dead letter, queue nothing.

@@ -31,7 +31,7 @@ func BenchmarkFanOutChunks(b *testing.B) {
 			for b.Loop() {
 				i++
 				id := fmt.Sprint("m", i)
-				c := Chunk{MessageID: id, SentAt: 1, Offline: rs, Inbox: true, Push: true, BadgeIncrement: 1, InboxCap: 100,
+				c := Chunk{MessageID: id, SentAt: 1, Offline: rs, Inbox: true, Push: true, Route: ownVendor, BadgeIncrement: 1, InboxCap: 100,
 					Job: &Job{MessageID: id, GroupID: "g", Cursor: ids[len(ids)-1]}}
 				if mode == "commit" {
 					if _, err := s.CommitChunk(c); err != nil {

@@ -27,7 +27,7 @@ func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
 		t.Fatalf("recipients: %+v", rs)
 	}
 	msg := &Message{MessageID: "m1", From: "amy", ToType: "peer", ToID: "bob", Body: []byte(`{"t":1}`), HasPush: true, Title: "hi"}
-	res, err := s.CommitChunk(Chunk{Message: msg, MessageID: "m1", SentAt: 5, Offline: rs[1:2], Inbox: true, Push: true, BadgeIncrement: 1, InboxCap: 2})
+	res, err := s.CommitChunk(Chunk{Message: msg, MessageID: "m1", SentAt: 5, Offline: rs[1:2], Inbox: true, Push: true, Route: ownVendor, BadgeIncrement: 1, InboxCap: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(rows) != 2 || rows[0].Key != (OutboxKey{"apns", "m1", "bob", "ios"}) {
+	if len(rows) != 2 || rows[0].Key != (OutboxKey{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: "bob", DeviceID: "ios"}) {
 		t.Fatalf("outbox after reopen: %+v", rows)
 	}
 	if err := s.OutboxDone([]OutboxKey{rows[0].Key}); err != nil {
@@ -108,7 +108,7 @@ func TestApplyChunkReleasesUserLocksBeforeSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunk := func(id string) Chunk {
-		return Chunk{Message: &Message{MessageID: id}, MessageID: id, SentAt: 5, Offline: rs, Inbox: true, Push: true, BadgeIncrement: 1}
+		return Chunk{Message: &Message{MessageID: id}, MessageID: id, SentAt: 5, Offline: rs, Inbox: true, Push: true, Route: ownVendor, BadgeIncrement: 1}
 	}
 	res1, wait1, err := s.ApplyChunk(chunk("m1"))
 	if err != nil || len(res1.Queued) != 1 {
@@ -167,14 +167,16 @@ func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
 	for _, v := range []string{"apns", "huawei"} {
 		for _, m := range []string{"m1", "m2"} {
 			for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
-				rows = append(rows, Queued{Key: OutboxKey{Vendor: v, MessageID: m, UserID: u, DeviceID: "d"}, Entry: OutboxEntry{Token: v + m + u, Badge: -1}})
+				rows = append(rows, Queued{Key: OutboxKey{Vendor: v, RowID: RowID{ID: m}, UserID: u, DeviceID: "d"}, Entry: OutboxEntry{Token: v + m + u, Badge: -1}})
 			}
 		}
 	}
 	if err := s.OutboxRetry(rows); err != nil {
 		t.Fatal(err)
 	}
-	key := func(u string) OutboxKey { return OutboxKey{Vendor: "apns", MessageID: "m1", UserID: u, DeviceID: "d"} }
+	key := func(u string) OutboxKey {
+		return OutboxKey{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: u, DeviceID: "d"}
+	}
 	read := func(from []byte, to OutboxKey, limit int) []string {
 		t.Helper()
 		var got []string
@@ -199,5 +201,48 @@ func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
 		if got := read(c.from, c.to, c.limit); !slices.Equal(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// ownVendor routes a device to its own vendor and token, and the APNs
+// environment that accepted it before (as package push does).
+func ownVendor(d Device) (Route, bool) {
+	env := d.APNsEnv
+	if d.ResolvedEnv != "" {
+		env = d.ResolvedEnv
+	}
+	return Route{Vendor: d.Vendor, Token: d.Token, APNsEnv: env}, true
+}
+
+// Call rows keep their kind, id and reason through the key, and a dead
+// letter page's cursor survives a call row at the page's end.
+func TestOutboxKeyKindsRoundTrip(t *testing.T) {
+	for _, k := range []OutboxKey{
+		{Vendor: "apns", RowID: RowID{Kind: RowMessage, ID: "m1"}, UserID: "u", DeviceID: "d"},
+		{Vendor: "fcm", RowID: RowID{Kind: RowCallInvite, ID: "call-1"}, UserID: "u", DeviceID: "d"},
+		{Vendor: "vivo", RowID: RowID{Kind: RowCallCancel, ID: "call-1", Reason: "timeout"}, UserID: "u", DeviceID: "d"},
+	} {
+		for _, tag := range []string{tagOutbox, tagDead} {
+			got, err := parseOutboxKey(tag, outboxKey(tag, k))
+			if err != nil || got != k {
+				t.Fatalf("%v: parsed back as %+v, %v", k, got, err)
+			}
+		}
+		got, err := ParseCursor(k.Vendor, k.Cursor())
+		if err != nil || got != k {
+			t.Fatalf("%v: cursor parsed back as %+v, %v", k, got, err)
+		}
+	}
+	// The stored form is what earlier versions wrote: rows on disk stay readable.
+	if got := string(OutboxKey{Vendor: "apns", RowID: RowID{Kind: RowCallCancel, ID: "c", Reason: "accept"}, UserID: "u", DeviceID: "d"}.Encode()); got != tagOutbox+"apns\x00callx/accept/c\x00u\x00d" {
+		t.Fatalf("stored key %q", got)
+	}
+	for _, bad := range []string{"", "!!", "YQ"} {
+		if _, err := ParseCursor("apns", bad); err == nil {
+			t.Fatalf("cursor %q accepted", bad)
+		}
+	}
+	if _, err := parseOutboxKey(tagOutbox, []byte(tagOutbox+"apns\x00callx/noreason\x00u\x00d")); err == nil {
+		t.Fatal("a cancel row id without a reason parsed")
 	}
 }

@@ -23,9 +23,11 @@
 //	c/<call_id>                  → Call       (call invitation and per-invitee state)
 //	r/<user_id>\x00<call_id>     → Lease      (ringing index: the call's deadline)
 //
-// Call pushes use message ids "call/<call_id>" and
-// "callx/<reason>/<call_id>" in outbox keys; API ids never contain '/', so
-// they cannot collide with a message_id.
+// An outbox key's id part is the message_id for a message's rows; call
+// rows are stored as "call/<call_id>" (invitation) and
+// "callx/<reason>/<call_id>" (cancel notice). API ids never contain '/', so
+// they cannot collide with a message_id. Only the store sees that form:
+// above it a row is an OutboxKey with a RowID (Kind, ID, Reason).
 //
 // # Value encoding
 //

@@ -64,7 +64,7 @@ func TestStorageBelowWatermarkRefusesGrowingWritesAndKeepsDeletesAndReads(t *tes
 	}
 	chunk := func(id string) Chunk {
 		return Chunk{Message: &Message{MessageID: id, ToType: "peer", ToID: "bob", HasPush: true, Title: "hi"},
-			MessageID: id, SentAt: 5, Offline: rs, Inbox: true, Push: true}
+			MessageID: id, SentAt: 5, Offline: rs, Inbox: true, Push: true, Route: ownVendor}
 	}
 	res, err := s.CommitChunk(chunk("m1"))
 	if err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/store"
@@ -53,8 +52,13 @@ type StorageStats struct {
 }
 
 type DeadLetter struct {
-	Vendor    string `json:"vendor"`
+	Vendor string `json:"vendor"`
+	// Kind is what the row pushed: message, call_invite (MessageID is the
+	// call_id) or call_cancel (the call_id, with Reason: why it stopped
+	// ringing).
+	Kind      string `json:"kind"`
 	MessageID string `json:"message_id"`
+	Reason    string `json:"reason,omitempty"`
 	UserID    string `json:"user_id"`
 	DeviceID  string `json:"device_id"`
 	PushID    string `json:"push_id"`
@@ -75,11 +79,11 @@ func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	var after *store.OutboxKey
 	if a := string(args.Peek("after")); a != "" {
-		parts := strings.Split(a, "/")
-		if len(parts) != 3 {
+		k, err := store.ParseCursor(v, a)
+		if err != nil {
 			return invalid("after", "after must be the next cursor of a previous page")
 		}
-		after = &store.OutboxKey{Vendor: v, MessageID: parts[0], UserID: parts[1], DeviceID: parts[2]}
+		after = &k
 	}
 	rows, err := s.Store.DeadLetters(v, after, limit+1)
 	if err != nil {
@@ -88,12 +92,11 @@ func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
-		k := rows[len(rows)-1].Key
-		next = k.MessageID + "/" + k.UserID + "/" + k.DeviceID
+		next = rows[len(rows)-1].Key.Cursor()
 	}
 	out := make([]DeadLetter, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, DeadLetter{Vendor: r.Key.Vendor, MessageID: r.Key.MessageID, UserID: r.Key.UserID,
+		out = append(out, DeadLetter{Vendor: r.Key.Vendor, Kind: r.Key.Kind.String(), MessageID: r.Key.ID, Reason: r.Key.Reason, UserID: r.Key.UserID,
 			DeviceID: r.Key.DeviceID, PushID: r.Key.Vendor + ":" + r.Entry.Token, Attempts: r.Entry.Attempts, LastCode: r.Entry.LastCode})
 	}
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"dead_letters": out, "next": next})

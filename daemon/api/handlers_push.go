@@ -116,7 +116,7 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 				Message: fmt.Sprintf("user %q has no bound devices", req.UserID)}
 		}
 		for _, dv := range devs {
-			targets = append(targets, push.DeviceTarget(dv, req.VoIP))
+			targets = append(targets, push.DeviceTarget(dv.DeviceID, dv.Device, req.VoIP))
 		}
 	}
 	msgID := "test-" + randomHex(8)
