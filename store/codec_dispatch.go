@@ -282,12 +282,26 @@ func MessageKey(id string) []byte { return append([]byte(tagMessage), id...) }
 func JobKey(messageID string) []byte { return append([]byte(tagJob), messageID...) }
 
 func outboxKey(tag string, k OutboxKey) []byte {
-	id := k.storedID()
-	b := make([]byte, 0, len(tag)+len(k.Vendor)+len(id)+len(k.UserID)+len(k.DeviceID)+3)
+	return k.appendKey(make([]byte, 0, len(tag)+len(k.Vendor)+len(k.ID)+len(k.Reason)+len(k.UserID)+len(k.DeviceID)+len(callCancelPrefix)+4), tag)
+}
+
+// appendKey appends the row's key under tag to b.
+func (k OutboxKey) appendKey(b []byte, tag string) []byte {
 	b = append(b, tag...)
 	b = append(b, k.Vendor...)
 	b = append(b, separator)
-	b = append(b, id...)
+	switch k.Kind {
+	case RowCallInvite:
+		b = append(b, callInvitePrefix...)
+		b = append(b, k.ID...)
+	case RowCallCancel:
+		b = append(b, callCancelPrefix...)
+		b = append(b, k.Reason...)
+		b = append(b, '/')
+		b = append(b, k.ID...)
+	default:
+		b = append(b, k.ID...)
+	}
 	b = append(b, separator)
 	b = append(b, k.UserID...)
 	b = append(b, separator)

@@ -144,8 +144,16 @@ func (s *Store) applyChunk(c Chunk) (*pebble.Batch, ChunkResult, error) {
 // fillChunk puts c's writes into b.
 func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	var res ChunkResult
-	if c.Push && c.Route == nil {
-		return res, errors.New("store: a chunk with Push needs a Route")
+	var keyBuf []byte // outbox keys, one at a time
+	if c.Push {
+		if c.Route == nil {
+			return res, errors.New("store: a chunk with Push needs a Route")
+		}
+		n := 0
+		for _, r := range c.Offline {
+			n += len(r.Devices)
+		}
+		res.Queued = make([]Queued, 0, n) // at most one row per device
 	}
 	var metas *metaReader
 	if (c.Inbox || c.BadgeIncrement != 0) && len(c.Offline) >= metaIterMin {
@@ -213,7 +221,8 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 			}
 			q := Queued{Key: OutboxKey{Vendor: rt.Vendor, RowID: RowID{Kind: c.Kind, ID: c.MessageID}, UserID: r.UserID, DeviceID: d.DeviceID},
 				Entry: OutboxEntry{Token: rt.Token, APNsEnv: rt.APNsEnv, Badge: badge, VoIP: rt.VoIP, Priority: c.Priority}}
-			if err := outbox.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
+			keyBuf = q.Key.appendKey(keyBuf[:0], tagOutbox) // the batch copies it
+			if err := outbox.Set(keyBuf, EncodeOutboxEntry(q.Entry), nil); err != nil {
 				return res, err
 			}
 			res.Queued = append(res.Queued, q)
