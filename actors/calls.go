@@ -31,10 +31,14 @@ const (
 	ActionEnd    = "end"
 )
 
+// reasonTimeout is the cancel notices' reason when invitees time out (an
+// action's notices carry the action's name).
+const reasonTimeout = "timeout"
+
 // InviteeStatus is an invitee's state at invitation, with presence.
 type InviteeStatus struct {
 	UserID string
-	State  string
+	State  store.CallState
 	Online bool
 }
 
@@ -341,36 +345,39 @@ func (a *callActor) act(action, by string) error {
 		if !next.Ringing() {
 			return fmt.Errorf("%w: the call no longer rings", ErrCallState)
 		}
-		stopped = ringOut(next.Invitees, "cancelled")
-		next.State = "cancelled"
-		if slices.ContainsFunc(next.Invitees, func(iv store.Invitee) bool { return iv.State == "accepted" }) {
-			next.State = "accepted"
+		stopped = ringOut(next.Invitees, store.CallCancelled)
+		next.State = store.CallCancelled
+		if slices.ContainsFunc(next.Invitees, func(iv store.Invitee) bool { return iv.State == store.CallAccepted }) {
+			next.State = store.CallAccepted
 		}
 	case ActionAccept, ActionReject:
 		i := a.invitee(by)
 		if i < 0 {
 			return fmt.Errorf("%w: %q is not invited", ErrCallNotParty, by)
 		}
-		if next.Invitees[i].State != "ringing" {
+		if next.Invitees[i].State != store.CallRinging {
 			return fmt.Errorf("%w: %q is %s", ErrCallState, by, next.Invitees[i].State)
 		}
-		next.Invitees[i].State = map[string]string{ActionAccept: "accepted", ActionReject: "rejected"}[action]
+		next.Invitees[i].State = store.CallRejected
+		if action == ActionAccept {
+			next.Invitees[i].State = store.CallAccepted
+		}
 		stopped = []string{by}
 		next.State = overall(next)
 	case ActionEnd:
-		if i := a.invitee(by); by != next.Inviter && (i < 0 || next.Invitees[i].State != "accepted") {
+		if i := a.invitee(by); by != next.Inviter && (i < 0 || next.Invitees[i].State != store.CallAccepted) {
 			return fmt.Errorf("%w: only the inviter or an invitee who accepted can end the call", ErrCallNotParty)
 		}
-		if next.State == "ended" || next.State == "cancelled" || next.State == "timed_out" || next.State == "rejected" {
+		if next.State != store.CallRinging && next.State != store.CallAccepted {
 			return fmt.Errorf("%w: the call is %s", ErrCallState, next.State)
 		}
-		stopped = ringOut(next.Invitees, "cancelled")
+		stopped = ringOut(next.Invitees, store.CallCancelled)
 		for i := range next.Invitees {
-			if next.Invitees[i].State == "accepted" {
-				next.Invitees[i].State = "ended"
+			if next.Invitees[i].State == store.CallAccepted {
+				next.Invitees[i].State = store.CallEnded
 			}
 		}
-		next.State = "ended"
+		next.State = store.CallEnded
 	default:
 		return fmt.Errorf("actors: unknown call action %q", action)
 	}
@@ -388,9 +395,9 @@ func (a *callActor) timeout() error {
 	}
 	next := a.call
 	next.Invitees = slices.Clone(a.call.Invitees)
-	stopped := ringOut(next.Invitees, "timed_out")
+	stopped := ringOut(next.Invitees, store.CallTimedOut)
 	next.State = overall(next)
-	rows := a.notices(stopped, "timeout")
+	rows := a.notices(stopped, reasonTimeout)
 	if err := a.calls.store.PutCall(next, rows...); err != nil {
 		return err
 	}
@@ -401,10 +408,10 @@ func (a *callActor) timeout() error {
 }
 
 // ringOut sets every ringing invitee to state and returns their ids.
-func ringOut(ivs []store.Invitee, state string) []string {
+func ringOut(ivs []store.Invitee, state store.CallState) []string {
 	var out []string
 	for i := range ivs {
-		if ivs[i].State == "ringing" {
+		if ivs[i].State == store.CallRinging {
 			ivs[i].State = state
 			out = append(out, ivs[i].UserID)
 		}
@@ -413,19 +420,19 @@ func ringOut(ivs []store.Invitee, state string) []string {
 }
 
 // overall is the call state implied by its invitees.
-func overall(c store.Call) string {
+func overall(c store.Call) store.CallState {
 	if c.Ringing() {
-		return "ringing"
+		return store.CallRinging
 	}
 	for _, iv := range c.Invitees {
-		if iv.State == "accepted" {
-			return "accepted"
+		if iv.State == store.CallAccepted {
+			return store.CallAccepted
 		}
 	}
-	if slices.ContainsFunc(c.Invitees, func(iv store.Invitee) bool { return iv.State == "timed_out" }) {
-		return "timed_out"
+	if slices.ContainsFunc(c.Invitees, func(iv store.Invitee) bool { return iv.State == store.CallTimedOut }) {
+		return store.CallTimedOut
 	}
-	return "rejected"
+	return store.CallRejected
 }
 
 // notices are the cancel-notice rows for the devices the invitation pushed

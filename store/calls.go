@@ -7,11 +7,30 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
+// CallState is the state of a call or of one of its invitees. Its string
+// is what the API shows and what the store writes: a value never changes.
+type CallState string
+
+// Call and invitee states. An invitee starts ringing and ends in one of
+// the others; a call rings while any invitee rings and then takes the
+// state its last action or timeout implies (the call actor decides).
+const (
+	CallRinging   CallState = "ringing"   // invitee: not answered yet; call: an invitee still rings
+	CallAccepted  CallState = "accepted"  // invitee: picked up; call: an invitee picked up
+	CallRejected  CallState = "rejected"  // invitee: declined; call: every invitee declined
+	CallCancelled CallState = "cancelled" // invitee: still rang when the call was cancelled or ended; call: the inviter cancelled before anyone picked up
+	CallTimedOut  CallState = "timed_out" // invitee: rang until the deadline; call: nobody picked up and an invitee timed out
+	CallEnded     CallState = "ended"     // invitee: had picked up when the call ended; call: a party ended it
+)
+
+// String is the state's name, as stored and shown.
+func (s CallState) String() string { return string(s) }
+
 // Call is a call invitation and its state.
 type Call struct {
 	CallID     string
 	Inviter    string
-	State      string // ringing, accepted, cancelled, timed_out, rejected, ended
+	State      CallState
 	Invitees   []Invitee
 	CreatedAt  int64 // unix ms
 	DeadlineAt int64 // unix ms: ringing invitees time out then
@@ -27,7 +46,7 @@ type Call struct {
 // Invitee is one invitee's state.
 type Invitee struct {
 	UserID string
-	State  string // ringing, accepted, rejected, cancelled, timed_out, ended
+	State  CallState
 }
 
 // OutboxKeyToken is a pushed device: its row key and token.
@@ -40,7 +59,7 @@ type OutboxKeyToken struct {
 // Ringing reports whether any invitee still rings.
 func (c *Call) Ringing() bool {
 	for _, iv := range c.Invitees {
-		if iv.State == "ringing" {
+		if iv.State == CallRinging {
 			return true
 		}
 	}
@@ -53,11 +72,11 @@ func EncodeCall(c Call) []byte {
 	e.b = append(e.b, formatV1)
 	e.str(c.CallID)
 	e.str(c.Inviter)
-	e.str(c.State)
+	e.str(string(c.State))
 	e.int(int64(len(c.Invitees)))
 	for _, iv := range c.Invitees {
 		e.str(iv.UserID)
-		e.str(iv.State)
+		e.str(string(iv.State))
 	}
 	e.int(c.CreatedAt)
 	e.int(c.DeadlineAt)
@@ -80,13 +99,13 @@ func EncodeCall(c Call) []byte {
 // DecodeCall parses a value written by EncodeCall.
 func DecodeCall(b []byte) (Call, error) {
 	d := newDecoder(b)
-	c := Call{CallID: d.str(), Inviter: d.str(), State: d.str()}
+	c := Call{CallID: d.str(), Inviter: d.str(), State: CallState(d.str())}
 	n := d.int()
 	if n < 0 || n > int64(len(b)) {
 		return Call{}, fmt.Errorf("call: %w: bad invitee count", ErrCorrupt)
 	}
 	for range n {
-		c.Invitees = append(c.Invitees, Invitee{UserID: d.str(), State: d.str()})
+		c.Invitees = append(c.Invitees, Invitee{UserID: d.str(), State: CallState(d.str())})
 	}
 	c.CreatedAt, c.DeadlineAt = d.int(), d.int()
 	c.Data = []byte(d.str())
@@ -147,7 +166,7 @@ func putCall(b *pebble.Batch, c Call) error {
 	for _, iv := range c.Invitees {
 		k := RingingKey(iv.UserID, c.CallID)
 		var err error
-		if iv.State == "ringing" && c.State != "cancelled" && c.State != "ended" {
+		if iv.State == CallRinging && c.State != CallCancelled && c.State != CallEnded {
 			err = b.Set(k, EncodeLease(Lease{ExpiresAt: c.DeadlineAt}), nil)
 		} else {
 			err = b.Delete(k, nil)

@@ -7,8 +7,8 @@ import (
 )
 
 func testCall() Call {
-	return Call{CallID: "c1", Inviter: "ann", State: "ringing",
-		Invitees:  []Invitee{{UserID: "bob", State: "ringing"}, {UserID: "cy", State: "accepted"}, {UserID: "di", State: "timed_out"}},
+	return Call{CallID: "c1", Inviter: "ann", State: CallRinging,
+		Invitees:  []Invitee{{UserID: "bob", State: CallRinging}, {UserID: "cy", State: CallAccepted}, {UserID: "di", State: CallTimedOut}},
 		CreatedAt: 1767225600000, DeadlineAt: 1767225630000, Data: []byte(`{"room":7}`), Title: "Ann is calling", Content: "Incoming call",
 		Resources: "r1", Pushed: []OutboxKeyToken{{Key: OutboxKey{Vendor: "apns", RowID: RowID{Kind: RowCallInvite, ID: "c1"}, UserID: "bob", DeviceID: "d1"}, Token: "v0ip", VoIP: true}}}
 }
@@ -28,7 +28,7 @@ func TestCallGolden(t *testing.T) {
 
 // A state marshals as its plain string.
 func TestCallStateJSON(t *testing.T) {
-	b, err := json.Marshal(Invitee{UserID: "bob", State: "timed_out"})
+	b, err := json.Marshal(Invitee{UserID: "bob", State: CallTimedOut})
 	if err != nil || string(b) != `{"UserID":"bob","State":"timed_out"}` {
 		t.Fatalf("%s %v", b, err)
 	}
@@ -46,9 +46,9 @@ func TestPutCallRingingIndex(t *testing.T) {
 		want  map[string][]string // user → ringing calls
 	}{
 		{"created", func(*Call) {}, map[string][]string{"bob": {"c1"}, "cy": nil, "di": nil}},
-		{"accepted", func(c *Call) { c.Invitees[0].State = "accepted"; c.State = "accepted" }, map[string][]string{"bob": nil}},
-		{"ringing again", func(c *Call) { c.Invitees[0].State = "ringing"; c.State = "ringing" }, map[string][]string{"bob": {"c1"}}},
-		{"cancelled call", func(c *Call) { c.State = "cancelled" }, map[string][]string{"bob": nil}},
+		{"accepted", func(c *Call) { c.Invitees[0].State = CallAccepted; c.State = CallAccepted }, map[string][]string{"bob": nil}},
+		{"ringing again", func(c *Call) { c.Invitees[0].State = CallRinging; c.State = CallRinging }, map[string][]string{"bob": {"c1"}}},
+		{"cancelled call", func(c *Call) { c.State = CallCancelled }, map[string][]string{"bob": nil}},
 	}
 	for _, st := range steps {
 		st.apply(&c)
@@ -62,7 +62,7 @@ func TestPutCallRingingIndex(t *testing.T) {
 			}
 		}
 	}
-	if got, ok, err := s.GetCall("c1"); err != nil || !ok || got.State != "cancelled" {
+	if got, ok, err := s.GetCall("c1"); err != nil || !ok || got.State != CallCancelled {
 		t.Fatalf("GetCall: %+v %v %v", got, ok, err)
 	}
 }
