@@ -183,9 +183,10 @@ func (c *Calls) CheckTimeouts() {
 	}
 }
 
+// Call actor messages (sent as pointers) and its reply (a value).
 type (
-	callCreate  struct{ invitees []store.Recipient } // planned by the caller
-	callAction  struct{ action, by string }
+	callCreate  struct{ invitees []store.Recipient } // planned by the caller; → callReply
+	callAction  struct{ action, by string }          // → callReply
 	callTimeout struct{}
 	callReply   struct {
 		call     store.Call
@@ -252,7 +253,7 @@ func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, [
 	if err != nil {
 		return store.Call{}, nil, err
 	}
-	rep := r.(*callReply)
+	rep := r.(callReply)
 	return rep.call, rep.invitees, rep.err
 }
 
@@ -270,10 +271,10 @@ func (a *callActor) Receive(ctx actor.Context) {
 			a.calls.retire(a.call.CallID, ctx.Self())
 			ctx.Stop(ctx.Self())
 		}
-		ctx.Respond(&callReply{call: a.call, invitees: invitees, err: err})
+		ctx.Respond(callReply{call: a.call, invitees: invitees, err: err})
 	case *callAction:
 		err := a.act(m.action, m.by)
-		ctx.Respond(&callReply{call: a.call, err: err})
+		ctx.Respond(callReply{call: a.call, err: err})
 		a.maybeRetire(ctx)
 	case *callTimeout:
 		if err := a.timeout(); err != nil {

@@ -92,6 +92,17 @@
 // a user actor's or call actor's synced write (a shard hands write-throughs
 // to a goroutine).
 //
+// # Messages
+//
+// One rule for every message type: what is delivered to an actor's
+// mailbox (what its Receive switches on) is a pointer to a struct, like
+// protoactor's own *actor.Started; what a message carries and every reply
+// are values. So a user request (bindDevice, getUser, …: messages.go) is a
+// value inside an *envelope, and the user actor answers with a value
+// (bindReply, boolReply, UserView, …); a call actor gets *callCreate and
+// answers a callReply; a sender gets *enqueue, *sendDone, *senderSync. A
+// requester may also get an error value instead of its reply type.
+//
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not
 // its user actor is alive; expired leases are pruned when a user loads.

@@ -5,14 +5,18 @@ import (
 	"github.com/herald-push/herald/store"
 )
 
+// Message types follow doc.go's rule: mailbox messages are pointers
+// (*envelope, *sweepTick, …), what they carry and replies are values.
+
 // envelope carries one request for one user through its shard.
 type envelope struct {
 	userID string
 	msg    any
 }
 
-// Requests handled by a user actor. Each is answered with the reply type
-// named in its comment.
+// Requests handled by a user actor: values, carried in an *envelope. Each
+// is answered with the reply type named in its comment (a value), or with
+// an error.
 type (
 	bindDevice struct { // → bindReply
 		deviceID string

@@ -93,7 +93,8 @@ type batch struct {
 	each bool
 }
 
-// Sender messages.
+// Sender messages, sent as pointers; only senderSync is answered (with
+// struct{}{}).
 type (
 	enqueue struct {
 		items []store.Queued

@@ -102,7 +102,7 @@ func (s *shard) Receive(ctx actor.Context) {
 		if e := s.users[strings.TrimPrefix(m.pid.Id, userActorPrefix)]; e != nil && e.pid != nil && e.pid.Id == m.pid.Id {
 			s.poison(ctx, e) // rare (a failed load): no need to queue
 		}
-	case shardStatsReq:
+	case *shardStatsReq:
 		ctx.Respond(shardStats{entries: len(s.users), live: s.live, busy: s.busy, stopping: s.stopping, queued: len(s.stopQ)})
 	case *drainReq:
 		s.draining = true

@@ -135,7 +135,7 @@ func (u *Users) Active() int64 { return u.deps.active.Load() }
 func (u *Users) shardStats() shardStats {
 	var sum shardStats
 	for _, pid := range u.shards {
-		r, err := u.system.Root.RequestFuture(pid, shardStatsReq{}, u.cfg.RequestTimeout).Result()
+		r, err := u.system.Root.RequestFuture(pid, &shardStatsReq{}, u.cfg.RequestTimeout).Result()
 		if err != nil {
 			return shardStats{entries: -1}
 		}
