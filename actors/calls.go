@@ -285,6 +285,8 @@ func (a *callActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.maybeRetire(ctx)
+	default:
+		unhandled(ctx, a.calls.log.With("call_id", a.call.CallID))
 	}
 }
 

@@ -103,6 +103,13 @@
 // answers a callReply; a sender gets *enqueue, *sendDone, *senderSync. A
 // requester may also get an error value instead of its reply type.
 //
+// Every Receive ends in a default case (unhandled, protocol.go): a
+// message it does not handle — another actor's, or a value where the rule
+// says pointer — is logged and, if it was a request, answered at once with
+// an error wrapping ErrUnknownMessage, so the caller fails instead of
+// waiting out its timeout; protoactor's lifecycle and system messages are
+// ignored there as before.
+//
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not
 // its user actor is alive; expired leases are pruned when a user loads.

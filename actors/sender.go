@@ -209,6 +209,7 @@ func (s *sender) Receive(ctx actor.Context) {
 		}
 		return
 	default:
+		unhandled(ctx, s.d.log)
 		return
 	}
 	s.step(ctx, now)

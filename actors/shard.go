@@ -113,6 +113,8 @@ func (s *shard) Receive(ctx actor.Context) {
 		}
 		s.drained = ctx.Sender()
 		s.checkDrained(ctx)
+	default:
+		unhandled(ctx, s.deps.Logger)
 	}
 }
 

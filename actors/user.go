@@ -40,7 +40,9 @@ func (u *user) Receive(ctx actor.Context) {
 			// successor. (A watch would do the same for ~600 bytes per
 			// actor: the watcher set and context extras it allocates.)
 			ctx.Send(u.shard, &userStopped{pid: ctx.Self()})
+			return
 		}
+		unhandled(ctx, u.deps.Logger)
 		return
 	}
 	if !u.loaded {
@@ -161,7 +163,8 @@ func (u *user) handle(msg any) any {
 	case reloadDevice:
 		return boolReply{ok: true, err: u.reload(m.deviceID)}
 	default:
-		return errorReply(msg, fmt.Errorf("actors: unknown request %T", msg))
+		u.deps.Logger.Error("user actor got a request it does not handle", "user_id", u.id, "request", fmt.Sprintf("%T", msg))
+		return errorReply(msg, fmt.Errorf("%w: user request %T", ErrUnknownMessage, msg))
 	}
 }
 
@@ -235,7 +238,8 @@ func writeThrough(deps *Deps, userID string, msg any) any {
 		ok, err := st.DeleteDeviceIfToken(userID, m.deviceID, m.vendor, m.token)
 		return boolReply{ok: ok, err: err}
 	}
-	return errorReply(msg, fmt.Errorf("actors: %T is not a write-through", msg))
+	deps.Logger.Error("write-through got a request it does not handle", "user_id", userID, "request", fmt.Sprintf("%T", msg))
+	return errorReply(msg, fmt.Errorf("%w: %T is not a write-through", ErrUnknownMessage, msg))
 }
 
 func (u *user) presence(updates []PresenceUpdate) presenceReply {

@@ -1,0 +1,43 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// ErrUnknownMessage is the answer of an actor sent a message it does not
+// handle (a message of another actor, or a value where the protocol says
+// pointer: see doc.go). It is a bug in the sender, answered at once so the
+// caller fails instead of waiting out its timeout.
+var ErrUnknownMessage = errors.New("actors: unknown message")
+
+// lifecycle reports whether msg is one of protoactor's own messages:
+// lifecycle and system messages (Started, Stopping, Stopped, Restarting,
+// Terminated, …), ReceiveTimeout, and messages protoactor answers itself
+// (Touch). An actor handles those it cares about and ignores the rest;
+// they are never wrong messages.
+func lifecycle(msg any) bool {
+	switch msg.(type) {
+	case actor.SystemMessage, actor.AutoReceiveMessage, actor.AutoRespond, *actor.ReceiveTimeout:
+		return true
+	}
+	return false
+}
+
+// unhandled is every Receive's default case: a lifecycle message is
+// ignored; anything else is logged and, when it is a request, answered
+// with an error wrapping ErrUnknownMessage.
+func unhandled(ctx actor.Context, log *slog.Logger) {
+	msg := ctx.Message()
+	if lifecycle(msg) {
+		return
+	}
+	self := ctx.Self().Id
+	log.Error("actor got a message it does not handle", "actor", self, "message", fmt.Sprintf("%T", msg), "request", ctx.Sender() != nil)
+	if ctx.Sender() != nil {
+		ctx.Respond(fmt.Errorf("%w: %s got %T", ErrUnknownMessage, self, msg))
+	}
+}
