@@ -253,7 +253,10 @@ func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, [
 	if err != nil {
 		return store.Call{}, nil, err
 	}
-	rep := r.(callReply)
+	rep, err := replyAs[callReply](r)
+	if err != nil {
+		return store.Call{}, nil, err
+	}
 	return rep.call, rep.invitees, rep.err
 }
 

@@ -108,7 +108,8 @@
 // says pointer — is logged and, if it was a request, answered at once with
 // an error wrapping ErrUnknownMessage, so the caller fails instead of
 // waiting out its timeout; protoactor's lifecycle and system messages are
-// ignored there as before.
+// ignored there as before. Requesters check every reply's type (replyAs):
+// a wrong one is ErrBadReply, never a panic.
 //
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not

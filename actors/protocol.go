@@ -14,6 +14,10 @@ import (
 // caller fails instead of waiting out its timeout.
 var ErrUnknownMessage = errors.New("actors: unknown message")
 
+// ErrBadReply means an actor answered a request with a reply of a type the
+// requester does not expect (a bug, reported instead of panicking).
+var ErrBadReply = errors.New("actors: unexpected reply")
+
 // lifecycle reports whether msg is one of protoactor's own messages:
 // lifecycle and system messages (Started, Stopping, Stopped, Restarting,
 // Terminated, …), ReceiveTimeout, and messages protoactor answers itself
@@ -40,4 +44,17 @@ func unhandled(ctx actor.Context, log *slog.Logger) {
 	if ctx.Sender() != nil {
 		ctx.Respond(fmt.Errorf("%w: %s got %T", ErrUnknownMessage, self, msg))
 	}
+}
+
+// replyAs returns an actor's reply r as T. An error reply is returned as
+// the error; a reply of any other type is ErrBadReply.
+func replyAs[T any](r any) (T, error) {
+	var zero T
+	switch v := r.(type) {
+	case T:
+		return v, nil
+	case error:
+		return zero, v
+	}
+	return zero, fmt.Errorf("%w: %T, want %T", ErrBadReply, r, zero)
 }

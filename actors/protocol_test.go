@@ -93,14 +93,35 @@ func TestEveryActorAnswersAWrongMessageWithAnError(t *testing.T) {
 }
 
 // A user request the user actor does not know (here a pointer where the
-// protocol says value) is answered with ErrUnknownMessage through Users.
-func TestUsersReportWrongRequests(t *testing.T) {
+// protocol says value) is answered with ErrUnknownMessage through Users;
+// a reply of the wrong type is ErrBadReply, not a panic.
+func TestUsersReportWrongRequestsAndReplies(t *testing.T) {
 	h := newCallHarness(t)
 	ctx := context.Background()
 	if _, err := h.users.boolAsk(ctx, "bob", &getUser{}); !errors.Is(err, ErrUnknownMessage) {
 		t.Fatalf("pointer request: %v, want ErrUnknownMessage", err)
 	}
+	// getDevices is answered with a devicesReply, not a UserView.
+	if _, err := askUser[UserView](ctx, h.users, "bob", getDevices{}); !errors.Is(err, ErrBadReply) {
+		t.Fatalf("wrong reply: %v, want ErrBadReply", err)
+	}
 	if _, err := h.users.Get(ctx, "bob"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestReplyAs(t *testing.T) {
+	boom := errors.New("boom")
+	if v, err := replyAs[boolReply](boolReply{ok: true}); err != nil || !v.ok {
+		t.Fatalf("right type: %+v %v", v, err)
+	}
+	if _, err := replyAs[boolReply](boom); err != boom {
+		t.Fatalf("error reply: %v", err)
+	}
+	if _, err := replyAs[boolReply](&boolReply{}); !errors.Is(err, ErrBadReply) {
+		t.Fatalf("pointer reply: %v", err)
+	}
+	if _, err := replyAs[UserView](nil); !errors.Is(err, ErrBadReply) {
+		t.Fatalf("nil reply: %v", err)
 	}
 }

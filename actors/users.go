@@ -139,7 +139,10 @@ func (u *Users) shardStats() shardStats {
 		if err != nil {
 			return shardStats{entries: -1}
 		}
-		st := r.(shardStats)
+		st, err := replyAs[shardStats](r)
+		if err != nil {
+			return shardStats{entries: -1}
+		}
 		sum.entries += st.entries
 		sum.live += st.live
 		sum.busy += st.busy
@@ -208,15 +211,24 @@ func (u *Users) ask(ctx context.Context, userID string, msg any) (any, error) {
 	return res, nil
 }
 
+// askUser is ask for a request answered with a T (messages.go), checked.
+func askUser[T any](ctx context.Context, u *Users, userID string, msg any) (T, error) {
+	r, err := u.ask(ctx, userID, msg)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return replyAs[T](r)
+}
+
 // BindDevice binds a push token to a user's device. When the token moves
 // away from another user, that user's actor has dropped it before this
 // returns, so a read that follows sees the move everywhere.
 func (u *Users) BindDevice(ctx context.Context, userID, deviceID string, d store.Device) (store.BindResult, error) {
-	r, err := u.ask(ctx, userID, bindDevice{deviceID: deviceID, device: d})
+	rep, err := askUser[bindReply](ctx, u, userID, bindDevice{deviceID: deviceID, device: d})
 	if err != nil {
 		return store.BindResult{}, err
 	}
-	rep := r.(bindReply)
 	if rep.err != nil {
 		return rep.res, rep.err
 	}
@@ -231,11 +243,10 @@ func (u *Users) BindDevice(ctx context.Context, userID, deviceID string, d store
 }
 
 func (u *Users) boolAsk(ctx context.Context, userID string, msg any) (bool, error) {
-	r, err := u.ask(ctx, userID, msg)
+	rep, err := askUser[boolReply](ctx, u, userID, msg)
 	if err != nil {
 		return false, err
 	}
-	rep := r.(boolReply)
 	return rep.ok, rep.err
 }
 
@@ -259,17 +270,7 @@ func (u *Users) SetBadge(ctx context.Context, userID string, count int64) error 
 
 // Get returns the user's current view.
 func (u *Users) Get(ctx context.Context, userID string) (UserView, error) {
-	r, err := u.ask(ctx, userID, getUser{})
-	if err != nil {
-		return UserView{}, err
-	}
-	switch v := r.(type) {
-	case UserView:
-		return v, nil
-	case error:
-		return UserView{}, v
-	}
-	return UserView{}, fmt.Errorf("actors: unexpected reply %T", r)
+	return askUser[UserView](ctx, u, userID, getUser{})
 }
 
 // PresenceResult summarises a presence batch.
@@ -299,10 +300,10 @@ func (u *Users) ApplyPresence(ctx context.Context, updates []PresenceUpdate) (Pr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := u.ask(ctx, id, applyPresence{updates: byUser[id]})
+			rep, err := askUser[presenceReply](ctx, u, id, applyPresence{updates: byUser[id]})
 			if err == nil {
-				results[i].rep = r.(presenceReply)
-				err = results[i].rep.err
+				results[i].rep = rep
+				err = rep.err
 			}
 			results[i].err = err
 		}()
@@ -325,11 +326,10 @@ func (u *Users) ApplyPresence(ctx context.Context, updates []PresenceUpdate) (Pr
 
 // Devices returns the user's bound devices with their stored bindings.
 func (u *Users) Devices(ctx context.Context, userID string) ([]DeviceRecord, error) {
-	r, err := u.ask(ctx, userID, getDevices{})
+	rep, err := askUser[devicesReply](ctx, u, userID, getDevices{})
 	if err != nil {
 		return nil, err
 	}
-	rep := r.(devicesReply)
 	return rep.devices, rep.err
 }
 
