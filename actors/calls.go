@@ -208,6 +208,12 @@ func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []Invi
 	if err != nil {
 		return store.Call{}, nil, err
 	}
+	// Before the actor exists: one that never got its callCreate would
+	// hold (and later time out) a call nobody was invited to.
+	timeout, err := askTimeout(ctx, callRequestTimeout)
+	if err != nil {
+		return store.Call{}, nil, err
+	}
 	c.mu.Lock()
 	if _, live := c.pids[call.CallID]; live {
 		c.mu.Unlock()
@@ -222,17 +228,21 @@ func (c *Calls) Create(ctx context.Context, call store.Call) (store.Call, []Invi
 	}
 	pid := c.spawnLocked(call)
 	c.mu.Unlock()
-	return c.ask(ctx, pid, &callCreate{invitees: rs})
+	return c.ask(pid, &callCreate{invitees: rs}, timeout)
 }
 
 // Act applies cancel, accept, reject or end by a party of the call.
 func (c *Calls) Act(ctx context.Context, callID, action, by string) (store.Call, error) {
 	for attempt := 0; ; attempt++ {
+		timeout, err := askTimeout(ctx, callRequestTimeout)
+		if err != nil {
+			return store.Call{}, err
+		}
 		pid, err := c.pid(callID)
 		if err != nil {
 			return store.Call{}, err
 		}
-		call, _, err := c.ask(ctx, pid, &callAction{action: action, by: by})
+		call, _, err := c.ask(pid, &callAction{action: action, by: by}, timeout)
 		if errors.Is(err, actor.ErrDeadLetter) && attempt == 0 {
 			// The actor retired between lookup and request: ask a fresh one.
 			continue
@@ -241,11 +251,12 @@ func (c *Calls) Act(ctx context.Context, callID, action, by string) (store.Call,
 	}
 }
 
-func (c *Calls) ask(ctx context.Context, pid *actor.PID, msg any) (store.Call, []InviteeStatus, error) {
-	timeout := 10 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(dl))
-	}
+// callRequestTimeout bounds how long a caller waits for a call actor.
+const callRequestTimeout = 10 * time.Second
+
+// ask sends msg to a call actor and waits up to timeout (askTimeout) for
+// its callReply.
+func (c *Calls) ask(pid *actor.PID, msg any, timeout time.Duration) (store.Call, []InviteeStatus, error) {
 	r, err := c.system.Root.RequestFuture(pid, msg, timeout).Result()
 	if errors.Is(err, actor.ErrTimeout) {
 		return store.Call{}, nil, ErrBusy

@@ -109,7 +109,10 @@
 // an error wrapping ErrUnknownMessage, so the caller fails instead of
 // waiting out its timeout; protoactor's lifecycle and system messages are
 // ignored there as before. Requesters check every reply's type (replyAs):
-// a wrong one is ErrBadReply, never a panic.
+// a wrong one is ErrBadReply, never a panic. A request's timeout comes
+// from one place (askTimeout): the configured limit, cut to the caller's
+// context deadline; a deadline already past is ErrBusy at once, without
+// asking.
 //
 // Presence leases are timestamps (unix ms) compared with the Clock whenever
 // presence is read, so a lease lapses exactly at its expiry whether or not

@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -57,4 +59,22 @@ func replyAs[T any](r any) (T, error) {
 		return zero, v
 	}
 	return zero, fmt.Errorf("%w: %T, want %T", ErrBadReply, r, zero)
+}
+
+// askTimeout is how long a request may wait for its answer: limit, or what
+// is left until ctx's deadline when that is sooner. A deadline already
+// past is ErrBusy (wrapping context.DeadlineExceeded) at once: nobody would
+// wait for the answer, and protoactor's futures never time out when given
+// a negative timeout. Deadlines are wall-clock time (context's), not the
+// injected Clock.
+func askTimeout(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return limit, nil
+	}
+	left := time.Until(dl)
+	if left <= 0 {
+		return 0, fmt.Errorf("%w: %w", ErrBusy, context.DeadlineExceeded)
+	}
+	return min(limit, left), nil
 }

@@ -125,3 +125,104 @@ func TestReplyAs(t *testing.T) {
 		t.Fatalf("nil reply: %v", err)
 	}
 }
+
+func TestAskTimeout(t *testing.T) {
+	const limit = time.Minute
+	past, cancelPast := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelPast()
+	soon, cancelSoon := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelSoon()
+	late, cancelLate := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelLate()
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		min, max time.Duration // the timeout is in [min, max]
+		err      bool
+	}{
+		{"no deadline", context.Background(), limit, limit, false},
+		{"deadline after the limit", late, limit, limit, false},
+		{"deadline before the limit", soon, time.Nanosecond, 10 * time.Second, false},
+		{"deadline passed", past, 0, 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := askTimeout(c.ctx, limit)
+			if c.err {
+				if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err %v, want ErrBusy and context.DeadlineExceeded", err)
+				}
+				return
+			}
+			if err != nil || d < c.min || d > c.max {
+				t.Fatalf("timeout %v, %v; want in [%v, %v]", d, err, c.min, c.max)
+			}
+		})
+	}
+}
+
+// A request whose deadline has passed is a timeout error at once, for
+// users and calls alike, and is not carried out.
+func TestPastDeadlineIsAnImmediateTimeout(t *testing.T) {
+	h := newCallHarness(t)
+	h.ring(t, "c1")
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	now := h.clock.Now()
+	calls := map[string]func() error{
+		"bind": func() error {
+			_, err := h.users.BindDevice(past, "bob", "d2", store.Device{Vendor: "fcm", Token: "t2"})
+			return err
+		},
+		"get": func() error {
+			_, err := h.users.Get(past, "bob")
+			return err
+		},
+		"presence": func() error {
+			_, err := h.users.ApplyPresence(past, []PresenceUpdate{{UserID: "cy", DeviceID: "d", Online: true, TTLMs: 60_000}})
+			return err
+		},
+		"call action": func() error {
+			_, err := h.calls.Act(past, "c1", ActionAccept, "bob")
+			return err
+		},
+		"call create": func() error {
+			_, _, err := h.calls.Create(past, store.Call{CallID: "c2", Inviter: "ann", State: store.CallRinging,
+				Invitees:  []store.Invitee{{UserID: "cy", State: store.CallRinging}},
+				CreatedAt: now.UnixMilli(), DeadlineAt: now.Add(30 * time.Second).UnixMilli()})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { done <- call() }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err %v, want ErrBusy and context.DeadlineExceeded", err)
+				}
+			case <-time.After(answerWithin):
+				t.Fatal("no answer: the request was asked with no time left")
+			}
+		})
+	}
+	if _, ok, err := h.store.GetDevice("bob", "d2"); ok || err != nil {
+		t.Fatalf("bind carried out: %v %v", ok, err)
+	}
+	if got := h.stored(t, "c1"); got[1] != store.CallRinging {
+		t.Fatalf("accept carried out: %v", got)
+	}
+	if _, ok, err := h.store.GetCall("c2"); ok || err != nil {
+		t.Fatalf("create carried out: %v %v", ok, err)
+	}
+	h.calls.mu.Lock()
+	_, live := h.calls.pids["c2"]
+	h.calls.mu.Unlock()
+	if live {
+		t.Fatal("an actor was left for the call that was never created")
+	}
+	if v, err := h.users.Get(context.Background(), "cy"); err != nil || v.Online {
+		t.Fatalf("presence carried out: %+v %v", v, err)
+	}
+}

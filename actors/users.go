@@ -191,12 +191,9 @@ func (u *Users) ask(ctx context.Context, userID string, msg any) (any, error) {
 	if u.stopped.Load() {
 		return nil, ErrStopped
 	}
-	timeout := u.cfg.RequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(dl))
-	}
-	if timeout <= 0 {
-		return nil, ErrBusy
+	timeout, err := askTimeout(ctx, u.cfg.RequestTimeout)
+	if err != nil {
+		return nil, err
 	}
 	res, err := u.system.Root.RequestFuture(u.shardOf(userID), &envelope{userID: userID, msg: msg}, timeout).Result()
 	if errors.Is(err, actor.ErrTimeout) {
