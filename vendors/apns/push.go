@@ -10,6 +10,7 @@ import (
 	"github.com/sideshow/apns2"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // maxAnswer bounds how much of an APNs answer body is read (real ones are a
@@ -60,13 +61,13 @@ func (c *Client) pushOnce(ctx context.Context, env *apns2.Client, w *wireRequest
 		if seen.status != 0 {
 			// APNs answered, but apns2 could not parse the body: judge by
 			// the status alone.
-			r := resultFor(seen.status, "", parseRetryAfter(seen.retryAfter, c.cfg.Now()))
+			r := resultFor(seen.status, "", retryafter.Parse(seen.retryAfter, c.cfg.Now()))
 			r.Reason = fmt.Sprintf("unparsable APNs answer to HTTP %d: %v", seen.status, err)
 			return r
 		}
 		return transportFailure(ctx, rctx, err)
 	}
-	return resultFor(resp.StatusCode, resp.Reason, parseRetryAfter(seen.retryAfter, c.cfg.Now()))
+	return resultFor(resp.StatusCode, resp.Reason, retryafter.Parse(seen.retryAfter, c.cfg.Now()))
 }
 
 // transportFailure turns a request that got no answer into Retry.

@@ -3,7 +3,6 @@ package apns
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
@@ -114,22 +113,4 @@ func describe(status int, reason string) string {
 		return "the APNs server is shutting down"
 	}
 	return "APNs answered HTTP " + strconv.Itoa(status) + " " + reason
-}
-
-// parseRetryAfter reads a Retry-After header (delay-seconds or HTTP-date).
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

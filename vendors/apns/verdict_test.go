@@ -81,21 +81,3 @@ func TestResultFor(t *testing.T) {
 }
 
 func itoa(n int) string { return string(appendInt(nil, int64(n))) }
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"":                              0,
-		"12":                            12 * time.Second,
-		" 3 ":                           3 * time.Second,
-		"-1":                            0,
-		"soon":                          0,
-		"Thu, 02 Jan 2025 03:05:05 GMT": time.Minute,
-		"Thu, 02 Jan 2025 03:00:00 GMT": 0,
-	}
-	for in, want := range cases {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // quotaBackoff is FCM's documented minimum wait after QUOTA_EXCEEDED
@@ -62,7 +63,7 @@ type apiError struct {
 // parseAnswer reads an error response. A body that is not a Google API
 // error still yields the HTTP status.
 func parseAnswer(status int, header http.Header, body []byte, now time.Time) answer {
-	a := answer{httpStatus: status, retryAfter: parseRetryAfter(header, now)}
+	a := answer{httpStatus: status, retryAfter: retryafter.FromHeader(header, now)}
 	if vendors.IsRedirect(status) {
 		a.location = header.Get("Location")
 	}
@@ -261,27 +262,9 @@ func tokenResult(te *tokenError, now time.Time) vendors.Result {
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
 		r.Verdict = vendors.Retry
-		r.RetryAfter = parseRetryAfter(re.Response.Header, now)
+		r.RetryAfter = retryafter.FromHeader(re.Response.Header, now)
 	default:
 		r.Verdict = vendors.CredentialsBroken
 	}
 	return r
-}
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP date.
-func parseRetryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // Push API result codes (string codes in the JSON body).
@@ -96,7 +97,7 @@ func classify(status int, header http.Header, body []byte, now time.Time) outcom
 	if parsed {
 		if o, ok := classifyCode(string(ans.Code), ans.Msg); ok {
 			if o.verdict == vendors.Retry {
-				o.retryAfter = retryAfter(header, now)
+				o.retryAfter = retryafter.FromHeader(header, now)
 			}
 			return o
 		}
@@ -108,7 +109,7 @@ func classify(status int, header http.Header, body []byte, now time.Time) outcom
 		if status == http.StatusServiceUnavailable {
 			reason = "flow control"
 		}
-		return outcome{verdict: vendors.Retry, code: codeOr(ans.Code, httpCode), reason: reason + detail(ans.Msg, body), retryAfter: retryAfter(header, now),
+		return outcome{verdict: vendors.Retry, code: codeOr(ans.Code, httpCode), reason: reason + detail(ans.Msg, body), retryAfter: retryafter.FromHeader(header, now),
 			throttled: status == http.StatusTooManyRequests}
 	case parsed:
 		// An unknown business code: the request itself is at fault.
@@ -172,24 +173,6 @@ func (o outcome) results(tokens []string) []vendors.Result {
 		}
 	}
 	return out
-}
-
-// retryAfter parses a Retry-After header (seconds or HTTP date); 0 if none.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(min(s, int64(7*24*3600))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 func codeOr(c flexString, def string) string {

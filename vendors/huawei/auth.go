@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // maxTokenMargin caps how long before expires_in a token is refreshed.
@@ -165,7 +166,7 @@ func tokenResult(status int, h http.Header, body []byte, now time.Time) (string,
 		if status == http.StatusServiceUnavailable {
 			reason = "huawei: token endpoint flow control"
 		}
-		return "", 0, &vendors.Result{Verdict: vendors.Retry, Code: codeOr(ans.Error, httpCode), Reason: reason, RetryAfter: retryAfter(h, now)}
+		return "", 0, &vendors.Result{Verdict: vendors.Retry, Code: codeOr(ans.Error, httpCode), Reason: reason, RetryAfter: retryafter.FromHeader(h, now)}
 	default:
 		// 400 (bad client id/secret: error 1101/1102/1203), 401, 403, …:
 		// our credentials or account are refused; pause the account.

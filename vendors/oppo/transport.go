@@ -10,10 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -87,7 +87,7 @@ func (c *Client) post(ctx context.Context, path string, parts ...[]byte) (*answe
 		r := vendors.RedirectResult("OPPO", resp.StatusCode, resp.Header.Get("Location"))
 		return nil, &r, nil
 	}
-	after := retryAfter(resp.Header, c.now())
+	after := retryafter.FromHeader(resp.Header, c.now())
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		r := vendors.Result{Verdict: vendors.Retry, Code: "http_" + strconv.Itoa(resp.StatusCode),
 			Reason: "OPPO answered HTTP " + resp.Status, RetryAfter: after, Throttled: resp.StatusCode == http.StatusTooManyRequests}
@@ -121,19 +121,4 @@ func transportFailure(ctx context.Context, err error) (*answer, *vendors.Result,
 	}
 	r := vendors.Result{Verdict: vendors.Retry, Code: code, Reason: "oppo: " + err.Error()}
 	return nil, &r, nil
-}
-
-// retryAfter reads a Retry-After header (seconds or HTTP date); 0 if none.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

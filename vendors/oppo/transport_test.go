@@ -172,21 +172,3 @@ func TestConnectionRefusedIsRetry(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 }
-
-func TestRetryAfterHeader(t *testing.T) {
-	now := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
-	h := http.Header{}
-	for v, want := range map[string]time.Duration{
-		"":                              0,
-		"12":                            12 * time.Second,
-		"-3":                            0,
-		"soon":                          0,
-		"Sun, 01 Jun 2025 10:01:00 GMT": time.Minute,
-		"Sun, 01 Jun 2025 09:00:00 GMT": 0,
-	} {
-		h.Set("Retry-After", v)
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("Retry-After %q = %v, want %v", v, got, want)
-		}
-	}
-}

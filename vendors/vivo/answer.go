@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // answer is any vivo response body. vivo documents numbers for result and
@@ -157,7 +158,7 @@ func httpResult(status int, header http.Header, body []byte, now time.Time) vend
 	switch {
 	case status >= 500, status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
 		r.Verdict, r.Throttled = vendors.Retry, status == http.StatusTooManyRequests
-		r.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
+		r.RetryAfter = retryafter.FromHeader(header, now)
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		r.Verdict = vendors.CredentialsBroken
 	default:
@@ -176,20 +177,6 @@ func untilNextVivoDay(now time.Time) time.Duration {
 	t := now.In(cst)
 	next := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, cst)
 	return next.Sub(now)
-}
-
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // excerpt is a short printable piece of a body for a Reason.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // MiPush business codes (HTTP 200, "code" in the JSON body).
@@ -130,7 +131,7 @@ func (in interpreter) codeResult(a answer, header http.Header) vendors.Result {
 		if a.Code.N == CodeDailyQuota {
 			r.RetryAfter = untilChinaMidnight(in.now())
 		} else {
-			r.RetryAfter = retryAfter(header, in.now())
+			r.RetryAfter = retryafter.FromHeader(header, in.now())
 		}
 	}
 	return r
@@ -149,7 +150,7 @@ func (in interpreter) statusResult(status int, header http.Header, body []byte) 
 			Reason: "MiPush refused the credentials: " + detail}
 	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status/100 == 5:
 		return vendors.Result{Verdict: vendors.Retry, Code: code, Throttled: status == http.StatusTooManyRequests,
-			Reason: "MiPush unavailable: " + detail, RetryAfter: retryAfter(header, in.now())}
+			Reason: "MiPush unavailable: " + detail, RetryAfter: retryafter.FromHeader(header, in.now())}
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: "MiPush refused the request: " + detail}
 }
@@ -173,21 +174,6 @@ func untilChinaMidnight(now time.Time) time.Duration {
 	cst := time.FixedZone("CST", 8*60*60)
 	y, m, d := now.In(cst).Date()
 	return time.Date(y, m, d+1, 0, 0, 0, 0, cst).Sub(now)
-}
-
-// retryAfter reads a Retry-After header (seconds or HTTP date); 0 if none.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(s)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }
 
 // snippet is a short printable excerpt of a body for a Reason.
