@@ -115,7 +115,7 @@ func (c *Composer) callInvite(kind vendors.Kind, callID string, voip bool, userI
 		return nil, nil // no longer ringing: ringing a phone now would be wrong
 	}
 	for _, iv := range call.Invitees {
-		if iv.UserID == userID && iv.State != "ringing" {
+		if iv.UserID == userID && iv.State != store.CallRinging {
 			return nil, nil // this invitee answered or stopped ringing meanwhile
 		}
 	}

@@ -31,16 +31,18 @@ type CallByRequest struct {
 	By string `json:"by"`
 }
 
+// InviteeResponse is one invitee of a call and its state.
 type InviteeResponse struct {
-	UserID string `json:"user_id"`
-	State  string `json:"state"`
-	Online *bool  `json:"online,omitempty"`
+	UserID string          `json:"user_id"`
+	State  store.CallState `json:"state"`
+	Online *bool           `json:"online,omitempty"`
 }
 
+// CallResponse is a call as the API shows it.
 type CallResponse struct {
 	CallID   string            `json:"call_id"`
 	Inviter  string            `json:"inviter"`
-	State    string            `json:"state"`
+	State    store.CallState   `json:"state"`
 	Deadline string            `json:"deadline"`
 	Invitees []InviteeResponse `json:"invitees"`
 	Data     json.RawMessage   `json:"data,omitempty"`
@@ -97,7 +99,7 @@ func (s *Server) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 	if n := len(req.Invitees); n == 0 || n > s.Config.Calls.MaxInvitees {
 		return invalid("invitees", fmt.Sprintf("invitees must hold 1 to %d user ids, got %d", s.Config.Calls.MaxInvitees, n))
 	}
-	call := store.Call{CallID: req.CallID, Inviter: req.Inviter, State: "ringing"}
+	call := store.Call{CallID: req.CallID, Inviter: req.Inviter, State: store.CallRinging}
 	seen := map[string]bool{}
 	for i, id := range req.Invitees {
 		f := fmt.Sprintf("invitees[%d]", i)
@@ -109,7 +111,7 @@ func (s *Server) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 		}
 		if !seen[id] {
 			seen[id] = true
-			call.Invitees = append(call.Invitees, store.Invitee{UserID: id, State: "ringing"})
+			call.Invitees = append(call.Invitees, store.Invitee{UserID: id, State: store.CallRinging})
 		}
 	}
 	timeout := s.Config.Calls.DefaultTimeout.Std()
