@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -330,24 +331,21 @@ func parseOutboxKey(tag string, key []byte) (OutboxKey, error) {
 	return k, nil
 }
 
-// Cursor is the row's position among its vendor's rows as an opaque,
-// URL-safe string (a dead-letter page's next cursor).
+// Cursor is the row's position among the rows as an opaque, URL-safe
+// string (a dead-letter page's next cursor).
 func (k OutboxKey) Cursor() string {
-	id := k.storedID()
-	b := make([]byte, 0, len(id)+len(k.UserID)+len(k.DeviceID)+2)
-	b = append(append(append(append(append(b, id...), separator), k.UserID...), separator), k.DeviceID...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(k.appendKey(nil, ""))
 }
 
-// ParseCursor is the key of vendor's row at cursor (from Cursor).
-func ParseCursor(vendor, cursor string) (OutboxKey, error) {
+// ParseCursor is the key of the row at cursor (from Cursor).
+func ParseCursor(cursor string) (OutboxKey, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return OutboxKey{}, fmt.Errorf("cursor: %w", err)
 	}
-	k, err := parseOutboxKey(tagDead, append(append([]byte(tagDead+vendor), separator), b...))
-	if err != nil || k.Vendor != vendor {
-		return OutboxKey{}, fmt.Errorf("cursor: not a row position")
+	k, err := parseOutboxKey("", b)
+	if err != nil || k.Vendor == "" {
+		return OutboxKey{}, errors.New("cursor: not a row position")
 	}
 	return k, nil
 }

@@ -390,6 +390,9 @@ func AfterKey(k OutboxKey) []byte { return append(k.Encode(), 0) }
 func (s *Store) scanOutbox(tag, vendor string, after []byte, limit int, fn func(Queued) error) error {
 	lower := append(append([]byte(tag), vendor...), separator)
 	upper := append(append([]byte(tag), vendor...), separator+1)
+	if vendor == "" { // every vendor's rows
+		lower, upper = []byte(tag), append([]byte(tag[:len(tag)-1]), tag[len(tag)-1]+1)
+	}
 	if after != nil {
 		lower = append(slices.Clone(after), separator)
 	}
@@ -573,8 +576,8 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 	return kept, more, nil
 }
 
-// DeadLetters lists up to limit dead letters of vendor after the given key
-// (nil = from the start).
+// DeadLetters lists up to limit dead letters of vendor ("" = every
+// vendor's, in vendor order) after the given key (nil = from the start).
 func (s *Store) DeadLetters(vendor string, after *OutboxKey, limit int) ([]Queued, error) {
 	var from []byte
 	if after != nil {

@@ -228,7 +228,7 @@ func TestOutboxKeyKindsRoundTrip(t *testing.T) {
 				t.Fatalf("%v: parsed back as %+v, %v", k, got, err)
 			}
 		}
-		got, err := ParseCursor(k.Vendor, k.Cursor())
+		got, err := ParseCursor(k.Cursor())
 		if err != nil || got != k {
 			t.Fatalf("%v: cursor parsed back as %+v, %v", k, got, err)
 		}
@@ -238,11 +238,48 @@ func TestOutboxKeyKindsRoundTrip(t *testing.T) {
 		t.Fatalf("stored key %q", got)
 	}
 	for _, bad := range []string{"", "!!", "YQ"} {
-		if _, err := ParseCursor("apns", bad); err == nil {
+		if _, err := ParseCursor(bad); err == nil {
 			t.Fatalf("cursor %q accepted", bad)
 		}
 	}
 	if _, err := parseOutboxKey(tagOutbox, []byte(tagOutbox+"apns\x00callx/noreason\x00u\x00d")); err == nil {
 		t.Fatal("a cancel row id without a reason parsed")
+	}
+}
+
+// DeadLetters without a vendor lists every vendor's, in vendor order,
+// and pages by cursor across a call row and a vendor boundary.
+func TestDeadLettersAcrossVendors(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	rows := []Queued{
+		{Key: OutboxKey{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: "u1", DeviceID: "d"}, Entry: OutboxEntry{Token: "a", Badge: -1}},
+		{Key: OutboxKey{Vendor: "apns", RowID: RowID{Kind: RowCallCancel, ID: "c1", Reason: "timeout"}, UserID: "u2", DeviceID: "d"}, Entry: OutboxEntry{Token: "b", Badge: -1}},
+		{Key: OutboxKey{Vendor: "vivo", RowID: RowID{Kind: RowCallInvite, ID: "c1"}, UserID: "u3", DeviceID: "d"}, Entry: OutboxEntry{Token: "c", Badge: -1}},
+	}
+	if err := s.DeadLetter(rows); err != nil {
+		t.Fatal(err)
+	}
+	var got []OutboxKey
+	var after *OutboxKey
+	for range 10 {
+		page, err := s.DeadLetters("", after, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page[0].Key)
+		k, err := ParseCursor(page[0].Key.Cursor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = &k
+	}
+	if len(got) != 3 || got[0].Vendor != "apns" || got[2].Vendor != "vivo" || got[2].Kind != RowCallInvite {
+		t.Fatalf("pages: %+v", got)
+	}
+	if only, err := s.DeadLetters("vivo", nil, 10); err != nil || len(only) != 1 || only[0].Key.UserID != "u3" {
+		t.Fatalf("vivo's: %+v, %v", only, err)
 	}
 }

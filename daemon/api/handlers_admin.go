@@ -66,12 +66,13 @@ type DeadLetter struct {
 	LastCode  string `json:"last_code"`
 }
 
-// getDeadLetters lists dead letters: ?vendor=huawei (required) &after=<cursor>&limit=100.
+// getDeadLetters lists dead letters: ?vendor=huawei (optional: every
+// vendor's when absent) &after=<cursor>&limit=100.
 func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 	args := rc.QueryArgs()
 	v := string(args.Peek("vendor"))
-	if _, ok := vendors.ParseKind(v); !ok {
-		return invalid("vendor", "vendor is required: one of "+vendors.KindList())
+	if _, ok := vendors.ParseKind(v); !ok && v != "" {
+		return invalid("vendor", "vendor must be one of "+vendors.KindList()+" (or left out for every vendor's)")
 	}
 	limit, e := queryInt(args, "limit", 100, 1, 1000)
 	if e != nil {
@@ -79,9 +80,9 @@ func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	var after *store.OutboxKey
 	if a := string(args.Peek("after")); a != "" {
-		k, err := store.ParseCursor(v, a)
-		if err != nil {
-			return invalid("after", "after must be the next cursor of a previous page")
+		k, err := store.ParseCursor(a)
+		if err != nil || (v != "" && k.Vendor != v) {
+			return invalid("after", "after must be the next cursor of a previous page of the same listing")
 		}
 		after = &k
 	}
