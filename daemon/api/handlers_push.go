@@ -35,7 +35,12 @@ type PushTestResult struct {
 	Reason    string `json:"reason"`
 	LatencyMS int64  `json:"latency_ms"`
 
+	// Unbound: the vendor declared the token invalid and its binding was
+	// removed, as for any other push.
+	Unbound bool `json:"unbound,omitempty"`
+
 	resolvedEnv string // APNs: the environment that accepted an automatic token
+	invalid     bool   // the verdict was TokenInvalid
 }
 
 type PushTestResponse struct {
@@ -130,8 +135,40 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 			}
 		}
 	}
+	for i, t := range targets {
+		if out.Results[i].invalid {
+			out.Results[i].Unbound = s.unbindTested(ctx, req.UserID, t)
+		}
+	}
 	writeJSON(rc, fasthttp.StatusOK, out)
 	return nil
+}
+
+// unbindTested removes the binding of a token a test push found invalid:
+// the user's device, or for a push_id the binding that holds it, if any.
+// It reports whether a binding was removed.
+func (s *Server) unbindTested(ctx context.Context, userID string, t push.Target) bool {
+	deviceID := t.DeviceID
+	if userID == "" {
+		b, ok, err := s.Store.LookupPushID(string(t.Kind), t.Target.Token)
+		if err != nil {
+			s.Log.Warn("test push: looking up an invalid token's binding failed", "vendor", t.Kind, "err", err)
+			return false
+		}
+		if !ok {
+			return false
+		}
+		userID, deviceID = b.UserID, b.DeviceID
+	}
+	removed, err := s.Users.UnbindToken(ctx, userID, deviceID, string(t.Kind), t.Target.Token)
+	if err != nil {
+		s.Log.Warn("test push: unbinding an invalid token failed", "user_id", userID, "device_id", deviceID, "err", err)
+		return false
+	}
+	if removed {
+		s.Log.Info("test push: invalid token unbound", "vendor", t.Kind, "user_id", userID, "device_id", deviceID)
+	}
+	return removed
 }
 
 // sendTest sends to every target at once and reports each verdict.
@@ -155,6 +192,7 @@ func (s *Server) sendTest(ctx context.Context, c vendors.Content, res configs.Re
 			}
 		default:
 			out[i].Code, out[i].Reason, out[i].resolvedEnv = r.Code, r.Reason, r.ResolvedEnv
+			out[i].invalid = r.Verdict == vendors.TokenInvalid
 			if out[i].Code == "" {
 				out[i].Code = r.Verdict.String()
 			}
