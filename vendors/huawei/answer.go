@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
@@ -51,9 +52,9 @@ type outcome struct {
 
 // sendAnswer is the push API's JSON answer.
 type sendAnswer struct {
-	Code      flexString `json:"code"`
-	Msg       string     `json:"msg"`
-	RequestID string     `json:"requestId"`
+	Code      flexjson.String `json:"code"` // Huawei documents strings; a number must not turn a real answer into garbage
+	Msg       string          `json:"msg"`
+	RequestID string          `json:"requestId"`
 }
 
 // partialMsg is the JSON string inside msg for 80100000.
@@ -61,27 +62,6 @@ type partialMsg struct {
 	Success       int      `json:"success"`
 	Failure       int      `json:"failure"`
 	IllegalTokens []string `json:"illegal_tokens"`
-}
-
-// flexString decodes a JSON string or number as a string: Huawei documents
-// string codes, but a number must not turn a real answer into garbage.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*f = flexString(n.String())
-	return nil
 }
 
 // classify maps one push-API answer to an outcome. It never panics on any
@@ -175,7 +155,7 @@ func (o outcome) results(tokens []string) []vendors.Result {
 	return out
 }
 
-func codeOr(c flexString, def string) string {
+func codeOr(c flexjson.String, def string) string {
 	if c != "" {
 		return string(c)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
@@ -20,12 +21,12 @@ const maxTokenMargin = 5 * time.Minute
 
 // tokenAnswer is the token endpoint's JSON answer, success or failure.
 type tokenAnswer struct {
-	AccessToken      string     `json:"access_token"`
-	ExpiresIn        int64      `json:"expires_in"`
-	TokenType        string     `json:"token_type"`
-	Error            flexString `json:"error"`
-	SubError         flexString `json:"sub_error"`
-	ErrorDescription string     `json:"error_description"`
+	AccessToken      string          `json:"access_token"`
+	ExpiresIn        int64           `json:"expires_in"`
+	TokenType        string          `json:"token_type"`
+	Error            flexjson.String `json:"error"`
+	SubError         flexjson.String `json:"sub_error"`
+	ErrorDescription string          `json:"error_description"`
 }
 
 // tokenCall is one refresh in flight; every waiter reads its result after

@@ -7,16 +7,13 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/valyala/fastjson"
 )
 
-// flexInt is an OPPO code: a JSON number, tolerated as a numeric string
-// (codeOf reads it).
-type flexInt int
-
 // answer is the envelope of every OPPO reply.
 type answer struct {
-	Code    *flexInt
+	Code    *int // nil: none
 	Message string
 	// Data is data as JSON when it is an object (the auth reply's); a
 	// unicast_batch reply's array is read into items instead, or itemsErr
@@ -38,7 +35,7 @@ type authData struct {
 type batchItem struct {
 	MessageID      string
 	RegistrationID string
-	ErrorCode      *flexInt
+	ErrorCode      *int // nil: none
 	ErrorMessage   string
 }
 
@@ -46,8 +43,9 @@ type batchItem struct {
 // JSON object or carries no code. It reads with fastjson: a 1000-item
 // batch answer is about 100 KB, and encoding/json spent more CPU on it
 // than the rest of the send. The rules are encoding/json's for the types
-// above (null is absent; a string where a string belongs, an integer or a
-// numeric string for a code), except that a key matches only in its case.
+// above (null is absent, a string where a string belongs) and flexjson's
+// Int for a code (an integer or a numeric string), except that a key
+// matches only in its case.
 //
 // p is the parser to use (nil: a new one); nothing returned refers to it.
 func decodeAnswer(p *fastjson.Parser, body []byte) (*answer, error) {
@@ -128,28 +126,17 @@ func stringOf(v *fastjson.Value) (string, error) {
 	return string(b), nil
 }
 
-// codeOf is an OPPO code: a JSON integer, tolerated as a numeric string;
-// nil for absent or null.
-func codeOf(v *fastjson.Value) (*flexInt, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
-		return nil, nil
-	}
-	var n int
-	var err error
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		n, err = v.Int()
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		n, err = strconv.Atoi(string(b))
-	default:
-		err = errors.New("oppo: code is not an integer")
-	}
+// codeOf is an OPPO code: a JSON integer, tolerated as a numeric string
+// (flexjson.IntOf); nil for absent or null.
+func codeOf(v *fastjson.Value) (*int, error) {
+	n, err := flexjson.IntOf(v)
 	if err != nil {
 		return nil, errors.New("oppo: code is not an integer")
 	}
-	f := flexInt(n)
-	return &f, nil
+	if !n.Set {
+		return nil, nil
+	}
+	return &n.N, nil
 }
 
 // malformed is the Result for a vendor answer the client cannot read. The
@@ -212,5 +199,5 @@ func itemResult(it batchItem, now time.Time) vendors.Result {
 	if it.ErrorCode == nil || *it.ErrorCode == codeSuccess {
 		return vendors.Result{Verdict: vendors.Delivered, Code: strconv.Itoa(codeSuccess), Reason: it.MessageID}
 	}
-	return codeResult(int(*it.ErrorCode), it.ErrorMessage, now)
+	return codeResult(*it.ErrorCode, it.ErrorMessage, now)
 }

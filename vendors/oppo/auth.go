@@ -111,7 +111,7 @@ func (ts *tokenSource) fetch(now time.Time) (string, *vendors.Result) {
 		r.Reason = "auth: " + r.Reason
 		return "", &r
 	}
-	if code := int(*a.Code); code != codeSuccess {
+	if code := *a.Code; code != codeSuccess {
 		r := codeResult(code, a.Message, c.now())
 		if r.Verdict != vendors.Retry {
 			r.Verdict = vendors.CredentialsBroken

@@ -169,7 +169,7 @@ func (c *Client) postBatch(ctx context.Context, messages []byte, regIDs []string
 		if fail != nil {
 			return vendors.Fill(len(regIDs), *fail), nil
 		}
-		code := int(*a.Code)
+		code := *a.Code
 		if code == codeInvalidAuthToken && attempt == 0 {
 			c.auth.invalidate(tok)
 			continue

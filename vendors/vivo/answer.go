@@ -1,7 +1,6 @@
 package vivo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +10,13 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
 // answer is any vivo response body. vivo documents numbers for result and
-// strings for taskId; both decoders also accept the other form.
+// status and strings for taskId; each is also read in the other form
+// (flexjson's Int and String).
 type answer struct {
 	Result       int
 	Desc         string
@@ -26,18 +27,25 @@ type answer struct {
 }
 
 type invalidUser struct {
-	UserID string  `json:"userid"`
-	Status flexInt `json:"status"`
+	UserID string
+	Status int
 }
 
 type wireAnswer struct {
-	Result       *flexInt      `json:"result"`
-	Desc         string        `json:"desc"`
-	TaskID       flexString    `json:"taskId"`
-	AuthToken    string        `json:"authToken"`
-	InvalidUser  *invalidUser  `json:"invalidUser"`
-	InvalidUsers []invalidUser `json:"invalidUsers"`
+	Result       flexjson.Int      `json:"result"`
+	Desc         string            `json:"desc"`
+	TaskID       flexjson.String   `json:"taskId"`
+	AuthToken    string            `json:"authToken"`
+	InvalidUser  *wireInvalidUser  `json:"invalidUser"`
+	InvalidUsers []wireInvalidUser `json:"invalidUsers"`
 }
+
+type wireInvalidUser struct {
+	UserID string       `json:"userid"`
+	Status flexjson.Int `json:"status"`
+}
+
+func (u wireInvalidUser) user() invalidUser { return invalidUser{UserID: u.UserID, Status: u.Status.N} }
 
 // parseAnswer decodes a 200 body; a body without "result" is malformed.
 func parseAnswer(raw []byte) (answer, error) {
@@ -45,49 +53,26 @@ func parseAnswer(raw []byte) (answer, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return answer{}, fmt.Errorf("vivo: answer: %w", err)
 	}
-	if w.Result == nil {
+	if !w.Result.Set {
 		return answer{}, errors.New("vivo: answer: no result field")
 	}
-	return answer{
-		Result:       int(*w.Result),
-		Desc:         w.Desc,
-		TaskID:       string(w.TaskID),
-		AuthToken:    w.AuthToken,
-		InvalidUser:  w.InvalidUser,
-		InvalidUsers: w.InvalidUsers,
-	}, nil
-}
-
-// flexInt accepts 7 or "7".
-type flexInt int
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.Trim(b, `"`)
-	v, err := strconv.Atoi(string(b))
-	if err != nil {
-		return fmt.Errorf("vivo: not an integer: %.20q", b)
+	a := answer{
+		Result:    w.Result.N,
+		Desc:      w.Desc,
+		TaskID:    string(w.TaskID),
+		AuthToken: w.AuthToken,
 	}
-	*f = flexInt(v)
-	return nil
-}
-
-// flexString accepts "7" or 7 (and null).
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
+	if w.InvalidUser != nil {
+		u := w.InvalidUser.user()
+		a.InvalidUser = &u
 	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+	if w.InvalidUsers != nil {
+		a.InvalidUsers = make([]invalidUser, len(w.InvalidUsers))
+		for i, u := range w.InvalidUsers {
+			a.InvalidUsers[i] = u.user()
 		}
-		*f = flexString(s)
-		return nil
 	}
-	*f = flexString(b)
-	return nil
+	return a, nil
 }
 
 // codeResult maps a non-zero business code of a send endpoint to the

@@ -48,7 +48,7 @@ func (c *Client) sendOne(ctx context.Context, m message, regID string) ([]vendor
 	case a.Result == codeOK:
 		return []vendors.Result{{Verdict: vendors.Delivered}}, nil
 	case a.Result == codeRegIDInvalid && a.InvalidUser != nil:
-		res := statusResult(int(a.InvalidUser.Status), a.Desc)
+		res := statusResult(a.InvalidUser.Status, a.Desc)
 		res.Code = "10302/" + res.Code
 		return []vendors.Result{res}, nil
 	}
@@ -97,7 +97,7 @@ func listResults(regIDs []string, a answer) []vendors.Result {
 	}
 	bad := make(map[string]int, len(a.InvalidUsers))
 	for _, u := range a.InvalidUsers {
-		bad[u.UserID] = int(u.Status)
+		bad[u.UserID] = u.Status
 	}
 	for i, id := range regIDs {
 		if st, ok := bad[id]; ok {

@@ -8,8 +8,9 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 )
 
 // maxBodyBytes bounds a request body the simulator reads.
@@ -18,11 +19,13 @@ const maxBodyBytes = 1 << 20
 // authClockSkew is how far a timestamp may be from vivo's clock.
 const authClockSkew = 10 * time.Minute
 
+// simAuthRequest is a /message/auth body; appId and timestamp are each a
+// number or a string, anything else reading as none.
 type simAuthRequest struct {
-	AppID     json.RawMessage `json:"appId"`
-	AppKey    string          `json:"appKey"`
-	Timestamp json.RawMessage `json:"timestamp"`
-	Sign      string          `json:"sign"`
+	AppID     flexjson.LaxString `json:"appId"`
+	AppKey    string             `json:"appKey"`
+	Timestamp flexjson.LaxString `json:"timestamp"`
+	Sign      string             `json:"sign"`
 }
 
 // readJSON checks method and content type and reads the body. It writes
@@ -56,14 +59,13 @@ func (s *Simulator) serveAuth(w http.ResponseWriter, r *http.Request) {
 		fail(w, codeParamInvalid, "请求体不是合法的JSON")
 		return
 	}
-	appID, appOK := rawScalar(req.AppID)
-	ts, tsOK := rawScalar(req.Timestamp)
+	appID, ts := string(req.AppID), string(req.Timestamp)
 	switch {
-	case !appOK || appID == "":
+	case appID == "":
 		fail(w, codeAuthAppIDEmpty, "appId 不能为空")
 	case req.AppKey == "":
 		fail(w, codeAuthAppKeyEmpty, "appKey 不能为空")
-	case !tsOK || ts == "":
+	case ts == "":
 		fail(w, codeAuthTimestampEmpty, "timestamp 不能为空")
 	case req.Sign == "":
 		fail(w, codeAuthSignEmpty, "sign 不能为空")
@@ -119,26 +121,6 @@ func (s *Simulator) checkToken(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-// rawScalar reads a JSON number or string as its text.
-func rawScalar(raw json.RawMessage) (string, bool) {
-	s := strings.TrimSpace(string(raw))
-	if s == "" || s == "null" {
-		return "", false
-	}
-	if s[0] == '"' {
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", false
-		}
-		return v, true
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return "", false
-	}
-	return n.String(), true
 }
 
 func absDuration(d time.Duration) time.Duration {

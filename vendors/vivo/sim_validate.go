@@ -1,47 +1,44 @@
 package vivo
 
 import (
-	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 )
 
 // wireMessage is a /message/send or /message/saveListPayload body as the
 // simulator decodes it. Integers also accept numeric strings, as vivo's own
-// examples send "networkType":"1".
+// examples send "networkType":"1" (flexjson.Int); appId is a number or a
+// string, anything else reading as none.
 type wireMessage struct {
-	AppID           json.RawMessage   `json:"appId"`
-	RegID           string            `json:"regId"`
-	Alias           string            `json:"alias"`
-	NotifyType      *flexInt          `json:"notifyType"`
-	Title           string            `json:"title"`
-	Content         string            `json:"content"`
-	TimeToLive      *flexInt          `json:"timeToLive"`
-	SkipType        *flexInt          `json:"skipType"`
-	SkipContent     string            `json:"skipContent"`
-	NetworkType     *flexInt          `json:"networkType"`
-	Classification  *flexInt          `json:"classification"`
-	Category        string            `json:"category"`
-	NotifyID        *flexInt          `json:"notifyId"`
-	ClientCustomMap map[string]string `json:"clientCustomMap"`
-	Extra           map[string]string `json:"extra"`
-	RequestID       string            `json:"requestId"`
-	PushMode        *flexInt          `json:"pushMode"`
+	AppID           flexjson.LaxString `json:"appId"`
+	RegID           string             `json:"regId"`
+	Alias           string             `json:"alias"`
+	NotifyType      flexjson.Int       `json:"notifyType"`
+	Title           string             `json:"title"`
+	Content         string             `json:"content"`
+	TimeToLive      flexjson.Int       `json:"timeToLive"`
+	SkipType        flexjson.Int       `json:"skipType"`
+	SkipContent     string             `json:"skipContent"`
+	NetworkType     flexjson.Int       `json:"networkType"`
+	Classification  flexjson.Int       `json:"classification"`
+	Category        string             `json:"category"`
+	NotifyID        flexjson.Int       `json:"notifyId"`
+	ClientCustomMap map[string]string  `json:"clientCustomMap"`
+	Extra           map[string]string  `json:"extra"`
+	RequestID       string             `json:"requestId"`
+	PushMode        flexjson.Int       `json:"pushMode"`
 }
 
 // wireList is a /message/pushToList body.
 type wireList struct {
-	AppID     json.RawMessage `json:"appId"`
-	RegIDs    []string        `json:"regIds"`
-	TaskID    flexString      `json:"taskId"`
-	RequestID string          `json:"requestId"`
+	AppID     flexjson.LaxString `json:"appId"`
+	RegIDs    []string           `json:"regIds"`
+	TaskID    flexjson.String    `json:"taskId"`
+	RequestID string             `json:"requestId"`
 }
 
-func (m *wireMessage) classification() int {
-	if m.Classification == nil {
-		return 0
-	}
-	return int(*m.Classification)
-}
+func (m *wireMessage) classification() int { return m.Classification.N }
 
 func (m *wireMessage) target() string {
 	if m.RegID != "" {
@@ -51,12 +48,11 @@ func (m *wireMessage) target() string {
 }
 
 // checkApp validates the body's appId against the simulator's app.
-func (s *Simulator) checkApp(raw json.RawMessage) (int, string) {
-	id, ok := rawScalar(raw)
+func (s *Simulator) checkApp(id flexjson.LaxString) (int, string) {
 	switch {
-	case !ok || id == "":
+	case id == "":
 		return codeParamInvalid, "appId 不能为空"
-	case id != s.appID:
+	case string(id) != s.appID:
 		return codeAppMismatch, "appId 与鉴权信息不一致"
 	}
 	return codeOK, ""
@@ -85,9 +81,9 @@ func (s *Simulator) validate(m *wireMessage, needTarget bool) (int, string) {
 		return codeParamInvalid, "timeToLive 不合法"
 	case !inRange(m.SkipType, 1, 4, false):
 		return codeParamInvalid, "skipType 不合法"
-	case int(*m.SkipType) != 1 && m.SkipContent == "":
+	case m.SkipType.N != 1 && m.SkipContent == "":
 		return codeParamInvalid, "skipContent 不能为空"
-	case m.NetworkType != nil && *m.NetworkType != -1 && *m.NetworkType != 1:
+	case m.NetworkType.Set && m.NetworkType.N != -1 && m.NetworkType.N != 1:
 		return codeParamInvalid, "networkType 不合法"
 	case !inRange(m.Classification, 0, 1, true):
 		return codeParamInvalid, "classification 不合法"
@@ -139,11 +135,11 @@ func (s *Simulator) validateList(l *wireList) (int, string) {
 
 // inRange reports whether v is set and within [lo, hi]; an unset v passes
 // only when optional.
-func inRange(v *flexInt, lo, hi int, optional bool) bool {
-	if v == nil {
+func inRange(v flexjson.Int, lo, hi int, optional bool) bool {
+	if !v.Set {
 		return optional
 	}
-	return int(*v) >= lo && int(*v) <= hi
+	return v.N >= lo && v.N <= hi
 }
 
 // customMapOK applies vivo's clientCustomMap limits: at most 10 pairs and

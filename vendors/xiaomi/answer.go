@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
 )
 
@@ -32,18 +33,23 @@ const (
 //
 //	{"result":"ok","code":0,"trace_id","description","info","data":{"id","bad_regids":"r1,r2"}}
 //	{"result":"error","code":N,"reason","description","trace_id"}
+//
+// Every field is lax (flexjson): MiPush and the SDKs in the wild have been
+// seen to send a number or a numeric string for one field, a string or an
+// array for another, and a field of an unexpected shape reads as absent,
+// so that a shape change never turns an answer unreadable.
 type answer struct {
-	Result      flexString      `json:"result"`
-	Code        flexInt         `json:"code"`
-	Reason      flexString      `json:"reason"`
-	Description flexString      `json:"description"`
-	Data        json.RawMessage `json:"data"`
+	Result      flexjson.LaxString `json:"result"`
+	Code        flexjson.LaxInt    `json:"code"`
+	Reason      flexjson.LaxString `json:"reason"`
+	Description flexjson.LaxString `json:"description"`
+	Data        json.RawMessage    `json:"data"`
 }
 
 // answerData is the "data" object of a successful answer.
 type answerData struct {
-	ID        flexString `json:"id"`
-	BadRegIDs flexList   `json:"bad_regids"`
+	ID        flexjson.LaxString `json:"id"`
+	BadRegIDs flexjson.LaxList   `json:"bad_regids"` // "r1,r2" or ["r1","r2"]
 }
 
 // codeMeaning is the verdict and a human meaning of a MiPush code.
@@ -92,7 +98,7 @@ func (in interpreter) interpret(status int, header http.Header, body []byte, reg
 	}
 	a, ok := parseAnswer(body)
 	switch {
-	case !ok || (!a.Code.Set && a.Result.S != "ok"):
+	case !ok || (!a.Code.Set && a.Result != "ok"):
 		return vendors.Fill(len(regIDs), in.statusResult(status, header, body))
 	case a.Code.N != CodeOK:
 		return vendors.Fill(len(regIDs), in.codeResult(a, header))
@@ -103,17 +109,20 @@ func (in interpreter) interpret(status int, header http.Header, body []byte, reg
 	if len(a.Data) > 0 {
 		_ = json.Unmarshal(a.Data, &data) // data of an unexpected shape = no bad regids
 	}
-	bad := data.BadRegIDs.set()
+	bad := make(map[string]bool, len(data.BadRegIDs))
+	for _, id := range data.BadRegIDs {
+		bad[id] = true
+	}
 	out := make([]vendors.Result, len(regIDs))
 	for i, id := range regIDs {
-		if _, isBad := bad[id]; isBad {
+		if bad[id] {
 			out[i] = vendors.Result{Verdict: vendors.TokenInvalid, Code: "bad_regids",
 				Reason: "MiPush listed the registration id in bad_regids"}
 			continue
 		}
 		out[i] = vendors.Result{Verdict: vendors.Delivered, Code: "0"}
-		if data.ID.S != "" {
-			out[i].Reason = "accepted as " + in.redact(data.ID.S)
+		if data.ID != "" {
+			out[i].Reason = "accepted as " + in.redact(string(data.ID))
 		}
 	}
 	return out
@@ -124,7 +133,7 @@ func (in interpreter) codeResult(a answer, header http.Header) vendors.Result {
 	v, meaning := codeMeaning(a.Code.N)
 	r := vendors.Result{Verdict: v, Code: strconv.Itoa(a.Code.N), Reason: meaning,
 		Throttled: a.Code.N == CodeTooOften || a.Code.N == CodeDailyQuota} // quota: MiPush is up
-	if detail := in.redact(strings.TrimSpace(cmpJoin(a.Reason.S, a.Description.S))); detail != "" {
+	if detail := in.redact(strings.TrimSpace(cmpJoin(string(a.Reason), string(a.Description)))); detail != "" {
 		r.Reason += ": " + detail
 	}
 	if v == vendors.Retry {
