@@ -71,20 +71,47 @@ func refused(b []byte, want string) error {
 	return fmt.Errorf("flexjson: %q is not %s", b, want)
 }
 
+// kind is what one JSON value is, as far as these types care.
+type kind int
+
+const (
+	null kind = iota
+	str
+	number
+	other // true, false, an object or an array
+)
+
+// scalar is what the JSON value b is, and for a string its content (each
+// byte that is not UTF-8 read as U+FFFD, as encoding/json reads a string)
+// or for a number its literal.
+func scalar(b []byte) (kind, []byte, error) {
+	switch {
+	case string(b) == "null":
+		return null, nil, nil
+	case len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		return str, validUTF8(b[1 : len(b)-1]), nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return other, nil, errors.New("flexjson: bad JSON string")
+		}
+		return str, []byte(s), nil
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		// encoding/json has checked the rest of the literal.
+		return number, b, nil
+	}
+	return other, nil, nil
+}
+
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *Int) UnmarshalJSON(b []byte) error {
 	*f = Int{}
+	k, text, err := scalar(b)
 	switch {
-	case isNull(b):
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		s, err := unquote(b)
-		if err != nil {
-			return err
-		}
-		return f.set(s)
-	case isNumber(b):
-		return f.set(b)
+	case err != nil || k == null:
+		return err
+	case k == str || k == number:
+		return f.set(text)
 	}
 	return refused(b, "an integer")
 }
@@ -101,18 +128,12 @@ func (f *Int) set(text []byte) error {
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *String) UnmarshalJSON(b []byte) error {
 	*f = ""
+	k, text, err := scalar(b)
 	switch {
-	case isNull(b):
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		s, err := unquote(b)
-		if err != nil {
-			return err
-		}
-		*f = String(s)
-		return nil
-	case isNumber(b):
-		*f = String(b)
+	case err != nil || k == null:
+		return err
+	case k == str || k == number:
+		*f = String(text)
 		return nil
 	}
 	return refused(b, "a string or a number")
@@ -121,15 +142,12 @@ func (f *String) UnmarshalJSON(b []byte) error {
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *List) UnmarshalJSON(b []byte) error {
 	*f = nil
+	k, text, err := scalar(b)
 	switch {
-	case isNull(b):
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		s, err := unquote(b)
-		if err != nil {
-			return err
-		}
-		for item := range strings.SplitSeq(string(s), ",") {
+	case err != nil || k == null:
+		return err
+	case k == str:
+		for item := range strings.SplitSeq(string(text), ",") {
 			f.add(item)
 		}
 		return nil
@@ -202,25 +220,6 @@ func typeOf(v *fastjson.Value) fastjson.Type {
 		return fastjson.TypeNull
 	}
 	return v.Type()
-}
-
-func isNull(b []byte) bool { return string(b) == "null" }
-
-// isNumber reports whether b starts as a JSON number does; encoding/json
-// has checked the rest.
-func isNumber(b []byte) bool { return len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') }
-
-// unquote is the content of the JSON string b, with each byte that is not
-// UTF-8 read as U+FFFD, as encoding/json reads a string.
-func unquote(b []byte) ([]byte, error) {
-	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
-		return validUTF8(b[1 : len(b)-1]), nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, errors.New("flexjson: bad JSON string")
-	}
-	return []byte(s), nil
 }
 
 // validUTF8 is b with each byte that is not UTF-8 replaced by U+FFFD; b

@@ -58,18 +58,10 @@ func TestInt(t *testing.T) {
 		{`{}`, Int{}, true},
 		{`[7]`, Int{}, true},
 	} {
-		var got Int
-		err := json.Unmarshal([]byte(tc.in), &got)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("Int %s = %+v, %v; want %+v, error %v", tc.in, got, err, tc.want, tc.err)
-		}
+		decodes[Int, LaxInt](t, tc.in, tc.want, tc.err)
 		fj, ferr := IntOf(fastjson.MustParse(tc.in))
 		if (ferr != nil) != tc.err || fj != tc.want {
 			t.Errorf("IntOf %s = %+v, %v; want %+v, error %v", tc.in, fj, ferr, tc.want, tc.err)
-		}
-		var lax LaxInt
-		if err := json.Unmarshal([]byte(tc.in), &lax); err != nil || Int(lax) != tc.want {
-			t.Errorf("LaxInt %s = %+v, %v; want %+v and no error", tc.in, lax, err, tc.want)
 		}
 	}
 }
@@ -91,15 +83,7 @@ func TestString(t *testing.T) {
 		{`{"a":1}`, "", true},
 		{`["a"]`, "", true},
 	} {
-		var got String
-		err := json.Unmarshal([]byte(tc.in), &got)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("String %s = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
-		}
-		var lax LaxString
-		if err := json.Unmarshal([]byte(tc.in), &lax); err != nil || String(lax) != tc.want {
-			t.Errorf("LaxString %s = %q, %v; want %q and no error", tc.in, lax, err, tc.want)
-		}
+		decodes[String, LaxString](t, tc.in, tc.want, tc.err)
 	}
 }
 
@@ -125,15 +109,23 @@ func TestList(t *testing.T) {
 		{`["a",7]`, nil, true},
 		{`[["a"]]`, nil, true},
 	} {
-		var got List
-		err := json.Unmarshal([]byte(tc.in), &got)
-		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("List %s = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
-		}
-		var lax LaxList
-		if err := json.Unmarshal([]byte(tc.in), &lax); err != nil || !reflect.DeepEqual(List(lax), tc.want) {
-			t.Errorf("LaxList %s = %q, %v; want %q and no error", tc.in, lax, err, tc.want)
-		}
+		decodes[List, LaxList](t, tc.in, tc.want, tc.err)
+	}
+}
+
+// decodes checks that in decodes into a T as want, failing when fails
+// says, and into L, T's Lax form, as want without ever failing.
+func decodes[T, L any](t *testing.T, in string, want T, fails bool) {
+	t.Helper()
+	var got T
+	err := json.Unmarshal([]byte(in), &got)
+	if (err != nil) != fails || !reflect.DeepEqual(got, want) {
+		t.Errorf("%T %s = %#v, %v; want %#v, error %v", got, in, got, err, want, fails)
+	}
+	var lax L
+	err = json.Unmarshal([]byte(in), &lax)
+	if asT := reflect.ValueOf(lax).Convert(reflect.TypeFor[T]()).Interface(); err != nil || !reflect.DeepEqual(asT, want) {
+		t.Errorf("%T %s = %#v, %v; want %#v and no error", lax, in, lax, err, want)
 	}
 }
 
@@ -239,4 +231,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-
