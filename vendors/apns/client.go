@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/coalesce"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -103,7 +103,7 @@ func New(cfg Config) (*Client, error) {
 	// client certificate to the host in Location, and count that host's
 	// 200 as delivered. pushOnce makes a 3xx redirect_refused
 	// (vendors.RedirectResult: Misconfigured, the sender pauses).
-	hc := &http.Client{Transport: tap{next: c.transport}, CheckRedirect: vendors.RefuseRedirect}
+	hc := httpclient.Client(tap{next: c.transport}, 0)
 	env := func(host string) *apns2.Client {
 		return &apns2.Client{Host: strings.TrimRight(host, "/"), Certificate: cert, Token: tok, HTTPClient: hc}
 	}

@@ -2,11 +2,9 @@ package fcm
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -45,19 +44,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	base := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
-		c := cfg
-		c.TLS = tc
-		return newBaseTransport(c)
-	})
+	base := newBaseTransport(cfg)
 	// Neither client follows a redirect (the SDK uses hc as given): a
 	// 307/308 would re-send the signed assertion from the token endpoint,
 	// or get the bearer token added by oauth2.Transport on messages:send,
 	// to the host in Location, and count its answer as FCM's. A 3xx is
 	// redirect_refused instead (verdict, tokenResult: vendors.RedirectResult).
-	tokens := newTokenCache(cfg.CredentialsJSON,
-		&http.Client{Transport: base, Timeout: cfg.Timeout, CheckRedirect: vendors.RefuseRedirect}, cfg.Now)
-	hc := &http.Client{Transport: guard{next: &oauth2.Transport{Source: tokens, Base: base}}, CheckRedirect: vendors.RefuseRedirect}
+	tokens := newTokenCache(cfg.CredentialsJSON, httpclient.Client(base, cfg.Timeout), cfg.Now)
+	hc := httpclient.Client(guard{next: &oauth2.Transport{Source: tokens, Base: base}}, 0)
 
 	ctx := context.Background()
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID},

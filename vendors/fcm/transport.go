@@ -3,43 +3,35 @@ package fcm
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/herald-push/herald/vendors/internal/coalesce"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
+	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
 // maxErrorBody caps how much of an error answer is kept.
 const maxErrorBody = 64 << 10
 
 // newBaseTransport is the HTTP/2-capable transport under both the token
-// fetches and the messaging requests, trusting cfg.TLS (New builds one
-// again when SetRootCAs changes the roots).
-func newBaseTransport(cfg Config) *http.Transport {
-	var tc *tls.Config
-	if cfg.TLS != nil {
-		tc = cfg.TLS.Clone()
-	}
-	d := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           coalesce.Dial(d),
-		TLSClientConfig:       tc,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   cfg.MaxConcurrent,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
+// fetches and the messaging requests, trusting cfg.TLS (built again when
+// SetRootCAs changes the roots), its connections gathering concurrent
+// requests' frames into one write (coalesce).
+func newBaseTransport(cfg Config) *tlsroots.Transport {
+	return httpclient.Transport(httpclient.Options{
+		TLS:                 cfg.TLS,
+		Timeout:             cfg.Timeout,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: cfg.MaxConcurrent,
+		Dial:                coalesce.Dial,
 		HTTP2: &http.HTTP2Config{
 			// Detect a dead connection instead of waiting on it.
 			SendPingTimeout: 15 * time.Second,
 			PingTimeout:     10 * time.Second,
 		},
-	}
+	})
 }
 
 // attempt is one messages:send request as the guard saw it. Its fields are

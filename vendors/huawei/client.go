@@ -3,7 +3,6 @@ package huawei
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -43,19 +43,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	tr := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = tc
-		t.ForceAttemptHTTP2 = true // HTTP/2 via ALPN even with a custom TLS config
-		t.MaxIdleConnsPerHost = 64
-		t.ResponseHeaderTimeout = cfg.Timeout
-		return t
-	})
 	// The push API and the token endpoint answer directly; following a
 	// redirect would re-send the bearer token or the client secret to the
-	// host in Location. classify and tokenResult make a 3xx
-	// redirect_refused (Misconfigured).
-	hc := &http.Client{Transport: tr, CheckRedirect: vendors.RefuseRedirect}
+	// host in Location. The client refuses it, and classify and
+	// tokenResult make a 3xx redirect_refused (Misconfigured).
+	hc, tr := httpclient.New(httpclient.Options{TLS: cfg.TLS, Timeout: cfg.Timeout, MaxIdleConnsPerHost: 64})
 	return &Client{
 		hc:      hc,
 		tr:      tr,

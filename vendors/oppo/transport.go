@@ -3,16 +3,14 @@ package oppo
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
@@ -23,27 +21,12 @@ const maxAnswer = 4 << 20
 
 // newHTTPClient builds the client over its own pooled transport: TLS from
 // cfg (built again when SetRootCAs changes the roots), HTTP/2 when the
-// server offers it through ALPN.
+// server offers it through ALPN. OPPO answers directly; following a
+// 307/308 would re-send the form, auth_token or sign with it, to the host
+// in Location, so the client refuses it and post makes a 3xx
+// redirect_refused (Misconfigured).
 func newHTTPClient(cfg Config) (*http.Client, *tlsroots.Transport) {
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
-	tr := tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tlsConf *tls.Config) tlsroots.RoundTripper {
-		return &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         dialer.DialContext,
-			TLSClientConfig:     tlsConf,
-			ForceAttemptHTTP2:   true,
-			TLSHandshakeTimeout: cfg.Timeout,
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
-		}
-	})
-	return &http.Client{
-		Transport: tr,
-		// OPPO answers directly; following a 307/308 would re-send the
-		// form, auth_token or sign with it, to the host in Location. post
-		// makes a 3xx redirect_refused (Misconfigured).
-		CheckRedirect: vendors.RefuseRedirect,
-	}, tr
+	return httpclient.New(httpclient.Options{TLS: cfg.TLS, Timeout: cfg.Timeout, MaxIdleConnsPerHost: 32})
 }
 
 // post sends the form body, the concatenation of parts (sent without

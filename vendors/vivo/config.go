@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -103,31 +104,13 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if cfg.HTTPClient != nil {
-		c.http = vendors.NoRedirects(cfg.HTTPClient)
-	} else {
-		c.http, c.own = newHTTPClient(cfg.TLS, c.timeout)
-	}
-	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
-	return c, nil
-}
-
-// newHTTPClient returns a client that speaks HTTP/2 when the server offers
-// it over ALPN (ForceAttemptHTTP2 keeps that true with a custom TLS config).
-// Timeouts (timeout each) come from each request's context. Its transport
-// is built again when SetRootCAs changes the roots.
-func newHTTPClient(tlsConf *tls.Config, timeout time.Duration) (*http.Client, *tlsroots.Transport) {
-	tr := tlsroots.New(tlsConf, 2*timeout, func(tc *tls.Config) tlsroots.RoundTripper {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = tc
-		t.ForceAttemptHTTP2 = true
-		t.MaxIdleConnsPerHost = 64
-		return t
-	})
 	// vivo answers directly; following a 307 or 308 would re-send the
 	// authToken header (or the auth sign) to whatever host Location names
-	// and count that host's answer as vivo's (httpResult refuses it).
-	return &http.Client{Transport: tr, CheckRedirect: vendors.RefuseRedirect}, tr
+	// and count that host's answer as vivo's: either client refuses it
+	// (httpResult makes the 3xx Misconfigured).
+	c.http, c.own = httpclient.NewOr(cfg.HTTPClient, httpclient.Options{TLS: cfg.TLS, Timeout: c.timeout, MaxIdleConnsPerHost: 64})
+	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
+	return c, nil
 }
 
 // Kind is vendors.Vivo.

@@ -3,16 +3,15 @@ package xiaomi
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
 )
 
@@ -54,37 +53,14 @@ func New(cfg Config) (*Client, error) {
 		timeout: cfg.Timeout,
 	}
 	c.in = interpreter{now: cfg.Now, redact: c.redact}
-	if cfg.HTTPClient != nil {
-		c.http = vendors.NoRedirects(cfg.HTTPClient)
-	} else {
-		c.own = tlsroots.New(cfg.TLS, 2*cfg.Timeout, func(tc *tls.Config) tlsroots.RoundTripper {
-			return newTransport(tc, cfg.Timeout)
-		})
-		c.http = &http.Client{Transport: c.own, CheckRedirect: vendors.RefuseRedirect}
-	}
-	// Either way MiPush's redirects are not followed: a 307 or 308 would
+	c.http, c.own = httpclient.NewOr(cfg.HTTPClient, httpclient.Options{TLS: cfg.TLS, Timeout: cfg.Timeout, MaxIdleConnsPerHost: 100})
+	// Either client, its own or a copy of Config.HTTPClient, refuses
+	// MiPush's redirects: a 307 or 308 would
 	// re-send "Authorization: key=<AppSecret>" to whatever host Location
 	// names (net/http keeps it for the same host name on another port and
 	// for subdomains) and count that host's answer as MiPush's. interpret
 	// makes a 3xx redirect_refused.
 	return c, nil
-}
-
-// newTransport is an HTTP transport that negotiates HTTP/2 over TLS.
-func newTransport(tlsConf *tls.Config, timeout time.Duration) *http.Transport {
-	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   timeout,
-		ExpectContinueTimeout: time.Second,
-	}
-	t.TLSClientConfig = tlsConf
-	return t
 }
 
 // Kind is vendors.Xiaomi.
