@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -31,7 +32,7 @@ func TestPeerMessageGets503WhileItsVendorIsBacklogged(t *testing.T) {
 	wantStatus(t, post("m2"), 202)
 	wantStatus(t, post("m3"), 202)
 	backlogged := func() bool { _, full := s.d.senders.Backlogged(vendors.Huawei); return full }
-	waitUntil(t, "m2 and m3 to fill huawei's queue", 10*time.Second, backlogged)
+	testutil.WaitFor(t, 10*time.Second, backlogged, "m2 and m3 to fill huawei's queue")
 	r := post("m4")
 	wantStatus(t, r, 503)
 	var e errBody
@@ -48,6 +49,6 @@ func TestPeerMessageGets503WhileItsVendorIsBacklogged(t *testing.T) {
 	waitStats(t, "m2 and m3 at the simulator", 10*time.Second, s.d.push.sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
 		return st["huawei"].Unique == 3
 	})
-	waitUntil(t, "huawei's queue to drain", 10*time.Second, func() bool { return !backlogged() })
+	testutil.WaitFor(t, 10*time.Second, func() bool { return !backlogged() }, "huawei's queue to drain")
 	wantStatus(t, post("m4"), 202)
 }

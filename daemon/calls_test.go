@@ -1,15 +1,14 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -39,7 +38,7 @@ func getCallState(t *testing.T, s *testServer, id string) api.CallResponse {
 }
 
 func TestCallInviteAndCancel(t *testing.T) {
-	clock := actors.NewManualClock(time.Now())
+	clock := testutil.NewClock(time.Now())
 	s := startDaemon(t, nil, Env{Clock: clock})
 	callFixture(t, s)
 	sims, _ := s.d.Simulators()
@@ -124,7 +123,7 @@ func TestCallInviteAndCancel(t *testing.T) {
 }
 
 func TestCallTimeoutAndAccept(t *testing.T) {
-	clock := actors.NewManualClock(time.Now())
+	clock := testutil.NewClock(time.Now())
 	s := startDaemon(t, nil, Env{Clock: clock})
 	callFixture(t, s)
 	sims, _ := s.d.Simulators()
@@ -143,13 +142,12 @@ func TestCallTimeoutAndAccept(t *testing.T) {
 	}
 	// Time runs out for bob.
 	clock.Advance(31 * time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for getCallState(t, s, "c2").Invitees[0].State != "timed_out" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no timeout: %+v", getCallState(t, s, "c2"))
+	testutil.CheckFor(t, 10*time.Second, func() error {
+		if c := getCallState(t, s, "c2"); c.Invitees[0].State != "timed_out" {
+			return fmt.Errorf("no timeout: %+v", c)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	waitStats(t, "cancel notices", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
 		return st["apns"].Unique+st["fcm"].Unique+st["huawei"].Unique >= 8
 	})
@@ -169,27 +167,12 @@ func TestCallTimeoutAndAccept(t *testing.T) {
 // TestCallSurvivesRestart: a ringing call still times out on schedule
 // after the daemon restarts.
 func TestCallSurvivesRestart(t *testing.T) {
-	clock := actors.NewManualClock(time.Now())
+	clock := testutil.NewClock(time.Now())
 	dir := t.TempDir()
 	mut := func(c *configs.Config) { c.DataDir = dir }
-	cfg := configs.Default()
-	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	d1, err := New(cfg, Env{Logger: discardLogger(), Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d1.Run(ctx) }()
-	for d1.Addr() == "" {
-		time.Sleep(2 * time.Millisecond)
-	}
-	s1 := &testServer{d: d1, base: "http://" + d1.Addr()}
+	s1 := startDaemonManual(t, mut, Env{Clock: clock})
 	wantStatus(t, s1.do(t, "POST", "/v1/calls", `{"call_id":"c3","inviter":"amy","invitees":["bob"],"timeout_s":20}`), 201)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	s1.stop(t)
 	s := startDaemon(t, mut, Env{Clock: clock})
 	if c := getCallState(t, s, "c3"); c.State != "ringing" {
 		t.Fatalf("after restart: %+v", c)
@@ -200,13 +183,12 @@ func TestCallSurvivesRestart(t *testing.T) {
 		t.Fatalf("timed out early: %+v", c)
 	}
 	clock.Advance(2 * time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for getCallState(t, s, "c3").State != "timed_out" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no timeout after restart: %+v", getCallState(t, s, "c3"))
+	testutil.CheckFor(t, 10*time.Second, func() error {
+		if c := getCallState(t, s, "c3"); c.State != "timed_out" {
+			return fmt.Errorf("no timeout after restart: %+v", c)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestCallRingsDuringFanOut: a call push overtakes a 20 000-member group

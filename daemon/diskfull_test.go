@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -131,10 +132,10 @@ func TestDiskFullRefusesWritesWithoutDyingAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r resp
-	waitUntil(t, "a message accepted after space was freed", 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, func() bool {
 		r = do("POST", "/v1/messages", msg("m-after"))
 		return r.status != 507
-	})
+	}, "a message accepted after space was freed")
 	wantStatus(t, r, 202)
 	waitStats(t, "the message accepted after recovery", 20*time.Second, s.d.push.sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
 		return st["apns"].Unique >= 1

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -18,6 +19,12 @@ func kindOf(i int) vendors.Kind { return vendors.Kinds()[i%len(vendors.Kinds())]
 // token tokenOf(i)) through the batch endpoint.
 func registerUsers(t *testing.T, do func(method, path, body string) resp, from, to int, tokenOf func(int) string) {
 	t.Helper()
+	registerDevices(t, do, from, to, kindOf, tokenOf)
+}
+
+// registerDevices is registerUsers with user i's vendor vendorOf(i).
+func registerDevices(t *testing.T, do func(method, path, body string) resp, from, to int, vendorOf func(int) vendors.Kind, tokenOf func(int) string) {
+	t.Helper()
 	for start := from; start < to; start += 1000 {
 		var b strings.Builder
 		b.WriteString(`{"devices":[`)
@@ -25,7 +32,7 @@ func registerUsers(t *testing.T, do func(method, path, body string) resp, from, 
 			if i > start {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, `{"user_id":"u%d","device_id":"d","vendor":%q,"token":%q}`, i, kindOf(i), tokenOf(i))
+			fmt.Fprintf(&b, `{"user_id":"u%d","device_id":"d","vendor":%q,"token":%q}`, i, vendorOf(i), tokenOf(i))
 		}
 		b.WriteString(`]}`)
 		// A 503 means part of the batch is bound and the rest waited too
@@ -74,27 +81,51 @@ func addMembers(t *testing.T, do func(method, path, body string) resp, g string,
 	}
 }
 
-// waitUntil polls cond until it holds, failing the test after timeout.
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	waitStats(t, what, timeout, func() map[string]simkit.Stats { return nil }, func(map[string]simkit.Stats) bool { return cond() })
-}
-
-// waitStats polls the simulators' stats until done says so.
+// waitStats polls the simulators' stats until done says so, and returns
+// the stats that did; after timeout it fails t with the last ones seen.
 func waitStats(t *testing.T, what string, timeout time.Duration, get func() map[string]simkit.Stats, done func(map[string]simkit.Stats) bool) map[string]simkit.Stats {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st := get()
-		if done(st) {
-			return st
+	var st map[string]simkit.Stats
+	testutil.CheckFor(t, timeout, func() error {
+		if st = get(); done(st) {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			b, _ := json.Marshal(st)
-			t.Fatalf("timed out waiting for %s; simulator stats %s", what, b)
+		b, _ := json.Marshal(st)
+		return fmt.Errorf("waiting for %s; simulator stats %s", what, b)
+	})
+	return st
+}
+
+// waitIdle waits until the daemon has nothing left to send: no fan-out
+// job unfinished and no sender with a row queued, spilled or in flight.
+// Counts read after it are final (a sender's in-flight rows are answered,
+// so the simulators counted them); it is the event tests wait for instead
+// of sleeping before they check that nothing more arrived.
+func (s *testServer) waitIdle(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	testutil.CheckFor(t, timeout, func() error {
+		jobs, err := s.d.store.Jobs()
+		if err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		if len(jobs) > 0 {
+			return fmt.Errorf("%d fan-out jobs unfinished", len(jobs))
+		}
+		for k, v := range s.d.senders.Stats() {
+			if v.Queued != 0 || v.Spilled != 0 || v.InFlight != 0 {
+				return fmt.Errorf("%s: queued %d, spilled %d, in flight %d", k, v.Queued, v.Spilled, v.InFlight)
+			}
+		}
+		return nil
+	})
+}
+
+// totalSent is the rows every sender had accepted by its vendor.
+func (s *testServer) totalSent() (n int64) {
+	for _, v := range s.d.senders.Stats() {
+		n += v.Sent
 	}
+	return n
 }
 
 func totalUnique(st map[string]simkit.Stats) (unique, dups int64) {

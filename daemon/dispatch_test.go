@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/daemon/simhost"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -160,19 +160,11 @@ func TestRateLimitAndReload(t *testing.T) {
 		return float64(len(a)-1) / a[len(a)-1].Sub(a[0]).Seconds()
 	}
 	waitN := func(n int) {
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		testutil.WaitFor(t, 60*time.Second, func() bool {
 			mu2.Lock()
-			got := len(arrivals)
-			mu2.Unlock()
-			if got >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("only %d of %d APNs pushes arrived", got, n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			defer mu2.Unlock()
+			return len(arrivals) >= n
+		}, "%d APNs pushes", n)
 	}
 	send("rate-1", apnsIDs[:1000])
 	waitN(1000)
@@ -243,7 +235,7 @@ func TestRetryAndInvalidToken(t *testing.T) {
 // TestInbox: an offline user finds messages in order, ack trims them,
 // retention drops old ones.
 func TestInbox(t *testing.T) {
-	clock := actors.NewManualClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
+	clock := testutil.NewClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
 	s := startDaemon(t, func(c *configs.Config) { c.Inbox.Retention = configs.Duration(time.Hour) }, Env{Clock: clock})
 	for i := 1; i <= 3; i++ {
 		r := s.do(t, "POST", "/v1/messages", fmt.Sprintf(`{"message_id":"in-%d","from":"amy","to":{"type":"peer","id":"bob"},"body":{"n":%d}}`, i, i))
@@ -305,19 +297,15 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"op-olga"}`), 200)
 	// OPPO requires a title: the vendor answers 40, a final rejection.
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
-	deadline := time.Now().Add(20 * time.Second)
 	var out struct {
 		DeadLetters []api.DeadLetter `json:"dead_letters"`
 	}
-	for len(out.DeadLetters) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter listed")
-		}
-		time.Sleep(20 * time.Millisecond)
+	testutil.WaitFor(t, 20*time.Second, func() bool {
 		r := s.do(t, "GET", "/v1/admin/dead-letters?vendor=oppo", "")
 		wantStatus(t, r, 200)
 		r.json(t, &out)
-	}
+		return len(out.DeadLetters) > 0
+	}, "a dead letter listed")
 	if dl := out.DeadLetters[0]; dl.MessageID != "no-title" || dl.PushID != "oppo:op-olga" || dl.LastCode != "40" {
 		t.Fatalf("dead letter: %+v", dl)
 	}
@@ -336,7 +324,7 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 // TestDailyQuotaHoldsAndResumes: with daily_quota 5 the sender sends five,
 // holds the rest, and sends them when the next UTC day starts.
 func TestDailyQuotaHoldsAndResumes(t *testing.T) {
-	clock := actors.NewManualClock(time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC))
+	clock := testutil.NewClock(time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC))
 	s := startDaemon(t, func(c *configs.Config) { c.Vendors.APNs.Limits.DailyQuota = 5 }, Env{Clock: clock})
 	var ids []string
 	for i := range 8 {
@@ -389,16 +377,15 @@ func TestBrokenCredentialsPauseWithoutLoss(t *testing.T) {
 		loaded.Vendors.Huawei.Retry.InitialBackoff = configs.Duration(50 * time.Millisecond)
 		*c = loaded
 	}
-	d1 := startDaemonManual(t, load)
+	d1 := startDaemonManual(t, load, Env{})
 	wantStatus(t, d1.do(t, "PUT", "/v1/users/hana/devices/mate", `{"vendor":"huawei","token":"hw-hana"}`), 200)
 	wantStatus(t, d1.do(t, "POST", "/v1/messages", `{"message_id":"creds","from":"x","to":{"type":"peer","id":"hana"},"push":{"title":"t","content":"c"}}`), 202)
-	deadline := time.Now().Add(20 * time.Second)
-	for d1.d.senders.Stats()[vendors.Huawei].Paused != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("sender not paused: %+v", d1.d.senders.Stats()[vendors.Huawei])
+	testutil.CheckFor(t, 20*time.Second, func() error {
+		if st := d1.d.senders.Stats()[vendors.Huawei]; st.Paused != 1 {
+			return fmt.Errorf("sender not paused: %+v", st)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if r := d1.do(t, "GET", "/metrics", ""); !strings.Contains(string(r.body), `herald_vendor_paused{vendor="huawei"} 1`) {
 		t.Fatal("metrics do not show the pause")
 	}
@@ -409,7 +396,7 @@ func TestBrokenCredentialsPauseWithoutLoss(t *testing.T) {
 	if err := os.WriteFile(secret, good, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d2 := startDaemonManual(t, load)
+	d2 := startDaemonManual(t, load, Env{})
 	defer d2.stop(t)
 	waitStats(t, "the held push", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
 		return st["huawei"].Unique == 1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"go.yaml.in/yaml/v3"
@@ -326,22 +327,18 @@ func TestCrashMidFanOut(t *testing.T) {
 
 	// Poll the simulators as fast as they answer and kill the daemon as
 	// soon as some of the fan-out has arrived.
-	deadline := time.Now().Add(60 * time.Second)
 	var atKill map[string]simkit.Stats
-	for {
+	testutil.CheckFor(t, 60*time.Second, func() error {
 		st, err := sim.statsErr()
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if u, _ := totalUnique(st); u >= killAfter {
-			atKill = st
-			break
+		if u, _ := totalUnique(st); u < killAfter {
+			return fmt.Errorf("fewer than %d notifications arrived; simulator stats %s", killAfter, statsJSON(st))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d notifications arrived within 60 s; simulator stats %s", killAfter, statsJSON(st))
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		atKill = st
+		return nil
+	})
 	if err := p.stop(t, syscall.SIGKILL); err == nil {
 		t.Fatal("SIGKILL exit reported success")
 	}
@@ -378,20 +375,17 @@ func TestCrashMidFanOut(t *testing.T) {
 	t.Logf("all %d unique notifications arrived %v after the restart (%v after the message)", n, time.Since(restart), time.Since(sent))
 
 	// Let the daemon finish what it has in flight, then check exactness.
-	drainDeadline := time.Now().Add(60 * time.Second)
-	for {
+	testutil.CheckFor(t, 60*time.Second, func() error {
 		busy := int64(0)
-		for _, v := range senderStats(t, p) {
+		vs := senderStats(t, p)
+		for _, v := range vs {
 			busy += v.Queued + v.Spilled + v.InFlight
 		}
-		if busy == 0 {
-			break
+		if busy != 0 {
+			return fmt.Errorf("the daemon still has %d notifications queued or in flight after every device was reached: %+v", busy, vs)
 		}
-		if time.Now().After(drainDeadline) {
-			t.Fatalf("the daemon still has %d notifications queued or in flight after every device was reached: %+v", busy, senderStats(t, p))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	st := sim.stats(t)
 	unique, dups := totalUnique(st)
 	var rejected int64

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 // The end-to-end tests run the real herald binary, built once per test run
@@ -232,13 +233,7 @@ func TestEndToEnd(t *testing.T) {
 	if u := p.user(t, "erin"); !u.Online {
 		t.Fatalf("erin not online: %+v", u)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for p.user(t, "erin").Online {
-		if time.Now().After(deadline) {
-			t.Fatal("erin's lease did not lapse")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, func() bool { return !p.user(t, "erin").Online }, "erin's 1 s lease to lapse")
 
 	// Badge.
 	wantStatus(t, p.do(t, "PUT", "/v1/users/bob/badge", `{"count":4}`), 204)

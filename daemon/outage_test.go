@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -23,7 +23,7 @@ import (
 func TestVendorOutageOfAMinuteLosesNothingOnEveryVendor(t *testing.T) {
 	const perKind = 100
 	n := perKind * len(vendors.Kinds())
-	clock := actors.NewManualClock(time.Unix(1_800_000_000, 0))
+	clock := testutil.NewClock(time.Unix(1_800_000_000, 0))
 	s := startDaemon(t, func(c *configs.Config) {
 		for _, v := range c.Vendors.ByName() {
 			// Far above the traffic: the limits must not pace the test
@@ -53,14 +53,14 @@ func TestVendorOutageOfAMinuteLosesNothingOnEveryVendor(t *testing.T) {
 	// Every vendor gets its rows and fails its first batches; then a minute
 	// of the injected clock passes, a second at a time, each second once
 	// the senders have nothing in flight.
-	waitUntil(t, "every vendor's breaker to open", 30*time.Second, func() bool {
+	testutil.WaitFor(t, 30*time.Second, func() bool {
 		for _, k := range vendors.Kinds() {
 			if stats()[string(k)].BreakerOpened == 0 {
 				return false
 			}
 		}
 		return true
-	})
+	}, "every vendor's breaker to open")
 	idle := func() bool {
 		for _, v := range stats() {
 			if v.InFlight != 0 {
@@ -70,10 +70,10 @@ func TestVendorOutageOfAMinuteLosesNothingOnEveryVendor(t *testing.T) {
 		return true
 	}
 	for range 60 {
-		waitUntil(t, "the senders to have nothing in flight", 30*time.Second, idle)
+		testutil.WaitFor(t, 30*time.Second, idle, "the senders to have nothing in flight")
 		clock.Advance(time.Second)
 	}
-	waitUntil(t, "the senders to have nothing in flight", 30*time.Second, idle)
+	testutil.WaitFor(t, 30*time.Second, idle, "the senders to have nothing in flight")
 	refused := sims.Outage.Status()
 	for _, k := range vendors.Kinds() {
 		v := stats()[string(k)]
@@ -110,7 +110,7 @@ func TestVendorOutageOfAMinuteLosesNothingOnEveryVendor(t *testing.T) {
 		}
 		return true
 	})
-	waitUntil(t, "the senders to have nothing in flight", 30*time.Second, idle)
+	testutil.WaitFor(t, 30*time.Second, idle, "the senders to have nothing in flight")
 	st := sims.Recorder.Snapshot()
 	for _, k := range vendors.Kinds() {
 		if got := st[string(k)]; got.Unique != perKind || got.Duplicates != 0 {

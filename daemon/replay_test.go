@@ -1,13 +1,12 @@
 package daemon
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
-	"github.com/herald-push/herald/vendors/simkit"
 )
 
 // POST /v1/admin/dead-letters/replay moves the matching dead letters back
@@ -22,9 +21,9 @@ func TestDeadLettersReplay(t *testing.T) {
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
 	failed := func(n int64) {
 		t.Helper()
-		waitUntil(t, fmt.Sprint("oppo to fail ", n, " notifications"), 20*time.Second, func() bool {
+		testutil.WaitFor(t, 20*time.Second, func() bool {
 			return s.d.senders.Stats()[vendors.OPPO].Failed >= n
-		})
+		}, "oppo to fail %d notifications", n)
 	}
 	failed(1)
 	requests := func() int64 { return s.d.push.sims.Recorder.Snapshot()["oppo"].Requests }
@@ -62,14 +61,14 @@ func TestDeadLettersReplay(t *testing.T) {
 	if got := requests(); got != before+1 {
 		t.Fatalf("oppo simulator requests %d, want %d (one more for the replay)", got, before+1)
 	}
-	waitStats(t, "the dead letter back", 5*time.Second, s.d.push.sims.Recorder.Snapshot, func(map[string]simkit.Stats) bool {
+	testutil.WaitFor(t, 5*time.Second, func() bool {
 		r := s.do(t, "GET", "/v1/admin/dead-letters?vendor=oppo", "")
 		var dl struct {
 			DeadLetters []api.DeadLetter `json:"dead_letters"`
 		}
 		r.json(t, &dl)
 		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].LastCode == "40" && dl.DeadLetters[0].Attempts == 0
-	})
+	}, "the dead letter back")
 	// By message id: the scan covers that message's rows alone.
 	r = s.do(t, "POST", "/v1/admin/dead-letters/replay", `{"vendor":"oppo","message_id":"no-title"}`)
 	wantStatus(t, r, 200)

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 // testServer is a whole daemon on a random loopback port with a temp Pebble dir.
@@ -19,45 +21,22 @@ type testServer struct {
 	base string
 }
 
+// startDaemon runs a daemon on testConfig(mutate) with env until t ends.
 func startDaemon(t testing.TB, mutate func(*configs.Config), env Env) *testServer {
 	t.Helper()
+	return &runDaemon(t, testConfig(t, mutate), env).testServer
+}
+
+// testConfig is the default configuration on random loopback ports with
+// a temp data directory and a 5 s shutdown, then mutate (when set).
+func testConfig(t testing.TB, mutate func(*configs.Config)) configs.Config {
 	cfg := configs.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.SimListen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
+	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 	cfg.Shutdown.Timeout = configs.Duration(5 * time.Second)
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	if env.Logger == nil {
-		env.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	d, err := New(cfg, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for d.Addr() == "" {
-		select {
-		case err := <-done:
-			t.Fatalf("daemon exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("daemon did not start")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon Run: %v", err)
-		}
-	})
-	return &testServer{d: d, base: "http://" + d.Addr()}
+	return cfg
 }
 
 type resp struct {
@@ -110,47 +89,59 @@ type errBody struct {
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-type fixedClock struct{}
-
-func (fixedClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }
-
-// manualServer is a daemon the test stops itself (for restarts).
+// manualServer is a daemon the test may stop itself (for restarts); it
+// stops when the test ends otherwise.
 type manualServer struct {
 	testServer
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
-func startDaemonManual(t *testing.T, mutate func(*configs.Config)) *manualServer {
+// startDaemonManual is startDaemon for a daemon the test stops itself.
+func startDaemonManual(t *testing.T, mutate func(*configs.Config), env Env) *manualServer {
 	t.Helper()
-	cfg := configs.Default()
-	cfg.Listen, cfg.SimListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
-	cfg.Shutdown.Timeout = configs.Duration(5 * time.Second)
-	if mutate != nil {
-		mutate(&cfg)
+	return runDaemon(t, testConfig(t, mutate), env)
+}
+
+// runDaemon builds a daemon from cfg and env and runs it until stop or
+// the end of t, returning once it listens (or failing t if it exits or
+// does not listen within 10 s). It is the one place the in-process tests
+// wait for a daemon to be ready.
+func runDaemon(t testing.TB, cfg configs.Config, env Env) *manualServer {
+	t.Helper()
+	if env.Logger == nil {
+		env.Logger = discardLogger()
 	}
-	d, err := New(cfg, Env{Logger: discardLogger()})
+	d, err := New(cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &manualServer{cancel: cancel, done: make(chan error, 1)}
 	go func() { m.done <- d.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for d.Addr() == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("daemon did not start")
+	t.Cleanup(func() { m.stop(t) })
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		select {
+		case err := <-m.done:
+			m.done <- err // for stop
+			t.Fatalf("daemon exited before listening: %v", err)
+		default:
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return d.Addr() != ""
+	}, "the daemon to listen")
 	m.testServer = testServer{d: d, base: "http://" + d.Addr()}
 	return m
 }
 
-func (m *manualServer) stop(t *testing.T) {
+// stop ends the daemon's Run and reports its error; later calls do
+// nothing.
+func (m *manualServer) stop(t testing.TB) {
 	t.Helper()
-	m.cancel()
-	if err := <-m.done; err != nil {
-		t.Errorf("daemon Run: %v", err)
-	}
+	m.once.Do(func() {
+		m.cancel()
+		if err := <-m.done; err != nil {
+			t.Errorf("daemon Run: %v", err)
+		}
+	})
 }

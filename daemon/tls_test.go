@@ -5,13 +5,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -42,13 +42,6 @@ func (ca *testCA) issue(t *testing.T, name string, client bool) (certPEM, keyPEM
 	return c, k
 }
 
-func writeFile(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // httpsGet does GET path on a new connection trusting ca (and presenting
 // client, when set) and returns the status.
 func httpsGet(addr, path string, ca *testCA, client *tls.Certificate) (int, error) {
@@ -73,8 +66,8 @@ func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	ca1, ca2 := newTestCA(t), newTestCA(t)
 	c, k := ca1.issue(t, "herald", false)
-	writeFile(t, certFile, c)
-	writeFile(t, keyFile, k)
+	testutil.WriteFile(t, certFile, string(c))
+	testutil.WriteFile(t, keyFile, string(k))
 	var cfg configs.Config
 	s := startDaemon(t, func(c *configs.Config) {
 		c.TLS = configs.TLS{CertFile: certFile, KeyFile: keyFile}
@@ -93,7 +86,7 @@ func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 
 	// A file that cannot be used refuses the reload; the running
 	// certificate keeps serving.
-	writeFile(t, keyFile, []byte("not a key"))
+	testutil.WriteFile(t, keyFile, "not a key")
 	if _, err := s.d.Reload(); err == nil || !strings.Contains(err.Error(), "tls.key_file") {
 		t.Fatalf("reload with a broken key: %v; want an error naming tls.key_file", err)
 	}
@@ -102,8 +95,8 @@ func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 	}
 
 	c, k = ca2.issue(t, "herald renewed", false)
-	writeFile(t, certFile, c)
-	writeFile(t, keyFile, k)
+	testutil.WriteFile(t, certFile, string(c))
+	testutil.WriteFile(t, keyFile, string(k))
 	applied, err := s.d.Reload()
 	if err != nil || !strings.Contains(strings.Join(applied, ","), "tls") {
 		t.Fatalf("reload = %v, %v; want tls applied", applied, err)
@@ -124,9 +117,9 @@ func TestAPIRequiresAClientCertificateWithClientCA(t *testing.T) {
 	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "clients.pem")
 	server, clients, other := newTestCA(t), newTestCA(t), newTestCA(t)
 	c, k := server.issue(t, "herald", false)
-	writeFile(t, certFile, c)
-	writeFile(t, keyFile, k)
-	writeFile(t, caFile, clients.CertPEM())
+	testutil.WriteFile(t, certFile, string(c))
+	testutil.WriteFile(t, keyFile, string(k))
+	testutil.WriteFile(t, caFile, string(clients.CertPEM()))
 	s := startDaemon(t, func(c *configs.Config) {
 		c.TLS = configs.TLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile}
 	}, Env{})

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/simhost"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -38,7 +38,7 @@ func startCAReloadDaemon(t *testing.T, trusted func(*simhost.Run) []byte) *caRel
 		t.Fatal(err)
 	}
 	h := &caReloadDaemon{run: run, caFile: filepath.Join(t.TempDir(), "vendor-ca.pem")}
-	writeTestFile(t, h.caFile, string(trusted(run)))
+	testutil.WriteFile(t, h.caFile, string(trusted(run)))
 	for _, sec := range simCfg.Vendors.ByName() {
 		sec.CAFile = h.caFile
 		sec.Retry = configs.Retry{InitialBackoff: configs.Duration(50 * time.Millisecond), MaxBackoff: configs.Duration(200 * time.Millisecond)}
@@ -122,7 +122,7 @@ func TestVendorCAFileReload(t *testing.T) {
 	}
 	h := startCAReloadDaemon(t, func(*simhost.Run) []byte { return ca1.CertPEM() })
 	h.pushToAll(t, "before")
-	waitUntil(t, "every sender retrying", 20*time.Second, func() bool {
+	testutil.WaitFor(t, 20*time.Second, func() bool {
 		st := h.d.senders.Stats()
 		for _, k := range vendors.Kinds() {
 			if st[k].Retried < 1 {
@@ -130,7 +130,7 @@ func TestVendorCAFileReload(t *testing.T) {
 			}
 		}
 		return true
-	})
+	}, "every sender retrying")
 	for _, k := range vendors.Kinds() {
 		if r := h.sendDirect(t, k, "probe-"+string(k)); r.Verdict != vendors.Retry || !strings.Contains(r.Reason, unknownAuthority) {
 			t.Errorf("%s trusting CA-1: %+v, want Retry for an unknown authority", k, r)
@@ -142,7 +142,7 @@ func TestVendorCAFileReload(t *testing.T) {
 		}
 	}
 
-	writeTestFile(t, h.caFile, string(mustReadFile(t, h.run.CAFile)))
+	testutil.WriteFile(t, h.caFile, string(testutil.ReadFile(t, h.run.CAFile)))
 	applied, err := h.d.Reload()
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +152,9 @@ func TestVendorCAFileReload(t *testing.T) {
 			t.Errorf("applied %v lacks %s", applied, want)
 		}
 	}
-	waitUntil(t, "the queued push delivered to every vendor", 30*time.Second, func() bool { return h.delivered(1) })
+	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(1) }, "the queued push delivered to every vendor")
 	h.pushToAll(t, "after")
-	waitUntil(t, "a new push delivered to every vendor", 30*time.Second, func() bool { return h.delivered(2) })
+	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(2) }, "a new push delivered to every vendor")
 	if applied, err := h.d.Reload(); err != nil || len(applied) != 0 {
 		t.Fatalf("reload with nothing changed: applied %v, err %v", applied, err)
 	}
@@ -178,17 +178,17 @@ func TestVendorCAFileReload(t *testing.T) {
 func TestVendorCAFileReloadRefused(t *testing.T) {
 	dir := t.TempDir()
 	missing, empty := filepath.Join(dir, "missing.pem"), filepath.Join(dir, "empty.pem")
-	writeTestFile(t, empty, "no certificate here\n")
+	testutil.WriteFile(t, empty, "no certificate here\n")
 	other, err := simkit.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherFile := filepath.Join(dir, "other.pem")
-	writeTestFile(t, otherFile, string(other.CertPEM()))
+	testutil.WriteFile(t, otherFile, string(other.CertPEM()))
 
-	h := startCAReloadDaemon(t, func(r *simhost.Run) []byte { return mustReadFile(t, r.CAFile) })
+	h := startCAReloadDaemon(t, func(r *simhost.Run) []byte { return testutil.ReadFile(t, r.CAFile) })
 	h.pushToAll(t, "before")
-	waitUntil(t, "a push delivered to every vendor", 30*time.Second, func() bool { return h.delivered(1) })
+	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(1) }, "a push delivered to every vendor")
 
 	for _, tc := range []struct{ file, says string }{
 		{missing, "vendors.vivo: ca_file: open " + missing},
@@ -223,7 +223,7 @@ func TestVendorCAFileReloadRefused(t *testing.T) {
 		t.Errorf("oppo after the refused reload: %+v", r)
 	}
 	h.pushToAll(t, "after")
-	waitUntil(t, "a push delivered to every vendor after the refused reloads", 30*time.Second, func() bool { return h.delivered(2) })
+	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(2) }, "a push delivered to every vendor after the refused reloads")
 }
 
 // startSimHost is simhost.Start on listen, closed when t ends.
@@ -235,20 +235,4 @@ func startSimHost(t *testing.T, listen, dir string, newCA bool) *simhost.Run {
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	return r
-}
-
-func writeTestFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mustReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/valyala/fasthttp"
 )
 
@@ -29,7 +30,7 @@ func FuzzDecoders(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	cfg := configs.Default()
-	d := &Server{Deps: Deps{Config: cfg, Clock: fixedClock{}}}
+	d := &Server{Deps: Deps{Config: cfg, Clock: testutil.NewClock(time.Unix(1_800_000_000, 0))}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		check := func(e *apiError) {
 			if e != nil && (e.Status != fasthttp.StatusBadRequest || e.Message == "" || e.Code != codeInvalidArgument) {
@@ -56,7 +57,3 @@ func FuzzDecoders(f *testing.F) {
 		check(decodeJSON(body, &lr))
 	})
 }
-
-type fixedClock struct{}
-
-func (fixedClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }

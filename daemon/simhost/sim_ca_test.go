@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -37,7 +38,7 @@ func startT(t *testing.T, listen, dir string, newCA bool) *Run {
 func trustingOnly(t *testing.T, caFile string) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(mustReadFile(t, caFile)) {
+	if !pool.AppendCertsFromPEM(testutil.ReadFile(t, caFile)) {
 		t.Fatalf("%s holds no certificate", caFile)
 	}
 	c := &http.Client{
@@ -63,15 +64,6 @@ func getStats(c *http.Client, url string) error {
 	return nil
 }
 
-func mustReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestSimCAReusedAcrossRestarts: a client that trusts only the ca.pem of
 // the first `herald sim` start keeps reaching the simulators after they
 // restart on the same --out directory and address; --new-ca replaces the
@@ -86,7 +78,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	if first.CAFile != caFile {
 		t.Fatalf("CAFile = %s, want %s", first.CAFile, caFile)
 	}
-	caPEM := mustReadFile(t, caFile)
+	caPEM := testutil.ReadFile(t, caFile)
 	st, err := os.Stat(filepath.Join(dir, CAKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +86,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("%s has mode %v, want 0600", CAKeyFile, st.Mode().Perm())
 	}
-	if cfg := mustReadFile(t, first.ConfigPath); !bytes.Contains(cfg, []byte("ca_file: \""+caFile+"\"")) {
+	if cfg := testutil.ReadFile(t, first.ConfigPath); !bytes.Contains(cfg, []byte("ca_file: \""+caFile+"\"")) {
 		t.Fatalf("herald-sim.yaml does not trust %s:\n%s", caFile, cfg)
 	}
 	client := trustingOnly(t, caFile) // built once, kept across the restart like herald's
@@ -113,7 +105,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 	if second.CACreated {
 		t.Fatal("second start made a new CA")
 	}
-	if got := mustReadFile(t, caFile); !bytes.Equal(got, caPEM) {
+	if got := testutil.ReadFile(t, caFile); !bytes.Equal(got, caPEM) {
 		t.Fatal("second start rewrote ca.pem")
 	}
 
@@ -121,7 +113,7 @@ func TestSimCAReusedAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := startT(t, addr, dir, true)
-	if !third.CACreated || bytes.Equal(mustReadFile(t, caFile), caPEM) {
+	if !third.CACreated || bytes.Equal(testutil.ReadFile(t, caFile), caPEM) {
 		t.Fatal("--new-ca kept the old CA")
 	}
 	err = getStats(client, third.URL)
@@ -151,19 +143,19 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 		blame   string    // CAFile, CAKeyFile or simKeysFile
 		says    string
 	}{
-		{"corrupt ca.pem", func(t *testing.T, c, _ string) { writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, CAFile, "no PEM CERTIFICATE"},
-		{"ca.pem holds a key", func(t *testing.T, c, k string) { writeTestFile(t, c, string(mustReadFile(t, k))) }, now, CAFile, "no PEM CERTIFICATE"},
+		{"corrupt ca.pem", func(t *testing.T, c, _ string) { testutil.WriteFile(t, c, "-----BEGIN CERTIFICATE-----\nnot base64\n") }, now, CAFile, "no PEM CERTIFICATE"},
+		{"ca.pem holds a key", func(t *testing.T, c, k string) { testutil.WriteFile(t, c, string(testutil.ReadFile(t, k))) }, now, CAFile, "no PEM CERTIFICATE"},
 		{"ca.pem garbage DER", func(t *testing.T, c, _ string) {
-			writeTestFile(t, c, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+			testutil.WriteFile(t, c, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 		}, now, CAFile, "x509"},
-		{"corrupt key", func(t *testing.T, _, k string) { writeTestFile(t, k, "garbage") }, now, CAKeyFile, "no PEM block"},
-		{"not a CA", func(t *testing.T, c, k string) { writeTestFile(t, c, string(leafPEM(t, c, k))) }, now, CAFile, "not a CA certificate"},
-		{"key of another CA", func(t *testing.T, _, k string) { writeTestFile(t, k, string(otherKey)) }, now, CAKeyFile, "does not match the certificate"},
+		{"corrupt key", func(t *testing.T, _, k string) { testutil.WriteFile(t, k, "garbage") }, now, CAKeyFile, "no PEM block"},
+		{"not a CA", func(t *testing.T, c, k string) { testutil.WriteFile(t, c, string(leafPEM(t, c, k))) }, now, CAFile, "not a CA certificate"},
+		{"key of another CA", func(t *testing.T, _, k string) { testutil.WriteFile(t, k, string(otherKey)) }, now, CAKeyFile, "does not match the certificate"},
 		{"key missing", func(t *testing.T, _, k string) { removeTestFile(t, k) }, now, CAKeyFile, "has no private key"},
 		{"expired", func(*testing.T, string, string) {}, now.Add(simCAValidity + 24*time.Hour), CAFile, "expired"},
 		{"not yet valid", func(*testing.T, string, string) {}, now.Add(-48 * time.Hour), CAFile, "not valid before"},
 		{"corrupt signing keys", func(t *testing.T, c, _ string) {
-			writeTestFile(t, filepath.Join(filepath.Dir(c), simKeysFile), "garbage")
+			testutil.WriteFile(t, filepath.Join(filepath.Dir(c), simKeysFile), "garbage")
 		}, now, simKeysFile, "not a PEM block"},
 	}
 	for _, tc := range cases {
@@ -206,7 +198,7 @@ func TestSimCABrokenFilesNameTheFile(t *testing.T) {
 // certificate that is not a CA's.
 func leafPEM(t *testing.T, certPath, keyPath string) []byte {
 	t.Helper()
-	ca, err := simkit.LoadCA(mustReadFile(t, certPath), mustReadFile(t, keyPath), time.Now())
+	ca, err := simkit.LoadCA(testutil.ReadFile(t, certPath), testutil.ReadFile(t, keyPath), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,13 +207,6 @@ func leafPEM(t *testing.T, certPath, keyPath string) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: conf.Certificates[0].Certificate[0]})
-}
-
-func writeTestFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func removeTestFile(t *testing.T, path string) {

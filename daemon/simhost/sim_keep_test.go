@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
@@ -112,11 +113,11 @@ func TestSimCAConcurrentFirstStarts(t *testing.T) {
 		wg.Go(func() { states[i], errs[i] = KeepState(dir, false, now, discardLog) })
 	}
 	wg.Wait()
-	certPEM, keyPEM := mustReadFile(t, filepath.Join(dir, CAFile)), mustReadFile(t, filepath.Join(dir, CAKeyFile))
+	certPEM, keyPEM := testutil.ReadFile(t, filepath.Join(dir, CAFile)), testutil.ReadFile(t, filepath.Join(dir, CAKeyFile))
 	if _, err := simkit.LoadCA(certPEM, keyPEM, now); err != nil {
 		t.Fatalf("the CA files do not pair: %v", err)
 	}
-	keysPEM := mustReadFile(t, filepath.Join(dir, simKeysFile))
+	keysPEM := testutil.ReadFile(t, filepath.Join(dir, simKeysFile))
 	for i, st := range states {
 		if errs[i] != nil {
 			t.Fatalf("start %d: %v", i, errs[i])
@@ -150,15 +151,15 @@ func TestSimCACreateAfterLostRace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
-			writeTestFile(t, keyPath, string(other.KeyPEM()))
+			testutil.WriteFile(t, keyPath, string(other.KeyPEM()))
 			if tc.withCert {
-				writeTestFile(t, certPath, string(other.CertPEM()))
+				testutil.WriteFile(t, certPath, string(other.CertPEM()))
 			}
 			ca, created, err := createSimCA(certPath, keyPath, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if created || !bytes.Equal(ca.KeyPEM(), other.KeyPEM()) || !bytes.Equal(ca.CertPEM(), mustReadFile(t, certPath)) {
+			if created || !bytes.Equal(ca.KeyPEM(), other.KeyPEM()) || !bytes.Equal(ca.CertPEM(), testutil.ReadFile(t, certPath)) {
 				t.Fatalf("created %v; the CA is not the other start's key with the certificate on disk", created)
 			}
 			if tc.withCert && !bytes.Equal(ca.CertPEM(), other.CertPEM()) {
@@ -181,18 +182,18 @@ func TestSimCAKeyWithoutCertIsCertified(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := filepath.Join(t.TempDir(), "lost-ca.pem")
-	writeTestFile(t, lost, string(mustReadFile(t, certPath)))
-	keyPEM := mustReadFile(t, keyPath)
+	testutil.WriteFile(t, lost, string(testutil.ReadFile(t, certPath)))
+	keyPEM := testutil.ReadFile(t, keyPath)
 	removeTestFile(t, certPath)
 
 	r := startT(t, "127.0.0.1:0", dir, false)
 	if r.CACreated {
 		t.Fatal("reported a new CA; want the key on disk certified")
 	}
-	if !bytes.Equal(mustReadFile(t, keyPath), keyPEM) {
+	if !bytes.Equal(testutil.ReadFile(t, keyPath), keyPEM) {
 		t.Fatal("the CA key was replaced")
 	}
-	if _, err := simkit.LoadCA(mustReadFile(t, certPath), keyPEM, time.Now()); err != nil {
+	if _, err := simkit.LoadCA(testutil.ReadFile(t, certPath), keyPEM, time.Now()); err != nil {
 		t.Fatalf("the CA files do not pair: %v", err)
 	}
 	if err := getStats(trustingOnly(t, lost), r.URL); err != nil {
@@ -211,14 +212,14 @@ func TestSimStateWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyPath := filepath.Join(dir, CAKeyFile)
-	writeTestFile(t, filepath.Join(dir, CAFile), string(soon.CertPEM()))
-	writeTestFile(t, keyPath, string(soon.KeyPEM()))
+	testutil.WriteFile(t, filepath.Join(dir, CAFile), string(soon.CertPEM()))
+	testutil.WriteFile(t, keyPath, string(soon.KeyPEM()))
 	if err := os.Chmod(keyPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stale, fresh := filepath.Join(dir, "."+CAFile+".123"), filepath.Join(dir, "."+simKeysFile+".456")
-	writeTestFile(t, stale, "half")
-	writeTestFile(t, fresh, "half")
+	testutil.WriteFile(t, stale, "half")
+	testutil.WriteFile(t, fresh, "half")
 	if err := os.Chtimes(stale, now.Add(-time.Hour), now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
