@@ -156,7 +156,7 @@ func (r Result) Err() error {
 	if r.Verdict == Delivered {
 		return nil
 	}
-	return &Error{Verdict: r.Verdict, Code: r.Code, Reason: r.Reason, RetryAfter: r.RetryAfter}
+	return &Error{Verdict: r.Verdict, Code: r.Code, Reason: r.Reason, RetryAfter: r.RetryAfter, Throttled: r.Throttled}
 }
 
 // Error is the one typed vendor error; inspect it with errors.As.
@@ -165,6 +165,18 @@ type Error struct {
 	Code       string
 	Reason     string
 	RetryAfter time.Duration
+	Throttled  bool
+}
+
+// ResultOf is the Result an *Error in err's chain stands for (a vendor
+// client's token fetch hands its verdict through its cache that way); ok
+// is false when err holds none.
+func ResultOf(err error) (r Result, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return Result{}, false
+	}
+	return Result{Verdict: e.Verdict, Code: e.Code, Reason: e.Reason, RetryAfter: e.RetryAfter, Throttled: e.Throttled}, true
 }
 
 func (e *Error) Error() string {

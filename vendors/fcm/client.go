@@ -17,6 +17,7 @@ import (
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
 
 // ErrClosed is returned by Send after Close.
@@ -27,7 +28,7 @@ var ErrClosed = errors.New("fcm: client closed")
 type Client struct {
 	kind      vendors.Kind
 	mc        *messaging.Client
-	tokens    *tokenCache
+	tokens    *tokencache.Cache[*oauth2.Token]
 	transport *tlsroots.Transport // under the token fetches and the messaging requests
 	timeout   time.Duration
 	now       func() time.Time
@@ -47,11 +48,11 @@ func New(cfg Config) (*Client, error) {
 	base := newBaseTransport(cfg)
 	// Neither client follows a redirect (the SDK uses hc as given): a
 	// 307/308 would re-send the signed assertion from the token endpoint,
-	// or get the bearer token added by oauth2.Transport on messages:send,
-	// to the host in Location, and count its answer as FCM's. A 3xx is
-	// redirect_refused instead (verdict, tokenResult: vendors.RedirectResult).
-	tokens := newTokenCache(cfg.CredentialsJSON, httpclient.Client(base, cfg.Timeout), cfg.Now)
-	hc := httpclient.Client(guard{next: &oauth2.Transport{Source: tokens, Base: base}}, 0)
+	// or get the bearer token added on messages:send, to the host in
+	// Location, and count its answer as FCM's. A 3xx is redirect_refused
+	// instead (verdict, tokenResult: vendors.RedirectResult).
+	tokens := newTokens(cfg.CredentialsJSON, httpclient.Client(base, cfg.Timeout), cfg.Now, cfg.Timeout)
+	hc := httpclient.Client(guard{next: bearer{tokens: tokens, next: base}}, 0)
 
 	ctx := context.Background()
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID},
@@ -90,10 +91,11 @@ func (c *Client) RequestPerTarget() bool { return true }
 func (c *Client) SetRootCAs(pool *x509.CertPool) { c.transport.SetRootCAs(pool) }
 
 // Close makes later Sends fail with ErrClosed, stops the request workers
-// and drops idle connections.
+// and a token fetch in flight, and drops idle connections.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	c.pool.Close()
+	c.tokens.Close()
 	c.transport.CloseIdleConnections()
 	return nil
 }
@@ -152,22 +154,29 @@ func (c *Client) sendOne(ctx context.Context, tmpl *messaging.Message, token str
 	}
 	msg := *tmpl
 	msg.Token = token
-	gen := c.tokens.generation()
-	r, a := c.post(ctx, &msg)
+	r, a, sent := c.post(ctx, &msg)
 	if refusedBearer(a) && ctx.Err() == nil {
-		c.tokens.invalidate(gen)
-		r, _ = c.post(ctx, &msg)
+		c.tokens.Invalidate(sent)
+		r, _, _ = c.post(ctx, &msg)
 	}
 	return r
 }
 
 // post runs one messages:send under its own deadline and classifies it.
-// The answer is returned for the caller's auth-refresh decision.
-func (c *Client) post(ctx context.Context, msg *messaging.Message) (vendors.Result, answer) {
+// The answer and the access token sent (nil: none) are returned for the
+// caller's auth-refresh decision.
+func (c *Client) post(ctx context.Context, msg *messaging.Message) (vendors.Result, answer, *oauth2.Token) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	rctx, at := withAttempt(rctx, cancel)
 	name, err := c.mc.Send(rctx, msg)
+	r, a := c.judge(ctx, at, name, err)
+	return r, a, at.bearer
+}
+
+// judge classifies one messages:send from what the SDK returned (the
+// message's name, err) and what the guard saw of it (at).
+func (c *Client) judge(ctx context.Context, at *attempt, name string, err error) (vendors.Result, answer) {
 	now := c.now()
 	switch {
 	case at.stopped && at.err != nil:

@@ -14,8 +14,9 @@
 // (CredentialsFromJSONWithType, google.ServiceAccount, scope
 // firebase.messaging), which signs an RS256 assertion and posts it to the
 // JSON's token_uri with an *http.Client that trusts Config.TLS. The access
-// token is cached by a small cache that uses Config.Now, so an injected
-// clock expires it; a 401 UNAUTHENTICATED (without an FcmError detail, i.e.
+// token is cached (tokencache, on Config.Now, so an injected clock expires
+// it) and refreshed ahead of its expiry, one fetch shared by concurrent
+// requests; a 401 UNAUTHENTICATED (without an FcmError detail, i.e.
 // our bearer and not a third-party credential) drops the cached token and
 // resends once — the only retry Send does on its own.
 //
@@ -85,7 +86,7 @@
 // Redirects are never followed, neither by the token fetch nor by
 // messages:send (the SDK gets the Client's own *http.Client through
 // option.WithHTTPClient and uses it as is): a 307/308 would re-send the
-// signed assertion, or the bearer token that oauth2.Transport adds to
+// signed assertion, or the bearer token the client adds to
 // every request, to the host in Location, and its answer would count as
 // FCM's. Any 3xx from either → Misconfigured (vendors.RedirectResult: the
 // sender pauses, as for CredentialsBroken, without counting an attempt)

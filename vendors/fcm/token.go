@@ -6,33 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
 
-// expiryMargin refreshes an access token this long before it expires.
-const expiryMargin = time.Minute
-
-// tokenCache is the oauth2.TokenSource under the messaging requests. It
+// newTokens is the access-token cache under the messaging requests. It
 // fetches through golang.org/x/oauth2/google (the JWT-bearer grant at the
-// key's token_uri), keeps the token until Now says it expires, and can drop
-// it when FCM refuses it. Safe for concurrent use; one fetch at a time.
-type tokenCache struct {
-	keyJSON []byte
-	hc      *http.Client // trusts Config.TLS, has Config.Timeout
-	now     func() time.Time
-
-	mu     sync.Mutex
-	tok    *oauth2.Token
-	expiry time.Time // on c.now's clock
-	gen    uint64    // bumped by every fetch
-}
-
-func newTokenCache(keyJSON []byte, hc *http.Client, now func() time.Time) *tokenCache {
-	return &tokenCache{keyJSON: keyJSON, hc: hc, now: now}
+// key's token_uri) over hc, and refreshes a token ahead of the expiry Now
+// says (tokencache's default margins).
+func newTokens(keyJSON []byte, hc *http.Client, now func() time.Time, timeout time.Duration) *tokencache.Cache[*oauth2.Token] {
+	f := fetcher{keyJSON: keyJSON, hc: hc}
+	return tokencache.New(f.fetch, tokencache.Config{Now: now, Timeout: timeout})
 }
 
 // tokenError marks a failure to obtain an access token (as opposed to a
@@ -42,40 +30,42 @@ type tokenError struct{ err error }
 func (e *tokenError) Error() string { return "fcm: access token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
-// Token returns the cached access token, fetching a new one when there is
-// none or it is about to expire.
-func (c *tokenCache) Token() (*oauth2.Token, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok != nil && c.now().Before(c.expiry.Add(-expiryMargin)) {
-		return c.tok, nil
-	}
-	tok, err := c.fetch()
-	if err != nil {
-		return nil, &tokenError{err: err}
-	}
-	c.tok, c.gen = tok, c.gen+1
-	c.expiry = c.now().Add(lifetime(tok))
-	return tok, nil
+// fetcher runs the service-account flow.
+type fetcher struct {
+	keyJSON []byte
+	hc      *http.Client // trusts Config.TLS, has Config.Timeout
 }
 
-// fetch runs the service-account flow once. A fresh credentials object per
-// fetch keeps x/oauth2's own token reuse (wall clock, no invalidation) out
-// of the way; it happens about once an hour.
-func (c *tokenCache) fetch() (*oauth2.Token, error) {
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c.hc)
-	creds, err := google.CredentialsFromJSONWithType(ctx, c.keyJSON, google.ServiceAccount, Scope)
+// fetch runs the service-account flow once, under ctx. A fresh credentials
+// object per fetch keeps x/oauth2's own token reuse (wall clock, no
+// invalidation) out of the way; it happens about once an hour.
+func (f fetcher) fetch(ctx context.Context) (*oauth2.Token, time.Duration, error) {
+	// x/oauth2 sends the grant without a context: hc's requests carry ctx.
+	hc := *f.hc
+	hc.Transport = withContext{ctx: ctx, next: f.hc.Transport}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, &hc)
+	creds, err := google.CredentialsFromJSONWithType(octx, f.keyJSON, google.ServiceAccount, Scope)
 	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
+		return nil, 0, &tokenError{err: fmt.Errorf("credentials: %w", err)}
 	}
 	tok, err := creds.TokenSource.Token()
 	if err != nil {
-		return nil, err
+		return nil, 0, &tokenError{err: err}
 	}
 	if tok.AccessToken == "" {
-		return nil, errors.New("token endpoint answered without access_token")
+		return nil, 0, &tokenError{err: errors.New("token endpoint answered without access_token")}
 	}
-	return tok, nil
+	return tok, lifetime(tok), nil
+}
+
+// withContext sends every request under ctx.
+type withContext struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+func (w withContext) RoundTrip(r *http.Request) (*http.Response, error) {
+	return w.next.RoundTrip(r.WithContext(w.ctx))
 }
 
 // lifetime is how long tok is valid from now: the "expires_in" it came
@@ -97,19 +87,26 @@ func lifetime(tok *oauth2.Token) time.Duration {
 	return time.Hour
 }
 
-// generation identifies the token currently cached.
-func (c *tokenCache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
+// bearer is the RoundTripper under the SDK's requests: it adds the access
+// token, waiting under the request's context when one is being fetched,
+// and records in the request's attempt which token it sent.
+type bearer struct {
+	tokens *tokencache.Cache[*oauth2.Token]
+	next   http.RoundTripper
 }
 
-// invalidate drops the cached token if it is still the one of generation
-// gen, so that many requests refused with the same token cause one fetch.
-func (c *tokenCache) invalidate(gen uint64) {
-	c.mu.Lock()
-	if c.gen == gen {
-		c.tok = nil
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := b.tokens.Get(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // a RoundTripper closes the body, also on error
+		}
+		return nil, err
 	}
-	c.mu.Unlock()
+	if a, ok := req.Context().Value(attemptKey{}).(*attempt); ok {
+		a.bearer = tok
+	}
+	r := req.Clone(req.Context()) // a RoundTripper leaves the request as it is
+	tok.SetAuthHeader(r)
+	return b.next.RoundTrip(r)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/herald-push/herald/vendors/internal/coalesce"
 	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
@@ -39,11 +41,12 @@ func newBaseTransport(cfg Config) *tlsroots.Transport {
 // read after the SDK returned on that same goroutine.
 type attempt struct {
 	cancel  context.CancelFunc
-	status  int         // HTTP status of the last response, 0 = none
-	header  http.Header // its headers
-	body    []byte      // a 503's body (buffered before the guard stopped the SDK)
-	err     error       // the transport (or token) error that stopped the SDK
-	stopped bool        // the guard cancelled the request context
+	status  int           // HTTP status of the last response, 0 = none
+	header  http.Header   // its headers
+	body    []byte        // a 503's body (buffered before the guard stopped the SDK)
+	err     error         // the transport (or token) error that stopped the SDK
+	stopped bool          // the guard cancelled the request context
+	bearer  *oauth2.Token // the access token sent (set by bearer)
 }
 
 type attemptKey struct{}

@@ -139,10 +139,16 @@ func classifyCode(code, msg string) (outcome, bool) {
 	return o, true
 }
 
+// result is o's Result for a token (of a request that was not a partial
+// success).
+func (o outcome) result() vendors.Result {
+	return vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason, RetryAfter: o.retryAfter, Throttled: o.throttled}
+}
+
 // results expands o to one Result per token.
 func (o outcome) results(tokens []string) []vendors.Result {
 	if !o.partial {
-		return vendors.Fill(len(tokens), vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason, RetryAfter: o.retryAfter, Throttled: o.throttled})
+		return vendors.Fill(len(tokens), o.result())
 	}
 	out := make([]vendors.Result, len(tokens))
 	for i, t := range tokens {

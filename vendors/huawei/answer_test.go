@@ -142,13 +142,3 @@ func TestTokenResult(t *testing.T) {
 		})
 	}
 }
-
-func TestTokenMargin(t *testing.T) {
-	for ttl, want := range map[time.Duration]time.Duration{
-		time.Hour: 5 * time.Minute, 10 * time.Minute: time.Minute, 10 * time.Second: time.Second,
-	} {
-		if got := tokenMargin(ttl); got != want {
-			t.Errorf("tokenMargin(%v) = %v, want %v", ttl, got, want)
-		}
-	}
-}

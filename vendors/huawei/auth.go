@@ -8,16 +8,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/flexjson"
 	"github.com/herald-push/herald/vendors/internal/retryafter"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
-
-// maxTokenMargin caps how long before expires_in a token is refreshed.
-const maxTokenMargin = 5 * time.Minute
 
 // tokenAnswer is the token endpoint's JSON answer, success or failure.
 type tokenAnswer struct {
@@ -29,117 +26,52 @@ type tokenAnswer struct {
 	ErrorDescription string          `json:"error_description"`
 }
 
-// tokenCall is one refresh in flight; every waiter reads its result after
-// done is closed.
-type tokenCall struct {
-	done chan struct{}
-	tok  string
-	fail *vendors.Result
-}
-
-// tokenSource caches the access token and runs at most one refresh at a
-// time (singleflight): concurrent Sends that find no valid token all wait
-// for the same refresh.
-type tokenSource struct {
-	hc      *http.Client
-	authURL string
-	form    string // URL-encoded client-credentials form; holds the secret
-	timeout time.Duration
-	now     func() time.Time
-
-	mu   sync.Mutex
-	tok  string
-	exp  time.Time
-	call *tokenCall
-}
-
-func newTokenSource(hc *http.Client, cfg Config) *tokenSource {
+// newTokens is the client's access-token cache: fetch under it, refreshed
+// ahead of expiry (tokencache's default margins: 5 minutes, at most a
+// tenth of expires_in).
+func newTokens(hc *http.Client, cfg Config) *tokencache.Cache[string] {
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {cfg.AppID},
 		"client_secret": {cfg.AppSecret},
 	}
-	return &tokenSource{hc: hc, authURL: cfg.AuthURL, form: form.Encode(), timeout: cfg.Timeout, now: cfg.Now}
+	f := &fetcher{hc: hc, authURL: cfg.AuthURL, form: form.Encode(), now: cfg.Now}
+	return tokencache.New(f.fetch, tokencache.Config{Now: cfg.Now, Timeout: cfg.Timeout})
 }
 
-// token returns a valid access token, refreshing it when needed. A non-nil
-// Result is the verdict for every target when no token could be had; the
-// error is only ctx's.
-func (s *tokenSource) token(ctx context.Context) (string, *vendors.Result, error) {
-	s.mu.Lock()
-	if s.tok != "" && s.now().Before(s.exp) {
-		tok := s.tok
-		s.mu.Unlock()
-		return tok, nil, nil
-	}
-	call := s.call
-	if call == nil {
-		call = &tokenCall{done: make(chan struct{})}
-		s.call = call
-		// The refresh is not tied to this caller's ctx: other Sends wait
-		// for it too. It is bounded by the per-request timeout.
-		go s.refresh(call)
-	}
-	s.mu.Unlock()
-	select {
-	case <-call.done:
-		return call.tok, call.fail, nil
-	case <-ctx.Done():
-		return "", nil, ctx.Err()
-	}
+// fetcher asks the token endpoint for an access token.
+type fetcher struct {
+	hc      *http.Client
+	authURL string
+	form    string // URL-encoded client-credentials form; holds the secret
+	now     func() time.Time
 }
 
-// invalidate drops tok if it is still the cached token (a refusal of a
-// token that has since been replaced changes nothing).
-func (s *tokenSource) invalidate(tok string) {
-	s.mu.Lock()
-	if s.tok == tok {
-		s.tok, s.exp = "", time.Time{}
-	}
-	s.mu.Unlock()
-}
-
-func (s *tokenSource) refresh(call *tokenCall) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	tok, ttl, fail := s.fetch(ctx)
-	s.mu.Lock()
-	if fail == nil {
-		s.tok, s.exp = tok, s.now().Add(ttl-tokenMargin(ttl))
-	}
-	s.call = nil
-	s.mu.Unlock()
-	call.tok, call.fail = tok, fail
-	close(call.done)
-}
-
-// tokenMargin is how long before expiry a token of lifetime ttl is renewed.
-func tokenMargin(ttl time.Duration) time.Duration {
-	return min(ttl/10, maxTokenMargin)
-}
-
-// fetch asks the token endpoint for a new access token.
-func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, *vendors.Result) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.authURL, strings.NewReader(s.form))
+// fetch asks the token endpoint for a new access token. A failure is the
+// *vendors.Error of the Result every target gets (vendors.ResultOf).
+func (f *fetcher) fetch(ctx context.Context) (string, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.authURL, strings.NewReader(f.form))
 	if err != nil {
 		// Only a malformed AuthURL gets here; New validated it.
-		return "", 0, &vendors.Result{Verdict: vendors.CredentialsBroken, Code: "bad_auth_url", Reason: "huawei: token request: " + err.Error()}
+		r := vendors.Result{Verdict: vendors.CredentialsBroken, Code: "bad_auth_url", Reason: "huawei: token request: " + err.Error()}
+		return "", 0, r.Err()
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := s.hc.Do(req)
+	resp, err := f.hc.Do(req)
 	if err != nil {
-		o := transportOutcome("huawei: token request", err)
-		return "", 0, &vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason}
+		return "", 0, transportOutcome("huawei: token request", err).result().Err()
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		o := transportOutcome("huawei: token answer", err)
-		return "", 0, &vendors.Result{Verdict: o.verdict, Code: o.code, Reason: o.reason}
+		return "", 0, transportOutcome("huawei: token answer", err).result().Err()
 	}
-	tok, ttl, r := tokenResult(resp.StatusCode, resp.Header, body, s.now())
-	return tok, ttl, r
+	tok, ttl, r := tokenResult(resp.StatusCode, resp.Header, body, f.now())
+	if r != nil {
+		return "", 0, r.Err()
+	}
+	return tok, ttl, nil
 }
 
 // tokenResult maps a token-endpoint answer to a token and its lifetime, or

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
 
 // maxAnswer bounds how much of any answer body is read.
@@ -30,7 +31,7 @@ type Client struct {
 	sendURL string
 	timeout time.Duration
 	now     func() time.Time
-	auth    *tokenSource
+	tokens  *tokencache.Cache[string]
 	closed  atomic.Bool
 }
 
@@ -54,7 +55,7 @@ func New(cfg Config) (*Client, error) {
 		sendURL: cfg.PushURL + "/v1/" + url.PathEscape(cfg.AppID) + "/messages:send",
 		timeout: cfg.Timeout,
 		now:     cfg.Now,
-		auth:    newTokenSource(hc, cfg),
+		tokens:  newTokens(hc, cfg),
 	}, nil
 }
 
@@ -70,9 +71,11 @@ func (c *Client) MaxBatch() int { return MaxBatch }
 // close.
 func (c *Client) SetRootCAs(pool *x509.CertPool) { c.tr.SetRootCAs(pool) }
 
-// Close releases idle connections; later Sends fail with ErrClosed.
+// Close makes later Sends fail with ErrClosed, stops a token fetch in
+// flight and releases idle connections.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.tokens.Close()
 	c.tr.CloseIdleConnections()
 	return nil
 }
@@ -101,12 +104,12 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	}
 	var o outcome
 	for attempt := 0; attempt < 2; attempt++ {
-		tok, fail, err := c.auth.token(ctx)
+		tok, err := c.tokens.Get(ctx)
+		if fail, ok := vendors.ResultOf(err); ok {
+			return vendors.Fill(len(targets), fail), nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("huawei: access token: %w", err)
-		}
-		if fail != nil {
-			return vendors.Fill(len(targets), *fail), nil
 		}
 		o = c.post(ctx, tok, body)
 		if err := ctx.Err(); err != nil && o.noAnswer {
@@ -115,7 +118,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		if !o.authRetry {
 			break
 		}
-		c.auth.invalidate(tok)
+		c.tokens.Invalidate(tok)
 	}
 	if o.authRetry {
 		o.reason = "access token refused again after a refresh: " + o.reason

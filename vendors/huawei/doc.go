@@ -7,8 +7,9 @@
 // offers it through TLS ALPN). It fetches an app-level access token with the
 // OAuth 2.0 client-credentials grant (POST {AuthURL}, form
 // grant_type=client_credentials&client_id=AppID&client_secret=AppSecret),
-// caches it until expires_in minus a margin (a tenth of the lifetime, at
-// most five minutes) and shares one refresh between concurrent Sends. Each
+// caches it (tokencache) and refreshes it a margin before expires_in ends
+// (a tenth of the lifetime, at most five minutes), one fetch shared by
+// concurrent Sends, which go on with the old token meanwhile. Each
 // Send is one POST {PushURL}/v1/{AppID}/messages:send with up to 1000 tokens
 // in message.token. When the push API answers 80200001 (OAuth error) or
 // 80200003 (token expired) the client drops that token, refreshes once and

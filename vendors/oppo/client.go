@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 	"github.com/herald-push/herald/vendors/internal/wire"
 	"github.com/valyala/fastjson"
 )
@@ -22,7 +23,7 @@ type Client struct {
 	now          func() time.Time
 	http         *http.Client
 	tr           *tlsroots.Transport // http's
-	auth         *tokenSource
+	tokens       *tokencache.Cache[string]
 	parsers      fastjson.ParserPool // for answers
 }
 
@@ -49,7 +50,7 @@ func New(cfg Config) (*Client, error) {
 		now:          cfg.Now,
 	}
 	c.http, c.tr = newHTTPClient(cfg)
-	c.auth = &tokenSource{c: c}
+	c.tokens = newTokens(c)
 	return c, nil
 }
 
@@ -155,12 +156,12 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 // more with a fresh one.
 func (c *Client) postBatch(ctx context.Context, messages []byte, regIDs []string) ([]vendors.Result, error) {
 	for attempt := 0; ; attempt++ {
-		tok, fail, err := c.auth.get(ctx)
+		tok, err := c.tokens.Get(ctx)
+		if fail, ok := vendors.ResultOf(err); ok {
+			return vendors.Fill(len(regIDs), fail), nil
+		}
 		if err != nil {
 			return nil, err
-		}
-		if fail != nil {
-			return vendors.Fill(len(regIDs), *fail), nil
 		}
 		a, fail, err := c.post(ctx, pathBatch, tokenField(tok), messages)
 		if err != nil {
@@ -171,7 +172,7 @@ func (c *Client) postBatch(ctx context.Context, messages []byte, regIDs []string
 		}
 		code := *a.Code
 		if code == codeInvalidAuthToken && attempt == 0 {
-			c.auth.invalidate(tok)
+			c.tokens.Invalidate(tok)
 			continue
 		}
 		if code != codeSuccess {

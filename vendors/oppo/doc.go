@@ -7,9 +7,11 @@
 // offers it through TLS ALPN, HTTP/1.1 otherwise; no SDK exists for Go). It
 // signs in with POST {Endpoint}/server/v1/auth, form app_key, timestamp
 // (ms) and sign = hex SHA-256(app_key + timestamp + master_secret), and
-// caches the auth_token for 23 of its 24 hours (by the client's own clock,
-// so vendor clock skew cannot make it send an expired token). One refresh is
-// shared by every concurrent Send; it runs on its own goroutine bounded by
+// caches the auth_token (tokencache), refreshing it after 23 of its 24
+// hours by the client's own clock and handing it out until 5 minutes
+// before its end, so vendor clock skew cannot make it send an expired
+// token. One refresh is shared by every concurrent Send (those that come
+// while it runs use the old token); it runs on its own goroutine bounded by
 // the per-request timeout, so a caller giving up does not fail the others.
 //
 // Every Send uses POST /server/v1/message/notification/unicast_batch, form

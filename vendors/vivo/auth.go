@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
 
 // authRequest is the body of POST /message/auth. appId is a JSON number.
@@ -43,96 +43,33 @@ func encodeAuth(appID, appKey, appSecret string, now time.Time) []byte {
 	return b
 }
 
-// fetchAuthToken calls /message/auth. A failure is a Result for every
-// token of the send that needed the token.
-func (c *Client) fetchAuthToken(ctx context.Context) (string, *vendors.Result) {
+// newTokens is c's authToken cache: a token is reused for
+// authTokenMaxAge, refreshed five minutes before that; a fetch is bounded
+// by the per-request timeout (and a second more, as a backstop).
+func newTokens(c *Client) *tokencache.Cache[string] {
+	return tokencache.New(c.fetchAuthToken, tokencache.Config{Now: c.now, Timeout: c.timeout + time.Second})
+}
+
+// fetchAuthToken calls /message/auth. A failure is the *vendors.Error of
+// the Result for every token of the send that needed the token
+// (vendors.ResultOf).
+func (c *Client) fetchAuthToken(ctx context.Context) (string, time.Duration, error) {
 	body := encodeAuth(c.appID, c.appKey, c.appSecret, c.now())
 	a, r, err := c.post(ctx, pathAuth, body, "")
 	if err != nil {
-		return "", &vendors.Result{Verdict: vendors.Retry, Code: "auth_timeout", Reason: "auth: " + err.Error()}
+		r := vendors.Result{Verdict: vendors.Retry, Code: "auth_timeout", Reason: "auth: " + err.Error()}
+		return "", 0, r.Err()
 	}
 	if r != nil {
 		r.Reason = "auth: " + r.Reason
-		return "", r
+		return "", 0, r.Err()
 	}
 	if a.Result != codeOK {
-		res := authCodeResult(a.Result, a.Desc)
-		return "", &res
+		return "", 0, authCodeResult(a.Result, a.Desc).Err()
 	}
 	if a.AuthToken == "" {
-		return "", &vendors.Result{Verdict: vendors.Retry, Code: "malformed_response", Reason: "auth: answer without authToken"}
+		r := vendors.Result{Verdict: vendors.Retry, Code: "malformed_response", Reason: "auth: answer without authToken"}
+		return "", 0, r.Err()
 	}
-	return a.AuthToken, nil
-}
-
-// authCache holds the current authToken and shares one refresh among
-// concurrent callers. A fetch runs on its own goroutine under its own
-// timeout, so a caller that gives up does not fail the others.
-type authCache struct {
-	fetch   func(context.Context) (string, *vendors.Result)
-	now     func() time.Time
-	timeout time.Duration
-
-	mu     sync.Mutex
-	token  string
-	at     time.Time
-	flight *authFlight
-}
-
-type authFlight struct {
-	done  chan struct{}
-	token string
-	fail  *vendors.Result
-}
-
-func newAuthCache(fetch func(context.Context) (string, *vendors.Result), now func() time.Time, timeout time.Duration) *authCache {
-	return &authCache{fetch: fetch, now: now, timeout: timeout}
-}
-
-// get returns a usable token. refused, when not empty, is a token vivo
-// just refused: it is dropped unless another caller already replaced it.
-// The error is only ever ctx's.
-func (a *authCache) get(ctx context.Context, refused string) (string, *vendors.Result, error) {
-	a.mu.Lock()
-	if refused != "" && a.token == refused {
-		a.token = ""
-	}
-	if a.token != "" && a.now().Sub(a.at) < authTokenMaxAge {
-		t := a.token
-		a.mu.Unlock()
-		return t, nil, nil
-	}
-	f := a.flight
-	if f == nil {
-		f = &authFlight{done: make(chan struct{})}
-		a.flight = f
-		go a.run(f)
-	}
-	a.mu.Unlock()
-	select {
-	case <-f.done:
-		if f.fail != nil {
-			r := *f.fail
-			return "", &r, nil
-		}
-		return f.token, nil, nil
-	case <-ctx.Done():
-		return "", nil, ctx.Err()
-	}
-}
-
-func (a *authCache) run(f *authFlight) {
-	// Each HTTP attempt is bounded by the client's timeout; this bound is
-	// a backstop so the flight always finishes.
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+time.Second)
-	defer cancel()
-	token, fail := a.fetch(ctx)
-	a.mu.Lock()
-	if fail == nil {
-		a.token, a.at = token, a.now()
-	}
-	f.token, f.fail = token, fail
-	a.flight = nil
-	a.mu.Unlock()
-	close(f.done)
+	return a.AuthToken, authTokenMaxAge, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/httpclient"
 	"github.com/herald-push/herald/vendors/internal/tlsroots"
+	"github.com/herald-push/herald/vendors/internal/tokencache"
 )
 
 // DefaultEndpoint is vivo's push API host.
@@ -56,7 +57,7 @@ type Client struct {
 	now       func() time.Time
 	http      *http.Client
 	own       *tlsroots.Transport // http's, when New built it; nil with Config.HTTPClient
-	auth      *authCache
+	tokens    *tokencache.Cache[string]
 }
 
 var _ vendors.Sender = (*Client)(nil)
@@ -109,7 +110,7 @@ func New(cfg Config) (*Client, error) {
 	// and count that host's answer as vivo's: either client refuses it
 	// (httpResult makes the 3xx Misconfigured).
 	c.http, c.own = httpclient.NewOr(cfg.HTTPClient, httpclient.Options{TLS: cfg.TLS, Timeout: c.timeout, MaxIdleConnsPerHost: 64})
-	c.auth = newAuthCache(c.fetchAuthToken, c.now, c.timeout)
+	c.tokens = newTokens(c)
 	return c, nil
 }
 

@@ -3,8 +3,9 @@
 // The Client is a hand-written REST client on net/http (HTTP/2 when the
 // server offers it over ALPN). It authenticates with POST /message/auth
 // (sign = lowercase hex MD5(appId+appKey+timestamp+appSecret)), caches the
-// authToken for an hour (vivo keeps it 24 h), shares one refresh between
-// concurrent senders, and on vivo's auth-failure answer (result 10000)
+// authToken for an hour (vivo keeps it 24 h; tokencache refreshes it five
+// minutes before the hour ends), shares one refresh between concurrent
+// senders, and on vivo's auth-failure answer (result 10000)
 // refreshes once and resends. One token goes to POST /message/send; 2..1000
 // tokens go to POST /message/saveListPayload (the message, answered with a
 // taskId) followed by POST /message/pushToList {regIds, taskId}. vivo

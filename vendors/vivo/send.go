@@ -110,25 +110,20 @@ func listResults(regIDs []string, a answer) []vendors.Result {
 // authed posts body with the current authToken; on vivo's auth failure it
 // refreshes the token once and resends.
 func (c *Client) authed(ctx context.Context, path string, body []byte) (answer, *vendors.Result, error) {
-	token, r, err := c.auth.get(ctx, "")
-	if err != nil {
-		return answer{}, nil, fmt.Errorf("vivo: auth: %w", err)
+	for attempt := 0; ; attempt++ {
+		token, err := c.tokens.Get(ctx)
+		if r, ok := vendors.ResultOf(err); ok {
+			return answer{}, &r, nil
+		}
+		if err != nil {
+			return answer{}, nil, fmt.Errorf("vivo: auth: %w", err)
+		}
+		a, r, err := c.post(ctx, path, body, token)
+		if err != nil || r != nil || a.Result != codeAuthFailed || attempt > 0 {
+			return a, r, err
+		}
+		c.tokens.Invalidate(token)
 	}
-	if r != nil {
-		return answer{}, r, nil
-	}
-	a, r, err := c.post(ctx, path, body, token)
-	if err != nil || r != nil || a.Result != codeAuthFailed {
-		return a, r, err
-	}
-	token, r, err = c.auth.get(ctx, token)
-	if err != nil {
-		return answer{}, nil, fmt.Errorf("vivo: auth: %w", err)
-	}
-	if r != nil {
-		return answer{}, r, nil
-	}
-	return c.post(ctx, path, body, token)
 }
 
 // post sends one JSON request under the per-request timeout. A transport
