@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -46,7 +47,10 @@ type Client struct {
 	closed    atomic.Bool
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender = (*Client)(nil)
+	_ io.Closer      = (*Client)(nil)
+)
 
 // New validates cfg and builds a Client. It does not connect: the first Send
 // dials each environment's host.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,10 @@ type Client struct {
 	closed    atomic.Bool
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender = (*Client)(nil)
+	_ io.Closer      = (*Client)(nil)
+)
 
 // New validates cfg and builds the client. It does no network I/O: the
 // first access token is fetched by the first Send.

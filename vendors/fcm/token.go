@@ -20,7 +20,7 @@ import (
 // says (tokencache's default margins).
 func newTokens(keyJSON []byte, hc *http.Client, now func() time.Time, timeout time.Duration) *tokencache.Cache[*oauth2.Token] {
 	f := fetcher{keyJSON: keyJSON, hc: hc}
-	return tokencache.New(f.fetch, tokencache.Config{Now: now, Timeout: timeout})
+	return tokencache.New(f.fetch, tokencache.Config{Now: now, Timeout: timeout, Closed: ErrClosed})
 }
 
 // tokenError marks a failure to obtain an access token (as opposed to a

@@ -36,7 +36,7 @@ func newTokens(hc *http.Client, cfg Config) *tokencache.Cache[string] {
 		"client_secret": {cfg.AppSecret},
 	}
 	f := &fetcher{hc: hc, authURL: cfg.AuthURL, form: form.Encode(), now: cfg.Now}
-	return tokencache.New(f.fetch, tokencache.Config{Now: cfg.Now, Timeout: cfg.Timeout})
+	return tokencache.New(f.fetch, tokencache.Config{Now: cfg.Now, Timeout: cfg.Timeout, Closed: ErrClosed})
 }
 
 // fetcher asks the token endpoint for an access token.

@@ -35,7 +35,10 @@ type Client struct {
 	closed  atomic.Bool
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender = (*Client)(nil)
+	_ io.Closer      = (*Client)(nil)
+)
 
 // New validates cfg and returns a Client; the error names every missing or
 // bad field. It does no network I/O: the first Send fetches the token.

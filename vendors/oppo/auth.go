@@ -35,7 +35,7 @@ func authForm(appKey, masterSecret string, now time.Time) url.Values {
 // backstop).
 func newTokens(c *Client) *tokencache.Cache[string] {
 	return tokencache.New(c.fetchToken, tokencache.Config{
-		Now: c.now, Timeout: c.timeout + time.Second, Refresh: tokenMargin, Skew: 5 * time.Minute,
+		Now: c.now, Timeout: c.timeout + time.Second, Refresh: tokenMargin, Skew: 5 * time.Minute, Closed: ErrClosed,
 	})
 }
 

@@ -3,8 +3,11 @@ package oppo
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
@@ -25,12 +28,17 @@ type Client struct {
 	tr           *tlsroots.Transport // http's
 	tokens       *tokencache.Cache[string]
 	parsers      fastjson.ParserPool // for answers
+	closed       atomic.Bool
 }
 
 var (
 	_ vendors.Sender     = (*Client)(nil)
 	_ vendors.EachSender = (*Client)(nil)
+	_ io.Closer          = (*Client)(nil)
 )
+
+// ErrClosed is returned by Send and SendEach after Close.
+var ErrClosed = errors.New("oppo: client closed")
 
 // passthroughUnsupported answers a passthrough notification without text.
 var passthroughUnsupported = vendors.Result{Verdict: vendors.Rejected, Code: "passthrough_unsupported",
@@ -60,6 +68,15 @@ func New(cfg Config) (*Client, error) {
 // close.
 func (c *Client) SetRootCAs(pool *x509.CertPool) { c.tr.SetRootCAs(pool) }
 
+// Close makes later Sends fail with ErrClosed, stops an auth call in
+// flight (the Sends waiting for it fail) and releases idle connections.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.tokens.Close()
+	c.tr.CloseIdleConnections()
+	return nil
+}
+
 // Kind is vendors.OPPO.
 func (c *Client) Kind() vendors.Kind { return vendors.OPPO }
 
@@ -72,6 +89,9 @@ func (c *Client) MaxBatch() int { return maxBatch }
 // notification messages only. The error is set only when ctx ended before
 // any target got a verdict; targets not reached after that are Retry.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	// More than MaxBatch targets are sent as consecutive batches.
 	if err := vendors.CheckSend(ctx, n, targets, 0); err != nil {
 		return nil, fmt.Errorf("oppo: send: %w", err)
@@ -97,6 +117,9 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 // cannot be sent (a passthrough without text, or one that does not
 // encode) is Rejected alone; the others go. Errors are Send's.
 func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	if err := vendors.CheckSendEach(ctx, ns, targets, 0); err != nil {
 		return nil, fmt.Errorf("oppo: send each: %w", err)
 	}

@@ -59,6 +59,7 @@ func newEnv(t *testing.T, opts SimOptions, mutate func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() })
 	e.client = c
 	return e
 }

@@ -65,6 +65,7 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { _ = c.Close() })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			res, err := c.Send(ctx, chatNotification("m-1"), targets("tok-a", "tok-b"))

@@ -47,7 +47,7 @@ func encodeAuth(appID, appKey, appSecret string, now time.Time) []byte {
 // authTokenMaxAge, refreshed five minutes before that; a fetch is bounded
 // by the per-request timeout (and a second more, as a backstop).
 func newTokens(c *Client) *tokencache.Cache[string] {
-	return tokencache.New(c.fetchAuthToken, tokencache.Config{Now: c.now, Timeout: c.timeout + time.Second})
+	return tokencache.New(c.fetchAuthToken, tokencache.Config{Now: c.now, Timeout: c.timeout + time.Second, Closed: ErrClosed})
 }
 
 // fetchAuthToken calls /message/auth. A failure is the *vendors.Error of

@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
@@ -58,9 +60,16 @@ type Client struct {
 	http      *http.Client
 	own       *tlsroots.Transport // http's, when New built it; nil with Config.HTTPClient
 	tokens    *tokencache.Cache[string]
+	closed    atomic.Bool
 }
 
-var _ vendors.Sender = (*Client)(nil)
+var (
+	_ vendors.Sender = (*Client)(nil)
+	_ io.Closer      = (*Client)(nil)
+)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("vivo: client closed")
 
 // New validates cfg and returns a Client. It makes no network call.
 func New(cfg Config) (*Client, error) {
@@ -132,6 +141,18 @@ func (c *Client) SetRootCAs(pool *x509.CertPool) {
 
 // CloseIdleConnections closes the client's idle connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// Close makes later Sends fail with ErrClosed, stops an auth call in
+// flight (the Sends waiting for it fail) and closes the idle connections
+// of the client's own transport (a Config.HTTPClient's are its owner's).
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.tokens.Close()
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
+	return nil
+}
 
 func isDigits(s string) bool {
 	if s == "" {

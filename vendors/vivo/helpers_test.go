@@ -58,7 +58,7 @@ func (e *env) newClient(t *testing.T, cfg Config) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 

@@ -62,7 +62,7 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(c.CloseIdleConnections)
+			t.Cleanup(func() { _ = c.Close() })
 			tokens := make([]string, tc.targets)
 			for i := range tokens {
 				tokens[i] = "tok-" + strconv.Itoa(i)

@@ -18,8 +18,12 @@ const maxAnswerBytes = 1 << 20
 
 // Send delivers n to targets: one token through /message/send, 2..1000
 // through saveListPayload + pushToList. It returns one Result per target;
-// the error is only for a cancelled ctx or too many targets.
+// the error is only for a cancelled ctx, too many targets or a closed
+// client.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	if err := vendors.CheckSend(ctx, n, targets, maxBatch); err != nil {
 		return nil, fmt.Errorf("vivo: send: %w", err)
 	}

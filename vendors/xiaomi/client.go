@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
@@ -30,12 +32,17 @@ type Client struct {
 	secret string
 	// timeout bounds each request.
 	timeout time.Duration
+	closed  atomic.Bool
 }
 
 var (
 	_ vendors.Sender     = (*Client)(nil)
 	_ vendors.EachSender = (*Client)(nil)
+	_ io.Closer          = (*Client)(nil)
 )
+
+// ErrClosed is returned by Send and SendEach after Close.
+var ErrClosed = errors.New("xiaomi: client closed")
 
 // New returns a Client for cfg after checking it; the error names every
 // missing or malformed field.
@@ -79,8 +86,11 @@ func (c *Client) SetRootCAs(pool *x509.CertPool) {
 	}
 }
 
-// Close releases idle connections of the client's own transport.
+// Close makes later Sends fail with ErrClosed and releases idle
+// connections of the client's own transport (a Config.HTTPClient's are its
+// owner's).
 func (c *Client) Close() error {
+	c.closed.Store(true)
 	if c.own != nil {
 		c.own.CloseIdleConnections()
 	}
@@ -91,8 +101,12 @@ func (c *Client) Close() error {
 // returns one Result per target, in order. Targets whose token cannot be a
 // registration id (empty, or holding a comma or whitespace) are
 // TokenInvalid without being sent. The error is only for a nil
-// notification, more than MaxBatch targets or a cancelled ctx.
+// notification, more than MaxBatch targets, a cancelled ctx or a closed
+// client.
 func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	if err := vendors.CheckSend(ctx, n, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("xiaomi: send: %w", err)
 	}

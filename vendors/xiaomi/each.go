@@ -38,6 +38,9 @@ const MaxEachBody = 1 << 20
 // answered is no error: the targets not sent yet are Retry, code
 // "canceled".
 func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targets []vendors.Target) ([]vendors.Result, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	if err := vendors.CheckSendEach(ctx, ns, targets, MaxBatch); err != nil {
 		return nil, fmt.Errorf("xiaomi: send each: %w", err)
 	}

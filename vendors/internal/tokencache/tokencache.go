@@ -41,7 +41,8 @@ const (
 	DefaultSkew = 30 * time.Second
 )
 
-// ErrClosed is Get's error after Close.
+// ErrClosed is Get's error after Close, unless Config.Closed says
+// another.
 var ErrClosed = errors.New("tokencache: closed")
 
 // Fetch obtains a new token and how long it is valid, counted from when
@@ -63,6 +64,9 @@ type Config struct {
 	// (the vendor's clock may be ahead, a request takes time), at most
 	// half of the token's Refresh; 0 = DefaultSkew.
 	Skew time.Duration
+	// Closed is Get's error after Close (the client's own ErrClosed); nil
+	// = ErrClosed.
+	Closed error
 }
 
 // Cache is one client's access token. Safe for concurrent use.
@@ -72,6 +76,7 @@ type Cache[T comparable] struct {
 	timeout time.Duration
 	refresh time.Duration
 	skew    time.Duration
+	errDone error // Get's error after Close
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -107,20 +112,24 @@ func New[T comparable](fetch Fetch[T], cfg Config) *Cache[T] {
 	if cfg.Skew <= 0 {
 		cfg.Skew = DefaultSkew
 	}
+	if cfg.Closed == nil {
+		cfg.Closed = ErrClosed
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Cache[T]{fetch: fetch, now: cfg.Now, timeout: cfg.Timeout, refresh: cfg.Refresh, skew: cfg.Skew, ctx: ctx, cancel: cancel}
+	return &Cache[T]{fetch: fetch, now: cfg.Now, timeout: cfg.Timeout, refresh: cfg.Refresh, skew: cfg.Skew, errDone: cfg.Closed,
+		ctx: ctx, cancel: cancel}
 }
 
 // Get returns a token to send with. It waits for a fetch only when there
 // is no token it may hand out (or it is the first caller past the
 // refresh point); the error is then the fetch's, ctx's when ctx ended
-// first, or ErrClosed.
+// first, or the Closed error.
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	var zero T
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return zero, ErrClosed
+		return zero, c.errDone
 	}
 	now := c.now()
 	if c.has && now.Before(c.expireAt) {
@@ -172,8 +181,9 @@ func (c *Cache[T]) Invalidate(tok T) {
 	}
 }
 
-// Close makes every later Get fail with ErrClosed, cancels the fetch in
-// flight (its waiters get ErrClosed) and waits for it to end.
+// Close makes every later Get fail with the Closed error, cancels the
+// fetch in flight (its waiters get that error too) and waits for it to
+// end.
 func (c *Cache[T]) Close() {
 	c.mu.Lock()
 	c.closed = true
@@ -199,7 +209,7 @@ func (c *Cache[T]) run(f *flight[T]) {
 	tok, lifetime, err := c.fetch(ctx)
 	cancel()
 	if err != nil && c.ctx.Err() != nil {
-		err = ErrClosed
+		err = c.errDone
 	}
 	c.mu.Lock()
 	c.flight = nil

@@ -341,6 +341,13 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Get after Close: %v", err)
 	}
 	c.Close() // twice is fine
+
+	mine := errors.New("client closed")
+	c = New(v.fetch, Config{Now: v.clock.Now, Timeout: time.Minute, Closed: mine})
+	c.Close()
+	if _, err := getErr(c); err != mine {
+		t.Fatalf("Get after Close: %v, want Config.Closed", err)
+	}
 }
 
 // TestNoLifetime: a token without a lifetime serves its fetch's callers
