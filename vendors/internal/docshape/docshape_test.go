@@ -18,6 +18,7 @@ func TestCleanKeepsStructureAndStrings(t *testing.T) {
 		"ellipsis lines":         {"{\n\"m\": {\n…\n\"t\": 1\n}\n}", "{\n\"m\": {\n\n\"t\": 1\n}\n}"},
 		"dots in string kept":    {`{"t":"bk3R..."}`, `{"t":"bk3R..."}`},
 		"trailing comma":         {`{"a": [1, 2, ], "b": {"c": 1,}, }`, `{"a": [1, 2 ], "b": {"c": 1} }`},
+		"raw tab in string":      {"{\"a\":\"x\ty\"}", `{"a":"x y"}`},
 		"escaped quote":          {`{"a":"x\"//y", // c` + "\n}", `{"a":"x\"//y" ` + "\n}"},
 	}
 	for name, c := range cases {
@@ -84,6 +85,14 @@ func TestPatternsAndFold(t *testing.T) {
 	// A misspelled aps falls to the custom-key pattern, and is caught by its type.
 	if got := Check([]byte(`{"apss":{"alert":"a"}}`), doc); !slices.Equal(got, []string{"apss: object, documented string"}) {
 		t.Errorf("misspelled aps: %q", got)
+	}
+	nulls := MustParse(`{"appMessageId": null, "n": {"x": null}}`)
+	if got := Check([]byte(`{"appMessageId":"id","n":{"x":{"deep":1}}}`), nulls); got != nil {
+		t.Errorf("null placeholders: %q", got)
+	}
+	nulls.Add("appMessageId", String)
+	if got := Check([]byte(`{"appMessageId":1}`), nulls); !slices.Equal(got, []string{"appMessageId: number, documented null|string"}) {
+		t.Errorf("null refined by a table: %q", got)
 	}
 	camel := MustParse(`{"clickActionType": 4, "offLineTtl": 1}`)
 	payload := []byte(`{"click_action_type":0,"off_line_ttl":3600}`)

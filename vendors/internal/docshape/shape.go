@@ -95,6 +95,9 @@ type Shape struct {
 	// Open marks a value the vendor documents as free-form: anything in it
 	// is accepted.
 	Open bool
+	// A value whose Kinds are only Null is one an example shows as null: a
+	// documented member whose type the example does not give, so any value
+	// is accepted for it until a table adds a type.
 }
 
 // Parse returns the shape of a quoted example, after Clean.
@@ -304,7 +307,8 @@ func join(path, key string) string {
 // Clean makes a vendor's quoted example parseable JSON without changing
 // its structure: it drops // comments and lines or tokens that are only an
 // ellipsis ("…" or "...") outside strings, and commas before a closing
-// brace or bracket. Strings are left exactly as they are.
+// brace or bracket. Strings keep their text; only the raw control
+// characters JSON forbids in them (a vendor's stray tabs) become spaces.
 func Clean(example string) string {
 	var out bytes.Buffer
 	src := example
@@ -312,6 +316,9 @@ func Clean(example string) string {
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if inString {
+			if c < 0x20 {
+				c = ' ' // a raw tab or newline a vendor left in a string
+			}
 			out.WriteByte(c)
 			switch c {
 			case '\\':
