@@ -2,6 +2,7 @@ package oppo
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"testing"
 	"time"
@@ -14,15 +15,13 @@ import (
 // waiting for it returns), and later Sends and SendEachs fail with
 // ErrClosed.
 func TestCloseEndsAuthCall(t *testing.T) {
-	h := closetest.NewHang(t, func(path string) bool { return path == pathAuth }, nil)
-	c, err := New(Config{AppKey: "k", MasterSecret: "s", Endpoint: h.URL, TLS: h.TLS, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closetest.CloseEndsFetch(t, h, func(ctx context.Context) ([]vendors.Result, error) {
-		return c.Send(ctx, chatNotification("m-1"), targets("CN_a"))
-	}, c.Close, ErrClosed)
-	_, err = c.SendEach(context.Background(), []*vendors.Notification{chatNotification("m-2")}, targets("CN_a"))
+	var c *Client
+	closetest.Check(t, func(path string) bool { return path == pathAuth }, ErrClosed, func(url string, tc *tls.Config) (closetest.Client, error) {
+		var err error
+		c, err = New(Config{AppKey: "k", MasterSecret: "s", Endpoint: url, TLS: tc, Timeout: time.Minute})
+		return c, err
+	})
+	_, err := c.SendEach(context.Background(), []*vendors.Notification{chatNotification("m-2")}, targets("CN_a"))
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("SendEach after Close: %v", err)
 	}

@@ -3,12 +3,16 @@
 // its client gives up), and the check that Close ends a token fetch in
 // flight instead of leaving it to run out its timeout, and that every
 // later Send fails with the client's ErrClosed.
+//
+// Each vendor package's test keeps what is its own: which path is its
+// token endpoint and how its client is built.
 package closetest
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -21,9 +25,9 @@ import (
 // wait bounds every wait of a check.
 const wait = 10 * time.Second
 
-// Hang is a vendor on a TLS + HTTP/2 loopback server until the test ends:
+// hang is a vendor on a TLS + HTTP/2 loopback server until the test ends:
 // its token endpoint holds every request until the client gives up.
-type Hang struct {
+type hang struct {
 	// URL is its base URL (https://127.0.0.1:port).
 	URL string
 	// TLS trusts it, for the client under test.
@@ -35,20 +39,17 @@ type Hang struct {
 	total   int // requests, token or not
 }
 
-// NewHang serves a Hang whose token endpoint is every path token reports;
-// other answers the rest (nil: 404).
-func NewHang(t testing.TB, token func(path string) bool, other http.Handler) *Hang {
+// newHang serves a hang whose token endpoint is every path token reports;
+// it answers the rest 404.
+func newHang(t testing.TB, token func(path string) bool) *hang {
 	t.Helper()
-	if other == nil {
-		other = http.NotFoundHandler()
-	}
-	h := &Hang{entered: make(chan struct{}, 1)}
+	h := &hang{entered: make(chan struct{}, 1)}
 	url, ca := simtest.TestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.total++
 		h.mu.Unlock()
 		if !token(r.URL.Path) {
-			other.ServeHTTP(w, r)
+			http.NotFound(w, r)
 			return
 		}
 		h.mu.Lock()
@@ -69,32 +70,49 @@ func NewHang(t testing.TB, token func(path string) bool, other http.Handler) *Ha
 
 // held is how many token requests are still held, and how many requests
 // arrived in all.
-func (h *Hang) held() (open, total int) {
+func (h *hang) held() (open, total int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.open, h.total
 }
 
-// CloseEndsFetch checks a client of h, whose token fetch is bounded by a
-// timeout far longer than the test waits: send (one Send) starts a token
-// fetch that hangs; closeFn (the client's Close) ends it, so send returns
-// and the vendor sees the request given up; afterwards send fails with
-// closed without a request. send returns Send's results and error.
-func CloseEndsFetch(t *testing.T, h *Hang, send func(context.Context) ([]vendors.Result, error), closeFn func() error, closed error) {
+// Client is a vendor client under test.
+type Client interface {
+	vendors.Sender
+	io.Closer
+}
+
+// Check builds a client with build for a vendor whose token endpoint is
+// every path token reports (its base URL and a TLS config trusting it),
+// with a token-fetch timeout far longer than the test waits, and checks
+// that one Send starts a token fetch that hangs, that Close ends it (the
+// Send returns, the vendor sees the request given up), and that a Send
+// after Close fails with closed without a request.
+func Check(t *testing.T, token func(path string) bool, closed error, build func(url string, tlsConf *tls.Config) (Client, error)) {
 	t.Helper()
+	h := newHang(t, token)
+	c, err := build(h.URL, h.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &vendors.Notification{MessageID: "m-1", Title: "Alice", Body: "see you at 8?"}
+	send := func(ctx context.Context) error {
+		_, err := c.Send(ctx, n, []vendors.Target{{Token: "tok-a"}})
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Hour) // only Close may end it
 		defer cancel()
-		_, _ = send(ctx)
+		_ = send(ctx)
 	}()
 	select {
 	case <-h.entered:
 	case <-time.After(wait):
 		t.Fatal("the client never asked the token endpoint")
 	}
-	if err := closeFn(); err != nil {
+	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	select {
@@ -111,13 +129,13 @@ func CloseEndsFetch(t *testing.T, h *Hang, send func(context.Context) ([]vendors
 		}
 	}
 	_, before := h.held()
-	if _, err := send(context.Background()); !errors.Is(err, closed) {
+	if err := send(context.Background()); !errors.Is(err, closed) {
 		t.Fatalf("Send after Close: %v, want %v", err, closed)
 	}
 	if _, after := h.held(); after != before {
 		t.Fatalf("Send after Close made %d requests", after-before)
 	}
-	if err := closeFn(); err != nil {
+	if err := c.Close(); err != nil {
 		t.Fatalf("a second Close: %v", err)
 	}
 }
