@@ -3,6 +3,8 @@ package vendors
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -126,4 +128,58 @@ func TestRefuseRedirect(t *testing.T) {
 	if err := RefuseRedirect(nil, nil); err != http.ErrUseLastResponse {
 		t.Fatalf("RefuseRedirect = %v, want http.ErrUseLastResponse", err)
 	}
+}
+
+// TestEveryClientHasARedirectTest: every vendor package whose Client is a
+// Sender proves, in its redirect_test.go, that the client refuses every
+// redirect status (redirecttest.Statuses) from every endpoint it calls,
+// its token endpoint included, and that the host in Location gets nothing
+// (redirecttest.AssertNotFollowed): a new vendor cannot skip it.
+func TestEveryClientHasARedirectTest(t *testing.T) {
+	dirs, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := 0
+	for _, d := range dirs {
+		if !d.IsDir() || !isSenderPackage(t, d.Name()) {
+			continue
+		}
+		clients++
+		b, err := os.ReadFile(filepath.Join(d.Name(), "redirect_test.go"))
+		if err != nil {
+			t.Errorf("%s: the client has no redirect test: %v", d.Name(), err)
+			continue
+		}
+		for _, use := range []string{"redirecttest.Statuses()", "redirecttest.AssertNotFollowed("} {
+			if !strings.Contains(string(b), use) {
+				t.Errorf("%s/redirect_test.go does not use %s", d.Name(), use)
+			}
+		}
+	}
+	if clients < 6 {
+		t.Fatalf("found %d vendor clients, want at least the six (APNs, FCM, Huawei, Xiaomi, OPPO, vivo)", clients)
+	}
+}
+
+// isSenderPackage reports whether dir's code asserts its Client is a
+// vendors.Sender.
+func isSenderPackage(t *testing.T, dir string) bool {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := string(b); strings.Contains(s, "vendors.Sender") && strings.Contains(s, "= (*Client)(nil)") {
+			return true
+		}
+	}
+	return false
 }

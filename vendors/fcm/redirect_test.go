@@ -2,6 +2,7 @@ package fcm
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,21 +21,20 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 	// The Firebase SDK counts 300-303 as success: a body that parses as a
 	// message name must not make one delivered.
 	const named = `{"name":"projects/herald-sim/messages/redirected"}`
-	cases := []struct {
+	type endpoint struct {
 		name     string
 		redirect func(path string) bool
 		status   int
 		body     string
-	}{
-		{"token/307", token, http.StatusTemporaryRedirect, html},
-		{"token/308", token, http.StatusPermanentRedirect, html},
-		{"token/302", token, http.StatusFound, `{"access_token":"x","token_type":"Bearer","expires_in":3600}`},
-		{"send/307", messages, http.StatusTemporaryRedirect, html},
-		{"send/308", messages, http.StatusPermanentRedirect, named},
-		{"send/301", messages, http.StatusMovedPermanently, named},
-		{"send/302", messages, http.StatusFound, html},
-		{"send/302-named", messages, http.StatusFound, named},
-		{"send/303", messages, http.StatusSeeOther, named},
+	}
+	var cases []endpoint
+	for _, status := range redirecttest.Statuses() {
+		s := strconv.Itoa(status)
+		cases = append(cases,
+			endpoint{"token/" + s, token, status, html},
+			endpoint{"token/" + s + "-token", token, status, `{"access_token":"x","token_type":"Bearer","expires_in":3600}`},
+			endpoint{"send/" + s, messages, status, html},
+			endpoint{"send/" + s + "-named", messages, status, named})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,18 +41,17 @@ func answerOK(w http.ResponseWriter, r *http.Request) {
 // secret or the bearer token).
 func TestRedirectIsNeverFollowed(t *testing.T) {
 	const secret = "s3cret"
-	for _, tc := range []struct {
+	type endpoint struct {
 		endpoint string // "token" or "send"
 		status   int
-	}{
-		{"token", http.StatusTemporaryRedirect},
-		{"token", http.StatusFound},
-		{"send", http.StatusTemporaryRedirect},
-		{"send", http.StatusPermanentRedirect},
-		{"send", http.StatusMovedPermanently},
-		{"send", http.StatusFound},
-		{"send", http.StatusSeeOther},
-	} {
+	}
+	var cases []endpoint
+	for _, e := range []string{"token", "send"} {
+		for _, status := range redirecttest.Statuses() {
+			cases = append(cases, endpoint{e, status})
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.endpoint+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
 			p := redirecttest.New(t, redirecttest.Options{
 				Status:      tc.status,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/redirecttest"
 )
 
@@ -37,22 +38,26 @@ func answerOK(w http.ResponseWriter, r *http.Request) {
 // as success), is Misconfigured with code redirect_refused for every
 // target, and the host in Location, trusted by the same CA and answering
 // as OPPO does on success, never gets a request (so never the sign or the
-// auth_token in the form).
+// auth_token in the form), through Send and SendEach alike.
 func TestRedirectIsNeverFollowed(t *testing.T) {
 	const secret = "m4ster-secret"
-	for _, tc := range []struct {
+	type endpoint struct {
 		path   string
 		status int
-	}{
-		{pathAuth, http.StatusTemporaryRedirect},
-		{pathAuth, http.StatusFound},
-		{pathBatch, http.StatusTemporaryRedirect},
-		{pathBatch, http.StatusPermanentRedirect},
-		{pathBatch, http.StatusMovedPermanently},
-		{pathBatch, http.StatusFound},
-		{pathBatch, http.StatusSeeOther},
-	} {
-		t.Run(tc.path[strings.LastIndexByte(tc.path, '/')+1:]+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
+		each   bool // through SendEach instead of Send
+	}
+	var cases []endpoint
+	for _, path := range []string{pathAuth, pathBatch} {
+		for _, status := range redirecttest.Statuses() {
+			cases = append(cases, endpoint{path, status, false}, endpoint{path, status, true})
+		}
+	}
+	for _, tc := range cases {
+		name := tc.path[strings.LastIndexByte(tc.path, '/')+1:] + "/" + strconv.Itoa(tc.status)
+		if tc.each {
+			name += "/each"
+		}
+		t.Run(name, func(t *testing.T) {
 			p := redirecttest.New(t, redirecttest.Options{
 				Status:      tc.status,
 				Redirects:   func(path string) bool { return path == tc.path },
@@ -68,7 +73,12 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			res, err := c.Send(ctx, chatNotification("m-1"), targets("tok-a", "tok-b"))
+			var res []vendors.Result
+			if tc.each {
+				res, err = c.SendEach(ctx, []*vendors.Notification{chatNotification("m-1"), chatNotification("m-2")}, targets("tok-a", "tok-b"))
+			} else {
+				res, err = c.Send(ctx, chatNotification("m-1"), targets("tok-a", "tok-b"))
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/redirecttest"
 )
 
@@ -23,28 +24,43 @@ func redirecting(t *testing.T, status int) *redirecttest.Pair {
 	})
 }
 
-// TestRedirectIsNeverFollowed: a 3xx is Misconfigured with code
+// TestRedirectIsNeverFollowed: a 3xx, from /v3/message/regid (Send) or
+// /v2/multi_messages/regids (SendEach), is Misconfigured with code
 // redirect_refused for every target, and the host it names never gets a
 // request (so never the Authorization header with the AppSecret).
 func TestRedirectIsNeverFollowed(t *testing.T) {
 	for _, status := range redirecttest.Statuses() {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			p := redirecting(t, status)
-			c, err := New(Config{AppSecret: "s3cret", PackageName: "p", Endpoint: p.URL, TLS: p.ClientTLS(), Timeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
+		for _, each := range []bool{false, true} {
+			name := strconv.Itoa(status)
+			if each {
+				name += "/each"
 			}
-			t.Cleanup(func() { _ = c.Close() })
-			res, err := c.Send(context.Background(), msg("m"), targets("a", "b", "c"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res) != 3 {
-				t.Fatalf("%d results for 3 targets: %+v", len(res), res)
-			}
-			redirecttest.AssertNotFollowed(t, p, res, "s3cret")
-		})
+			t.Run(name, func(t *testing.T) { redirectRefused(t, status, each) })
+		}
 	}
+}
+
+func redirectRefused(t *testing.T, status int, each bool) {
+	p := redirecting(t, status)
+	c, err := New(Config{AppSecret: "s3cret", PackageName: "p", ChannelID: "chat", Endpoint: p.URL, TLS: p.ClientTLS(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	tgs := targets("a", "b", "c")
+	var res []vendors.Result
+	if each {
+		res, err = c.SendEach(context.Background(), []*vendors.Notification{msg("m1"), msg("m2"), msg("m3")}, tgs)
+	} else {
+		res, err = c.Send(context.Background(), msg("m"), tgs)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("%d results for 3 targets: %+v", len(res), res)
+	}
+	redirecttest.AssertNotFollowed(t, p, res, "s3cret")
 }
 
 // TestRedirectRefusedWithCallersClient: a Config.HTTPClient that follows
