@@ -31,6 +31,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/fcm"
 	"github.com/herald-push/herald/vendors/sim"
@@ -188,16 +189,6 @@ func (e *runEnv) floorResource() (configs.Resource, error) {
 	return cfg.Resources["default"], nil
 }
 
-// vendorResource is a kind's view of a configured push resource, as the
-// daemon maps it.
-func vendorResource(r configs.Resource, k vendors.Kind) vendors.Resource {
-	v := r.For(string(k))
-	return vendors.Resource{
-		Sound: v.Sound, VoIP: r.VoIP, HighPrio: r.Priority == "high", NormalPrio: r.Priority == "normal",
-		ChannelID: v.ChannelID, Category: v.Category, NotifyLevel: v.NotifyLevel, ThreadID: v.ThreadID, Mutable: v.Mutable,
-	}
-}
-
 // floor captures herald's own vendor clients' requests and replays them
 // at the simulators.
 type floor struct {
@@ -243,7 +234,7 @@ func (f *floor) close() {
 // the floor's own message id.
 func (f *floor) notification(k vendors.Kind, messageID string) *vendors.Notification {
 	n := vendors.Compose(vendors.Content{MessageID: messageID, Title: "herald bench",
-		Body: "message " + messageID}, vendorResource(f.res, k))
+		Body: "message " + messageID}, push.VendorResource(f.res, k))
 	return &n
 }
 

@@ -34,7 +34,19 @@ func TestPushTestUnbindsInvalidTokens(t *testing.T) {
 	check(`{"push_id":"oppo:unregistered-op","title":"t","content":"c"}`, map[string]bool{"oppo:unregistered-op": true})
 	check(`{"push_id":"vivo:unregistered-nobody","title":"t","content":"c"}`, map[string]bool{"vivo:unregistered-nobody": false})
 
-	for user, want := range map[string][]string{"ann": {"mi"}, "bob": nil} {
+	// A VoIP test push to a bare push_id says nothing of the binding (the
+	// token may be an ordinary one): it stays. By user_id, an invalid
+	// PushKit token is dropped and the device keeps its ordinary token.
+	wantStatus(t, s.do(t, "PUT", "/v1/users/cat/devices/ios", `{"vendor":"apns","token":"unregistered-ios","apns_env":"production"}`), 200)
+	check(`{"push_id":"apns:unregistered-ios","voip":true,"title":"t","content":"c"}`, map[string]bool{"apns:unregistered-ios": false})
+	wantStatus(t, s.do(t, "PUT", "/v1/users/dan/devices/ios", `{"vendor":"apns","token":"ok-ios","voip_token":"unregistered-pk","apns_env":"production"}`), 200)
+	check(`{"user_id":"dan","voip":true,"title":"t","content":"c"}`, map[string]bool{"apns:unregistered-pk": true})
+	devs, err := s.d.users.Devices(t.Context(), "dan")
+	if err != nil || len(devs) != 1 || devs[0].Device.Token != "ok-ios" || devs[0].Device.VoIPToken != "" {
+		t.Fatalf("dan's devices after the invalid PushKit token: %+v, %v", devs, err)
+	}
+
+	for user, want := range map[string][]string{"ann": {"mi"}, "bob": nil, "cat": {"ios"}} {
 		devs, err := s.d.users.Devices(t.Context(), user)
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package push owns what a device is sent: composing a vendor's
 // notification from a stored message, a call invitation or a call cancel
 // and the push resources in force (Composer, the senders' actors.Composer),
-// choosing a bound device's token and APNs environment (DeviceTarget), and
-// the direct send of a test push (SendDirect). It reads from the store and
+// choosing where a bound device's push goes: its token, APNs environment
+// and VoIP or call form (Route, for messages and calls; DeviceTarget, the
+// test push's view of it), and the direct send of a test push (SendDirect). It reads from the store and
 // calls vendor clients; it holds no state of its own beyond a message cache.
 package push

@@ -90,6 +90,16 @@ type RowID struct {
 	Reason string // RowCallCancel only
 }
 
+// ParseRowKind is the kind named s (as String writes it).
+func ParseRowKind(s string) (RowKind, bool) {
+	for _, k := range []RowKind{RowMessage, RowCallInvite, RowCallCancel} {
+		if k.String() == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
 // OutboxKey names one outbox (or dead-letter) row: the vendor's queue,
 // then what it pushes, the user and the device. Re-planning the same
 // message after a crash writes the same keys, so a resumed fan-out adds no
@@ -291,17 +301,10 @@ func (k OutboxKey) appendKey(b []byte, tag string) []byte {
 	b = append(b, tag...)
 	b = append(b, k.Vendor...)
 	b = append(b, separator)
-	switch k.Kind {
-	case RowCallInvite:
-		b = append(b, callInvitePrefix...)
-		b = append(b, k.ID...)
-	case RowCallCancel:
-		b = append(b, callCancelPrefix...)
-		b = append(b, k.Reason...)
-		b = append(b, '/')
-		b = append(b, k.ID...)
-	default:
-		b = append(b, k.ID...)
+	if k.Kind == RowMessage {
+		b = append(b, k.ID...) // the hot path: no string built
+	} else {
+		b = append(b, k.storedID()...)
 	}
 	b = append(b, separator)
 	b = append(b, k.UserID...)

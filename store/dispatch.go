@@ -497,28 +497,47 @@ func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOpt
 // errEnough stops a scan that has what it needs.
 var errEnough = errors.New("store: enough rows")
 
-// ReplayDead moves up to limit dead letters of vendor that match messageID
-// and lastCode (each when not empty) back into the outbox, due now with no
-// attempt counted, in one synced batch, and returns them in key order and
-// whether more matched. The caller hands the rows to the senders.
-func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Queued, bool, error) {
+// DeadFilter picks dead letters; its zero value picks all.
+type DeadFilter struct {
+	ID       string   // a message's or a call's id ("" = any)
+	Kind     *RowKind // what the rows push (nil = any; with ID, a message and a call sharing an id are both matched)
+	LastCode string   // the last vendor code ("" = any)
+}
+
+func (f DeadFilter) match(q Queued) bool {
+	return (f.ID == "" || q.Key.ID == f.ID) && (f.Kind == nil || q.Key.Kind == *f.Kind) &&
+		(f.LastCode == "" || q.Entry.LastCode == f.LastCode)
+}
+
+// ReplayDead moves up to limit dead letters of vendor that match f back
+// into the outbox, due now with no attempt counted, in one synced batch,
+// and returns them and whether more matched. The caller hands the rows to
+// the senders.
+func (s *Store) ReplayDead(vendor string, f DeadFilter, limit int) ([]Queued, bool, error) {
 	// One replay at a time: two overlapping calls must not both read and
 	// re-queue the same dead letters.
 	s.replayMu.Lock()
 	defer s.replayMu.Unlock()
 	var rows []Queued
 	more := false
-	// The vendor's dead letters, or only those of one message or call when
-	// its id is given: its message rows and call invitations are one key
-	// range each (vendor, stored id, user, device); its cancel notices sit
-	// among all the vendor's cancels, filtered by id.
+	// The vendor's dead letters, or only those of one id when it is given:
+	// its message rows and call invitations are one key range each
+	// (vendor, stored id, user, device); its cancel notices sit among all
+	// the vendor's cancels, filtered by id.
 	base := append(append([]byte(tagDead), vendor...), separator)
 	ranges := [][]byte{base}
-	if messageID != "" {
-		ranges = [][]byte{
-			append(append(slices.Clone(base), messageID...), separator),
-			append(append(slices.Clone(base), callInvitePrefix+messageID...), separator),
-			append(slices.Clone(base), callCancelPrefix...),
+	if f.ID != "" {
+		ranges = ranges[:0]
+		for _, k := range []RowKind{RowMessage, RowCallInvite, RowCallCancel} {
+			if f.Kind != nil && *f.Kind != k {
+				continue
+			}
+			switch k {
+			case RowMessage, RowCallInvite:
+				ranges = append(ranges, append(append(slices.Clone(base), RowID{Kind: k, ID: f.ID}.storedID()...), separator))
+			case RowCallCancel:
+				ranges = append(ranges, append(slices.Clone(base), callCancelPrefix...))
+			}
 		}
 	}
 	for _, prefix := range ranges {
@@ -529,7 +548,7 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 			upper = append(slices.Clone(prefix), 0xff)
 		}
 		_, err := s.scanRange(tagDead, prefix, upper, -1, func(q Queued) error {
-			if (messageID != "" && q.Key.ID != messageID) || (lastCode != "" && q.Entry.LastCode != lastCode) {
+			if !f.match(q) {
 				return nil
 			}
 			if len(rows) == limit {
@@ -577,7 +596,8 @@ func (s *Store) ReplayDead(vendor, messageID, lastCode string, limit int) ([]Que
 }
 
 // DeadLetters lists up to limit dead letters of vendor ("" = every
-// vendor's, in vendor order) after the given key (nil = from the start).
+// vendor's, by vendor name in byte order) after the given key (nil = from
+// the start).
 func (s *Store) DeadLetters(vendor string, after *OutboxKey, limit int) ([]Queued, error) {
 	var from []byte
 	if after != nil {

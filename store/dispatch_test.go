@@ -233,9 +233,19 @@ func TestOutboxKeyKindsRoundTrip(t *testing.T) {
 			t.Fatalf("%v: cursor parsed back as %+v, %v", k, got, err)
 		}
 	}
-	// The stored form is what earlier versions wrote: rows on disk stay readable.
-	if got := string(OutboxKey{Vendor: "apns", RowID: RowID{Kind: RowCallCancel, ID: "c", Reason: "accept"}, UserID: "u", DeviceID: "d"}.Encode()); got != tagOutbox+"apns\x00callx/accept/c\x00u\x00d" {
-		t.Fatalf("stored key %q", got)
+	// The stored form is what earlier versions wrote (message ids as they
+	// are, "call/<id>", "callx/<reason>/<id>"): rows on disk stay readable.
+	for k, want := range map[OutboxKey]string{
+		{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: "u", DeviceID: "d"}:                                       "o/apns\x00m1\x00u\x00d",
+		{Vendor: "apns", RowID: RowID{Kind: RowCallInvite, ID: "c"}, UserID: "u", DeviceID: "d"}:                   "o/apns\x00call/c\x00u\x00d",
+		{Vendor: "apns", RowID: RowID{Kind: RowCallCancel, ID: "c", Reason: "accept"}, UserID: "u", DeviceID: "d"}: "o/apns\x00callx/accept/c\x00u\x00d",
+	} {
+		if got := string(k.Encode()); got != want {
+			t.Fatalf("%+v stored as %q, want %q", k, got, want)
+		}
+		if got := string(k.DeadKey()); got != "x"+want[1:] {
+			t.Fatalf("%+v dead-lettered as %q", k, got)
+		}
 	}
 	for _, bad := range []string{"", "!!", "YQ"} {
 		if _, err := ParseCursor(bad); err == nil {
@@ -281,5 +291,62 @@ func TestDeadLettersAcrossVendors(t *testing.T) {
 	}
 	if only, err := s.DeadLetters("vivo", nil, 10); err != nil || len(only) != 1 || only[0].Key.UserID != "u3" {
 		t.Fatalf("vivo's: %+v, %v", only, err)
+	}
+}
+
+// ReplayDead by id finds a message's rows and a call's invitation and
+// cancel notices; a kind narrows it; limit and more hold across the
+// ranges; an id that is a prefix of another matches only itself.
+func TestReplayDeadByIDAndKind(t *testing.T) {
+	row := func(id RowID, user string) Queued {
+		return Queued{Key: OutboxKey{Vendor: "vivo", RowID: id, UserID: user, DeviceID: "d"}, Entry: OutboxEntry{Token: "t" + user, Badge: -1, LastCode: "10050", Attempts: 3}}
+	}
+	all := []Queued{
+		row(RowID{ID: "c1"}, "a"),                                         // a message that shares the call's id
+		row(RowID{ID: "c10"}, "b"),                                        // a longer id
+		row(RowID{Kind: RowCallInvite, ID: "c1"}, "c"),                    //
+		row(RowID{Kind: RowCallCancel, ID: "c1", Reason: "timeout"}, "d"), //
+		row(RowID{Kind: RowCallCancel, ID: "c1", Reason: "cancel"}, "e"),  //
+		row(RowID{Kind: RowCallCancel, ID: "c2", Reason: "cancel"}, "f"),  // another call's
+	}
+	users := func(rows []Queued) string {
+		var b []byte
+		for _, q := range rows {
+			b = append(b, q.Key.UserID...)
+		}
+		return string(b)
+	}
+	cancel := RowCallCancel
+	for _, tc := range []struct {
+		name  string
+		f     DeadFilter
+		limit int
+		want  []string // the users of each call's rows, in key order (a call's cancels by reason)
+		more  []bool
+	}{
+		{"every row of id c1", DeadFilter{ID: "c1"}, 10, []string{"aced"}, []bool{false}},
+		{"c1's cancel notices", DeadFilter{ID: "c1", Kind: &cancel}, 10, []string{"ed"}, []bool{false}},
+		{"c1 two at a time", DeadFilter{ID: "c1"}, 2, []string{"ac", "ed", ""}, []bool{true, false, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, t.TempDir())
+			if err := s.DeadLetter(all); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range tc.want {
+				rows, more, err := s.ReplayDead("vivo", tc.f, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := users(rows); got != want || more != tc.more[i] {
+					t.Fatalf("call %d: rows of %q more %v, want %q more %v", i, got, more, want, tc.more[i])
+				}
+				for _, q := range rows {
+					if q.Entry.Attempts != 0 || q.Entry.LastCode != "" {
+						t.Fatalf("replayed row keeps its attempts: %+v", q)
+					}
+				}
+			}
+		})
 	}
 }

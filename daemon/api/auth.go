@@ -29,7 +29,7 @@ func NewAuth(keys []configs.Key, getenv func(string) string, readFile func(strin
 	for _, k := range keys {
 		secret, err := k.Secret(getenv, readFile)
 		if err != nil {
-			return nil, fmt.Errorf("daemon: auth key %q: %w", k.Name, err)
+			return nil, fmt.Errorf("auth key %q: %w", k.Name, err)
 		}
 		a.keys = append(a.keys, apiKey{name: k.Name, hash: sha256.Sum256([]byte(secret)), scopes: k.Scopes})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// VendorStats is one vendor's counters and state in GET /v1/stats.
 type VendorStats struct {
 	Sent           int64  `json:"sent"`
 	Failed         int64  `json:"failed"`
@@ -51,6 +52,7 @@ type StorageStats struct {
 	Low          bool   `json:"low"`            // writes that add data get 507 storage_full
 }
 
+// DeadLetter is one dead letter in GET /v1/admin/dead-letters.
 type DeadLetter struct {
 	Vendor string `json:"vendor"`
 	// Kind is what the row pushed: message, call_invite (MessageID is the
@@ -107,7 +109,8 @@ func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 // ReplayRequest picks the dead letters to send again.
 type ReplayRequest struct {
 	Vendor    string `json:"vendor"`
-	MessageID string `json:"message_id"`
+	MessageID string `json:"message_id"` // a message's id or a call's call_id
+	Kind      string `json:"kind"`       // message, call_invite or call_cancel ("" = any)
 	LastCode  string `json:"last_code"`
 	Limit     *int   `json:"limit"`
 }
@@ -133,7 +136,20 @@ func (s *Server) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 		}
 		limit = *req.Limit
 	}
-	rows, more, err := s.Store.ReplayDead(string(k), req.MessageID, req.LastCode, limit)
+	f := store.DeadFilter{ID: req.MessageID, LastCode: req.LastCode}
+	if req.MessageID != "" {
+		if e := checkID("message_id", req.MessageID, s.Config.Limits.MaxIDBytes); e != nil {
+			return e
+		}
+	}
+	if req.Kind != "" {
+		rk, ok := store.ParseRowKind(req.Kind)
+		if !ok {
+			return invalid("kind", "kind must be message, call_invite or call_cancel")
+		}
+		f.Kind = &rk
+	}
+	rows, more, err := s.Store.ReplayDead(string(k), f, limit)
 	if err != nil {
 		return s.actorError("replay_dead_letters", err)
 	}

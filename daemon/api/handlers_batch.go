@@ -10,12 +10,14 @@ import (
 // maxDeviceBatch is the most devices in one POST /v1/devices/batch.
 const maxDeviceBatch = 1000
 
+// BatchDevice is one device of POST /v1/devices/batch.
 type BatchDevice struct {
 	UserID   string `json:"user_id"`
 	DeviceID string `json:"device_id"`
 	PutDeviceRequest
 }
 
+// DeviceBatchRequest is the body of POST /v1/devices/batch.
 type DeviceBatchRequest struct {
 	Devices []BatchDevice `json:"devices"`
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// CallRequest is the body of POST /v1/calls.
 type CallRequest struct {
 	CallID   string          `json:"call_id"`
 	Inviter  string          `json:"inviter"`
@@ -21,12 +22,14 @@ type CallRequest struct {
 	Push     *CallPush       `json:"push"`
 }
 
+// CallPush is the push an invitation rings offline invitees with.
 type CallPush struct {
 	Title       string `json:"title"`
 	Content     string `json:"content"`
 	ResourcesID string `json:"resources_id"`
 }
 
+// CallByRequest is the body of a call action (cancel, accept, reject, end): who acts.
 type CallByRequest struct {
 	By string `json:"by"`
 }

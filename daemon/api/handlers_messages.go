@@ -13,11 +13,13 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// GroupMembersRequest is the body of PUT /v1/groups/{group_id}/members.
 type GroupMembersRequest struct {
 	Add    []string `json:"add"`
 	Remove []string `json:"remove"`
 }
 
+// MessageRequest is the body of POST /v1/messages.
 type MessageRequest struct {
 	MessageID string          `json:"message_id"`
 	From      string          `json:"from"`
@@ -26,12 +28,14 @@ type MessageRequest struct {
 	Push      *MessagePush    `json:"push"`
 }
 
+// MessageTo is a message's recipients: a peer, a list of users or a group.
 type MessageTo struct {
 	Type string   `json:"type"`
 	ID   string   `json:"id,omitempty"`
 	IDs  []string `json:"ids,omitempty"`
 }
 
+// MessagePush is the offline push of a message.
 type MessagePush struct {
 	Title          string `json:"title"`
 	Content        string `json:"content"`
@@ -44,6 +48,7 @@ type MessagePush struct {
 	CollapseID     string `json:"collapse_id"`
 }
 
+// MessageResponse is the answer to POST /v1/messages.
 type MessageResponse struct {
 	MessageID  string `json:"message_id"`
 	Recipients int64  `json:"recipients"`
@@ -269,6 +274,7 @@ func (s *Server) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
 	return nil
 }
 
+// InboxMessage is one entry of GET /v1/users/{user_id}/inbox.
 type InboxMessage struct {
 	Seq       int64           `json:"seq"`
 	MessageID string          `json:"message_id"`
@@ -317,6 +323,7 @@ func (s *Server) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 	return nil
 }
 
+// AckRequest is the body of POST /v1/users/{user_id}/inbox/ack.
 type AckRequest struct {
 	UpTo *int64 `json:"up_to"`
 }

@@ -26,6 +26,7 @@ type PushTestRequest struct {
 	VoIP        bool   `json:"voip"`
 }
 
+// PushTestResult is one target's verdict in the answer to POST /v1/push/test.
 type PushTestResult struct {
 	PushID    string `json:"push_id"`
 	DeviceID  string `json:"device_id,omitempty"`
@@ -43,6 +44,7 @@ type PushTestResult struct {
 	invalid     bool   // the verdict was TokenInvalid
 }
 
+// PushTestResponse is the answer to POST /v1/push/test.
 type PushTestResponse struct {
 	MessageID string           `json:"message_id"`
 	Results   []PushTestResult `json:"results"`
@@ -136,8 +138,11 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 		}
 	}
 	for i, t := range targets {
-		if out.Results[i].invalid {
-			out.Results[i].Unbound = s.unbindTested(ctx, req.UserID, t)
+		// A VoIP push to a bare push_id may have been sent on an ordinary
+		// token (APNs then answers DeviceTokenNotForTopic, an invalid
+		// verdict): that says nothing about the binding, which stays.
+		if out.Results[i].invalid && (req.UserID != "" || !t.VoIP) {
+			out.Results[i].Unbound = s.unbindTested(req.UserID, t)
 		}
 	}
 	writeJSON(rc, fasthttp.StatusOK, out)
@@ -147,7 +152,10 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 // unbindTested removes the binding of a token a test push found invalid:
 // the user's device, or for a push_id the binding that holds it, if any.
 // It reports whether a binding was removed.
-func (s *Server) unbindTested(ctx context.Context, userID string, t push.Target) bool {
+func (s *Server) unbindTested(userID string, t push.Target) bool {
+	// Its own deadline: the sends may have used up the test push's.
+	ctx, cancel := s.reqContext()
+	defer cancel()
 	deviceID := t.DeviceID
 	if userID == "" {
 		b, ok, err := s.Store.LookupPushID(string(t.Kind), t.Target.Token)

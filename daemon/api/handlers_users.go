@@ -23,6 +23,7 @@ type PutDeviceRequest struct {
 	Locale    string `json:"locale"`
 }
 
+// PutDeviceResponse is the answer to PUT /v1/users/{user_id}/devices/{device_id}.
 type PutDeviceResponse struct {
 	PushID    string  `json:"push_id"`
 	UserID    string  `json:"user_id"`
@@ -30,14 +31,17 @@ type PutDeviceResponse struct {
 	MovedFrom *string `json:"moved_from"`
 }
 
+// LogoutRequest is the body of POST /v1/users/{user_id}/logout.
 type LogoutRequest struct {
 	DeviceID string `json:"device_id"`
 }
 
+// BadgeRequest is the body of PUT /v1/users/{user_id}/badge.
 type BadgeRequest struct {
 	Count *int64 `json:"count"`
 }
 
+// UserResponse is the answer to GET /v1/users/{user_id}.
 type UserResponse struct {
 	UserID       string           `json:"user_id"`
 	Online       bool             `json:"online"`
@@ -47,6 +51,7 @@ type UserResponse struct {
 	RingingCalls []string         `json:"ringing_calls"`
 }
 
+// DeviceResponse is one bound device in a UserResponse.
 type DeviceResponse struct {
 	DeviceID string `json:"device_id"`
 	PushID   string `json:"push_id"`

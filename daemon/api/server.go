@@ -44,11 +44,21 @@ type Server struct {
 	router router
 }
 
-// New returns the API over deps.
+// New returns the API over deps; a missing required dependency is an
+// error naming it.
 func New(deps Deps) (*Server, error) {
-	if deps.Log == nil || deps.Auth == nil || deps.Store == nil || deps.Users == nil || deps.Calls == nil || deps.Dispatch == nil ||
-		deps.Senders == nil || deps.Yield == nil || deps.Composer == nil || deps.Clock == nil || deps.Reload == nil || deps.Metrics == nil || deps.Ready == nil {
-		return nil, errors.New("api: a required dependency is missing")
+	for _, d := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Log", deps.Log == nil}, {"Clock", deps.Clock == nil}, {"Auth", deps.Auth == nil}, {"Store", deps.Store == nil},
+		{"Users", deps.Users == nil}, {"Calls", deps.Calls == nil}, {"Dispatch", deps.Dispatch == nil},
+		{"Senders", deps.Senders == nil}, {"Yield", deps.Yield == nil}, {"Composer", deps.Composer == nil},
+		{"Reload", deps.Reload == nil}, {"Metrics", deps.Metrics == nil}, {"Ready", deps.Ready == nil},
+	} {
+		if d.missing {
+			return nil, fmt.Errorf("api: Deps.%s is required", d.name)
+		}
 	}
 	s := &Server{Deps: deps}
 	s.routes()

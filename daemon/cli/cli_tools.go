@@ -80,7 +80,11 @@ func pushCmd(args []string, stdout, stderr io.Writer) int {
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "VENDOR\tPUSH_ID\tOK\tCODE\tLATENCY\tREASON")
 		for _, r := range out.Results {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dms\t%s\n", r.Vendor, shorten(r.PushID, 40), r.OK, r.Code, r.LatencyMS, r.Reason)
+			reason := r.Reason
+			if r.Unbound {
+				reason += " (unbound)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%dms\t%s\n", r.Vendor, shorten(r.PushID, 40), r.OK, r.Code, r.LatencyMS, reason)
 		}
 		_ = tw.Flush()
 	}
