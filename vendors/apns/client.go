@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the APNs client is golang.org/x/net/http2.Transport on purpose: it is apns2's transport, and its DialTLSContext lets the write coalescer sit above TLS (net/http's HTTP/2 needs a *tls.Conn of its own).
+
 package apns
 
 import (

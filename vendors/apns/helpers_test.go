@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the tests' client is the x/net/http2 transport the APNs client uses.
+
 package apns
 
 import (

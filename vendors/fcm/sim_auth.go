@@ -103,9 +103,11 @@ func (s *Simulator) checkAssertion(assertion, aud string) ([]string, error) {
 		return &s.key.PublicKey, nil
 	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
 	if err != nil {
+		//lint:ignore ST1005 Google's error_description, verbatim
 		return nil, errors.New("Invalid JWT Signature.")
 	}
 	if claims.Iss != s.email {
+		//lint:ignore ST1005 Google's error_description, verbatim
 		return nil, errors.New("Invalid grant: account not found")
 	}
 	s.mu.Lock()
@@ -117,10 +119,12 @@ func (s *Simulator) checkAssertion(assertion, aud string) ([]string, error) {
 	now := s.now()
 	iat, exp := time.Unix(claims.Iat, 0), time.Unix(claims.Exp, 0)
 	if claims.Iat == 0 || claims.Exp == 0 || exp.Sub(iat) > maxAssertionLife || iat.After(now.Add(clockSkew)) || exp.Before(now.Add(-clockSkew)) {
+		//lint:ignore ST1005 Google's error_description, verbatim
 		return nil, errors.New("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.")
 	}
 	scopes := strings.Fields(claims.Scope)
 	if len(scopes) == 0 {
+		//lint:ignore ST1005 Google's error_description, verbatim
 		return nil, errors.New("Invalid OAuth scope or ID token audience provided.")
 	}
 	return scopes, nil

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the benchmark compares against the x/net/http2 transport on purpose.
+
 package huawei
 
 import (

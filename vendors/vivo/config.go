@@ -87,6 +87,7 @@ func New(cfg Config) (*Client, error) {
 		errs = append(errs, errors.New("AppSecret is required"))
 	}
 	if cfg.Timeout < 0 {
+		//lint:ignore ST1005 it starts with the Config field's name
 		errs = append(errs, errors.New("Timeout must not be negative"))
 	}
 	base := cfg.Endpoint
@@ -95,6 +96,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base = strings.TrimRight(base, "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		//lint:ignore ST1005 it starts with the Config field's name
 		errs = append(errs, fmt.Errorf("Endpoint %q is not an http(s) URL", cfg.Endpoint))
 	}
 	if err := errors.Join(errs...); err != nil {
