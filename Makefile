@@ -5,11 +5,16 @@ GO       ?= go
 # mid-input (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline.
 FUZZTIME ?= 20000x
 
-.PHONY: test check fuzz race smoke run build bench
+.PHONY: test short check fuzz race smoke run build bench
 
 ## test: format and vet checks, short fuzz runs of every decoder, a
 ## 5 000-user fan-out smoke run that fails on loss, then the whole suite with -race
 test: check fuzz smoke race
+
+## short: the inner loop, under a minute: every package's fast tests
+## (go test -short skips the long end-to-end runs; make test runs them all)
+short:
+	$(GO) test -short ./...
 
 check:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
