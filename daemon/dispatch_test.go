@@ -110,15 +110,17 @@ func (s *testServer) user(t *testing.T, id string) api.UserResponse {
 }
 
 // TestRateLimitAndReload: APNs limited to 200 requests/s with a burst
-// of 20 sends the burst, then exactly 5 notifications per 25 ms of the
+// of 20 sends the burst, then exactly 2 notifications per 10 ms of the
 // daemon's clock (its token bucket reads the injected clock, which moves
-// only when the test moves it; steps below the burst, so the bucket's cap
-// does not hide the rate); a reload to 1000/s makes that 10 per 10 ms
-// without a restart. Counts at each step, no wall-clock rates.
+// only when the test moves it; 10 ms is one start's worth of tokens for a
+// per-target sender at 200/s, and below the burst, so neither the start
+// quantum nor the bucket's cap blurs the count); a reload to 1000/s makes
+// that 10 per 10 ms without a restart. Counts at each step, no wall-clock
+// rates.
 func TestRateLimitAndReload(t *testing.T) {
 	const (
 		burst = 20
-		users = 40 // APNs users: the burst, then four steps of 5
+		users = 40 // APNs users, each sent two messages
 	)
 	var mu sync.Mutex
 	cfg := configs.Default()
@@ -171,11 +173,13 @@ func TestRateLimitAndReload(t *testing.T) {
 	}
 	send("rate-1")
 	held(burst, users-burst) // the bucket starts full
-	for step := int64(1); step <= 4; step++ {
-		clock.Advance(25 * time.Millisecond) // 200/s × 25 ms = 5 tokens
-		held(burst+5*step, users-burst-5*step)
+	for step := int64(1); step <= (users-burst)/2; step++ {
+		clock.Advance(10 * time.Millisecond) // 200/s × 10 ms = 2 tokens
+		held(burst+2*step, users-burst-2*step)
 	}
 
+	// rate-1 is all sent: rate-2 is the sender's one batch, so each start
+	// is a whole quantum of its rows.
 	apply(1000)
 	wantStatus(t, s.do(t, "POST", "/v1/admin/reload", ""), 200)
 	send("rate-2")
