@@ -17,15 +17,16 @@ import (
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/net/http2"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // fakeClock is a settable clock shared by client and simulator.
-type fakeClock = simtest.Clock
+type fakeClock = testutil.Clock
 
-func newFakeClock() *fakeClock { return simtest.NewClock(time.Unix(1_700_000_000, 0)) }
+func newFakeClock() *fakeClock { return testutil.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // env is a simulator on a TLS + HTTP/2 loopback server and what talks to it.
 type env struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
@@ -16,9 +17,9 @@ import (
 
 // fakeClock is a settable clock starting at the wall clock's now (the
 // service-account assertion carries wall-clock iat/exp).
-type fakeClock = simtest.Clock
+type fakeClock = testutil.Clock
 
-func newFakeClock() *fakeClock { return simtest.NewClock(time.Now()) }
+func newFakeClock() *fakeClock { return testutil.NewClock(time.Now()) }
 
 // env is a simulator on a TLS + HTTP/2 loopback server, with a record of
 // what reached it.

@@ -8,16 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // fakeClock is a settable clock for the simulator.
-type fakeClock = simtest.Clock
+type fakeClock = testutil.Clock
 
 func newFakeClock() *fakeClock {
-	return simtest.NewClock(time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC))
+	return testutil.NewClock(time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC))
 }
 
 // env is a simulator mounted under /huawei on a TLS + HTTP/2 test server.

@@ -8,15 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // fakeClock is a settable clock shared by a client and a simulator.
-type fakeClock = simtest.Clock
+type fakeClock = testutil.Clock
 
-func newFakeClock(t time.Time) *fakeClock { return simtest.NewClock(t) }
+func newFakeClock(t time.Time) *fakeClock { return testutil.NewClock(t) }
 
 // testStart is 10:00 UTC = 18:00 in Beijing, six hours before OPPO's quota
 // day ends.

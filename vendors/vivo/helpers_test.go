@@ -6,16 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/simkit/simtest"
 )
 
 // fakeClock is a settable clock shared by a client and a simulator.
-type fakeClock = simtest.Clock
+type fakeClock = testutil.Clock
 
 func newClock() *fakeClock {
-	return simtest.NewClock(time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC))
+	return testutil.NewClock(time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC))
 }
 
 // env is a simulator on a TLS + HTTP/2 loopback server and a client for it.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/vendors/simkit/simtest"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 var errRefused = errors.New("refused")
@@ -18,7 +18,7 @@ var errRefused = errors.New("refused")
 // answer from answers (a token "tN" valid for life, or an error), after
 // waiting on gate when it is not nil.
 type vendor struct {
-	clock *simtest.Clock
+	clock *testutil.Clock
 	life  time.Duration
 
 	mu      sync.Mutex
@@ -63,7 +63,7 @@ func (v *vendor) set(f func(v *vendor)) {
 
 func newCache(t *testing.T, life time.Duration, cfg Config) (*Cache[string], *vendor) {
 	t.Helper()
-	v := &vendor{clock: simtest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)), life: life}
+	v := &vendor{clock: testutil.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)), life: life}
 	cfg.Now = v.clock.Now
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Minute
@@ -364,7 +364,7 @@ func TestNoLifetime(t *testing.T) {
 func TestClockBack(t *testing.T) {
 	c, v := newCache(t, time.Hour, Config{})
 	get(t, c)
-	v.clock.Advance(-2 * time.Hour)
+	v.clock.Set(v.clock.Now().Add(-2 * time.Hour))
 	if tok := get(t, c); tok != "t2" {
 		t.Fatalf("after the clock went back: %q, want a refresh", tok)
 	}
