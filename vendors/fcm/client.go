@@ -98,8 +98,8 @@ func (c *Client) SetRootCAs(pool *x509.CertPool) { c.transport.SetRootCAs(pool) 
 // and a token fetch in flight, and drops idle connections.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.tokens.Close() // first: workers blocked on a token fetch end with it, so the pool's Close does not wait them out
 	c.pool.Close()
-	c.tokens.Close()
 	c.transport.CloseIdleConnections()
 	return nil
 }

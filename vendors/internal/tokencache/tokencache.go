@@ -5,8 +5,8 @@
 // classification), which stays in the vendor's package.
 //
 // A token is fresh until Refresh before it expires. From then on the first
-// caller starts a fetch and waits for it; callers that come while it runs
-// use the old token, which is still valid. If that fetch fails, the old
+// caller starts a fetch in the background and, like every caller while it
+// runs, sends with the old token, which is still valid. If that fetch fails, the old
 // token is kept (the failure poisons nothing) and the next refresh is
 // tried no sooner than a quarter of the old token's remaining time later.
 // From Skew before expiry the old token is no longer handed out: callers
@@ -120,10 +120,11 @@ func New[T comparable](fetch Fetch[T], cfg Config) *Cache[T] {
 		ctx: ctx, cancel: cancel}
 }
 
-// Get returns a token to send with. It waits for a fetch only when there
-// is no token it may hand out (or it is the first caller past the
-// refresh point); the error is then the fetch's, ctx's when ctx ended
-// first, or the Closed error.
+// Get returns a token to send with. Past the refresh point it starts a
+// refresh in the background and returns the old token, still valid; it
+// waits for a fetch only when there is no token it may hand out, and the
+// error is then the fetch's, ctx's when ctx ended first, or the Closed
+// error.
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	var zero T
 	c.mu.Lock()
@@ -139,15 +140,13 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 			c.mu.Unlock()
 			return old, nil
 		}
-		f := c.start()
+		// Past the refresh point: refresh in the background and send with
+		// the old token, still valid; waiting would gain this caller
+		// nothing (on failure it would get the old token anyway) and
+		// could cost it its deadline.
+		c.start()
 		c.mu.Unlock()
-		tok, err := wait(ctx, f)
-		if err != nil && ctx.Err() == nil {
-			// The refresh ahead of expiry failed: the old token, while
-			// it may still be handed out.
-			return c.keep(old, err)
-		}
-		return tok, err
+		return old, nil
 	}
 	f := c.flight
 	if f == nil {
@@ -155,18 +154,6 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	}
 	c.mu.Unlock()
 	return wait(ctx, f)
-}
-
-// keep returns old if it is still the cached token and may be handed out,
-// else err.
-func (c *Cache[T]) keep(old T, err error) (T, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.has && c.tok == old && c.now().Before(c.expireAt) {
-		return old, nil
-	}
-	var zero T
-	return zero, err
 }
 
 // Invalidate drops tok, which the vendor refused, if it is still the
@@ -190,6 +177,13 @@ func (c *Cache[T]) Close() {
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
+}
+
+// idle reports whether no fetch is running (for tests).
+func (c *Cache[T]) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flight == nil
 }
 
 // start starts a fetch; c.mu is held.
