@@ -5,7 +5,10 @@
 // The package is a leaf: it imports only the standard library.
 package clock
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Clock tells the time and arms timers on it.
 type Clock interface {
@@ -58,3 +61,59 @@ type systemTimer struct{ t *time.Timer }
 func (s systemTimer) Stop() bool                 { return s.t.Stop() }
 func (s systemTimer) Reset(d time.Duration) bool { return s.t.Reset(d) }
 func (s systemTimer) C() <-chan time.Time        { return s.t.C }
+
+// Every calls f every d on c until the returned stop is called: first d
+// from now, then d after each call returns (a slow f delays the next call
+// instead of piling calls up, as time.Ticker drops ticks). Calls never
+// overlap. stop disarms the timer and waits for a call in progress, so f
+// never runs once stop has returned; f must not call stop. d <= 0 panics,
+// as time.NewTicker does.
+//
+// On a manual clock the calls are the clock's AfterFunc callbacks: moving
+// it by k·d makes k calls, each seeing its own deadline as the time.
+func Every(c Clock, d time.Duration, f func()) (stop func()) {
+	if d <= 0 {
+		panic("clock: Every with a non-positive interval")
+	}
+	e := &every{d: d, f: f}
+	e.mu.Lock()
+	e.t = c.AfterFunc(d, e.fire)
+	e.mu.Unlock()
+	return e.stop
+}
+
+// every is the state of one Every.
+type every struct {
+	d time.Duration
+	f func()
+
+	mu      sync.Mutex
+	t       Timer
+	stopped bool
+	running sync.WaitGroup // a call of f in progress
+}
+
+func (e *every) fire() {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return
+	}
+	e.running.Add(1)
+	e.mu.Unlock()
+	defer e.running.Done()
+	e.f()
+	e.mu.Lock()
+	if !e.stopped {
+		e.t.Reset(e.d)
+	}
+	e.mu.Unlock()
+}
+
+func (e *every) stop() {
+	e.mu.Lock()
+	e.stopped = true
+	e.t.Stop()
+	e.mu.Unlock()
+	e.running.Wait()
+}
