@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/internal/clock"
 	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
@@ -43,8 +44,9 @@ type InviteeStatus struct {
 }
 
 // Calls owns the call actors: one per live call, holding and persisting its
-// state. A ticker (or CheckTimeouts in tests) times out ringing invitees on
-// the injected Clock; Resume re-arms ringing calls after a restart.
+// state. One timer on the injected Clock, armed for the earliest deadline,
+// times out ringing invitees (CheckTimeouts); Resume re-arms ringing calls
+// after a restart.
 type Calls struct {
 	system  *actor.ActorSystem
 	store   *store.Store
@@ -56,42 +58,27 @@ type Calls struct {
 	mu        sync.Mutex
 	pids      map[string]*actor.PID
 	deadlines map[string]time.Time
-	stopT     chan struct{}
-	wg        sync.WaitGroup
+	timer     clock.Timer // armed for armedAt while a call rings; nil before the first
+	armedAt   time.Time   // the armed timer's deadline (zero: not armed)
+	stopped   bool
 	once      sync.Once
 }
 
-// NewCalls starts the call timeout ticker (tick 0 = 100ms).
-func NewCalls(system *actor.ActorSystem, st *store.Store, users *Users, senders *Senders, clock Clock, log *slog.Logger, tick time.Duration) *Calls {
-	if tick <= 0 {
-		tick = 100 * time.Millisecond
-	}
-	c := &Calls{system: system, store: st, users: users, senders: senders, clock: clock, log: log,
-		pids: map[string]*actor.PID{}, deadlines: map[string]time.Time{}, stopT: make(chan struct{})}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.stopT:
-				return
-			case <-t.C:
-				c.CheckTimeouts()
-			}
-		}
-	}()
-	return c
+// NewCalls returns the calls, timing out on clock.
+func NewCalls(system *actor.ActorSystem, st *store.Store, users *Users, senders *Senders, clock Clock, log *slog.Logger) *Calls {
+	return &Calls{system: system, store: st, users: users, senders: senders, clock: clock, log: log,
+		pids: map[string]*actor.PID{}, deadlines: map[string]time.Time{}}
 }
 
-// Stop stops the ticker and the call actors. Ringing calls resume on the
+// Stop stops the timer and the call actors. Ringing calls resume on the
 // next start.
 func (c *Calls) Stop() {
 	c.once.Do(func() {
-		close(c.stopT)
-		c.wg.Wait()
 		c.mu.Lock()
+		c.stopped = true // no timeout is sent after this (CheckTimeouts)
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		pids := make([]*actor.PID, 0, len(c.pids))
 		for _, p := range c.pids {
 			pids = append(pids, p)
@@ -104,7 +91,8 @@ func (c *Calls) Stop() {
 }
 
 // Resume re-arms every call that still rings (after a restart). Calls
-// whose deadline passed while herald was down time out at the next tick.
+// whose deadline passed while herald was down time out as soon as the
+// timer can fire (at once on the wall clock; a manual clock's next move).
 func (c *Calls) Resume() error {
 	ids, err := c.store.RingingCallIDs()
 	if err != nil {
@@ -132,9 +120,32 @@ func (c *Calls) spawnLocked(call store.Call) *actor.PID {
 	pid := c.system.Root.Spawn(props)
 	c.pids[call.CallID] = pid
 	if call.Ringing() {
-		c.deadlines[call.CallID] = time.UnixMilli(call.DeadlineAt)
+		c.setDeadlineLocked(call.CallID, time.UnixMilli(call.DeadlineAt))
 	}
 	return pid
+}
+
+// setDeadlineLocked sets a ringing call's deadline and arms the timer for
+// it if it is the earliest. A retired call's deadline is not disarmed: the
+// timer finding nothing due re-arms for the next one.
+func (c *Calls) setDeadlineLocked(id string, dl time.Time) {
+	c.deadlines[id] = dl
+	c.armLocked(dl)
+}
+
+// armLocked arms the timer for dl unless it is armed for no later.
+func (c *Calls) armLocked(dl time.Time) {
+	if c.stopped || (!c.armedAt.IsZero() && !dl.Before(c.armedAt)) {
+		return
+	}
+	now := c.clock.Now()
+	d := min(dl.Sub(now), maxTimerWait)
+	c.armedAt = minTime(dl, now.Add(maxTimerWait))
+	if c.timer == nil {
+		c.timer = c.clock.AfterFunc(d, c.CheckTimeouts)
+		return
+	}
+	c.timer.Reset(d)
 }
 
 // pid returns the live actor of a call, loading it from the store if needed.
@@ -164,22 +175,34 @@ func (c *Calls) retire(id string, pid *actor.PID) {
 	c.mu.Unlock()
 }
 
-// CheckTimeouts sends a timeout to every call whose deadline has passed.
+// CheckTimeouts sends a timeout to every call whose deadline has passed
+// and arms the timer for the earliest deadline left. The timer calls it;
+// a test may too.
 func (c *Calls) CheckTimeouts() {
 	now := c.clock.Now()
 	c.mu.Lock()
-	var due []*actor.PID
-	for id, dl := range c.deadlines {
-		if !now.Before(dl) {
-			if p, ok := c.pids[id]; ok {
-				due = append(due, p)
-			}
-			delete(c.deadlines, id)
-		}
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
 	}
-	c.mu.Unlock()
-	for _, p := range due {
-		c.system.Root.Send(p, &callTimeout{})
+	c.armedAt = time.Time{} // fired (or about to be re-armed below)
+	var next time.Time
+	for id, dl := range c.deadlines {
+		if now.Before(dl) {
+			if next.IsZero() || dl.Before(next) {
+				next = dl
+			}
+			continue
+		}
+		if p, ok := c.pids[id]; ok {
+			// Under mu, so Stop cannot stop the actors in between;
+			// Send does not block.
+			c.system.Root.Send(p, &callTimeout{})
+		}
+		delete(c.deadlines, id)
+	}
+	if !next.IsZero() {
+		c.armLocked(next)
 	}
 }
 
@@ -294,7 +317,7 @@ func (a *callActor) Receive(ctx actor.Context) {
 		if err := a.timeout(); err != nil {
 			a.calls.log.Error("call timeout failed; retrying", "call_id", a.call.CallID, "err", err)
 			a.calls.mu.Lock()
-			a.calls.deadlines[a.call.CallID] = a.calls.clock.Now().Add(time.Second)
+			a.calls.setDeadlineLocked(a.call.CallID, a.calls.clock.Now().Add(time.Second))
 			a.calls.mu.Unlock()
 			return
 		}

@@ -9,17 +9,18 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
 
 // callHarness runs users, one FCM sender and the calls on a manual clock,
-// every actor logging to logs. Nothing ticks on its own: timeouts come
-// from CheckTimeouts after the clock moved.
+// every actor logging to logs. Nothing ticks on its own: a call times out
+// when the test moves the clock past its deadline.
 type callHarness struct {
 	sys     *actor.ActorSystem
 	store   *store.Store
-	clock   *ManualClock
+	clock   *testutil.Clock
 	users   *Users
 	senders *Senders
 	calls   *Calls
@@ -36,7 +37,7 @@ func newCallHarness(t *testing.T) *callHarness {
 		t.Fatal(err)
 	}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	// Request timeouts far above every wait in these tests: a request
 	// that waited them out fails the test instead of passing slowly.
 	u, err := NewUsers(sys, &Deps{Store: st, Clock: clock, Logger: log}, UsersConfig{
@@ -46,12 +47,12 @@ func newCallHarness(t *testing.T) *callHarness {
 		t.Fatal(err)
 	}
 	client := &fakeClient{kind: vendors.FCM, perTarget: true, maxBatch: 500}
-	snd, err := NewSenders(sys, SenderDeps{Store: st, Users: u, Composer: &countingComposer{}, Clock: clock, Logger: log, Tick: time.Hour},
+	snd, err := NewSenders(sys, SenderDeps{Store: st, Users: u, Composer: &countingComposer{}, Clock: clock, Logger: log},
 		map[vendors.Kind]vendors.Sender{vendors.FCM: client}, map[vendors.Kind]SenderConfig{vendors.FCM: baseSenderConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := NewCalls(sys, st, u, snd, clock, log, time.Hour)
+	calls := NewCalls(sys, st, u, snd, clock, log)
 	t.Cleanup(func() {
 		calls.Stop()
 		snd.Stop()
@@ -99,12 +100,11 @@ func (h *callHarness) stored(t *testing.T, id string) []store.CallState {
 	return out
 }
 
-// timeOut moves the clock past the deadline and waits for the call actor
-// to have timed the ringing invitees out.
+// timeOut moves the clock past the deadline (the calls' timer fires) and
+// waits for the call actor to have timed the ringing invitees out.
 func (h *callHarness) timeOut(t *testing.T, id string) {
 	t.Helper()
 	h.clock.Advance(31 * time.Second)
-	h.calls.CheckTimeouts()
 	waitFor(t, "the timeout written", func() bool { return !slices.Contains(h.stored(t, id)[1:], store.CallRinging) })
 }
 
@@ -190,4 +190,48 @@ func TestCallStateTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// One timer on the clock serves every call's deadline: a call created
+// later with an earlier deadline re-arms it, that call times out at its
+// own deadline and the other one not before its own.
+func TestCallsTimeOutEachAtItsOwnDeadline(t *testing.T) {
+	h := newCallHarness(t)
+	ctx := context.Background()
+	create := func(id string, ringing time.Duration) {
+		t.Helper()
+		now := h.clock.Now()
+		call := store.Call{CallID: id, Inviter: "ann", State: store.CallRinging,
+			Invitees:  []store.Invitee{{UserID: "bob", State: store.CallRinging}},
+			CreatedAt: now.UnixMilli(), DeadlineAt: now.Add(ringing).UnixMilli()}
+		if _, _, err := h.calls.Create(ctx, call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// stillRings checks id's stored state once any timeout already sent to
+	// its actor has been processed: a refused action queues behind it.
+	stillRings := func(id string) {
+		t.Helper()
+		if _, err := h.calls.Act(ctx, id, ActionAccept, "zed"); !errors.Is(err, ErrCallNotParty) {
+			t.Fatalf("accept by a stranger: %v, want ErrCallNotParty", err)
+		}
+		if got := h.stored(t, id); got[0] != store.CallRinging {
+			t.Fatalf("%s: stored %v, want it still ringing", id, got)
+		}
+	}
+	timedOut := func(id string) {
+		t.Helper()
+		waitFor(t, id+" timed out", func() bool { return h.stored(t, id)[0] == store.CallTimedOut })
+	}
+	create("late", 30*time.Second)
+	create("early", 10*time.Second)
+	h.clock.Advance(10*time.Second - time.Millisecond)
+	stillRings("early")
+	h.clock.Advance(time.Millisecond)
+	timedOut("early")
+	stillRings("late")
+	h.clock.Advance(20*time.Second - time.Millisecond)
+	stillRings("late")
+	h.clock.Advance(time.Millisecond)
+	timedOut("late")
 }

@@ -213,9 +213,7 @@ func (d *Dispatcher) run(job store.Job) {
 			} else {
 				d.log.Warn("group fan-out interrupted; retrying from its checkpoint", "message_id", job.MessageID, "err", err, "in", wait.String())
 			}
-			select {
-			case <-time.After(wait):
-			case <-d.ctx.Done():
+			if !d.sleep(wait) {
 				return
 			}
 			wait = min(2*wait, 30*time.Second)
@@ -234,6 +232,18 @@ func (d *Dispatcher) run(job store.Job) {
 			err = d.fanOut(job)
 		}
 	}()
+}
+
+// sleep waits d on the injected Clock; false if the dispatcher stopped first.
+func (d *Dispatcher) sleep(wait time.Duration) bool {
+	t := d.clock.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-d.ctx.Done():
+		return false
+	}
 }
 
 // errMessageGone means a job's message record is missing: nothing to resume.
@@ -371,7 +381,7 @@ func (d *Dispatcher) fanOut(job store.Job) (err error) {
 			return d.ctx.Err()
 		}
 		p := <-fut
-		began := time.Now()
+		began := time.Now() // wall clock: the chunk's own work, for pace
 		if p.err != nil {
 			return p.err
 		}
@@ -419,7 +429,10 @@ const maxPace = 100 * time.Millisecond
 // pace holds a fan-out to Yield's share of the CPU while chat traffic
 // waits for it: after a chunk that took busy to apply, it waits busy ×
 // (1/share − 1), at most maxPace, so the fan-out's own work is about share
-// of its time. With the whole share it returns at once.
+// of its time. With the whole share it returns at once. Both busy and the
+// wait are wall-clock time, not the injected Clock's: what pace gives
+// back is CPU time to the Go scheduler, which runs on real time (on a
+// manual clock that stands still the fan-out would never resume).
 func (d *Dispatcher) pace(busy time.Duration) error {
 	share := d.cfg.Yield.Share()
 	if share >= 1 {

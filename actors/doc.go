@@ -19,7 +19,8 @@
 //     such use; messages that arrive while it stops are held and replayed
 //     (to a fresh actor or as write-throughs) when it reports its stop, so
 //     nothing is dead-lettered. Idleness is measured on the injected Clock;
-//     a ticker (or Users.Sweep in tests) asks the shards to check it. User
+//     a ticker on that Clock (clock.Every; or Users.Sweep) asks the shards
+//     to check it, not protoactor's ReceiveTimeout. User
 //     actors are spawned from the root context, not as the shard's
 //     children (protoactor's child set kept passivated actors reachable).
 //
@@ -72,14 +73,30 @@
 // of stream workers), which report back with sendDone, so Receive never
 // blocks on the network or on an fsync and no goroutine regrows its stack
 // per request. A sender wakes for its next deadline (batch_wait, a retry,
-// the end of a pause, the next bucket token) on one timer it arms itself;
-// a 100 ms fallback tick only covers clocks that jump.
+// the end of a pause or of the breaker's open period, the next bucket
+// token, the next UTC day while the daily quota holds) on one timer it
+// arms itself on the injected Clock; nothing polls. The timer's callback
+// waits until the sender has stepped, so a manual clock's Advance serves
+// every deadline in its span at its own time, in order.
+//
+// # Time
+//
+// Every timer and ticker of the actors runs on the injected Clock
+// (internal/clock; testutil.Clock in tests): the senders' wake-ups, retry
+// and read-back backoff, quota, pause and breaker timing, call timeouts,
+// the idle sweep, a fan-out's retry after a failed chunk. What stays on
+// the wall clock is what bounds or measures real work: request deadlines
+// (context timeouts of vendor requests and of asks to actors, which
+// protoactor's futures and the HTTP clients wait out), latency for the
+// metrics, and a fan-out's pace (Dispatcher.pace: CPU time given back to
+// the Go scheduler).
 //
 // # Calls (calls.go)
 //
 // One call actor per live call owns its state and persists every change
 // (with the cancel notices it causes) in one synced batch; Calls keeps the
-// deadlines and times calls out on the Clock. Invitees are planned on the
+// deadlines and times calls out with one timer on the Clock, armed for the
+// earliest. Invitees are planned on the
 // caller's goroutine before the actor commits the invitation.
 //
 // Who may send what: only Users sends to shards, only a shard sends to its

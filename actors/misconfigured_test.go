@@ -86,7 +86,7 @@ func TestSenderPausesOnMisconfiguredAndCredentialsBrokenWithoutSpendingAttempts(
 			h := newHarness(t, t.TempDir(), 4)
 			logs := &logRecorder{}
 			snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: &countingComposer{},
-				Clock: h.clock, Logger: slog.New(logs), Tick: time.Hour},
+				Clock: h.clock, Logger: slog.New(logs)},
 				map[vendors.Kind]vendors.Sender{vendors.Huawei: client}, map[vendors.Kind]SenderConfig{vendors.Huawei: cfg})
 			if err != nil {
 				t.Fatal(err)

@@ -2,10 +2,12 @@ package actors
 
 import (
 	"container/heap"
+	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/internal/clock"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
@@ -73,7 +75,7 @@ type sender struct {
 	stats       *SenderStats
 
 	wakeAt time.Time   // when the armed timer fires (zero = none armed)
-	wake   *time.Timer // wakes the sender for its next deadline
+	wake   clock.Timer // wakes the sender for its next deadline, on the injected Clock
 }
 
 type batchKey struct {
@@ -100,7 +102,9 @@ type (
 		items []store.Queued
 		mode  EnqueueMode
 	}
-	senderTick struct{}
+	// senderTick is the sender's timer firing (wakeUp): the sender
+	// steps, then closes done.
+	senderTick struct{ done chan struct{} }
 	// slotsFreed wakes the sender when targets of running batches gave a
 	// slot quantum of request slots back (senderDeps.freed).
 	slotsFreed struct{}
@@ -198,7 +202,11 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
-	case *senderTick, *slotsFreed:
+	case *senderTick:
+		s.step(ctx, now)
+		close(m.done)
+		return
+	case *slotsFreed:
 	case *senderSync:
 		s.step(ctx, now)
 		ctx.Respond(struct{}{})
@@ -247,11 +255,13 @@ func (s *sender) limit(lane *[]*batch) int {
 }
 
 // schedule arms one timer for the sender's next deadline: the oldest
-// forming batch's batch_wait, the next retry, the end of a pause, or the
-// token the bucket needs next. Sends finishing and rows arriving wake the
-// sender anyway, and a slow fallback tick (SenderDeps.Tick) covers clocks
-// that jump, so nothing needs polling. The deadline is read on the
-// injected Clock and waited for on the wall clock.
+// forming batch's batch_wait, the next retry, the end of a pause or of the
+// breaker's open period, a failed read-back's retry, the token the bucket
+// needs next, or the next UTC day while the daily quota holds rows back.
+// Sends finishing and rows arriving wake the sender anyway, so nothing
+// needs polling. The timer runs on the injected Clock and waits at most
+// maxTimerWait (deadlines in unix time come sooner if the wall clock is
+// stepped forward).
 func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	// Slots that come back wake the sender once a slot quantum is free.
 	lane := s.lane()
@@ -269,8 +279,8 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 	if s.delayed.Len() > 0 {
 		earlier(time.UnixMilli(s.delayed[0].Entry.NotBefore))
 	}
-	if len(s.spills) > 0 && !s.readAfter.IsZero() {
-		earlier(s.readAfter)
+	if len(s.spills) > 0 && now.Before(s.readAfter) {
+		earlier(s.readAfter) // (once passed, a read waits for room, which a send's end brings)
 	}
 	if s.breaker.state == breakerOpen && now.Before(s.breaker.until) {
 		earlier(s.breaker.until) // (pump turns a passed one half-open)
@@ -281,19 +291,49 @@ func (s *sender) schedule(ctx actor.Context, now time.Time) {
 		switch {
 		case now.Before(s.pausedUntil):
 			earlier(s.pausedUntil)
+		case s.cfg.DailyQuota > 0 && s.quotaUsed >= s.cfg.DailyQuota:
+			earlier(time.Unix((s.quotaDay+1)*86400, 0)) // the next UTC day's quota
 		case s.tokens < need && s.inFlight < s.cfg.MaxInFlight && s.cfg.QPS > 0:
-			earlier(now.Add(time.Duration((need - s.tokens) / s.cfg.QPS * float64(time.Second))))
+			earlier(now.Add(time.Duration(math.Ceil((need - s.tokens) / s.cfg.QPS * float64(time.Second)))))
 		}
 	}
-	if next.IsZero() || (!s.wakeAt.IsZero() && now.Before(s.wakeAt) && !next.Before(s.wakeAt)) {
-		return // nothing to wait for, or the armed timer comes first
+	if next.IsZero() {
+		return // nothing to wait for
 	}
-	if s.wake != nil {
-		s.wake.Stop()
+	next = minTime(next, now.Add(maxTimerWait))
+	if !s.wakeAt.IsZero() && now.Before(s.wakeAt) && !next.Before(s.wakeAt) {
+		return // the armed timer comes first
 	}
-	self, root := ctx.Self(), s.d.root
 	s.wakeAt = next
-	s.wake = time.AfterFunc(max(next.Sub(now), 0), func() { root.Send(self, &senderTick{}) })
+	d := max(next.Sub(now), time.Nanosecond) // every deadline above is after now
+	if s.wake == nil {
+		self, deps := ctx.Self(), s.d
+		s.wake = s.d.clock.AfterFunc(d, func() { deps.wakeUp(self) })
+		return
+	}
+	s.wake.Reset(d)
+}
+
+// wakeUp is the sender's timer callback: it has the sender step and
+// waits until it has (or the senders stop). So on a manual clock every
+// deadline is served at its own time, in order: when Advance returns, each
+// sender due within the span has stepped at each of its deadlines, as it
+// would have while that much time passed. On the wall clock the callback
+// runs on a goroutine of its own, which waits for the sender.
+func (d *senderDeps) wakeUp(self *actor.PID) {
+	done := make(chan struct{})
+	d.root.Send(self, &senderTick{done: done})
+	select {
+	case <-done:
+	case <-d.stopping:
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // slotQuantum is how many request slots a per-target sender waits to have
@@ -470,6 +510,9 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 	// Token bucket refill.
 	if el := now.Sub(s.refilled); el > 0 {
 		s.tokens = min(float64(s.cfg.Burst), s.tokens+el.Seconds()*s.cfg.QPS)
+		if r := math.Round(s.tokens); math.Abs(s.tokens-r) < 1e-9 {
+			s.tokens = r // the deadline schedule armed for a whole token, not a hair before it
+		}
 		s.refilled = now
 	}
 	s.reopen(now)
@@ -568,16 +611,20 @@ func (s *sender) pump(ctx actor.Context, now time.Time) {
 }
 
 // backoff is the wait before attempt number attempts+1: exponential from
-// InitialBackoff, capped at MaxBackoff, with equal jitter, and never
-// shorter than what the vendor asked for.
-func backoff(cfg SenderConfig, attempts int64, retryAfter time.Duration) time.Duration {
+// InitialBackoff, capped at MaxBackoff, with equal jitter (d/2 plus
+// jitter(d/2); nil = uniform in [0, d/2)), and never shorter than what the
+// vendor asked for.
+func backoff(cfg SenderConfig, attempts int64, retryAfter time.Duration, jitter func(time.Duration) time.Duration) time.Duration {
 	d := cfg.InitialBackoff
 	for i := int64(1); i < attempts && d < cfg.MaxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, cfg.MaxBackoff)
 	if d > 1 {
-		d = d/2 + rand.N(d/2)
+		if jitter == nil {
+			jitter = rand.N[time.Duration]
+		}
+		d = d/2 + jitter(d/2)
 	}
 	return max(d, retryAfter)
 }

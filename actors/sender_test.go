@@ -82,31 +82,36 @@ type senderHarness struct {
 	client   *fakeClient
 }
 
-func newSenderHarness(t *testing.T, client *fakeClient, cfg SenderConfig) *senderHarness {
+// newSenderHarness runs client's sender with cfg on a fresh harness;
+// opts, if any, change its SenderDeps.
+func newSenderHarness(t *testing.T, client *fakeClient, cfg SenderConfig, opts ...func(*SenderDeps)) *senderHarness {
 	t.Helper()
 	h := newHarness(t, t.TempDir(), 4)
-	return newSenderHarnessOn(t, h, h.clock, time.Millisecond, client, cfg)
+	return newSenderHarnessWith(t, h, client, cfg, nil, opts...)
 }
 
-// newSenderHarnessOn runs the senders on clock with the fallback tick.
-func newSenderHarnessOn(t *testing.T, h *harness, clock Clock, tick time.Duration, client *fakeClient, cfg SenderConfig) *senderHarness {
+// newSenderHarnessOn runs the senders on h (and h's manual clock).
+func newSenderHarnessOn(t *testing.T, h *harness, client *fakeClient, cfg SenderConfig) *senderHarness {
 	t.Helper()
-	return newSenderHarnessWith(t, h, clock, tick, client, cfg, nil)
+	return newSenderHarnessWith(t, h, client, cfg, nil)
 }
 
-// newSenderHarnessYielding runs the senders on h's clock with y holding
-// their bulk lanes.
+// newSenderHarnessYielding runs the senders on h with y holding their
+// bulk lanes.
 func newSenderHarnessYielding(t *testing.T, h *harness, client *fakeClient, cfg SenderConfig, y *Yield) *senderHarness {
 	t.Helper()
-	return newSenderHarnessWith(t, h, h.clock, time.Millisecond, client, cfg, y)
+	return newSenderHarnessWith(t, h, client, cfg, y)
 }
 
-func newSenderHarnessWith(t *testing.T, h *harness, clock Clock, tick time.Duration, client *fakeClient, cfg SenderConfig, y *Yield) *senderHarness {
+func newSenderHarnessWith(t *testing.T, h *harness, client *fakeClient, cfg SenderConfig, y *Yield, opts ...func(*SenderDeps)) *senderHarness {
 	t.Helper()
 	comp := &countingComposer{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: clock, Logger: log, Tick: tick, Yield: y},
+	deps := SenderDeps{Store: h.store, Users: h.users, Composer: comp, Clock: h.clock, Logger: log, Yield: y}
+	for _, o := range opts {
+		o(&deps)
+	}
+	snd, err := NewSenders(h.users.system, deps,
 		map[vendors.Kind]vendors.Sender{client.kind: client}, map[vendors.Kind]SenderConfig{client.kind: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +199,7 @@ func TestSenderPerTargetVendorPaysTheBucketPerTarget(t *testing.T) {
 	sentIs := func(n int64) {
 		t.Helper()
 		waitFor(t, fmt.Sprint(n, " sent"), func() bool { return h.senders.Stats()[vendors.FCM].Sent >= n })
+		// The clock stands still: nothing more can go.
 		if st := h.senders.Stats()[vendors.FCM]; st.Sent != n || st.Queued != 50-n {
 			t.Fatalf("sent %d, queued %d; the bucket allows %d", st.Sent, st.Queued, n)
 		}
@@ -204,13 +210,10 @@ func TestSenderPerTargetVendorPaysTheBucketPerTarget(t *testing.T) {
 	sentIs(10) // the burst
 	h.clock.Advance(100 * time.Millisecond)
 	sentIs(20) // + 100/s × 0.1 s
-	h.clock.Advance(time.Second)
-	sentIs(30) // the bucket holds at most burst (10)
-	h.clock.Advance(time.Second)
-	h.clock.Advance(time.Second)
-	waitFor(t, "40 sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent >= 40 })
-	h.clock.Advance(time.Second)
-	waitFor(t, "50 sent", func() bool { return h.senders.Stats()[vendors.FCM].Sent == 50 })
+	h.clock.Advance(50 * time.Millisecond)
+	sentIs(25)
+	h.clock.Advance(250 * time.Millisecond)
+	sentIs(50)
 }
 
 // max_in_flight bounds a per-target vendor's requests, not its Sends.
@@ -270,10 +273,10 @@ func TestSenderRemembersOnlyADevelopmentEnvironment(t *testing.T) {
 	}
 }
 
-// With the fallback tick an hour away, the sender's own timer is what
+// Nothing polls: the sender's own timer, on the injected clock, is what
 // seals a streaming batch after batch_wait and what brings a retried row
 // back after its backoff.
-func TestSenderTimerServesBatchWaitAndBackoffWithoutTicks(t *testing.T) {
+func TestSenderTimerServesBatchWaitAndBackoff(t *testing.T) {
 	var failed atomic.Bool
 	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, result: func(tg vendors.Target) vendors.Result {
 		if tg.Token == "tok-0" && failed.CompareAndSwap(false, true) {
@@ -283,12 +286,28 @@ func TestSenderTimerServesBatchWaitAndBackoffWithoutTicks(t *testing.T) {
 	}}
 	cfg := baseSenderConfig()
 	cfg.BatchSize, cfg.BatchWait, cfg.InitialBackoff, cfg.MaxBackoff = 1000, 20*time.Millisecond, 40*time.Millisecond, 40*time.Millisecond
-	h := newHarness(t, t.TempDir(), 4)
-	s := newSenderHarnessOn(t, h, SystemClock{}, time.Hour, client, cfg)
+	// No jitter: the backoff is 40ms exactly (with it, 20-40ms).
+	s := newSenderHarness(t, client, cfg, func(d *SenderDeps) { d.jitter = func(d time.Duration) time.Duration { return d } })
 	s.senders.Enqueue(rows(vendors.Huawei, "m1", 5), Streaming) // a batch that never fills
-	waitFor(t, "the batch sealed by batch_wait and the retry sent", func() bool {
-		return s.senders.Stats()[vendors.Huawei].Sent == 5
+	s.step(t, vendors.Huawei)
+	s.clock.Advance(19 * time.Millisecond)
+	s.step(t, vendors.Huawei)
+	if sends, _, _, _ := client.snapshot(); len(sends) != 0 {
+		t.Fatalf("sends %v before batch_wait", sends)
+	}
+	s.clock.Advance(time.Millisecond)
+	waitFor(t, "the batch sealed by batch_wait, 4 sent and 1 to retry", func() bool {
+		st := s.senders.Stats()[vendors.Huawei]
+		return st.Sent == 4 && st.Retried == 1 && st.InFlight == 0
 	})
+	s.step(t, vendors.Huawei)              // the answer taken in: the retry's timer is armed
+	s.clock.Advance(40 * time.Millisecond) // the backoff: the row is due
+	s.step(t, vendors.Huawei)
+	if sends, _, _, _ := client.snapshot(); len(sends) != 1 || s.senders.Stats()[vendors.Huawei].Queued != 1 {
+		t.Fatalf("%d sends, stats %+v: want the retried row queued, its batch waiting its batch_wait", len(sends), s.senders.Stats()[vendors.Huawei])
+	}
+	s.clock.Advance(20 * time.Millisecond) // a retried row is batched like any other
+	waitFor(t, "the retry sent", func() bool { return s.senders.Stats()[vendors.Huawei].Sent == 5 })
 	if sends, _, _, _ := client.snapshot(); len(sends) != 2 || len(sends[0]) != 5 || len(sends[1]) != 1 {
 		t.Fatalf("sends %v: want the batch of 5, then the retried row alone", sends)
 	}
@@ -515,14 +534,14 @@ func TestSenderJoinsQueuedPeerMessagesIntoOneRequestWhereTheVendorTakesOneNotifi
 	}
 }
 
-// sendersOf runs client's sender alone with cfg (fallback tick an hour) on
-// a fresh harness; the caller stops it.
+// sendersOf runs client's sender alone with cfg on a fresh harness; the
+// caller stops it.
 func sendersOf(t *testing.T, client vendors.Sender, cfg SenderConfig) (*Senders, *countingComposer) {
 	t.Helper()
 	h := newHarness(t, t.TempDir(), 4)
 	comp := &countingComposer{}
 	snd, err := NewSenders(h.users.system, SenderDeps{Store: h.store, Users: h.users, Composer: comp,
-		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: time.Hour},
+		Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		map[vendors.Kind]vendors.Sender{client.Kind(): client}, map[vendors.Kind]SenderConfig{client.Kind(): cfg})
 	if err != nil {
 		t.Fatal(err)

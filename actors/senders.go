@@ -62,14 +62,16 @@ type SenderDeps struct {
 	Logger   *slog.Logger
 	// ObserveBatch, when set, sees every vendor request: its size and latency.
 	ObserveBatch func(kind vendors.Kind, size int, latency time.Duration)
-	// SendTimeout bounds one vendor request; 0 = 30s.
+	// SendTimeout bounds one vendor request, on the wall clock (it is the
+	// request's context deadline: real I/O); 0 = 30s.
 	SendTimeout time.Duration
-	// Tick is how often senders look at their queues without a reason
-	// to (each also arms a timer for its next deadline); 0 = 100ms.
-	Tick time.Duration
 	// Yield, when set, holds the bulk lane to a share of max_in_flight
 	// while chat traffic waits for the CPU (yield.go).
 	Yield *Yield
+
+	// jitter, when set (tests), replaces the retry backoff's random
+	// jitter (backoff).
+	jitter func(time.Duration) time.Duration
 }
 
 // senderDeps is SenderDeps plus what one sender's goroutines share.
@@ -89,6 +91,7 @@ type senderDeps struct {
 	woken     atomic.Bool   // a wake-up for freed slots is on its way
 	pool      *vendors.Pool // the batch workers
 	clock     Clock
+	stopping  <-chan struct{} // closed when the senders stop (wakeUp gives up)
 	log       *slog.Logger
 	wg        *sync.WaitGroup
 	stats     *SenderStats
@@ -102,8 +105,7 @@ type Senders struct {
 	stats  map[vendors.Kind]*SenderStats
 	wg     sync.WaitGroup  // send goroutines
 	pools  []*vendors.Pool // each sender's batch workers
-	stopT  chan struct{}
-	tickWG sync.WaitGroup
+	stopT  chan struct{}   // closed when Stop begins
 	once   sync.Once
 }
 
@@ -115,9 +117,6 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 	if deps.SendTimeout <= 0 {
 		deps.SendTimeout = 30 * time.Second
 	}
-	if deps.Tick <= 0 {
-		deps.Tick = 100 * time.Millisecond
-	}
 	s := &Senders{system: system, pids: map[vendors.Kind]*actor.PID{}, stats: map[vendors.Kind]*SenderStats{},
 		stopT: make(chan struct{})}
 	for kind, client := range clients {
@@ -128,7 +127,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		st := &SenderStats{}
 		st.QuotaLeft.Store(-1)
 		d := &senderDeps{SenderDeps: deps, client: client, perTarget: vendors.RequestPerTarget(client),
-			progress: progressOf(client), each: eachOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, log: deps.Logger.With("vendor", string(kind)),
+			progress: progressOf(client), each: eachOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, stopping: s.stopT, log: deps.Logger.With("vendor", string(kind)),
 			wg: &s.wg, stats: st, root: system.Root}
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
@@ -140,25 +139,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		}
 		s.pids[kind], s.stats[kind] = pid, st
 	}
-	s.tickWG.Add(1)
-	go s.tick(deps.Tick)
 	return s, nil
-}
-
-func (s *Senders) tick(every time.Duration) {
-	defer s.tickWG.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopT:
-			return
-		case <-t.C:
-			for _, pid := range s.pids {
-				s.system.Root.Send(pid, &senderTick{})
-			}
-		}
-	}
 }
 
 // Has reports whether a sender runs for kind.
@@ -244,7 +225,6 @@ func (s *Senders) Kinds() []vendors.Kind {
 func (s *Senders) Stop() {
 	s.once.Do(func() {
 		close(s.stopT)
-		s.tickWG.Wait()
 		for _, pid := range s.pids {
 			_ = s.system.Root.StopFuture(pid).Wait()
 		}
@@ -487,7 +467,7 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 			d.stats.Failed.Add(1)
 			return
 		}
-		q.Entry.NotBefore = d.clock.Now().Add(backoff(cfg, q.Entry.Attempts, r.RetryAfter)).UnixMilli()
+		q.Entry.NotBefore = d.clock.Now().Add(backoff(cfg, q.Entry.Attempts, r.RetryAfter, d.jitter)).UnixMilli()
 		o.retry = append(o.retry, q)
 		d.stats.Retried.Add(1)
 	default: // Rejected: final, kept among the dead letters for operators

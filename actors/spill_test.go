@@ -28,7 +28,8 @@ func sortedRows(t *testing.T, st *store.Store, kind vendors.Kind, id string, n i
 }
 
 // spillHarness runs one batch-vendor sender (50 tokens a request, 2
-// requests in flight) whose memory holds maxQueued rows at most.
+// requests in flight) whose memory holds maxQueued rows at most, on a
+// manual clock that checkOnce moves while it waits (retries back off 1ms).
 type spillHarness struct {
 	*senderHarness
 	mu        sync.Mutex
@@ -44,7 +45,7 @@ func newSpillHarness(t *testing.T, maxQueued int, gate chan struct{}, result fun
 	cfg.BatchSize, cfg.MaxInFlight, cfg.MaxQueued = 50, 2, maxQueued
 	cfg.InitialBackoff, cfg.MaxBackoff, cfg.BatchWait = time.Millisecond, time.Millisecond, 5*time.Millisecond
 	h := newHarness(t, t.TempDir(), 4)
-	sh.senderHarness = newSenderHarnessOn(t, h, SystemClock{}, time.Hour, client, cfg)
+	sh.senderHarness = newSenderHarnessOn(t, h, client, cfg)
 	client.result = func(tg vendors.Target) vendors.Result {
 		st := sh.senders.Stats()[vendors.Huawei]
 		r := vendors.Result{}
@@ -63,10 +64,17 @@ func newSpillHarness(t *testing.T, maxQueued int, gate chan struct{}, result fun
 }
 
 // checkOnce fails unless each of the n tokens was delivered exactly once,
-// nothing is left in memory, in the spill or in the outbox.
+// nothing is left in memory, in the spill or in the outbox. While it waits
+// for the sends it moves the clock on, 5ms a look, so retries come due.
 func (sh *spillHarness) checkOnce(t *testing.T, n int) {
 	t.Helper()
-	waitFor(t, fmt.Sprint(n, " sent"), func() bool { return sh.senders.Stats()[vendors.Huawei].Sent == int64(n) })
+	waitFor(t, fmt.Sprint(n, " sent"), func() bool {
+		if sh.senders.Stats()[vendors.Huawei].Sent == int64(n) {
+			return true
+		}
+		sh.clock.Advance(5 * time.Millisecond)
+		return false
+	})
 	// The counters settle when the sender has taken in the last answers,
 	// a moment after the vendor counted the last send.
 	waitFor(t, "queued, spilled and in flight all 0 after the last send", func() bool {

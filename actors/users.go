@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/internal/clock"
 	"github.com/herald-push/herald/store"
 )
 
@@ -37,20 +38,20 @@ type Deps struct {
 type UsersConfig struct {
 	Shards         int           // number of shard activators
 	IdleTimeout    time.Duration // passivate a user actor after this long without messages
-	SweepInterval  time.Duration // how often shards look for idle actors; 0 = IdleTimeout/4 in [100ms, 30s]
+	SweepInterval  time.Duration // how often (on the Clock) shards look for idle actors; 0 = IdleTimeout/4 in [100ms, 30s]
 	RequestTimeout time.Duration // how long a caller waits for a user actor
 }
 
 // Users routes requests to per-user virtual actors through sharded
 // activators. It is safe for concurrent use.
 type Users struct {
-	system  *actor.ActorSystem
-	deps    *Deps
-	cfg     UsersConfig
-	shards  []*actor.PID
-	stopped atomic.Bool
-	stopT   chan struct{}
-	wg      sync.WaitGroup
+	system   *actor.ActorSystem
+	deps     *Deps
+	cfg      UsersConfig
+	shards   []*actor.PID
+	stopped  atomic.Bool
+	stopTick func() // stops the sweep ticker (clock.Every)
+	high     int64  // most live actors since memory was last given back (the ticker's)
 }
 
 // NewUsers starts the shard activators. deps.Store, Clock and Logger are required.
@@ -64,7 +65,7 @@ func NewUsers(system *actor.ActorSystem, deps *Deps, cfg UsersConfig) (*Users, e
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = min(max(cfg.IdleTimeout/4, 100*time.Millisecond), 30*time.Second)
 	}
-	u := &Users{system: system, deps: deps, cfg: cfg, stopT: make(chan struct{})}
+	u := &Users{system: system, deps: deps, cfg: cfg}
 	for i := range cfg.Shards {
 		pid, err := system.Root.SpawnNamed(newShardProps(deps, int64(cfg.IdleTimeout)), fmt.Sprintf("users-%d", i))
 		if err != nil {
@@ -72,29 +73,18 @@ func NewUsers(system *actor.ActorSystem, deps *Deps, cfg UsersConfig) (*Users, e
 		}
 		u.shards = append(u.shards, pid)
 	}
-	u.wg.Add(1)
-	go u.tick()
+	u.stopTick = clock.Every(deps.Clock, cfg.SweepInterval, u.tick)
 	return u, nil
 }
 
+// tick is the sweep ticker's: every SweepInterval of the Clock, the shards
+// passivate their idle actors (tick returns once each has issued its
+// stops, so on a manual clock each sweep sees its own tick's time).
 func (u *Users) tick() {
-	defer u.wg.Done()
-	t := time.NewTicker(u.cfg.SweepInterval)
-	defer t.Stop()
-	var high int64 // most live actors since memory was last given back
-	for {
-		select {
-		case <-u.stopT:
-			return
-		case <-t.C:
-			// The stops the previous tick issued have mostly completed by
-			// now: if they freed many actors, give their memory back.
-			high = releaseAfterPassivation(high, u.Active())
-			for _, pid := range u.shards {
-				u.system.Root.Send(pid, &sweepTick{})
-			}
-		}
-	}
+	// The stops the previous tick issued have mostly completed by now: if
+	// they freed many actors, give their memory back.
+	u.high = releaseAfterPassivation(u.high, u.Active())
+	u.Sweep()
 }
 
 // releaseThreshold is how many passivated actors (about 700 bytes of heap
@@ -120,10 +110,13 @@ func releaseAfterPassivation(high, live int64) int64 {
 // Sweep makes every shard passivate its idle user actors now and returns
 // once each shard has issued its stops (the actors finish asynchronously).
 func (u *Users) Sweep() {
-	for _, pid := range u.shards {
-		done := make(chan struct{})
-		u.system.Root.Send(pid, &sweepTick{done: done})
-		<-done
+	done := make([]chan struct{}, len(u.shards))
+	for i, pid := range u.shards {
+		done[i] = make(chan struct{})
+		u.system.Root.Send(pid, &sweepTick{done: done[i]})
+	}
+	for _, d := range done {
+		<-d
 	}
 }
 
@@ -152,14 +145,13 @@ func (u *Users) shardStats() shardStats {
 	return sum
 }
 
-// Stop stops the ticker and every shard with its user actors, waiting for
+// Stop stops the sweep ticker and every shard with its user actors, waiting for
 // them to finish what they are processing.
 func (u *Users) Stop() {
 	if u.stopped.Swap(true) {
 		return
 	}
-	close(u.stopT)
-	u.wg.Wait()
+	u.stopTick()
 	// User actors are not the shards' children (see shard): each shard
 	// stops its own and answers once they, and its write-throughs, are done.
 	futures := make([]*actor.Future, len(u.shards))

@@ -13,13 +13,14 @@ import (
 	"weak"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/store"
 )
 
 type harness struct {
 	users *Users
 	store *store.Store
-	clock *ManualClock
+	clock *testutil.Clock
 }
 
 func newHarness(t *testing.T, dir string, shards int) *harness {
@@ -36,7 +37,7 @@ func newHarnessWith(t *testing.T, dir string, shards int, loaded func(*user)) *h
 		t.Fatal(err)
 	}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	u, err := NewUsers(sys, &Deps{Store: st, Clock: clock, Logger: log, loaded: loaded}, UsersConfig{
 		Shards: shards, IdleTimeout: time.Minute, SweepInterval: time.Hour, RequestTimeout: 10 * time.Second,
 	})
@@ -52,15 +53,11 @@ func newHarnessWith(t *testing.T, dir string, shards int, loaded func(*user)) *h
 	return h
 }
 
+// waitFor waits for what must happen (testutil.WaitFor with a bound far
+// above any wait these tests have).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, 20*time.Second, cond, what)
 }
 
 func TestPassivateAndReactivate(t *testing.T) {
@@ -101,6 +98,41 @@ func TestPassivateAndReactivate(t *testing.T) {
 	if got := h.users.Active(); got != 1 {
 		t.Fatalf("active after reactivation = %d, want 1", got)
 	}
+}
+
+// The idle sweep runs on the injected clock: moving it passivates an
+// actor idle for idle_timeout at the first sweep after that, with no
+// explicit Sweep, and not at the sweeps before.
+func TestSweepTickerRunsOnTheClock(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	st, err := store.Open(t.TempDir(), store.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
+	clock := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	u, err := NewUsers(sys, &Deps{Store: st, Clock: clock, Logger: log}, UsersConfig{
+		Shards: 2, IdleTimeout: time.Minute, SweepInterval: 10 * time.Second, RequestTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		u.Stop()
+		sys.Shutdown()
+		_ = st.Close()
+	})
+	if _, err := u.Get(context.Background(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	// Sweeps at 10s … 50s: not idle long enough. A sweep returns once its
+	// stops are issued, so none is under way when Advance returns.
+	clock.Advance(59 * time.Second)
+	if st := u.shardStats(); st.live != 1 || st.stopping != 0 {
+		t.Fatalf("after 59s: %+v, want the actor live and none stopping", st)
+	}
+	clock.Advance(time.Second) // the sweep at 60s
+	waitFor(t, "passivation by the sweep at 60s", func() bool { return u.Active() == 0 })
 }
 
 // TestNoMessageLostWhilePassivating hammers users with requests while every

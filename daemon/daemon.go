@@ -15,6 +15,7 @@ import (
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/clock"
 	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
@@ -27,7 +28,7 @@ import (
 // Env is what the daemon takes from its surroundings.
 type Env struct {
 	Logger   *slog.Logger
-	Clock    actors.Clock                 // nil = wall clock
+	Clock    actors.Clock                 // time for the store, actors, push and the daemon's tickers; nil = clock.System
 	Getenv   func(string) string          // nil = os.Getenv
 	ReadFile func(string) ([]byte, error) // nil = os.ReadFile
 	// LoadConfig re-reads the configuration for SIGHUP and
@@ -76,7 +77,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 		return nil, errors.New("daemon: Env.Logger is required")
 	}
 	if env.Clock == nil {
-		env.Clock = actors.SystemClock{}
+		env.Clock = clock.System{}
 	}
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
@@ -185,7 +186,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.dispatch.Resume(); err != nil {
 		return fmt.Errorf("daemon: resuming unfinished work: %w", err)
 	}
-	d.calls = actors.NewCalls(sys, st, d.users, d.senders, d.clock, d.log, 0)
+	d.calls = actors.NewCalls(sys, st, d.users, d.senders, d.clock, d.log)
 	defer d.calls.Stop()
 	if err := d.calls.Resume(); err != nil {
 		return fmt.Errorf("daemon: resuming ringing calls: %w", err)

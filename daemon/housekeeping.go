@@ -3,6 +3,7 @@ package daemon
 import (
 	"time"
 
+	"github.com/herald-push/herald/internal/clock"
 	"github.com/herald-push/herald/store"
 )
 
@@ -15,31 +16,17 @@ const housekeepingEvery = time.Minute
 const trimEvery = 10 * time.Second
 
 // startHousekeeping runs inbox retention and message-record expiry, and
-// the C heap trim, in the background; the returned function stops it.
+// the C heap trim, in the background on the daemon's clock; the returned
+// function stops both and waits for a run in progress.
 func (d *Daemon) startHousekeeping() func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(housekeepingEvery)
-		defer t.Stop()
-		trim := time.NewTicker(trimEvery)
-		defer trim.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				d.housekeep()
-			case <-trim.C:
-				start := time.Now()
-				if store.TrimCHeap() {
-					d.log.Debug("returned the C heap's free memory to the OS", "took", time.Since(start).String())
-				}
-			}
+	stopHousekeep := clock.Every(d.clock, housekeepingEvery, d.housekeep)
+	stopTrim := clock.Every(d.clock, trimEvery, func() {
+		start := time.Now() // wall clock: how long the trim took, for the log
+		if store.TrimCHeap() {
+			d.log.Debug("returned the C heap's free memory to the OS", "took", time.Since(start).String())
 		}
-	}()
-	return func() { close(stop); <-done }
+	})
+	return func() { stopHousekeep(); stopTrim() }
 }
 
 // housekeep drops inbox entries past inbox.retention and message records

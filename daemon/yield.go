@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/internal/clock"
 )
 
 // schedLatencies is the runtime metric Yield watches: how long runnable
@@ -71,23 +72,9 @@ func p99Since(prev, counts []uint64, buckets []float64) time.Duration {
 	return 0
 }
 
-// startYield feeds y the scheduler's latency every actors.YieldEvery
-// until the returned function is called.
+// startYield feeds y the scheduler's latency every actors.YieldEvery of
+// the daemon's clock until the returned function is called.
 func (d *Daemon) startYield(y *actors.Yield) func() {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		p := newSchedP99()
-		t := time.NewTicker(actors.YieldEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				y.Observe(d.clock.Now(), p.read())
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
+	p := newSchedP99()
+	return clock.Every(d.clock, actors.YieldEvery, func() { y.Observe(d.clock.Now(), p.read()) })
 }
