@@ -3,6 +3,7 @@ package testutil
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -170,7 +171,9 @@ func TestClockWaitArmed(t *testing.T) {
 	c := NewClock(epoch)
 	fired := make(chan time.Time, 1)
 	go func() {
-		time.Sleep(10 * time.Millisecond) // the code under test is slow to arm
+		for range 1000 {
+			runtime.Gosched() // the code under test is slow to arm
+		}
 		c.AfterFunc(time.Minute, func() { fired <- c.Now() })
 	}()
 	c.WaitArmed(t, 1, 10*time.Second)
