@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -30,7 +29,7 @@ import (
 // and priority rows are never spilled.
 type spill struct {
 	row   store.RowID     // the rows' message (or call row)
-	lower []byte          // the next read starts at the first key >= lower
+	lower store.OutboxPos // the next read starts here
 	last  store.OutboxKey // the largest key handed over (inclusive end)
 	has   bool            // last is set (a row was spilled)
 	rows  int64           // rows spilled and not read back yet
@@ -109,7 +108,7 @@ func (s *sender) addStreaming(items []store.Queued, now time.Time) int {
 				}
 				sp.rows++
 				s.stats.Spilled.Add(1)
-			case bytes.Compare(q.Key.Encode(), sp.lower) >= 0:
+			case sp.lower.Holds(q.Key):
 				// Within the range still to read: a row planned again after
 				// an interrupted fan-out, on disk under its key already.
 			default:
@@ -142,7 +141,7 @@ func (s *sender) startSpill(run []store.Queued) *spill {
 	if first == nil {
 		return nil
 	}
-	sp.lower = first.Encode()
+	sp.lower = store.At(*first)
 	s.spilled[sp.row] = sp
 	s.spills = append(s.spills, sp)
 	return sp
@@ -212,7 +211,7 @@ func (s *sender) loaded(m *spillLoaded, now time.Time) {
 	s.stats.Spilled.Add(-n)
 	sp.rows -= n
 	if n > 0 {
-		sp.lower = store.AfterKey(m.rows[len(m.rows)-1].Key)
+		sp.lower = store.After(m.rows[len(m.rows)-1].Key)
 	}
 	for i, o := range s.spills {
 		if o == sp {

@@ -152,7 +152,7 @@ func (s *Store) PutCall(c Call, rows ...Queued) error {
 		return err
 	}
 	for _, q := range rows {
-		if err := b.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
+		if err := b.Set(q.Key.encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
 			return err
 		}
 	}

@@ -312,8 +312,8 @@ func (k OutboxKey) appendKey(b []byte, tag string) []byte {
 	return append(b, k.DeviceID...)
 }
 
-// Encode returns the outbox row key.
-func (k OutboxKey) Encode() []byte { return outboxKey(tagOutbox, k) }
+// encode returns the outbox row key.
+func (k OutboxKey) encode() []byte { return outboxKey(tagOutbox, k) }
 
 // DeadKey returns the dead-letter row key.
 func (k OutboxKey) DeadKey() []byte { return outboxKey(tagDead, k) }

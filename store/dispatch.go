@@ -373,19 +373,26 @@ func (s *Store) Outbox(vendor string, fn func(Queued) error) error {
 	return s.scanOutbox(tagOutbox, vendor, nil, -1, fn)
 }
 
-// OutboxRange calls fn for up to limit outbox rows (limit < 0: all) whose
-// keys lie in [from, to], in key order, and returns how many it read.
-// from and to are keys of one vendor's queue: a sender reads back the rows
-// of a message it left on disk (see actors.sender's spill) with it. from
-// is an encoded key (OutboxKey.Encode, or AfterKey for the key after
-// one), to the last key wanted.
-func (s *Store) OutboxRange(from []byte, to OutboxKey, limit int, fn func(Queued) error) (int, error) {
-	return s.scanRange(tagOutbox, from, append(to.Encode(), 0), limit, fn)
+// OutboxRange calls fn for up to limit outbox rows (limit < 0: all) from
+// position from up to and including key to, in key order, and returns how
+// many it read. from and to lie in one vendor's queue: a sender reads back
+// the rows of a message it left on disk (see actors.sender's spill) with it.
+func (s *Store) OutboxRange(from OutboxPos, to OutboxKey, limit int, fn func(Queued) error) (int, error) {
+	return s.scanRange(tagOutbox, from.key, append(to.encode(), 0), limit, fn)
 }
 
-// AfterKey is the smallest encoded outbox key after k's: the from of an
-// OutboxRange that continues after row k.
-func AfterKey(k OutboxKey) []byte { return append(k.Encode(), 0) }
+// OutboxPos is a position in the outbox between rows, for OutboxRange: the
+// rows at or after it. Its zero value is before every row.
+type OutboxPos struct{ key []byte }
+
+// At is the position of row k: k and the rows after it.
+func At(k OutboxKey) OutboxPos { return OutboxPos{k.encode()} }
+
+// After is the position just past row k: the rows after it.
+func After(k OutboxKey) OutboxPos { return OutboxPos{append(k.encode(), 0)} }
+
+// Holds reports whether row k is at or after p.
+func (p OutboxPos) Holds(k OutboxKey) bool { return bytes.Compare(k.encode(), p.key) >= 0 }
 
 func (s *Store) scanOutbox(tag, vendor string, after []byte, limit int, fn func(Queued) error) error {
 	lower := append(append([]byte(tag), vendor...), separator)
@@ -439,7 +446,7 @@ func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Qu
 func (s *Store) OutboxDone(keys []OutboxKey) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
 		for _, k := range keys {
-			if err := b.Delete(k.Encode(), nil); err != nil {
+			if err := b.Delete(k.encode(), nil); err != nil {
 				return err
 			}
 		}
@@ -452,7 +459,7 @@ func (s *Store) OutboxDone(keys []OutboxKey) error {
 func (s *Store) OutboxRetry(q []Queued) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
 		for _, e := range q {
-			if err := b.Set(e.Key.Encode(), EncodeOutboxEntry(e.Entry), nil); err != nil {
+			if err := b.Set(e.Key.encode(), EncodeOutboxEntry(e.Entry), nil); err != nil {
 				return err
 			}
 		}
@@ -464,7 +471,7 @@ func (s *Store) OutboxRetry(q []Queued) error {
 func (s *Store) DeadLetter(q []Queued) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
 		for _, e := range q {
-			if err := b.Delete(e.Key.Encode(), nil); err != nil {
+			if err := b.Delete(e.Key.encode(), nil); err != nil {
 				return err
 			}
 			if err := b.Set(e.Key.DeadKey(), EncodeOutboxEntry(e.Entry), nil); err != nil {
@@ -573,7 +580,7 @@ func (s *Store) ReplayDead(vendor string, f DeadFilter, limit int) ([]Queued, bo
 		for _, q := range rows {
 			// A key live in the outbox again (a fan-out planned it anew)
 			// is owed already: leave its dead letter, queue nothing.
-			if _, c, err := s.db.Get(q.Key.Encode()); err == nil {
+			if _, c, err := s.db.Get(q.Key.encode()); err == nil {
 				c.Close()
 				continue
 			} else if !errors.Is(err, pebble.ErrNotFound) {
@@ -583,7 +590,7 @@ func (s *Store) ReplayDead(vendor string, f DeadFilter, limit int) ([]Queued, bo
 			if err := b.Delete(q.Key.DeadKey(), nil); err != nil {
 				return err
 			}
-			if err := b.Set(q.Key.Encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
+			if err := b.Set(q.Key.encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
 				return err
 			}
 		}

@@ -160,7 +160,7 @@ func TestApplyChunkReleasesUserLocksBeforeSync(t *testing.T) {
 }
 
 // OutboxRange reads exactly the rows between two keys of one vendor's
-// queue, continuing after a row with AfterKey, and stops at the limit.
+// queue, continuing after a row (After), and stops at the limit.
 func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	var rows []Queued
@@ -177,7 +177,7 @@ func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
 	key := func(u string) OutboxKey {
 		return OutboxKey{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: u, DeviceID: "d"}
 	}
-	read := func(from []byte, to OutboxKey, limit int) []string {
+	read := func(from OutboxPos, to OutboxKey, limit int) []string {
 		t.Helper()
 		var got []string
 		n, err := s.OutboxRange(from, to, limit, func(q Queued) error { got = append(got, q.Entry.Token); return nil })
@@ -188,15 +188,15 @@ func TestOutboxRangeReadsOneMessagesRowsBetweenKeys(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		from  []byte
+		from  OutboxPos
 		to    OutboxKey
 		limit int
 		want  []string
 	}{
-		{"inclusive both ends", key("u2").Encode(), key("u4"), -1, []string{"apnsm1u2", "apnsm1u3", "apnsm1u4"}},
-		{"after a row", AfterKey(key("u2")), key("u4"), -1, []string{"apnsm1u3", "apnsm1u4"}},
-		{"limit", key("u1").Encode(), key("u5"), 2, []string{"apnsm1u1", "apnsm1u2"}},
-		{"after the last", AfterKey(key("u5")), key("u5"), -1, nil},
+		{"inclusive both ends", At(key("u2")), key("u4"), -1, []string{"apnsm1u2", "apnsm1u3", "apnsm1u4"}},
+		{"after a row", After(key("u2")), key("u4"), -1, []string{"apnsm1u3", "apnsm1u4"}},
+		{"limit", At(key("u1")), key("u5"), 2, []string{"apnsm1u1", "apnsm1u2"}},
+		{"after the last", After(key("u5")), key("u5"), -1, nil},
 	} {
 		if got := read(c.from, c.to, c.limit); !slices.Equal(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
@@ -240,7 +240,7 @@ func TestOutboxKeyKindsRoundTrip(t *testing.T) {
 		{Vendor: "apns", RowID: RowID{Kind: RowCallInvite, ID: "c"}, UserID: "u", DeviceID: "d"}:                   "o/apns\x00call/c\x00u\x00d",
 		{Vendor: "apns", RowID: RowID{Kind: RowCallCancel, ID: "c", Reason: "accept"}, UserID: "u", DeviceID: "d"}: "o/apns\x00callx/accept/c\x00u\x00d",
 	} {
-		if got := string(k.Encode()); got != want {
+		if got := string(k.encode()); got != want {
 			t.Fatalf("%+v stored as %q, want %q", k, got, want)
 		}
 		if got := string(k.DeadKey()); got != "x"+want[1:] {
