@@ -194,6 +194,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	hk := d.startHousekeeping()
 	defer hk()
 
+	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
+		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
+		Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("daemon: listen: %w", err)
@@ -203,12 +209,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ln = d.tls.listener(ln)
 		scheme = "https"
 		d.log.Info("tls: certificate loaded", d.tlsAt.attrs()...)
-	}
-	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
-		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
-		Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
-	if err != nil {
-		return err
 	}
 	srv := d.api.HTTPServer()
 	serveErr := make(chan error, 1)
