@@ -143,15 +143,21 @@ func (c *Composer) callCancel(kind vendors.Kind, callID, reason string, voip boo
 	}
 	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
 	res := ResourceFor(*c.resources.Load(), call.Resources)
-	n := vendors.Compose(vendors.Content{MessageID: "cancel-" + reason + "-" + call.CallID, Title: call.Title,
+	n := vendors.Compose(vendors.Content{MessageID: CancelMessageID(call.CallID, reason), Title: call.Title,
 		Body: cancelText(reason), Data: data, Passthrough: !voip, Priority: vendors.PriorityHigh,
 		TTL: 5 * time.Minute, VoIP: voip}, VendorResource(res, kind))
 	n.VoIP = voip
 	return &n, nil
 }
 
-// CallMessageID is the message_id an invitation push carries.
+// CallMessageID is the message_id an invitation push carries: what a
+// phone sees, documented in API.md. herald never parses it back (the
+// outbox row's kind is store.RowID's), and it differs from the cancel's
+// so vendors that deduplicate by id (OPPO) deliver both.
 func CallMessageID(callID string) string { return "call-" + callID }
+
+// CancelMessageID is the message_id a call's cancel notice carries.
+func CancelMessageID(callID, reason string) string { return "cancel-" + reason + "-" + callID }
 
 func cancelText(reason string) string {
 	switch reason {
