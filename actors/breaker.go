@@ -8,15 +8,23 @@ import "time"
 // requests that cannot succeed (a retry storm), and each row's attempts
 // would run up. So after breakerTrips batches in a row whose every row
 // failed for a transient reason and none was answered, the breaker opens:
-// "in a row" in the order the batches started, not the order they ended.
-// With many batches in flight, a batch that started before the vendor went
-// down may end, answered, after later batches failed: its answer is old
-// news and does not reset the count; likewise a failure of a batch that
-// started before one the vendor answered.
 // the sender starts nothing for a while (rows wait where they are, no
 // attempt is spent), then lets one batch through (half-open). The probe
 // answered closes it and the sender resumes at its configured rate; the
 // probe failing opens it again for twice as long, up to breakerMaxOpen.
+//
+// "In a row" is in the order the batches started, not the order they
+// ended. With many batches in flight, a batch that started before the
+// vendor went down may end, answered, after later batches failed: its
+// answer is old news and does not reset the count; likewise a failure of
+// a batch that started before one the vendor answered. A batch with any
+// row answered resets the count, so a vendor failing only part of each
+// batch never trips the breaker (those rows back off one by one). And
+// since the batches in flight when the vendor goes down end first (failed
+// after their timeout, or answered), the breaker opens about one request
+// latency after the outage began, plus the time for breakerTrips batches
+// started after the last answered one to fail: with max_in_flight
+// requests in flight, that is later under load than when idle.
 type breaker struct {
 	state   BreakerState
 	fails   int           // batches in a row (by start) failed wholly for transient reasons

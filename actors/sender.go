@@ -203,6 +203,11 @@ func (s *sender) Receive(ctx actor.Context) {
 		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick:
+		// The armed timer has fired: none is armed now. Without this, a
+		// wall clock stepped back while it was armed would leave wakeAt
+		// ahead of now, schedule would take that deadline for an armed
+		// timer still to come, and the sender would arm none (stall).
+		s.wakeAt = time.Time{}
 		s.step(ctx, now)
 		close(m.done)
 		return

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
@@ -199,7 +200,11 @@ func TestSenderPerTargetVendorPaysTheBucketPerTarget(t *testing.T) {
 	sentIs := func(n int64) {
 		t.Helper()
 		waitFor(t, fmt.Sprint(n, " sent"), func() bool { return h.senders.Stats()[vendors.FCM].Sent >= n })
-		// The clock stands still: nothing more can go.
+		// The clock stands still: nothing more can go. The sender takes
+		// every answer in and looks at the clock once more, so a send
+		// beyond the bucket would have started by now.
+		waitFor(t, "nothing in flight", func() bool { return h.senders.Stats()[vendors.FCM].InFlight == 0 })
+		h.step(t, vendors.FCM)
 		if st := h.senders.Stats()[vendors.FCM]; st.Sent != n || st.Queued != 50-n {
 			t.Fatalf("sent %d, queued %d; the bucket allows %d", st.Sent, st.Queued, n)
 		}
@@ -547,4 +552,53 @@ func sendersOf(t *testing.T, client vendors.Sender, cfg SenderConfig) (*Senders,
 		t.Fatal(err)
 	}
 	return snd, comp
+}
+
+// lagClock is h's manual clock read behind by lag: a wall clock stepped
+// back (timers keep their durations, as time.Timer's monotonic ones do).
+type lagClock struct {
+	*testutil.Clock
+	lag atomic.Int64 // nanoseconds
+}
+
+func (c *lagClock) Now() time.Time { return c.Clock.Now().Add(-time.Duration(c.lag.Load())) }
+
+// A wall clock stepped back while a retry's timer is armed: the timer
+// fires before the row is due (by the clock's Now), and the sender arms a
+// new one for the row's due time instead of taking its spent deadline for
+// a timer still to come.
+func TestSenderReArmsItsTimerWhenTheWallClockStepsBack(t *testing.T) {
+	var failed atomic.Bool
+	client := &fakeClient{kind: vendors.Huawei, maxBatch: 1000, result: func(vendors.Target) vendors.Result {
+		if failed.CompareAndSwap(false, true) {
+			return vendors.Result{Verdict: vendors.Retry, Code: "busy"}
+		}
+		return vendors.Result{}
+	}}
+	cfg := baseSenderConfig()
+	cfg.BatchWait, cfg.InitialBackoff, cfg.MaxBackoff = 0, 40*time.Millisecond, 40*time.Millisecond
+	h := newHarness(t, t.TempDir(), 1)
+	clk := &lagClock{Clock: h.clock}
+	s := newSenderHarnessWith(t, h, client, cfg, nil, func(d *SenderDeps) {
+		d.Clock, d.jitter = clk, func(d time.Duration) time.Duration { return d }
+	})
+	s.senders.Enqueue(rows(vendors.Huawei, "m1", 1), Complete)
+	waitFor(t, "the row answered retry", func() bool {
+		st := s.senders.Stats()[vendors.Huawei]
+		return st.Retried == 1 && st.InFlight == 0
+	})
+	s.step(t, vendors.Huawei) // the answer taken in: the backoff's timer is armed
+	clk.lag.Store(int64(10 * time.Second))
+	h.clock.Advance(40 * time.Millisecond) // fires; by Now the row is due in 10s
+	s.step(t, vendors.Huawei)
+	if st := s.senders.Stats()[vendors.Huawei]; st.Sent != 0 || st.Queued != 1 {
+		t.Fatalf("stats %+v: want the row still waiting for its due time", st)
+	}
+	h.clock.Advance(10*time.Second - time.Millisecond)
+	s.step(t, vendors.Huawei)
+	if st := s.senders.Stats()[vendors.Huawei]; st.Sent != 0 {
+		t.Fatalf("stats %+v: sent before its due time", st)
+	}
+	h.clock.Advance(time.Millisecond) // due by Now: only a re-armed timer sends it
+	waitFor(t, "the retry sent at its due time", func() bool { return s.senders.Stats()[vendors.Huawei].Sent == 1 })
 }

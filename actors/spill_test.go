@@ -65,7 +65,8 @@ func newSpillHarness(t *testing.T, maxQueued int, gate chan struct{}, result fun
 
 // checkOnce fails unless each of the n tokens was delivered exactly once,
 // nothing is left in memory, in the spill or in the outbox. While it waits
-// for the sends it moves the clock on, 5ms a look, so retries come due.
+// for the sends it moves the clock on, 5ms a look (any small step would
+// do: the harness backs retries off 1ms), so retries come due.
 func (sh *spillHarness) checkOnce(t *testing.T, n int) {
 	t.Helper()
 	waitFor(t, fmt.Sprint(n, " sent"), func() bool {
