@@ -44,11 +44,14 @@ type wireNotification struct {
 	NotifyID         int    `json:"notify_id,omitempty"`
 }
 
-// buildNotification maps n to OPPO's notification fields.
+// buildNotification maps n to OPPO's notification fields. A blank title
+// or content borrows the other's text (vendors.Text); overlong ones are cut
+// (content past 50 characters switches to the long-text style, up to 128).
 func buildNotification(n *vendors.Notification) (wireNotification, error) {
+	title, content := vendors.Text(n) // OPPO needs both (code 40): a blank one borrows the other
 	w := wireNotification{
-		Title:           truncateRunes(n.Title, maxTitleRunes),
-		Content:         n.Body,
+		Title:           truncateRunes(title, maxTitleRunes),
+		Content:         content,
 		ClickActionType: 0, // open the app; the custom data rides along as intent extras
 		OffLineTTL:      offLineTTL(n.TTL),
 		ChannelID:       n.Channel,
