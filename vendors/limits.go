@@ -11,10 +11,10 @@ type Part int
 
 // Parts.
 const (
-	PartText    Part = iota // the title and body: required, or a vendor's cap on them
-	PartData                // the custom data (the payload, call data and herald's own keys)
-	PartPayload             // the whole encoded payload (text and data together)
-	PartResource            // the push resource's settings for the vendor (its channel, …)
+	PartText     Part = iota // the title and body: required, or a vendor's cap on them
+	PartData                 // the custom data (the payload, call data and herald's own keys)
+	PartPayload              // the whole encoded payload (text and data together)
+	PartResource             // the push resource's settings for the vendor (its channel, …)
 )
 
 func (p Part) String() string {
