@@ -285,13 +285,15 @@ func TestInbox(t *testing.T) {
 	}
 }
 
-// TestDeadLettersAndRefusedReload: a push the vendor rejects is kept as a
+// TestDeadLettersAndRefusedReload: a push the vendor fails is kept as a
 // dead letter and listed; an invalid reload is refused and changes nothing.
 func TestDeadLettersAndRefusedReload(t *testing.T) {
 	var bad bool
 	var mu sync.Mutex
 	var s *testServer
-	s = startDaemon(t, nil, Env{LoadConfig: func() (configs.Config, error) {
+	// The simulator answers OPPO's "service unavailable" (-1) for olga's
+	// token, and one attempt is all OPPO gets: the push is dead-lettered.
+	s = startDaemon(t, func(c *configs.Config) { c.Vendors.OPPO.Retry.MaxAttempts = 1 }, Env{LoadConfig: func() (configs.Config, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		c := s.d.cfg
@@ -300,8 +302,7 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 		}
 		return c, nil
 	}})
-	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"op-olga"}`), 200)
-	// OPPO requires a title: the vendor answers 40, a final rejection.
+	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"unavailable-olga"}`), 200)
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
 	var out struct {
 		DeadLetters []api.DeadLetter `json:"dead_letters"`
@@ -312,7 +313,7 @@ func TestDeadLettersAndRefusedReload(t *testing.T) {
 		r.json(t, &out)
 		return len(out.DeadLetters) > 0
 	}, "a dead letter listed")
-	if dl := out.DeadLetters[0]; dl.MessageID != "no-title" || dl.PushID != "oppo:op-olga" || dl.LastCode != "40" {
+	if dl := out.DeadLetters[0]; dl.MessageID != "no-title" || dl.PushID != "oppo:unavailable-olga" || dl.LastCode != "-1" || dl.Attempts != 1 {
 		t.Fatalf("dead letter: %+v", dl)
 	}
 	if st := s.d.senders.Stats()[vendors.OPPO]; st.Failed != 1 || st.Queued != 0 {

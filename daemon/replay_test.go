@@ -4,20 +4,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 )
 
 // POST /v1/admin/dead-letters/replay moves the matching dead letters back
-// to the outbox and sends them again: here OPPO refuses the push again, so
+// to the outbox and sends them again: here OPPO fails the push again, so
 // the simulator sees a second request and the row is a dead letter once
 // more. Filters that match nothing replay nothing; bad input is a 400
 // naming the field.
 func TestDeadLettersReplay(t *testing.T) {
-	s := startDaemon(t, nil, Env{})
-	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"op-olga"}`), 200)
-	// OPPO requires a title: code 40, a final rejection.
+	// The simulator answers OPPO's "service unavailable" (-1) for this
+	// token, and one attempt is all OPPO gets: each send dead-letters it.
+	s := startDaemon(t, func(c *configs.Config) { c.Vendors.OPPO.Retry.MaxAttempts = 1 }, Env{})
+	wantStatus(t, s.do(t, "PUT", "/v1/users/olga/devices/reno", `{"vendor":"oppo","token":"unavailable-olga"}`), 200)
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"no-title","from":"x","to":{"type":"peer","id":"olga"},"push":{"content":"c"}}`), 202)
 	failed := func(n int64) {
 		t.Helper()
@@ -52,12 +54,12 @@ func TestDeadLettersReplay(t *testing.T) {
 	if r.json(t, &out); out.Replayed != 0 {
 		t.Fatalf("replay of another message: %s", r.body)
 	}
-	r = s.do(t, "POST", "/v1/admin/dead-letters/replay", `{"vendor":"oppo","last_code":"40","limit":5}`)
+	r = s.do(t, "POST", "/v1/admin/dead-letters/replay", `{"vendor":"oppo","last_code":"-1","limit":5}`)
 	wantStatus(t, r, 200)
 	if r.json(t, &out); out.Replayed != 1 || out.More {
 		t.Fatalf("replay: %s; want 1 replayed, no more", r.body)
 	}
-	failed(2) // sent again, refused again
+	failed(2) // sent again, failed again
 	if got := requests(); got != before+1 {
 		t.Fatalf("oppo simulator requests %d, want %d (one more for the replay)", got, before+1)
 	}
@@ -67,7 +69,7 @@ func TestDeadLettersReplay(t *testing.T) {
 			DeadLetters []api.DeadLetter `json:"dead_letters"`
 		}
 		r.json(t, &dl)
-		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].LastCode == "40" && dl.DeadLetters[0].Attempts == 0
+		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].LastCode == "-1" && dl.DeadLetters[0].Attempts == 1
 	}, "the dead letter back")
 	// By message id: the scan covers that message's rows alone.
 	r = s.do(t, "POST", "/v1/admin/dead-letters/replay", `{"vendor":"oppo","message_id":"no-title"}`)

@@ -92,14 +92,20 @@ func (c *Composer) Notification(vendor vendors.Kind, row store.RowID, voip bool,
 		}
 		ttl = left
 	}
+	n := MessageNotification(m, c.Resources(), vendor, voip, ttl)
+	return &n, nil
+}
+
+// MessageNotification is what vendor gets for message m under the push
+// resources res, held by the vendor for ttl (0 = the vendor's default);
+// voip asks for the VoIP form (a resource may force it).
+func MessageNotification(m *store.Message, res map[string]configs.Resource, vendor vendors.Kind, voip bool, ttl time.Duration) vendors.Notification {
 	content := vendors.Content{MessageID: m.MessageID, Title: m.Title, Body: m.Content, Payload: m.Payload,
 		Passthrough: m.Passthrough, TTL: ttl, CollapseID: m.CollapseID, VoIP: voip}
 	if m.Priority == "high" {
 		content.Priority = vendors.PriorityHigh
 	}
-	res := ResourceFor(*c.resources.Load(), m.ResourcesID)
-	n := vendors.Compose(content, VendorResource(res, vendor))
-	return &n, nil
+	return vendors.Compose(content, VendorResource(ResourceFor(res, m.ResourcesID), vendor))
 }
 
 // callInvite is the push that rings an offline invitee's device: high
@@ -119,16 +125,23 @@ func (c *Composer) callInvite(kind vendors.Kind, callID string, voip bool, userI
 			return nil, nil // this invitee answered or stopped ringing meanwhile
 		}
 	}
+	n := InviteNotification(&call, c.Resources(), kind, voip, left)
+	return &n, nil
+}
+
+// InviteNotification is the invitation vendor kind gets for call under the
+// push resources res, held by the vendor for ttl (the time left until the
+// deadline); voip asks for the VoIP form.
+func InviteNotification(call *store.Call, res map[string]configs.Resource, kind vendors.Kind, voip bool, ttl time.Duration) vendors.Notification {
 	data := map[string]string{"type": "call_invite", "call_id": call.CallID, "inviter": call.Inviter,
 		"deadline": strconv.FormatInt(call.DeadlineAt, 10)}
 	if len(call.Data) > 0 {
 		data["call_data"] = string(call.Data)
 	}
-	res := ResourceFor(*c.resources.Load(), call.Resources)
 	n := vendors.Compose(vendors.Content{MessageID: CallMessageID(call.CallID), Title: call.Title, Body: call.Content,
-		Data: data, Priority: vendors.PriorityHigh, TTL: left, VoIP: voip}, VendorResource(res, kind))
+		Data: data, Priority: vendors.PriorityHigh, TTL: ttl, VoIP: voip}, VendorResource(ResourceFor(res, call.Resources), kind))
 	n.VoIP = voip
-	return &n, nil
+	return n
 }
 
 // callCancel is the notice that stops a ringing phone: a data message (a
@@ -138,17 +151,27 @@ func (c *Composer) callCancel(kind vendors.Kind, callID, reason string, voip boo
 	if err != nil || !ok {
 		return nil, err
 	}
-	if c.clock.Now().After(time.UnixMilli(call.DeadlineAt).Add(5 * time.Minute)) {
+	if c.clock.Now().After(time.UnixMilli(call.DeadlineAt).Add(cancelTTL)) {
 		return nil, nil // no phone rings past the deadline: nothing left to stop
 	}
-	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
-	res := ResourceFor(*c.resources.Load(), call.Resources)
-	n := vendors.Compose(vendors.Content{MessageID: CancelMessageID(call.CallID, reason), Title: call.Title,
-		Body: cancelText(reason), Data: data, Passthrough: !voip, Priority: vendors.PriorityHigh,
-		TTL: 5 * time.Minute, VoIP: voip}, VendorResource(res, kind))
-	n.VoIP = voip
+	n := CancelNotification(&call, reason, c.Resources(), kind, voip)
 	return &n, nil
 }
+
+// CancelNotification is the notice that stops call's ringing on a device
+// of vendor kind, for reason (accept, reject, cancel, timeout, …).
+func CancelNotification(call *store.Call, reason string, res map[string]configs.Resource, kind vendors.Kind, voip bool) vendors.Notification {
+	data := map[string]string{"type": "call_cancel", "call_id": call.CallID, "inviter": call.Inviter, "reason": reason}
+	n := vendors.Compose(vendors.Content{MessageID: CancelMessageID(call.CallID, reason), Title: call.Title,
+		Body: cancelText(reason), Data: data, Passthrough: !voip, Priority: vendors.PriorityHigh,
+		TTL: cancelTTL, VoIP: voip}, VendorResource(ResourceFor(res, call.Resources), kind))
+	n.VoIP = voip
+	return n
+}
+
+// cancelTTL is how long a vendor may hold a cancel notice, and how long
+// past a call's deadline one is still sent.
+const cancelTTL = 5 * time.Minute
 
 // CallMessageID is the message_id an invitation push carries: what a
 // phone sees, documented in API.md. herald never parses it back (the

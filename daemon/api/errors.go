@@ -35,6 +35,7 @@ type apiError struct {
 	Code       string `json:"code"`
 	Message    string `json:"message"`
 	Field      string `json:"field,omitempty"`
+	Vendor     string `json:"vendor,omitempty"` // the vendor whose limit a push breaks
 	RetryAfter int    `json:"-"` // seconds; sent as Retry-After when > 0
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/valyala/fasthttp"
 )
@@ -151,6 +152,15 @@ func (s *Server) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	now := s.Clock.Now()
 	call.CreatedAt, call.DeadlineAt = now.UnixMilli(), now.Add(timeout).UnixMilli()
+	var title, content int
+	if req.Push != nil {
+		title, content = len(req.Push.Title), len(req.Push.Content)
+	}
+	if e := vendorRefusal(push.CheckCall(s.Vendors, s.resources(), &call, timeout), pushFields{
+		title: "push.title", content: "push.content", data: "data", resource: "push.resources_id",
+		titleLen: title, contentLen: content, dataLen: len(call.Data)}); e != nil {
+		return e
+	}
 	ctx, cancel := s.reqContext()
 	defer cancel()
 	got, invitees, err := s.Calls.Create(ctx, call)

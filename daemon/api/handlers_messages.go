@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/valyala/fasthttp"
 )
@@ -237,7 +238,9 @@ func (s *Server) parsePush(p MessagePush, m *store.Message) *apiError {
 	if p.TTLS != nil {
 		m.TTLSeconds = *p.TTLS
 	}
-	return nil
+	return vendorRefusal(push.CheckMessage(s.Vendors, s.resources(), m), pushFields{
+		title: "push.title", content: "push.content", data: "push.payload", resource: "push.resources_id",
+		titleLen: len(p.Title), contentLen: len(p.Content), dataLen: len(p.Payload)})
 }
 
 func (s *Server) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
