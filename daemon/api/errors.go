@@ -36,7 +36,7 @@ type apiError struct {
 	Message    string `json:"message"`
 	Field      string `json:"field,omitempty"`
 	Vendor     string `json:"vendor,omitempty"` // the vendor whose limit a push breaks
-	RetryAfter int    `json:"-"` // seconds; sent as Retry-After when > 0
+	RetryAfter int    `json:"-"`                // seconds; sent as Retry-After when > 0
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }

@@ -13,7 +13,7 @@ import (
 // refusal of the whole payload names the largest part).
 type pushFields struct {
 	title, content, data, resource string
-	titleLen, contentLen, dataLen   int
+	titleLen, contentLen, dataLen  int
 }
 
 // vendorRefusal is the 400 answer to a push a configured vendor would
