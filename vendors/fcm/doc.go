@@ -71,6 +71,37 @@
 //
 // Fields FCM lacks (Category, NotifyLevel, ThreadID, Mutable) are ignored.
 //
+// # Limits (Check)
+//
+// Client.Check applies, to the message Send builds for the Client's kind,
+// the limits FCM documents, and the simulator refuses the same messages
+// (400 INVALID_ARGUMENT):
+//
+//   - Payload: "Maximum payload for both message types is 4096 bytes"
+//     (Firebase, "Firebase Cloud Messaging message types",
+//     firebase.google.com/docs/cloud-messaging/customize-messages/set-message-type).
+//     Notification messages count: their title and body are part of the
+//     payload. FCM does not document how it counts, so both sides measure
+//     the bytes of the data keys and values plus every title and body the
+//     message carries (message.notification, android.notification,
+//     webpush.notification); JSON syntax, tokens and the android and
+//     webpush options are not counted. Data alone over 4096 bytes is
+//     vendors.PartData, data and text together vendors.PartPayload. Data
+//     keys that fit may still be refused by FCM a little earlier: a
+//     developer measured a single data pair to be refused from 4052 bytes
+//     (a third-party write-up of a Stack Exchange question, unconfirmed by
+//     Google), which this measure does not model.
+//   - Reserved data keys (vendors.PartData): "from", "message_type" and
+//     keys starting "google." or "gcm." (REST reference projects.messages,
+//     field data: not "from", "message_type", or starting "google." or
+//     "gcm.notification."; the message-types page lists "google." and
+//     "gcm."). "notification" and "collapse_key" are not reserved in HTTP
+//     v1 (kreait/firebase-php 5.17.1 found the API accepts
+//     "notification"), so neither side refuses them.
+//
+// Topic and condition targets (herald sends neither) are held to 2048
+// bytes by the simulator, on the same measure.
+//
 // # Verdicts
 //
 // UNREGISTERED, SENDER_ID_MISMATCH and an INVALID_ARGUMENT about the

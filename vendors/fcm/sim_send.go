@@ -14,11 +14,13 @@ import (
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
-// Wire limits the simulator enforces.
+// Wire limits the simulator enforces besides maxPayloadBytes (check.go).
+// Both payload limits are on the same measure: the bytes of the data keys
+// and values plus every notification title and body the message carries
+// (message.notification, android.notification, webpush.notification).
 const (
-	maxDataBytes      = 4096 // data keys + values, token targets
-	maxTopicDataBytes = 2048 // topic and condition targets
-	maxSendBody       = 1 << 20
+	maxTopicPayloadBytes = 2048 // topic and condition targets
+	maxSendBody          = 1 << 20
 )
 
 var (
@@ -54,8 +56,28 @@ type wireAndroid struct {
 	TTL          string `json:"ttl"`
 	CollapseKey  string `json:"collapse_key"`
 	Notification *struct {
+		wireText
 		ChannelID string `json:"channel_id"`
 	} `json:"notification"`
+}
+
+// wireText is the title and body of any of a message's notification
+// blocks (their other fields are ignored here).
+type wireText struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+}
+
+func (t wireText) size() int { return len(t.Title) + len(t.Body) }
+
+// textOf is the title and body of a notification block; zero for none or
+// one that is not an object.
+func textOf(raw json.RawMessage) wireText {
+	var t wireText
+	if !isNull(raw) {
+		_ = json.Unmarshal(raw, &t)
+	}
+	return t
 }
 
 type wireWebpush struct {
@@ -174,10 +196,11 @@ func (s *Simulator) decode(w http.ResponseWriter, r *http.Request) (sendRequest,
 	if f := checkTarget(m); f != nil {
 		return req, m, rc, f
 	}
-	data, f := checkData(m.Data, m.Token == "")
+	data, size, f := checkData(m.Data)
 	if f != nil {
 		return req, m, rc, f
 	}
+	size += textOf(m.Notification).size()
 	rc.MessageID = data[DataKeyMessageID]
 	rc.DataOnly = isNull(m.Notification)
 	if !isNull(m.Android) {
@@ -197,6 +220,7 @@ func (s *Simulator) decode(w http.ResponseWriter, r *http.Request) (sendRequest,
 		if a.Notification != nil {
 			rc.DataOnly = false
 			rc.ChannelID = a.Notification.ChannelID
+			size += a.Notification.size()
 		}
 	}
 	if !isNull(m.Webpush) {
@@ -210,7 +234,11 @@ func (s *Simulator) decode(w http.ResponseWriter, r *http.Request) (sendRequest,
 		rc.WebUrgency = wp.Headers["Urgency"]
 		if !isNull(wp.Notification) {
 			rc.DataOnly = false
+			size += textOf(wp.Notification).size()
 		}
+	}
+	if f := checkPayloadSize(size, m.Token == ""); f != nil {
+		return req, m, rc, f
 	}
 	return req, m, rc, nil
 }
@@ -233,36 +261,43 @@ func checkTarget(m wireMessage) *fault {
 	return nil
 }
 
-// checkData enforces string values, reserved keys and the size limit.
-func checkData(raw json.RawMessage, broadcast bool) (map[string]string, *fault) {
+// checkData enforces string values and reserved keys; it returns the
+// data and the bytes of its keys and values.
+func checkData(raw json.RawMessage) (map[string]string, int, *fault) {
 	if isNull(raw) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	var vals map[string]json.RawMessage
 	if json.Unmarshal(raw, &vals) != nil {
-		return nil, badRequest("", "message.data", "Invalid value at 'message.data': expected an object of strings.")
+		return nil, 0, badRequest("", "message.data", "Invalid value at 'message.data': expected an object of strings.")
 	}
 	data := make(map[string]string, len(vals))
 	size := 0
 	for k, v := range vals {
 		var s string
 		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
-			return nil, badRequest("", "message.data["+k+"].value", "Invalid value at 'message.data[0].value' (TYPE_STRING), "+string(v))
+			return nil, 0, badRequest("", "message.data["+k+"].value", "Invalid value at 'message.data[0].value' (TYPE_STRING), "+string(v))
 		}
-		if k == "from" || k == "notification" || k == "message_type" || strings.HasPrefix(k, "google.") || strings.HasPrefix(k, "gcm.") {
-			return nil, badRequest("INVALID_ARGUMENT", "message.data", "Invalid data payload key: "+k)
+		if reservedDataKey(k) {
+			return nil, 0, badRequest("INVALID_ARGUMENT", "message.data", "Invalid data payload key: "+k)
 		}
 		data[k] = s
 		size += len(k) + len(s)
 	}
-	limit := maxDataBytes
+	return data, size, nil
+}
+
+// checkPayloadSize refuses a payload of size bytes over the limit for the
+// message's target.
+func checkPayloadSize(size int, broadcast bool) *fault {
+	limit := maxPayloadBytes
 	if broadcast {
-		limit = maxTopicDataBytes
+		limit = maxTopicPayloadBytes
 	}
 	if size > limit {
-		return nil, badRequest("INVALID_ARGUMENT", "message.data", "Message is too big: data is "+strconv.Itoa(size)+" bytes, the limit is "+strconv.Itoa(limit)+".")
+		return badRequest("INVALID_ARGUMENT", "message", "Message is too big: the payload is "+strconv.Itoa(size)+" bytes, the limit is "+strconv.Itoa(limit)+".")
 	}
-	return data, nil
+	return nil
 }
 
 func checkWebHeaders(h map[string]string) *fault {

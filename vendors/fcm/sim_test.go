@@ -172,6 +172,7 @@ func TestSimRejectsMalformedSends(t *testing.T) {
 	c := newRawClient(e)
 	auth := c.bearer(t, Scope)
 	big := strings.Repeat("x", 4100)
+	half := strings.Repeat("x", 2050) // data and text each fit, together they do not
 	cases := []struct {
 		name, ctype, body string
 		fcm               string // FcmError detail expected ("" = none)
@@ -189,6 +190,9 @@ func TestSimRejectsMalformedSends(t *testing.T) {
 		{"data not object", "application/json", `{"message":{"token":"a","data":"x"}}`, ""},
 		{"reserved key", "application/json", `{"message":{"token":"a","data":{"google.sent_time":"1"}}}`, "INVALID_ARGUMENT"},
 		{"data too big", "application/json", `{"message":{"token":"a","data":{"k":"` + big + `"}}}`, "INVALID_ARGUMENT"},
+		{"data and title too big", "application/json", `{"message":{"token":"a","data":{"k":"` + half + `"},"notification":{"title":"` + half + `"}}}`, "INVALID_ARGUMENT"},
+		{"data and web body too big", "application/json", `{"message":{"token":"a","data":{"k":"` + half + `"},"webpush":{"notification":{"body":"` + half + `"}}}}`, "INVALID_ARGUMENT"},
+		{"android title too big", "application/json", `{"message":{"token":"a","android":{"notification":{"title":"` + big + `"}}}}`, "INVALID_ARGUMENT"},
 		{"android priority", "application/json", `{"message":{"token":"a","android":{"priority":"urgent"}}}`, "INVALID_ARGUMENT"},
 		{"android ttl unit", "application/json", `{"message":{"token":"a","android":{"ttl":"3600"}}}`, "INVALID_ARGUMENT"},
 		{"android ttl max", "application/json", `{"message":{"token":"a","android":{"ttl":"2419201s"}}}`, "INVALID_ARGUMENT"},
