@@ -24,10 +24,26 @@
 // token fetch.
 //
 // Wire decisions (see the package's report and vendors.md §6):
+//   - vivo needs both a title and content: a blank one borrows the other's
+//     text (vendors.Text), so a push with only a title shows it as title
+//     and content. Text past vivo's caps (title 40, content 100 width
+//     units, a non-ASCII character counting 2) is cut, never refused.
 //   - Custom data travels in clientCustomMap: "message_id" plus every
 //     Notification.Data entry. vivo allows 10 pairs; past that the first 8
 //     data keys in sorted order stay as they are and the rest are packed,
 //     JSON-encoded, under "herald_more", so nothing is dropped silently.
+//     The map as written may hold at most 1024 characters of keys and
+//     values together; Client.Check (vendors.Checker) refuses a push past
+//     that (PartData) and one without any text (PartText) before it is
+//     accepted. Source: vivo's PUSH-UPS-API document
+//     (dev.vivo.com.cn/documentCenter/doc/362) as quoted field by field
+//     in the Go SDK github.com/modood/pushapi/vivopush (pkg.go.dev):
+//     clientCustomMap "自定义key和Value键值对个数不能超过10个，且长度不能超过
+//     1024字符, key和Value键值对总长度不能超过1024字符"; title "最大不超过40个
+//     英文字符", content "最大不超过100个英文字符". Unconfirmed [U]: whether
+//     vivo counts a character as a code point (herald and the simulator
+//     do) or a UTF-16 unit (Java's String.length, 2 for an emoji), and
+//     whether it refuses an empty key (the simulator does, so Check does).
 //   - vivo has no data-only (passthrough) messages: a passthrough
 //     notification without visible text is Rejected locally
 //     ("passthrough_unsupported"); one with text is sent as a notification.

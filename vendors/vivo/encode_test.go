@@ -187,9 +187,16 @@ func TestBuildMessageMapping(t *testing.T) {
 			t.Errorf("%s: %+v %+v", tc.name, m, rej)
 		}
 	}
-	for _, n := range []vendors.Notification{{}, {Title: "t"}, {Body: "b"}, {Passthrough: true}} {
+	for _, n := range []vendors.Notification{{}, {Title: " ", Body: "\t"}, {Passthrough: true}} {
 		if _, rej := buildMessage("1", &n); rej == nil || rej.Verdict != vendors.Rejected {
 			t.Errorf("%+v not rejected: %+v", n, rej)
+		}
+	}
+	// A blank title or content borrows the other's text.
+	for _, n := range []vendors.Notification{{Title: "only"}, {Body: "only"}, {Title: " ", Body: "only"}, {Title: "only", Body: "\n"}} {
+		m, rej := buildMessage("1", &n)
+		if rej != nil || m.Title != "only" || m.Content != "only" {
+			t.Errorf("%+v: title %q content %q %+v", n, m.Title, m.Content, rej)
 		}
 	}
 }

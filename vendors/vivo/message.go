@@ -48,24 +48,27 @@ type listRequest struct {
 	RequestID string      `json:"requestId"`
 }
 
-// buildMessage maps n to vivo's fields. A non-nil Result means vivo cannot
-// carry n at all (it is then the answer for every token).
+// buildMessage maps n to vivo's fields. vivo needs both a title and
+// content (it refuses a message missing either): a blank one borrows the
+// other's text (vendors.Text), so a push with only a title shows it as
+// both. Text too long for vivo is cut (title to 40 width units, content
+// to 100). A non-nil Result means vivo cannot carry n at all (it is then
+// the answer for every token): n has no visible text, as a passthrough
+// push may not (vivo has no data-only messages).
 func buildMessage(appID string, n *vendors.Notification) (message, *vendors.Result) {
-	if n.Title == "" && n.Body == "" {
-		code, reason := "empty_notification", "vivo needs a title and content"
+	title, content := vendors.Text(n)
+	if blank(title) {
+		code, reason := "empty_notification", "vivo needs a title or content"
 		if n.Passthrough {
 			code, reason = "passthrough_unsupported", "vivo has no data-only messages and this one has no title or content"
 		}
 		return message{}, &vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: reason}
 	}
-	if n.Title == "" || n.Body == "" {
-		return message{}, &vendors.Result{Verdict: vendors.Rejected, Code: "empty_title_or_content", Reason: "vivo needs both a title and content"}
-	}
 	m := message{
 		AppID:           json.Number(appID),
 		NotifyType:      notifyRing,
-		Title:           truncateWidth(n.Title, maxTitleWidth),
-		Content:         truncateWidth(n.Body, maxContentWidth),
+		Title:           truncateWidth(title, maxTitleWidth),
+		Content:         truncateWidth(content, maxContentWidth),
 		TimeToLive:      ttlSeconds(n.TTL),
 		SkipType:        1, // open the app
 		NetworkType:     -1,
@@ -173,6 +176,9 @@ func notifyID(collapseID string) int64 {
 	}
 	return v
 }
+
+// blank reports whether s has no visible text (vendors.Text's rule).
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // textWidth is vivo's length rule: an ASCII character counts 1, any other
 // character 2 (vivo counts a Chinese character as two English ones).
