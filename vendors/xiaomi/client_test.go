@@ -184,7 +184,10 @@ func TestSendRejectedParameters(t *testing.T) {
 	env := newSimEnv(t, SimOptions{Channels: []string{"im-private"}}, func(c *Config) { c.ChannelID = "" })
 	ctx := context.Background()
 	res, _ := env.client.Send(ctx, msg("m"), targets("a"))
-	checkResults(t, res, verdict{vendors.Rejected, "10017"}) // no extra.channel_id
+	checkResults(t, res, verdict{vendors.Delivered, "0"}) // no extra.channel_id: MiPush's default channel
+	if got := env.sim.Received(); len(got) != 1 || got[0].ChannelID != "" {
+		t.Errorf("received %+v, want one message without a channel", got)
+	}
 	n := msg("m")
 	n.Channel = "unknown"
 	res, _ = env.client.Send(ctx, n, targets("a"))

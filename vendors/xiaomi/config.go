@@ -51,7 +51,8 @@ type Config struct {
 	// Required.
 	PackageName string
 	// ChannelID is the extra.channel_id used when a Notification carries no
-	// Channel; "" = none (MiPush then refuses the message with 10017).
+	// Channel; "" = none: the message goes without extra.channel_id, which
+	// MiPush takes (its default channel, with the tightest daily limits).
 	ChannelID string
 	// Endpoint is the API base URL; "" = EndpointChina.
 	Endpoint string

@@ -75,12 +75,40 @@
 //     targets, a guess too low costs a request). MiPush
 //     answers one code per request, so SendEach leaves out, Rejected with
 //     code "encode", a notification MiPush would refuse as encoded (a
-//     notification message without text or channel), rather than let it
-//     fail the others; a refusal only MiPush can judge (27001, an unknown
-//     channel) still fails the whole request.
-//   - The simulator requires extra.channel_id on notification messages
-//     (10017 without) but not on passthrough ones, which show nothing.
-//     It takes pass_through as exactly 0 or 1 on both endpoints. It reads
+//     notification message without text, or a payload past its limit),
+//     rather than let it fail the others; a refusal only MiPush can judge
+//     (27001, an unknown channel) still fails the whole request.
+//   - Client.Check (vendors.Checker) refuses before acceptance what the
+//     encoder knows MiPush refuses (encoder.limit): a notification
+//     message without any text (PartText; a blank title or body borrows
+//     the other's text, vendors.Text, so one of them is enough) and a
+//     payload of 4096 characters or more (PartData). Text past the caps
+//     is cut and extras past MiPush's limits travel in payload only, so
+//     neither is refused.
+//   - What the limits rest on. MiPush's "服务器API地址以及参数" page
+//     (dev.mi.com/xiaomihyperos/documentation/detail?pId=1559, updated
+//     2024-10-21) lists title "不允许全是空白字符，长度小于50 … (通知栏消息
+//     必填)" and description "长度小于128 … (通知栏消息必填)" as the required
+//     text; it gives payload no size. The size is from Xiaomi's Java server
+//     SDK documentation as quoted in many SDK users' code:
+//     payload(String) "不允许全是空白字符，长度小于4K，中英文均以一个计算".
+//     Unconfirmed [U]: whether 4K means 4096 or 4000 (herald takes
+//     4096), which code MiPush answers (the simulator answers 10017), and
+//     whether the server enforces it or only the SDK does.
+//   - A message without extra.channel_id is sent and accepted: the
+//     parameter page names only title and description as required, and
+//     third-party guides (Aliyun EMAS "小米推送消息分类新规": "不填则为默认,
+//     限制最大。单应用单设备单日只能接收1条") describe such a message as going
+//     to the app's default channel. Unconfirmed [U]: Getui's vendor-limits
+//     page says that since 2024-11-04 an app that opted into "全量进入新消息
+//     分类" must carry a new-category channel id "才能正常下发"; whether
+//     MiPush then refuses the request (and with which code) or only drops
+//     the message is not documented, so the simulator accepts it. The
+//     simulator used to refuse a message without a channel (10017),
+//     which MiPush does not document.
+//   - The simulator takes pass_through as exactly 0 or 1 on both
+//     endpoints and refuses a payload of 4096 characters or more (10017).
+//     It reads
 //     the multi endpoint's messages strictly (10017): JSON as
 //     encoding/json would take it (fastjson.Validate) and no object with
 //     a key twice. Its Received log keeps a multi request's targets and

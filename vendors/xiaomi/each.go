@@ -29,9 +29,9 @@ const MaxEachBody = 1 << 20
 // order: one, unless their messages are large. It returns one Result per
 // target, in order. Targets whose token cannot be a registration id are
 // TokenInvalid without being sent, as in Send. A notification MiPush
-// would refuse as encoded (a notification message without text or
-// channel, see encoder.refusal) is Rejected, code "encode", for its own
-// targets only; the others go. Consecutive targets with the same
+// would refuse as encoded (a notification message without text or a
+// payload past MiPush's limit, see encoder.limit) is Rejected, code
+// "encode", for its own targets only; the others go. Consecutive targets with the same
 // notification pointer share one encoding of it. The errors are Send's: a
 // nil notification, more than MaxBatch targets, a cancelled ctx, and also
 // len(ns) != len(targets). A ctx that ends after the first request was
@@ -73,7 +73,7 @@ func (c *Client) eachTargets(ns []*vendors.Notification, targets []vendors.Targe
 			prev, refused = n, c.enc.refusal(n)
 		}
 		if refused != "" {
-			out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: "xiaomi: " + refused}
+			out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: refused}
 			continue
 		}
 		regIDs = append(regIDs, t.Token)

@@ -2,6 +2,7 @@ package xiaomi
 
 import (
 	"cmp"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ const (
 	maxDescription  = 127  // description must be shorter than 128
 	maxCustomExtras = 10   // custom extra.* key-value pairs per message
 	maxExtraLen     = 1024 // characters per custom extra key and per value
+	maxPayload      = 4095 // payload must be shorter than 4K (4096) [U: 4096 or 4000]
 )
 
 // messageIDKey is the custom-data key carrying Notification.MessageID.
@@ -84,21 +86,43 @@ func (e encoder) appendMessage(dst []byte, n *vendors.Notification) []byte {
 }
 
 // refusal says why MiPush would refuse n as this encoder writes it ("" =
-// it would not): a notification message without any text (10016: title
-// and description are required) or without a channel (10017: MiPush
-// requires extra.channel_id). Send lets MiPush answer for its one message;
+// it would not); see limit. Send lets MiPush answer for its one message;
 // SendEach asks first, so that one such message is Rejected alone instead
 // of failing the whole request with every other target's message.
 func (e encoder) refusal(n *vendors.Notification) string {
-	switch {
-	case n.Passthrough:
-		return ""
-	case blank(n.Title) && blank(n.Body):
-		return "a notification message needs a title or a body (MiPush answers 10016)"
-	case cmp.Or(n.Channel, e.channel) == "":
-		return "a notification message needs a channel: Notification.Channel or Config.ChannelID (MiPush answers 10017)"
+	if le := e.limit(n); le != nil {
+		return le.Error()
 	}
 	return ""
+}
+
+// limit is the documented MiPush limit n breaks as this encoder writes
+// it, or nil:
+//
+//   - a notification message without any text (PartText; MiPush answers
+//     10016: title and description are required and may not be all
+//     blank; a blank one borrows the other's text, so only a message
+//     with neither is refused);
+//   - a payload (message_id and the custom data as the JSON object
+//     appendPayload writes) of maxPayload+1 characters or more
+//     (PartData, Size its characters; MiPush: "长度小于4K, 中英文均以一个
+//     计算").
+//
+// A message without a channel is not refused (MiPush documents
+// extra.channel_id as optional, see the package doc), text is cut to its
+// caps, and custom extras MiPush would refuse travel in payload only, so
+// nothing else is.
+func (e encoder) limit(n *vendors.Notification) *vendors.LimitError {
+	if title, _ := vendors.Text(n); !n.Passthrough && blank(title) {
+		return &vendors.LimitError{Vendor: vendors.Xiaomi, Part: vendors.PartText,
+			Limit: "a title or a body on a notification message (MiPush answers 10016)"}
+	}
+	payload := appendPayload(make([]byte, 0, 64+payloadSize(n)), n, dataKeys(n))
+	if size := utf8.RuneCount(payload); size > maxPayload {
+		return &vendors.LimitError{Vendor: vendors.Xiaomi, Part: vendors.PartData, Size: size,
+			Limit: fmt.Sprintf("a payload under %d characters (message_id and the custom data as a JSON object)", maxPayload+1)}
+	}
+	return nil
 }
 
 // writeFields writes every field of n but registration_id through w.
@@ -200,15 +224,10 @@ func appendPayload(dst []byte, n *vendors.Notification, keys []string) []byte {
 }
 
 // notificationText returns the title and description of a notification
-// message: a blank one borrows the other, overlong ones are cut.
+// message: a blank one borrows the other's text (vendors.Text; MiPush
+// needs both), overlong ones are cut.
 func notificationText(n *vendors.Notification) (title, desc string) {
-	title, desc = n.Title, n.Body
-	if blank(title) {
-		title = desc
-	}
-	if blank(desc) {
-		desc = title
-	}
+	title, desc = vendors.Text(n)
 	return truncate(title, maxTitle), truncate(desc, maxDescription)
 }
 

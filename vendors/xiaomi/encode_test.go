@@ -286,8 +286,10 @@ func TestRefusal(t *testing.T) {
 		{"text and channel", withChannel, vendors.Notification{Title: "t"}, ""},
 		{"body only", without, vendors.Notification{Body: "b", Channel: "x"}, ""},
 		{"blank text", withChannel, vendors.Notification{Title: " ", Body: "\t"}, "10016"},
-		{"no channel", without, vendors.Notification{Title: "t"}, "10017"},
-		{"passthrough needs neither", without, vendors.Notification{Passthrough: true}, ""},
+		{"no channel", without, vendors.Notification{Title: "t"}, ""},
+		{"passthrough needs no text", without, vendors.Notification{Passthrough: true}, ""},
+		{"payload of 4096 characters", withChannel, vendors.Notification{Title: "t", Data: map[string]string{"k": strings.Repeat("x", maxPayload+1-len(`{"k":""}`))}}, "payload"},
+		{"payload of 4095 characters", withChannel, vendors.Notification{Title: "t", Data: map[string]string{"k": strings.Repeat("x", maxPayload-len(`{"k":""}`))}}, ""},
 	} {
 		got := tc.enc.refusal(&tc.n)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {

@@ -118,9 +118,16 @@ func TestSimulatorMultiValidation(t *testing.T) {
 		}, auth, CodeIllegalParam},
 		{"no channel", func(t *testing.T) string {
 			return multiBody(t, entry("r1", with(func(m map[string]any) { delete(extras(m), "channel_id") })))
-		}, auth, CodeIllegalParam},
+		}, auth, CodeOK},
+		// Read, the flattened unknown channel would be answered 27001.
 		{"flattened extras are not read", func(t *testing.T) string {
-			return multiBody(t, entry("r1", with(func(m map[string]any) { delete(m, "extra"); m["extra.channel_id"] = "im-private" })))
+			return multiBody(t, entry("r1", with(func(m map[string]any) { delete(m, "extra"); m["extra.channel_id"] = "public" })))
+		}, auth, CodeOK},
+		{"payload of 4095 characters", func(t *testing.T) string {
+			return multiBody(t, entry("r1", with(func(m map[string]any) { m["payload"] = strings.Repeat("字", maxPayload) })))
+		}, auth, CodeOK},
+		{"payload of 4096 characters", func(t *testing.T) string {
+			return multiBody(t, entry("r1", with(func(m map[string]any) { m["payload"] = strings.Repeat("x", maxPayload+1) })))
 		}, auth, CodeIllegalParam},
 		{"unknown channel", func(t *testing.T) string {
 			return multiBody(t, entry("r1", with(func(m map[string]any) { extras(m)["channel_id"] = "public" })))

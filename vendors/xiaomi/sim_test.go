@@ -84,7 +84,15 @@ func TestSimulatorValidation(t *testing.T) {
 		{"blank description", func(f url.Values) { f.Set("description", "  ") }, auth, CodeMissingParam},
 		{"title of 50", func(f url.Values) { f.Set("title", strings.Repeat("字", 50)) }, auth, CodeIllegalParam},
 		{"title of 49", func(f url.Values) { f.Set("title", strings.Repeat("字", 49)) }, auth, CodeOK},
-		{"no channel", func(f url.Values) { f.Del("extra.channel_id") }, auth, CodeIllegalParam},
+		// MiPush documents extra.channel_id as optional: a message without
+		// one goes to the app's default channel.
+		{"no channel", func(f url.Values) { f.Del("extra.channel_id") }, auth, CodeOK},
+		{"payload of 4095 characters", func(f url.Values) { f.Set("payload", strings.Repeat("字", maxPayload)) }, auth, CodeOK},
+		{"payload of 4096 characters", func(f url.Values) { f.Set("payload", strings.Repeat("x", maxPayload+1)) }, auth, CodeIllegalParam},
+		{"passthrough payload of 4096 characters", func(f url.Values) {
+			f.Set("pass_through", "1")
+			f.Set("payload", strings.Repeat("x", maxPayload+1))
+		}, auth, CodeIllegalParam},
 		{"unknown channel", func(f url.Values) { f.Set("extra.channel_id", "public") }, auth, CodeChannelMismatch},
 		{"passthrough without title or channel", func(f url.Values) {
 			f.Set("pass_through", "1")

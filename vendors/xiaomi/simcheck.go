@@ -161,15 +161,16 @@ func (s *Simulator) checkParams(p *simParams) *simError {
 		if e := checkText(p.description, "description", maxDescription); e != nil {
 			return e
 		}
-		if p.channelID == "" {
-			return illegal("extra.channel_id is required")
-		}
 	}
 	if p.channelID != "" && s.channels != nil && !s.channels[p.channelID] {
 		return simErr(CodeChannelMismatch, "channel info mismatch: "+truncate(p.channelID, 100), "通道信息不匹配")
 	}
 	if e := checkInts(p); e != nil {
 		return e
+	}
+	if n := utf8.RuneCountInString(p.payload); n > maxPayload {
+		// MiPush: payload "长度小于4K, 中英文均以一个计算"; the code is [U].
+		return illegal("payload is %d characters, must be under %d", n, maxPayload+1)
 	}
 	switch {
 	case p.longExtra != "":
