@@ -31,7 +31,9 @@
 //   - Notification messages: message.notification {title, body} and
 //     android.notification {title, body, channel_id, sound or
 //     default_sound, tag, importance NORMAL, click_action {type 3}}.
-//     Passthrough messages have neither: data only.
+//     Huawei requires both a title and a body, so a blank one borrows the
+//     other's text (vendors.Text). Passthrough messages have neither:
+//     data only.
 //   - android.category: Notification.Category upper-cased (IM, VOIP, …);
 //     VoIP forces VOIP. For data messages only the categories Huawei accepts
 //     there (VOIP, PLAY_VOICE) are sent.
@@ -70,6 +72,61 @@
 // target; its 429/5xx are Retry. Transport errors and per-request timeouts
 // are Retry; a cancelled caller context is the call's error.
 //
+// # Limits (Check)
+//
+// Client.Check builds the request Send builds and refuses what Huawei
+// documents it refuses, as the simulator does:
+//
+//   - A notification message without text (vendors.PartText): Huawei
+//     marks notification.title and notification.body mandatory, and
+//     android.notification title/body each need it or message.notification
+//     to set it. The encoder fills a blank one from the other, so only a
+//     push with no text at all (blank or spaces) is refused; a passthrough
+//     push needs none.
+//   - An android.category Huawei does not list (vendors.PartResource): the
+//     push resource's category, upper-cased, on a notification message
+//     (IM, VOIP, SUBSCRIPTION, TRAVEL, HEALTH, WORK, ACCOUNT, EXPRESS,
+//     FINANCE, DEVICE_REMINDER, MAIL, PLAY_VOICE, MARKETING). Data messages
+//     carry only VOIP or PLAY_VOICE, so theirs never fails.
+//   - The message size (vendors.PartPayload): at most 4096 bytes of body,
+//     tokens excluded (80300008), measured as the simulator measures it:
+//     the body's bytes less its JSON token array (the "token" key counts).
+//
+// # What was checked
+//
+// Huawei, HMS Core Push Kit server API "下行消息" (downlink message),
+// developer.huawei.com/consumer/cn/doc/HMSCore-References/https-send-api-0000001050986197
+// (a stored copy, read while writing this):
+//
+//   - 使用约束: "消息体最大不能超过4096Bytes（不包括Token）" (the body may not
+//     exceed 4096 bytes, tokens excluded), and 80300008 "消息体大小（不含
+//     Token）超过系统设置的默认值（4096Bytes）".
+//   - Notification: title and body "是" (mandatory); AndroidNotification
+//     title/body: "此处title和message.notification.title两者最少需要设置一个"
+//     (at least one of the two must be set), likewise body.
+//   - HTTP error codes, a table apart from the result codes: 200 成功
+//     (success); 400 参数错误, "请检查响应内容错误码" (parameter error: check
+//     the result code in the body); 401 鉴权失败 (authentication); 404 找不到
+//     服务, "请检查请求URI是否正确" (service not found: check the request
+//     URI); 500; 502; 503 流量控制 (flow control). No result code is paired
+//     with a status; 80300007 is "所有Token都是无效的" (all tokens invalid).
+//
+// HMS-Core/hms-push-serverdemo-python (the official Python admin SDK)
+// raises "http status code is … in send." on any status but 200 and never
+// reads that body's code; the Go demo (hms-push-serverdemo-go) reads the
+// code whatever the status. The simulator answered 404 for 80300007
+// before; as 404 is documented only for a wrong URI, it now answers 400,
+// the documented status of a refusal with a result code, and 80300008
+// (413 before, a status the table lacks) likewise.
+//
+// Unconfirmed: the real status paired with 80300007, 80300008 and
+// 80300002 (it could be 200, the only one the Python SDK would read); the
+// result code for a notification message without text (80100003 here);
+// whether Huawei counts the "token" key in the 4096 bytes, and whether it
+// refuses a title of spaces. The client does not depend on any of them:
+// it trusts the body's result code first and the status second, so
+// 80300007 is TokenInvalid on 200, 400 or 404 alike.
+//
 // # Simulator
 //
 // Simulator serves, relative to its base URL:
@@ -79,9 +136,12 @@
 //
 // Token failures answer HTTP 400 {"error":1101|1102|1203,"sub_error":…,
 // "error_description":…} as Huawei's account server does. Send answers use
-// the HTTP status Huawei pairs with each code as far as known (unconfirmed):
-// 401 for 80200001/80200003, 400 for 8010000x and 80300010, 403 80300002,
-// 404 80300007, 413 80300008. Tokens starting "unregistered-" are
+// the HTTP statuses of Huawei's documented table (see "What was checked"):
+// 200 for 80000000 and 80100000, 401 for 80200001/80200003, 400 for every
+// other result code the simulator answers (8010000x, 80300007, 80300008,
+// 80300010), 503 for flow control. A notification message without a
+// title or a body (in message.notification or android.notification)
+// answers 400 80100003. Tokens starting "unregistered-" are
 // illegal_tokens (80100000, or 80300007 when every token is); a token
 // starting "unavailable-" makes the whole request HTTP 503 flow control;
 // the QPS limit answers HTTP 503 too. Huawei documents no per-app daily

@@ -82,10 +82,7 @@ func buildMessage(n *vendors.Notification, tokens []string) (sendRequest, error)
 	if k, ok := collapseKey(n.CollapseID); ok {
 		android.CollapseKey = &k
 	}
-	category := strings.ToUpper(strings.TrimSpace(n.Category))
-	if n.VoIP {
-		category = "VOIP"
-	}
+	category := category(n)
 	msg := wireMessage{Token: tokens}
 	if n.Passthrough || string(data) != "{}" {
 		msg.Data = string(data) // a data message must carry data, even "{}"
@@ -100,11 +97,14 @@ func buildMessage(n *vendors.Notification, tokens []string) (sendRequest, error)
 			android.Urgency = "HIGH"
 		}
 	} else {
+		// Huawei requires both a title and a body in a notification
+		// message; a blank one borrows the other's text.
+		title, body := vendors.Text(n)
 		android.Category = category
-		msg.Notification = &wireNotification{Title: n.Title, Body: n.Body}
+		msg.Notification = &wireNotification{Title: title, Body: body}
 		an := &wireAndroidNotification{
-			Title:       n.Title,
-			Body:        n.Body,
+			Title:       title,
+			Body:        body,
 			Tag:         n.CollapseID,
 			ClickAction: &wireClickAction{Type: clickOpenApp},
 			ChannelID:   n.Channel,
@@ -119,6 +119,15 @@ func buildMessage(n *vendors.Notification, tokens []string) (sendRequest, error)
 	}
 	msg.Android = android
 	return sendRequest{Message: msg}, nil
+}
+
+// category is n's android.category: Notification.Category upper-cased,
+// VOIP for a call.
+func category(n *vendors.Notification) string {
+	if n.VoIP {
+		return "VOIP"
+	}
+	return strings.ToUpper(strings.TrimSpace(n.Category))
 }
 
 // encodeSend returns the exact JSON body the client sends for n to tokens.

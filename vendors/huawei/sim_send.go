@@ -12,17 +12,7 @@ import (
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
-// maxBodyWithoutTokens is Huawei's message size limit (tokens excluded).
-const maxBodyWithoutTokens = 4096
-
 var ttlPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,9})?s$`)
-
-// categories Huawei accepts in android.category.
-var categories = map[string]bool{
-	"IM": true, "VOIP": true, "SUBSCRIPTION": true, "TRAVEL": true, "HEALTH": true, "WORK": true,
-	"ACCOUNT": true, "EXPRESS": true, "FINANCE": true, "DEVICE_REMINDER": true, "MAIL": true,
-	"PLAY_VOICE": true, "MARKETING": true,
-}
 
 // simRequest is the push request as the simulator decodes it.
 type simRequest struct {
@@ -47,10 +37,18 @@ type simAndroid struct {
 }
 
 type simNote struct {
+	simText
 	ChannelID   string `json:"channel_id"`
 	ClickAction *struct {
 		Type int `json:"type"`
 	} `json:"click_action"`
+}
+
+// simText is the title and body of message.notification or
+// android.notification.
+type simText struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
 }
 
 // simAnswer is the push API's answer body.
@@ -89,7 +87,7 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case readErr != nil:
-		fail(http.StatusRequestEntityTooLarge, codeBodyTooLarge, "The message body size exceeds the default value")
+		fail(http.StatusBadRequest, codeBodyTooLarge, "The message body size exceeds the default value")
 		return
 	case mt != "application/json":
 		fail(http.StatusBadRequest, codeBadParam, "Content-Type must be application/json")
@@ -102,7 +100,7 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if raw, _ := json.Marshal(tokens); len(body)-len(raw) > maxBodyWithoutTokens {
-		fail(http.StatusRequestEntityTooLarge, codeBodyTooLarge, "The message body size exceeds the default value")
+		fail(http.StatusBadRequest, codeBodyTooLarge, "The message body size exceeds the default value")
 		return
 	}
 	if code, msg := validate(req.Message); code != "" {
@@ -122,7 +120,7 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(ok) == 0 {
-		fail(http.StatusNotFound, codeAllInvalid, "All the tokens are invalid")
+		fail(http.StatusBadRequest, codeAllInvalid, "All the tokens are invalid")
 		return
 	}
 	if !s.gate.TakeQuota(len(ok)) {
@@ -181,8 +179,29 @@ func validate(m *simMessage) (code, msg string) {
 		return codeBadParam, "android.notification.click_action is required"
 	case isDataOnly(m) && payload(m) == "":
 		return codeBadStructure, "Incorrect message structure: no notification and no data"
+	case !isDataOnly(m) && !hasText(m):
+		return codeBadStructure, "Illegal payload, a notification message needs a title and a body"
 	}
 	return "", ""
+}
+
+// hasText reports whether a notification message has a title and a body,
+// each from android.notification or else message.notification (Huawei
+// requires both, at least one of the two places setting each).
+func hasText(m *simMessage) bool {
+	var t simText
+	if len(m.Notification) > 0 {
+		_ = json.Unmarshal(m.Notification, &t)
+	}
+	if a := m.Android; a != nil && a.Notification != nil {
+		if a.Notification.Title != "" {
+			t.Title = a.Notification.Title
+		}
+		if a.Notification.Body != "" {
+			t.Body = a.Notification.Body
+		}
+	}
+	return !blank(t.Title) && !blank(t.Body)
 }
 
 func isDataOnly(m *simMessage) bool {
