@@ -59,7 +59,7 @@ type Checker interface {
 }
 
 // Text is a notification's title and body for vendors that need both
-// (Xiaomi, OPPO, vivo): a blank one borrows the other's text, so a push
+// (Huawei, Xiaomi, OPPO, vivo): a blank one borrows the other's text, so a push
 // with only a title (or only a body) shows it as both.
 func Text(n *Notification) (title, body string) {
 	title, body = n.Title, n.Body

@@ -24,6 +24,19 @@
 // without counting an attempt) with code "redirect_refused" and a reason
 // naming the status and Location's host.
 //
+// Client.Check (vendors.Checker) applies Apple's request limits before
+// sending: a JSON payload of at most 4096 bytes, 5120 for VoIP ("Sending
+// notification requests to APNs"; the legacy guide's "Creating the Remote
+// Notification Payload" gives the same two numbers), measured with the
+// widest badge a target may carry, and an apns-collapse-id of at most 64
+// bytes. The Simulator enforces the same. It requires an "aps" dictionary
+// in every payload but a VoIP one: Apple's Payload Key Reference says the
+// dictionary "must contain an aps key", while PushKit hands the app the
+// whole payload and "for VoIP pushes, the sender is free to specify any
+// fields" (PKPushPayload dictionaryPayload). Unconfirmed: which reason
+// APNs gives for an alert payload without "aps" (the simulator answers
+// BadPayload, the reason for a payload it cannot use).
+//
 // The package holds no package-level mutable state: clocks, TLS roots and
 // limits come in through Config and SimOptions.
 package apns

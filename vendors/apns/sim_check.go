@@ -93,10 +93,15 @@ func (s *Simulator) readPayload(r *http.Request, p *Received) (int, string) {
 		return http.StatusBadRequest, "PayloadEmpty"
 	}
 	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
+	if json.Unmarshal(body, &top) != nil || top == nil { // top is nil for "null"
 		return http.StatusBadRequest, "BadPayload"
 	}
-	if aps := bytes.TrimSpace(top[apsKey]); len(aps) == 0 || aps[0] != '{' {
+	// Apple's Payload Key Reference: the JSON dictionary "must contain an
+	// aps key, the value of which is a dictionary". A VoIP push is the
+	// exception: PushKit hands the app the whole dictionary, and "for VoIP
+	// pushes, the sender is free to specify any fields" (PKPushPayload
+	// dictionaryPayload), so its payload need only be a JSON object.
+	if aps := bytes.TrimSpace(top[apsKey]); p.PushType != string(apns2.PushTypeVOIP) && (len(aps) == 0 || aps[0] != '{') {
 		return http.StatusBadRequest, "BadPayload"
 	}
 	if raw, ok := top[messageIDKey]; ok {

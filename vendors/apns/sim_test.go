@@ -83,6 +83,8 @@ func TestSimulatorProtocol(t *testing.T) {
 		{"not-json", "POST", "/production/3/device/tok", hdr(), "{", 400, "BadPayload"},
 		{"no-aps", "POST", "/production/3/device/tok", hdr(), `{"message_id":"m1"}`, 400, "BadPayload"},
 		{"aps-not-object", "POST", "/production/3/device/tok", hdr(), `{"aps":1}`, 400, "BadPayload"},
+		{"voip-no-aps", "POST", "/production/3/device/tok", hdr("apns-push-type", "voip", "apns-topic", DefaultSimTopic+".voip"), `{"call_id":"c1"}`, 200, ""},
+		{"voip-array", "POST", "/production/3/device/tok", hdr("apns-push-type", "voip", "apns-topic", DefaultSimTopic+".voip"), `[1]`, 400, "BadPayload"},
 		{"array", "POST", "/production/3/device/tok", hdr(), `[1]`, 400, "BadPayload"},
 		{"too-large", "POST", "/production/3/device/tok", hdr(), `{"aps":{},"x":"` + strings.Repeat("x", 4096) + `"}`, 413, "PayloadTooLarge"},
 		{"voip-5k", "POST", "/production/3/device/tok", hdr("apns-push-type", "voip", "apns-topic", DefaultSimTopic+".voip"), `{"aps":{},"x":"` + strings.Repeat("x", 5000) + `"}`, 200, ""},

@@ -3,13 +3,15 @@ package oppo
 import "github.com/herald-push/herald/vendors"
 
 // Check tells whether OPPO would refuse n as this client writes it: a
-// passthrough message with no text (OPPO has notification messages only)
-// or a message without a channel (channel_id is required, code 40). Text
+// message with no text at all (title and content are both required, code
+// 40, and OPPO has notification messages only, so a passthrough push has
+// none to borrow) or a message without a channel (channel_id is required,
+// code 40). Text
 // is never too long (the encoder cuts it) and OPPO documents no size limit
 // for action_parameters, so nothing else is checked.
 func (c *Client) Check(n *vendors.Notification) error {
 	switch {
-	case n.Passthrough && n.Title == "" && n.Body == "":
+	case noText(n):
 		return &vendors.LimitError{Vendor: vendors.OPPO, Part: vendors.PartText,
 			Limit: "a title or content: OPPO has notification messages only, no passthrough"}
 	case n.Channel == "":
@@ -17,4 +19,12 @@ func (c *Client) Check(n *vendors.Notification) error {
 			Limit: "a channel_id in the push resource (OPPO answers 40 without one)"}
 	}
 	return nil
+}
+
+// noText reports whether n has no title or content for the encoder to
+// write (a blank one borrows the other's, vendors.Text); OPPO takes
+// whitespace as text.
+func noText(n *vendors.Notification) bool {
+	title, _ := vendors.Text(n)
+	return title == ""
 }

@@ -27,6 +27,8 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 		{Name: "passthrough with text", N: with(func(n *vendors.Notification) { n.Passthrough = true })},
 		{Name: "passthrough without text", N: with(func(n *vendors.Notification) { n.Passthrough, n.Title, n.Body = true, "", "" }),
 			Refused: true, Part: vendors.PartText},
+		{Name: "no text", N: with(func(n *vendors.Notification) { n.Title, n.Body = "", "" }), Refused: true, Part: vendors.PartText},
+		{Name: "blank text", N: with(func(n *vendors.Notification) { n.Title, n.Body = "", " " })},
 		{Name: "no channel", N: with(func(n *vendors.Notification) { n.Channel = "" }), Refused: true, Part: vendors.PartResource},
 		{Name: "large data", N: checktest.Pad(*chatNotification("m-check"), 8000)},
 	}

@@ -1,0 +1,78 @@
+package apns
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/checktest"
+)
+
+// Check refuses exactly what the APNs simulator refuses: a payload over
+// 4096 bytes (5120 for VoIP) with the widest badge a target may carry,
+// and an apns-collapse-id over 64 bytes. Just over the limit, the text is
+// what tips it (PartPayload); data over it alone is PartData. The simulator is sent every case
+// with that widest badge, so the two sides of each limit are the sizes
+// every target gets.
+func TestCheckAgreesWithTheSimulator(t *testing.T) {
+	e := startSim(t, SimOptions{}, nil)
+	c := newClient(t, e.cfg)
+	with := func(f func(n *vendors.Notification)) *vendors.Notification {
+		n := note("m-check")
+		f(n)
+		return n
+	}
+	voip := func(n *vendors.Notification) {
+		n.VoIP, n.Data = true, map[string]string{"call_id": "c1", "kind": "invite"}
+	}
+	textOnly := func(n *vendors.Notification) { n.Data = nil }
+	fits, over := checktest.Sized(t, c.Check, 6000, func(pad int) *vendors.Notification {
+		return checktest.Pad(*note("m-check"), pad)
+	})
+	voipFits, voipOver := checktest.Sized(t, c.Check, 6000, func(pad int) *vendors.Notification {
+		return checktest.Pad(*with(voip), pad)
+	})
+	long := strings.Repeat("长", 1000) // 3000 bytes of UTF-8
+	cases := []checktest.Case{
+		{Name: "chat", N: note("m-check")},
+		{Name: "title only", N: with(func(n *vendors.Notification) { n.Body = "" })},
+		{Name: "passthrough", N: with(func(n *vendors.Notification) { n.Passthrough, n.Title, n.Body = true, "", "" })},
+		{Name: "VoIP call", N: with(voip)},
+		{Name: "VoIP without text", N: with(func(n *vendors.Notification) { voip(n); n.Title, n.Body = "", "" })},
+		{Name: "64-byte collapse id", N: with(func(n *vendors.Notification) { n.CollapseID = strings.Repeat("c", 64) })},
+		{Name: "65-byte collapse id", N: with(func(n *vendors.Notification) { n.CollapseID = strings.Repeat("c", 65) }),
+			Refused: true, Part: vendors.PartPayload},
+		{Name: "alert fitting", N: fits},
+		{Name: "alert just over", N: over, Refused: true, Part: vendors.PartPayload},
+		{Name: "VoIP fitting", N: voipFits},
+		{Name: "VoIP just over", N: voipOver, Refused: true, Part: vendors.PartPayload},
+		{Name: "alert sized like VoIP", N: checktest.Pad(*note("m-check"), len(voipFits.Data["pad"])), Refused: true, Part: vendors.PartData},
+		{Name: "long text", N: with(func(n *vendors.Notification) { textOnly(n); n.Title, n.Body = long, "" })},
+		{Name: "text pushing data over", N: with(func(n *vendors.Notification) { n.Title, n.Body = long, long }),
+			Refused: true, Part: vendors.PartPayload},
+	}
+	checktest.Run(t, vendors.APNs, cases, c.Check, func(t *testing.T, n *vendors.Notification) vendors.Result {
+		target := prod("tok")
+		badge := widestBadge
+		target[0].Badge = &badge
+		return send(t, c, n, target...)[0]
+	})
+
+	var le *vendors.LimitError
+	if err := c.Check(over); !errors.As(err, &le) || le.Size != maxPayload+1 {
+		t.Errorf("alert just over: %v, want Size %d", err, maxPayload+1)
+	}
+	if err := c.Check(voipOver); !errors.As(err, &le) || le.Size != maxVoIPPayload+1 || !strings.Contains(le.Limit, "VoIP") {
+		t.Errorf("VoIP just over: %v, want Size %d and VoIP named", err, maxVoIPPayload+1)
+	}
+	// The widest badge takes its room: without a badge, the alert that
+	// just fits leaves exactly `,"badge":9223372036854775807` free.
+	w, err := encode(fits, c.cfg.Topic, c.cfg.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free := maxPayload - len(w.Payload); free != len(`,"badge":9223372036854775807`) {
+		t.Errorf("the fitting alert leaves %d bytes free without a badge", free)
+	}
+}
