@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,142 @@ func TestCallOverAPNsVoIPLimitRefused(t *testing.T) {
 	if e := wantRefusal(t, s.do(t, "POST", "/v1/calls", call("bob")), "data"); e.Error.Vendor != "vivo" {
 		t.Fatalf("want vivo named: %+v", e.Error)
 	}
+}
+
+// Every documented edge shape of a push, sent to a user with a device of
+// every vendor: each is accepted or refused at the door, and every
+// accepted one is delivered by all seven vendors' simulators with nothing
+// refused and nothing dead-lettered. The size limits are probed through
+// the API (the largest payload, text and call data that are accepted, in
+// ASCII, in characters JSON escapes and in three-byte characters), so the
+// pushes right at each limit are among those delivered.
+func TestEveryAcceptedEdgeShapeIsDelivered(t *testing.T) {
+	s := startDaemon(t, nil, Env{})
+	everyVendorDevice(t, s, "ann")
+	var messages, calls int
+	// post answers whether the request was accepted; a refusal must name a
+	// vendor's limit.
+	post := func(path, body string) bool {
+		t.Helper()
+		r := s.do(t, "POST", path, body)
+		switch r.status {
+		case 202, 201:
+			return true
+		case 400:
+			var e apiErrorBody
+			r.json(t, &e)
+			if e.Error.Vendor == "" {
+				t.Fatalf("refused without a vendor: %s\n%s", r.body, body)
+			}
+			return false
+		}
+		t.Fatalf("%s: %d %s", path, r.status, r.body)
+		return false
+	}
+	message := func(id, pushJSON string) bool {
+		t.Helper()
+		ok := post("/v1/messages", `{"message_id":"`+id+`","from":"bob","to":{"type":"peer","id":"ann"},"push":`+pushJSON+`}`)
+		if ok {
+			messages++
+		}
+		return ok
+	}
+	call := func(id, dataJSON, title string) bool {
+		t.Helper()
+		ok := post("/v1/calls", `{"call_id":"`+id+`","inviter":"bob","invitees":["ann"],"timeout_s":600,"data":`+dataJSON+
+			`,"push":{"title":`+strconvQuote(title)+`,"content":"Incoming call"}}`)
+		if ok {
+			calls++
+		}
+		return ok
+	}
+	shapes := []struct {
+		name, push string
+		accepted   bool
+	}{
+		{"title-only", `{"title":"hello"}`, true},
+		{"content-only", `{"content":"hello"}`, true},
+		{"blank-title", `{"title":"  ","content":"hello"}`, true},
+		{"passthrough-with-text", `{"title":"t","content":"c","passthrough":true,"payload":"p"}`, true},
+		{"passthrough-without-text", `{"passthrough":true,"payload":"p"}`, false}, // OPPO and vivo have no passthrough
+		{"emoji", `{"title":"👋🏽 Ann","content":"héllo 世界 \u2028 ✓"}`, true},
+		{"escapes", `{"title":"\"quoted\" \\ back","content":"tab\tnew\nline <b>&amp;</b>","payload":"{\"k\":\"\\\"v\\\"\"}"}`, true},
+		{"collapse-64", `{"title":"t","content":"c","collapse_id":"` + strings.Repeat("c", 64) + `"}`, true},
+		{"badge-max", `{"title":"t","content":"c","badge_increment":10000}`, true},
+		{"normal-no-ttl", `{"title":"t","content":"c","priority":"normal","ttl_s":0}`, true},
+		{"ttl-28-days", `{"title":"t","content":"c","ttl_s":2419200}`, true},
+	}
+	for _, sh := range shapes {
+		if got := message("m-"+sh.name, sh.push); got != sh.accepted {
+			t.Errorf("%s: accepted=%v, want %v", sh.name, got, sh.accepted)
+		}
+	}
+	// largest is the largest n in [0, hi) for which accept(n) holds, by
+	// bisection through the API (accept(0) must hold, accept(hi) not).
+	largest := func(what string, hi int, accept func(n int) bool) int {
+		t.Helper()
+		if !accept(0) || accept(hi) {
+			t.Fatalf("%s: the smallest must be accepted and %d refused", what, hi)
+		}
+		lo := 0
+		for hi-lo > 1 {
+			if mid := (lo + hi) / 2; accept(mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return lo
+	}
+	probe := 0
+	id := func(prefix string) string { probe++; return prefix + "-" + strconv.Itoa(probe) }
+	for _, unit := range []struct{ name, s string }{{"ascii", "x"}, {"escaped", `\"`}, {"cjk", "长"}} {
+		// Below the API's own 4 KiB caps on text and call data, as written.
+		hi := 4000 / len(unit.s)
+		n := largest("payload of "+unit.name, hi, func(n int) bool {
+			return message(id("m-payload"), `{"title":"t","content":"c","payload":"`+strings.Repeat(unit.s, n)+`"}`)
+		})
+		t.Logf("the largest payload accepted: %d × %q", n, unit.s)
+		n = largest("title of "+unit.name, hi, func(n int) bool {
+			return message(id("m-title"), `{"title":"`+strings.Repeat(unit.s, n)+`","content":"c"}`)
+		})
+		t.Logf("the largest title accepted: %d × %q", n, unit.s)
+		n = largest("call data of "+unit.name, hi, func(n int) bool {
+			return call(id("call-data"), `{"room":"`+strings.Repeat(unit.s, n)+`"}`, "bob is calling")
+		})
+		t.Logf("the largest call data accepted: %d × %q", n, unit.s)
+	}
+	if messages == 0 || calls == 0 {
+		t.Fatalf("accepted %d messages and %d calls", messages, calls)
+	}
+	sims, _ := s.d.Simulators()
+	// Each accepted message and call reaches every vendor once (a call's
+	// invitation; its cancel notice comes only when it ends).
+	waitStats(t, "every accepted push on every vendor", 60*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		for _, k := range vendors.Kinds() {
+			if st[string(k)].Unique < int64(messages+calls) {
+				return false
+			}
+		}
+		return true
+	})
+	s.waitIdle(t, 30*time.Second)
+	st := sims.Recorder.Snapshot()
+	for _, k := range vendors.Kinds() {
+		if got := st[string(k)]; got.Rejected != 0 || got.Unique != int64(messages+calls) {
+			t.Errorf("%s: %+v, want %d pushes delivered and none refused", k, got, messages+calls)
+		}
+	}
+	r := s.do(t, "GET", "/v1/admin/dead-letters", "")
+	var dead struct {
+		DeadLetters []json.RawMessage `json:"dead_letters"`
+	}
+	if r.json(t, &dead); r.status != 200 || len(dead.DeadLetters) != 0 {
+		t.Fatalf("dead letters after accepted pushes: %d %s", r.status, r.body)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
