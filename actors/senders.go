@@ -17,11 +17,11 @@ import (
 // SenderStats are one sender's counters, readable at any time.
 type SenderStats struct {
 	Sent        atomic.Int64 // notifications the vendor accepted
-	Failed      atomic.Int64 // rejected or dead-lettered notifications
+	Failed      atomic.Int64 // notifications that reached no device for good: dead letters and invalid tokens
 	Invalid     atomic.Int64 // tokens the vendor declared invalid (unbound)
 	RateLimited atomic.Int64 // times a ready batch waited for the token bucket or the daily quota
 	Retried     atomic.Int64 // notifications scheduled for another attempt
-	Dead        atomic.Int64 // notifications dead-lettered after max_attempts
+	Dead        atomic.Int64 // notifications dead-lettered: rejected, or a transient failure after max_attempts
 	Expired     atomic.Int64 // notifications dropped because their message expired or vanished
 	Queued      atomic.Int64 // notifications waiting in the sender
 	Spilled     atomic.Int64 // notifications waiting in the outbox for room in the sender's memory (limits.max_queued)
@@ -36,6 +36,12 @@ type SenderStats struct {
 
 	Breaker       atomic.Int64 // the circuit breaker: 0 closed, 1 open, 2 half-open (breaker.go)
 	BreakerOpened atomic.Int64 // times it opened
+
+	// TestSent, TestFailed and TestInvalid count test pushes (POST
+	// /v1/push/test, sent to the vendor directly: CountTest) by verdict.
+	TestSent, TestFailed, TestInvalid atomic.Int64
+
+	codes failureCodes // Failed by the vendor's code
 }
 
 // SenderSnapshot is a copy of SenderStats.
@@ -43,6 +49,8 @@ type SenderSnapshot struct {
 	Sent, Failed, Invalid, RateLimited, Retried, Dead, Expired, Queued, Spilled, InFlight, QuotaLeft, Paused int64
 	Breaker                                                                                                  BreakerState
 	BreakerOpened                                                                                            int64
+	TestSent, TestFailed, TestInvalid                                                                        int64
+	FailedByCode                                                                                             map[string]int64 // Failed by the vendor's code (at most 64 codes, then "other")
 }
 
 // Snapshot copies the counters.
@@ -50,7 +58,21 @@ func (s *SenderStats) Snapshot() SenderSnapshot {
 	return SenderSnapshot{Sent: s.Sent.Load(), Failed: s.Failed.Load(), Invalid: s.Invalid.Load(),
 		RateLimited: s.RateLimited.Load(), Retried: s.Retried.Load(), Dead: s.Dead.Load(), Expired: s.Expired.Load(),
 		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load(),
-		Breaker: BreakerState(s.Breaker.Load()), BreakerOpened: s.BreakerOpened.Load()}
+		Breaker: BreakerState(s.Breaker.Load()), BreakerOpened: s.BreakerOpened.Load(),
+		TestSent: s.TestSent.Load(), TestFailed: s.TestFailed.Load(), TestInvalid: s.TestInvalid.Load(),
+		FailedByCode: s.codes.snapshot()}
+}
+
+// CountTest counts a test push's verdict r.
+func (s *SenderStats) CountTest(r vendors.Result) {
+	switch r.Verdict {
+	case vendors.Delivered:
+		s.TestSent.Add(1)
+	case vendors.TokenInvalid:
+		s.TestInvalid.Add(1)
+	default:
+		s.TestFailed.Add(1)
+	}
 }
 
 // SenderDeps are what the senders need from outside.
@@ -93,6 +115,7 @@ type senderDeps struct {
 	clock     Clock
 	stopping  <-chan struct{} // closed when the senders stop (wakeUp gives up)
 	log       *slog.Logger
+	failures  *failureLog // the dead-letter and unbind lines
 	wg        *sync.WaitGroup
 	stats     *SenderStats
 	root      *actor.RootContext
@@ -129,6 +152,7 @@ func NewSenders(system *actor.ActorSystem, deps SenderDeps, clients map[vendors.
 		d := &senderDeps{SenderDeps: deps, client: client, perTarget: vendors.RequestPerTarget(client),
 			progress: progressOf(client), each: eachOf(client), pool: vendors.NewPool(maxBatchWorkers), clock: deps.Clock, stopping: s.stopT, log: deps.Logger.With("vendor", string(kind)),
 			wg: &s.wg, stats: st, root: system.Root}
+		d.failures = newFailureLog(d.log, deps.Clock)
 		s.pools = append(s.pools, d.pool)
 		props := actor.PropsFromProducer(func() actor.Actor {
 			return &sender{kind: kind, d: d, cfg: cfg, forming: map[batchKey]*batch{}, spilled: map[store.RowID]*spill{}, stats: st}
@@ -197,6 +221,14 @@ func (s *Senders) Enqueue(items []store.Queued, mode EnqueueMode) {
 func (s *Senders) SetConfig(kind vendors.Kind, cfg SenderConfig) {
 	if pid, ok := s.pids[kind]; ok {
 		s.system.Root.Send(pid, &setConfig{cfg: cfg})
+	}
+}
+
+// CountTest counts a test push's verdict r under kind's sender (none
+// runs for a vendor without an account: nothing is counted).
+func (s *Senders) CountTest(kind vendors.Kind, r vendors.Result) {
+	if st := s.stats[kind]; st != nil {
+		st.CountTest(r)
 	}
 }
 
@@ -291,6 +323,7 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 type outcome struct {
 	done    []store.OutboxKey
 	dead    []store.Queued
+	deadWhy []vendors.Result // the verdict of each dead row, for its log line
 	retry   []store.Queued
 	requeue []store.Queued
 	unbind  []store.Queued
@@ -442,9 +475,13 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		d.stats.Sent.Add(1)
 	case vendors.TokenInvalid:
 		o.answered++
+		q.Entry.Attempts++
+		q.Entry.LastCode = r.Code
 		o.done = append(o.done, q.Key)
 		o.unbind = append(o.unbind, q)
 		d.stats.Invalid.Add(1)
+		d.stats.Failed.Add(1)
+		d.stats.codes.add(r.Code)
 	case vendors.CredentialsBroken, vendors.Misconfigured:
 		// Our side is wrong, not the push: hold the row (no attempt
 		// counted) until the pause ends, and pause the sender.
@@ -462,9 +499,7 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		q.Entry.Attempts++
 		q.Entry.LastCode = r.Code
 		if cfg.MaxAttempts > 0 && q.Entry.Attempts >= int64(cfg.MaxAttempts) {
-			o.dead = append(o.dead, q)
-			d.stats.Dead.Add(1)
-			d.stats.Failed.Add(1)
+			d.deadLetter(q, r, o)
 			return
 		}
 		q.Entry.NotBefore = d.clock.Now().Add(backoff(cfg, q.Entry.Attempts, r.RetryAfter, d.jitter)).UnixMilli()
@@ -472,10 +507,20 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		d.stats.Retried.Add(1)
 	default: // Rejected: final, kept among the dead letters for operators
 		o.answered++
+		q.Entry.Attempts++ // this send was one
 		q.Entry.LastCode = r.Code
-		o.dead = append(o.dead, q)
-		d.stats.Failed.Add(1)
+		d.deadLetter(q, r, o)
 	}
+}
+
+// deadLetter files q (its Attempts and LastCode set) among the dead
+// letters, counted and logged with r's verdict.
+func (d *senderDeps) deadLetter(q store.Queued, r vendors.Result, o *outcome) {
+	o.dead = append(o.dead, q)
+	o.deadWhy = append(o.deadWhy, r)
+	d.stats.Dead.Add(1)
+	d.stats.Failed.Add(1)
+	d.stats.codes.add(q.Entry.LastCode)
 }
 
 // record writes the outcome to the store and unbinds dead tokens.
@@ -488,11 +533,17 @@ func (d *senderDeps) record(o *outcome) {
 	}
 	if err := d.Store.DeadLetter(o.dead); err != nil {
 		d.log.Error("dead-lettering failed", "err", err)
+	} else {
+		for i, q := range o.dead {
+			d.failures.dead(q, o.deadWhy[i])
+		}
 	}
 	for _, q := range o.unbind {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := d.Users.UnbindToken(ctx, q.Key.UserID, q.Key.DeviceID, q.Key.Vendor, q.Entry.Token); err != nil {
+		if ok, err := d.Users.UnbindToken(ctx, q.Key.UserID, q.Key.DeviceID, q.Key.Vendor, q.Entry.Token); err != nil {
 			d.log.Warn("unbinding invalid token failed", "user_id", q.Key.UserID, "device_id", q.Key.DeviceID, "err", err)
+		} else if ok {
+			d.failures.unbound(q, q.Entry.LastCode)
 		}
 		cancel()
 	}

@@ -101,11 +101,13 @@ func (m *metrics) observeBatch(kind vendors.Kind, size int, d time.Duration) {
 type senderCollector struct {
 	stats func() map[vendors.Kind]actors.SenderSnapshot
 	descs map[string]*prometheus.Desc
+	// failedByCode and testPushes carry a second label (code, result).
+	failedByCode, testPushes *prometheus.Desc
 }
 
 var senderMetricHelp = map[string]string{
 	"sent_total":           "Notifications the vendor accepted.",
-	"failed_total":         "Notifications rejected or dead-lettered.",
+	"failed_total":         "Notifications that reached no device for good: dead-lettered, or to a token the vendor declared invalid.",
 	"invalid_total":        "Tokens the vendor declared invalid (unbound).",
 	"rate_limited_total":   "Times a ready batch waited for the token bucket or the daily quota.",
 	"retried_total":        "Notifications scheduled for another attempt.",
@@ -121,7 +123,11 @@ var senderMetricHelp = map[string]string{
 }
 
 func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *senderCollector {
-	c := &senderCollector{stats: stats, descs: map[string]*prometheus.Desc{}}
+	c := &senderCollector{stats: stats, descs: map[string]*prometheus.Desc{},
+		failedByCode: prometheus.NewDesc("herald_vendor_failed_by_code_total",
+			"failed_total by the vendor's code (at most 64 codes per vendor, then \"other\").", []string{"vendor", "code"}, nil),
+		testPushes: prometheus.NewDesc("herald_vendor_test_pushes_total",
+			"Test pushes (POST /v1/push/test) by verdict.", []string{"vendor", "result"}, nil)}
 	for name, help := range senderMetricHelp {
 		c.descs[name] = prometheus.NewDesc("herald_vendor_"+name, help, []string{"vendor"}, nil)
 	}
@@ -132,6 +138,8 @@ func (c *senderCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.descs {
 		ch <- d
 	}
+	ch <- c.failedByCode
+	ch <- c.testPushes
 }
 
 func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
@@ -157,6 +165,12 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("paused", s.Paused)
 		gauge("breaker", int64(s.Breaker))
 		counter("breaker_opened_total", s.BreakerOpened)
+		for code, n := range s.FailedByCode {
+			ch <- prometheus.MustNewConstMetric(c.failedByCode, prometheus.CounterValue, float64(n), v, code)
+		}
+		for result, n := range map[string]int64{"sent": s.TestSent, "failed": s.TestFailed, "invalid_token": s.TestInvalid} {
+			ch <- prometheus.MustNewConstMetric(c.testPushes, prometheus.CounterValue, float64(n), v, result)
+		}
 	}
 }
 

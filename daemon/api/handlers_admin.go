@@ -25,6 +25,18 @@ type VendorStats struct {
 	Paused         bool   `json:"paused"`
 	Breaker        string `json:"breaker"`        // closed, open (the vendor looks down), half_open (probing)
 	BreakerOpened  int64  `json:"breaker_opened"` // times the breaker opened
+	// FailedByCode is Failed by the vendor's code (at most 64 codes,
+	// then "other").
+	FailedByCode map[string]int64 `json:"failed_by_code"`
+	TestPushes   TestPushStats    `json:"test_pushes"`
+}
+
+// TestPushStats counts one vendor's test pushes (POST /v1/push/test) by
+// verdict; they go to the vendor directly, so no other counter has them.
+type TestPushStats struct {
+	Sent          int64 `json:"sent"`
+	Failed        int64 `json:"failed"`
+	InvalidTokens int64 `json:"invalid_tokens"`
 }
 
 func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
@@ -32,7 +44,8 @@ func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 	for k, st := range s.Senders.Stats() {
 		v := VendorStats{Sent: st.Sent, Failed: st.Failed, InvalidTokens: st.Invalid, RateLimited: st.RateLimited,
 			Retried: st.Retried, Dead: st.Dead, Expired: st.Expired, Queued: st.Queued, Spilled: st.Spilled, InFlight: st.InFlight, Paused: st.Paused == 1,
-			Breaker: st.Breaker.String(), BreakerOpened: st.BreakerOpened}
+			Breaker: st.Breaker.String(), BreakerOpened: st.BreakerOpened, FailedByCode: st.FailedByCode,
+			TestPushes: TestPushStats{Sent: st.TestSent, Failed: st.TestFailed, InvalidTokens: st.TestInvalid}}
 		if st.QuotaLeft >= 0 {
 			q := st.QuotaLeft
 			v.DailyQuotaLeft = &q

@@ -189,6 +189,13 @@ func (s *Server) sendTest(ctx context.Context, c vendors.Content, res configs.Re
 			LatencyMS: o.Latency.Milliseconds()}
 		r := o.Result
 		switch {
+		case errors.Is(o.Err, push.ErrNoClient): // no sender either: nothing to count
+		case o.Err != nil:
+			s.Senders.CountTest(t.Kind, vendors.Result{Verdict: vendors.Retry})
+		default:
+			s.Senders.CountTest(t.Kind, r)
+		}
+		switch {
 		case errors.Is(o.Err, push.ErrNoClient):
 			out[i].Code, out[i].Reason = "vendor_not_configured", "no account is configured for vendor "+string(t.Kind)
 		case o.Err != nil:
