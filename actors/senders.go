@@ -321,7 +321,7 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 
 // outcome collects what a batch's verdicts mean for the outbox.
 type outcome struct {
-	done    []store.OutboxKey
+	done    []store.Done
 	dead    []store.Queued
 	deadWhy []vendors.Result // the verdict of each dead row, for its log line
 	retry   []store.Queued
@@ -371,7 +371,7 @@ func (d *senderDeps) compose(kind vendors.Kind, cfg SenderConfig, key batchKey, 
 		return nil
 	case n == nil:
 		for _, q := range items {
-			o.done = append(o.done, q.Key)
+			o.done = append(o.done, store.Done{Key: q.Key, Outcome: store.OutcomeExpired})
 		}
 		d.stats.Expired.Add(int64(len(items)))
 		return nil
@@ -471,13 +471,13 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 	switch r.Verdict {
 	case vendors.Delivered:
 		o.answered++
-		o.done = append(o.done, q.Key)
+		o.done = append(o.done, store.Done{Key: q.Key, Outcome: store.OutcomeSent})
 		d.stats.Sent.Add(1)
 	case vendors.TokenInvalid:
 		o.answered++
 		q.Entry.Attempts++
 		q.Entry.LastCode = r.Code
-		o.done = append(o.done, q.Key)
+		o.done = append(o.done, store.Done{Key: q.Key, Outcome: store.OutcomeInvalid, Code: r.Code, Attempts: q.Entry.Attempts})
 		o.unbind = append(o.unbind, q)
 		d.stats.Invalid.Add(1)
 		d.stats.Failed.Add(1)

@@ -24,6 +24,7 @@ const (
 	tagInbox   = "i/"
 	tagCall    = "c/"
 	tagRinging = "r/"
+	tagVerdict = "v/"
 	separator  = 0x00
 	maxStrSize = 1 << 20
 )

@@ -440,13 +440,22 @@ func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Qu
 	return n, it.Error()
 }
 
-// OutboxDone removes rows that reached a final verdict. The batch is not
-// synced: a removal lost in a crash only means that notification is sent
-// again (at-least-once), never that one is lost.
-func (s *Store) OutboxDone(keys []OutboxKey) error {
+// OutboxDone removes rows that reached a final verdict and, for a
+// message's rows, records the verdict beside the message in the same
+// batch (MessageStatus). The batch is not synced: a removal lost in a
+// crash only means that notification is sent again (at-least-once),
+// never that one is lost, and its verdict is lost with it, so the
+// message's counts stay exact.
+func (s *Store) OutboxDone(rows []Done) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
-		for _, k := range keys {
-			if err := b.Delete(k.encode(), nil); err != nil {
+		for _, d := range rows {
+			if err := b.Delete(d.Key.encode(), nil); err != nil {
+				return err
+			}
+			if d.Key.Kind != RowMessage {
+				continue
+			}
+			if err := b.Set(verdictKey(d.Key), encodeVerdict(d), nil); err != nil {
 				return err
 			}
 		}
@@ -647,6 +656,10 @@ func (s *Store) ExpireMessages(cutoffMs int64) (int64, error) {
 			continue
 		}
 		if err := b.Delete(it.Key(), nil); err != nil {
+			return n, err
+		}
+		lower, upper := verdictRange(m.MessageID, "")
+		if err := b.DeleteRange(lower, upper, nil); err != nil {
 			return n, err
 		}
 		n++

@@ -73,7 +73,7 @@ func TestCommitChunkInboxBadgeOutbox(t *testing.T) {
 	if len(rows) != 2 || rows[0].Key != (OutboxKey{Vendor: "apns", RowID: RowID{ID: "m1"}, UserID: "bob", DeviceID: "ios"}) {
 		t.Fatalf("outbox after reopen: %+v", rows)
 	}
-	if err := s.OutboxDone([]OutboxKey{rows[0].Key}); err != nil {
+	if err := s.OutboxDone([]Done{{Key: rows[0].Key, Outcome: OutcomeSent}}); err != nil {
 		t.Fatal(err)
 	}
 	rows[1].Entry.LastCode = "81000001"

@@ -103,7 +103,7 @@ func TestStorageBelowWatermarkRefusesGrowingWritesAndKeepsDeletesAndReads(t *tes
 	}
 
 	// What frees or keeps space goes on: verdicts, removals, reads.
-	if err := s.OutboxDone([]OutboxKey{res.Queued[0].Key}); err != nil {
+	if err := s.OutboxDone([]Done{{Key: res.Queued[0].Key, Outcome: OutcomeSent}}); err != nil {
 		t.Fatalf("verdict below the watermark: %v", err)
 	}
 	if err := s.DeadLetter(res.Queued[1:]); err != nil {

@@ -88,6 +88,8 @@ func (s *Server) routes() {
 	r.add("GET", "/v1/groups/:group_id/members", scopeIngest, s.getGroupMembers)
 	r.add("DELETE", "/v1/groups/:group_id", scopeIngest, s.deleteGroup)
 	r.add("POST", "/v1/messages", scopeIngest, s.postMessage)
+	r.add("GET", "/v1/messages/:message_id", scopeIngest, s.getMessageStatus)
+	r.add("GET", "/v1/messages/:message_id/failures", scopeIngest, s.getMessageFailures)
 	r.add("GET", "/v1/users/:user_id/inbox", scopeIngest, s.getInbox)
 	r.add("POST", "/v1/users/:user_id/inbox/ack", scopeIngest, s.ackInbox)
 	r.add("GET", "/v1/stats", scopeIngest, s.getStats)

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/herald-push/herald/vendors"
+	"github.com/valyala/fasthttp"
+)
+
+// MessageStatusResponse is the answer to GET /v1/messages/{message_id}.
+type MessageStatusResponse struct {
+	MessageID string `json:"message_id"`
+	// State is fanning_out while a group's members are still being
+	// planned, sending while rows wait in the outbox (queued, in flight
+	// or due for a retry), done when every row reached a final verdict.
+	State      string                         `json:"state"`
+	CreatedAt  string                         `json:"created_at"`
+	Recipients int64                          `json:"recipients"`
+	Online     int64                          `json:"online"`
+	Offline    int64                          `json:"offline"`
+	Vendors    map[string]MessageVendorStatus `json:"vendors"`
+}
+
+// MessageVendorStatus is what became of one vendor's notifications of a
+// message.
+type MessageVendorStatus struct {
+	Queued        int64            `json:"queued"`
+	Sent          int64            `json:"sent"`
+	InvalidTokens int64            `json:"invalid_tokens"`
+	Dead          int64            `json:"dead"`
+	Expired       int64            `json:"expired"`
+	FailedByCode  map[string]int64 `json:"failed_by_code"`
+}
+
+// MessageFailure is one device in GET /v1/messages/{id}/failures.
+type MessageFailure struct {
+	Vendor   string `json:"vendor"`
+	UserID   string `json:"user_id"`
+	DeviceID string `json:"device_id"`
+	// PushID is the dead letter's "<vendor>:<token>"; empty for an invalid
+	// token, which was unbound and is not kept.
+	PushID   string `json:"push_id,omitempty"`
+	Failure  string `json:"failure"` // dead (among the dead letters) or invalid_token (unbound)
+	Code     string `json:"code"`
+	Attempts int64  `json:"attempts"`
+}
+
+// kindNames are every vendor's name, in vendors.Kinds order: a message's
+// rows are looked for under each, configured or not.
+func kindNames() []string {
+	var out []string
+	for _, k := range vendors.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+func (s *Server) getMessageStatus(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "message_id"); e != nil {
+		return e
+	}
+	st, ok, err := s.Store.MessageStatus(p["message_id"], kindNames())
+	if err != nil {
+		return s.actorError("message_status", err)
+	}
+	if !ok {
+		return messageNotFound(p["message_id"])
+	}
+	m := st.Message
+	out := MessageStatusResponse{MessageID: m.MessageID, State: "done",
+		CreatedAt:  time.UnixMilli(m.CreatedAt).UTC().Format(time.RFC3339Nano),
+		Recipients: m.Recipients, Online: m.Online, Offline: m.Offline, Vendors: map[string]MessageVendorStatus{}}
+	for v, vs := range st.Vendors {
+		if vs.Queued+vs.Sent+vs.InvalidTokens+vs.Dead+vs.Expired == 0 {
+			continue
+		}
+		if vs.Queued > 0 {
+			out.State = "sending"
+		}
+		out.Vendors[v] = MessageVendorStatus{Queued: vs.Queued, Sent: vs.Sent, InvalidTokens: vs.InvalidTokens,
+			Dead: vs.Dead, Expired: vs.Expired, FailedByCode: vs.FailedByCode}
+	}
+	if st.FanningOut {
+		out.State = "fanning_out"
+	}
+	writeJSON(rc, fasthttp.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getMessageFailures(rc *fasthttp.RequestCtx, p params) *apiError {
+	if e := s.pathIDs(p, "message_id"); e != nil {
+		return e
+	}
+	args := rc.QueryArgs()
+	limit, e := queryInt(args, "limit", 100, 1, 1000)
+	if e != nil {
+		return e
+	}
+	var after []byte
+	if a := string(args.Peek("after")); a != "" {
+		b, err := base64.RawURLEncoding.DecodeString(a)
+		if err != nil || len(b) == 0 {
+			return invalid("after", "after must be the next cursor of a previous page of this listing")
+		}
+		after = b
+	}
+	id := p["message_id"]
+	if _, ok, err := s.Store.GetMessage(id); err != nil {
+		return s.actorError("message_failures", err)
+	} else if !ok {
+		return messageNotFound(id)
+	}
+	rows, next, err := s.Store.MessageFailures(id, kindNames(), after, limit)
+	if err != nil {
+		if after != nil {
+			return invalid("after", "after must be the next cursor of a previous page of this listing")
+		}
+		return s.actorError("message_failures", err)
+	}
+	out := make([]MessageFailure, 0, len(rows))
+	for _, r := range rows {
+		f := MessageFailure{Vendor: r.Key.Vendor, UserID: r.Key.UserID, DeviceID: r.Key.DeviceID, Failure: "invalid_token",
+			Code: r.Code, Attempts: r.Attempts}
+		if r.Dead {
+			f.Failure, f.PushID = "dead", r.Key.Vendor+":"+r.Token
+		}
+		out = append(out, f)
+	}
+	cursor := ""
+	if next != nil {
+		cursor = base64.RawURLEncoding.EncodeToString(next)
+	}
+	writeJSON(rc, fasthttp.StatusOK, map[string]any{"failures": out, "next": cursor})
+	return nil
+}
+
+func messageNotFound(id string) *apiError {
+	return &apiError{Status: fasthttp.StatusNotFound, Code: codeNotFound, Field: "message_id",
+		Message: fmt.Sprintf("message %q is not kept: never accepted, or past the retention window", id)}
+}

@@ -1,0 +1,300 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Outcome is how a message's outbox row ended without a dead letter,
+// recorded beside the message for its status (MessageStatus).
+type Outcome int64
+
+// Outcomes.
+const (
+	OutcomeSent    Outcome = 1 // the vendor accepted it
+	OutcomeInvalid Outcome = 2 // the vendor declared the token invalid (the device was unbound)
+	OutcomeExpired Outcome = 3 // dropped: the message expired or vanished before it went
+)
+
+// Done is a row that reached a final verdict: its key, the outcome and,
+// for an invalid token, the vendor's code and the attempts made.
+type Done struct {
+	Key      OutboxKey
+	Outcome  Outcome
+	Code     string
+	Attempts int64
+}
+
+// verdictKey is where a message row's outcome is kept:
+// v/<message id>\0<vendor>\0<user>\0<device>. A message's verdicts are
+// one range, so its status is read, and its verdicts deleted with it, at
+// once.
+func verdictKey(k OutboxKey) []byte {
+	b := make([]byte, 0, len(tagVerdict)+len(k.ID)+len(k.Vendor)+len(k.UserID)+len(k.DeviceID)+3)
+	b = append(append(append(b, tagVerdict...), k.ID...), separator)
+	b = append(append(b, k.Vendor...), separator)
+	b = append(append(b, k.UserID...), separator)
+	return append(b, k.DeviceID...)
+}
+
+// verdictRange bounds the verdicts of message id (of vendor, when not "").
+func verdictRange(id, vendor string) (lower, upper []byte) {
+	lower = append(append([]byte(tagVerdict), id...), separator)
+	if vendor != "" {
+		lower = append(append(lower, vendor...), separator)
+	}
+	upper = append(slices.Clone(lower[:len(lower)-1]), separator+1)
+	return lower, upper
+}
+
+func encodeVerdict(d Done) []byte {
+	e := encoder{b: []byte{formatV1}}
+	e.int(int64(d.Outcome))
+	e.str(d.Code)
+	e.int(d.Attempts)
+	return e.b
+}
+
+func decodeVerdict(v []byte) (Done, error) {
+	dec := newDecoder(v)
+	d := Done{Outcome: Outcome(dec.int()), Code: dec.str(), Attempts: dec.int()}
+	return d, dec.done()
+}
+
+// parseVerdictKey reads vendor, user and device from a verdict key of
+// message id.
+func parseVerdictKey(id string, key []byte) (OutboxKey, error) {
+	rest := key[len(tagVerdict)+len(id)+1:]
+	parts := bytes.Split(rest, []byte{separator})
+	if len(parts) != 3 {
+		return OutboxKey{}, fmt.Errorf("%w: verdict key has %d parts", ErrCorrupt, len(parts))
+	}
+	return OutboxKey{Vendor: string(parts[0]), RowID: RowID{ID: id}, UserID: string(parts[1]), DeviceID: string(parts[2])}, nil
+}
+
+// VendorStatus is what became of one vendor's rows of a message.
+type VendorStatus struct {
+	Queued        int64 // rows in the outbox: waiting, in flight or due for a retry
+	Sent          int64
+	InvalidTokens int64
+	Dead          int64 // rows among the dead letters
+	Expired       int64
+	FailedByCode  map[string]int64 // dead letters and invalid tokens by the vendor's code
+}
+
+// MessageStatus is a message as accepted and what became of its rows:
+// FanningOut while its fan-out job is unfinished, and per vendor of
+// vendors the counts. Every count comes from the rows the senders commit
+// (the outbox, the dead letters and the verdicts, written in the same
+// batches), so they are exact after a crash: a verdict lost with its
+// batch is lost with the outbox delete, and the row is sent and counted
+// again.
+type MessageStatus struct {
+	Message    Message
+	FanningOut bool
+	Vendors    map[string]VendorStatus
+}
+
+// MessageStatus reads message id's status over vendors (the vendors whose
+// rows are counted); false when no such message is kept.
+func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool, error) {
+	m, ok, err := s.GetMessage(id)
+	if err != nil || !ok {
+		return MessageStatus{}, ok, err
+	}
+	_, running, err := s.GetJob(id)
+	if err != nil {
+		return MessageStatus{}, false, err
+	}
+	st := MessageStatus{Message: m, FanningOut: running, Vendors: map[string]VendorStatus{}}
+	if err := s.acquire(); err != nil {
+		return MessageStatus{}, false, err
+	}
+	defer s.mu.RUnlock()
+	for _, v := range vendors {
+		vs := VendorStatus{FailedByCode: map[string]int64{}}
+		row := OutboxKey{Vendor: v, RowID: RowID{ID: id}}
+		for _, tag := range []string{tagOutbox, tagDead} {
+			lower := row.appendKey(nil, tag) // ends in the separator before the user
+			lower = lower[:len(lower)-1]
+			upper := append(slices.Clone(lower[:len(lower)-1]), separator+1)
+			err := s.eachKV(lower, upper, func(_, val []byte) error {
+				if tag == tagOutbox {
+					vs.Queued++
+					return nil
+				}
+				e, err := DecodeOutboxEntry(val)
+				if err != nil {
+					return err
+				}
+				vs.Dead++
+				vs.FailedByCode[codeOrUnknown(e.LastCode)]++
+				return nil
+			})
+			if err != nil {
+				return MessageStatus{}, false, err
+			}
+		}
+		lower, upper := verdictRange(id, v)
+		err := s.eachKV(lower, upper, func(_, val []byte) error {
+			d, err := decodeVerdict(val)
+			if err != nil {
+				return err
+			}
+			switch d.Outcome {
+			case OutcomeSent:
+				vs.Sent++
+			case OutcomeInvalid:
+				vs.InvalidTokens++
+				vs.FailedByCode[codeOrUnknown(d.Code)]++
+			case OutcomeExpired:
+				vs.Expired++
+			}
+			return nil
+		})
+		if err != nil {
+			return MessageStatus{}, false, err
+		}
+		st.Vendors[v] = vs
+	}
+	return st, true, nil
+}
+
+func codeOrUnknown(code string) string {
+	if code == "" {
+		return "unknown"
+	}
+	return code
+}
+
+// Failure is one device a message did not reach for good: a dead letter
+// (Dead) or a token the vendor declared invalid.
+type Failure struct {
+	Key      OutboxKey
+	Dead     bool
+	Token    string // the dead letter's token; "" for an invalid token (unbound, not kept)
+	Code     string
+	Attempts int64
+}
+
+// FailureCursor is the position after f among a message's failures, as
+// an opaque string for the next page.
+func (f Failure) cursor() []byte {
+	return []byte(f.Key.Vendor + "\x00" + f.Key.UserID + "\x00" + f.Key.DeviceID)
+}
+
+// MessageFailures lists up to limit of message id's failures over
+// vendors, in vendor order and then by user and device, after the failure
+// at cursor (nil = from the first); next is the cursor of the last one
+// listed when more may follow.
+func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit int) (out []Failure, next []byte, err error) {
+	if err := s.acquire(); err != nil {
+		return nil, nil, err
+	}
+	defer s.mu.RUnlock()
+	var afterVendor, afterRest []byte
+	if after != nil {
+		v, rest, ok := bytes.Cut(after, []byte{separator})
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: bad failures cursor", ErrCorrupt)
+		}
+		afterVendor, afterRest = v, rest
+	}
+	skipping := afterVendor != nil // vendors before the cursor's
+	for _, v := range vendors {
+		if skipping && v != string(afterVendor) {
+			continue
+		}
+		skipping = false
+		var rows []Failure
+		row := OutboxKey{Vendor: v, RowID: RowID{ID: id}}
+		deadLower := row.appendKey(nil, tagDead)
+		deadLower = deadLower[:len(deadLower)-1]
+		deadUpper := append(slices.Clone(deadLower[:len(deadLower)-1]), separator+1)
+		vLower, vUpper := verdictRange(id, v)
+		if afterVendor != nil && v == string(afterVendor) {
+			deadLower = append(append(slices.Clone(deadLower), afterRest...), separator)
+			vLower = append(append(slices.Clone(vLower), afterRest...), separator)
+		}
+		n := 0
+		err := s.eachKV(deadLower, deadUpper, func(key, val []byte) error {
+			if n > limit {
+				return errStop
+			}
+			k, err := parseOutboxKey(tagDead, key)
+			if err != nil {
+				return err
+			}
+			e, err := DecodeOutboxEntry(val)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, Failure{Key: k, Dead: true, Token: e.Token, Code: e.LastCode, Attempts: e.Attempts})
+			n++
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		n = 0
+		err = s.eachKV(vLower, vUpper, func(key, val []byte) error {
+			if n > limit {
+				return errStop
+			}
+			d, err := decodeVerdict(val)
+			if err != nil || d.Outcome != OutcomeInvalid {
+				return err
+			}
+			k, err := parseVerdictKey(id, key)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, Failure{Key: k, Code: d.Code, Attempts: d.Attempts})
+			n++
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		// Each scan reads one row past limit, so a row beyond the page
+		// tells that another page follows.
+		slices.SortFunc(rows, func(a, b Failure) int { return bytes.Compare(a.cursor(), b.cursor()) })
+		for _, r := range rows {
+			if len(out) == limit {
+				return out, out[len(out)-1].cursor(), nil
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil, nil
+}
+
+// errStop ends an eachKV scan early.
+var errStop = errors.New("stop")
+
+// eachKV calls fn for every key in [lower, upper); fn returning errStop
+// ends the scan without error. The caller holds s.mu.
+func (s *Store) eachKV(lower, upper []byte, fn func(key, val []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
