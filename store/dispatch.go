@@ -448,14 +448,19 @@ func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Qu
 // message's counts stay exact.
 func (s *Store) OutboxDone(rows []Done) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
+		var buf []byte // the batch copies keys and values: one scratch buffer serves every row
 		for _, d := range rows {
-			if err := b.Delete(d.Key.encode(), nil); err != nil {
+			buf = d.Key.appendKey(buf[:0], tagOutbox)
+			if err := b.Delete(buf, nil); err != nil {
 				return err
 			}
 			if d.Key.Kind != RowMessage {
 				continue
 			}
-			if err := b.Set(verdictKey(d.Key), encodeVerdict(d), nil); err != nil {
+			buf = appendVerdictKey(buf[:0], d.Key)
+			n := len(buf)
+			buf = appendVerdict(buf, d)
+			if err := b.Set(buf[:n], buf[n:], nil); err != nil {
 				return err
 			}
 		}

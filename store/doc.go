@@ -19,6 +19,7 @@
 //	j/<message_id>               → Job        (unfinished group fan-out and its checkpoint)
 //	o/<vendor>\x00<message_id>\x00<user_id>\x00<device_id> → OutboxEntry (a notification awaiting a final verdict)
 //	x/<vendor>\x00<message_id>\x00<user_id>\x00<device_id> → OutboxEntry (dead letter)
+//	v/<message_id>\x00<vendor>\x00<user_id>\x00<device_id> → verdict (a message row's final outcome: sent, invalid, expired; MessageStatus)
 //	i/<user_id>\x00<seq:8 bytes big-endian> → InboxEntry (offline inbox, in arrival order)
 //	c/<call_id>                  → Call       (call invitation and per-invitee state)
 //	r/<user_id>\x00<call_id>     → Lease      (ringing index: the call's deadline)

@@ -29,12 +29,11 @@ type Done struct {
 	Attempts int64
 }
 
-// verdictKey is where a message row's outcome is kept:
+// appendVerdictKey appends where a message row's outcome is kept:
 // v/<message id>\0<vendor>\0<user>\0<device>. A message's verdicts are
 // one range, so its status is read, and its verdicts deleted with it, at
 // once.
-func verdictKey(k OutboxKey) []byte {
-	b := make([]byte, 0, len(tagVerdict)+len(k.ID)+len(k.Vendor)+len(k.UserID)+len(k.DeviceID)+3)
+func appendVerdictKey(b []byte, k OutboxKey) []byte {
 	b = append(append(append(b, tagVerdict...), k.ID...), separator)
 	b = append(append(b, k.Vendor...), separator)
 	b = append(append(b, k.UserID...), separator)
@@ -51,8 +50,9 @@ func verdictRange(id, vendor string) (lower, upper []byte) {
 	return lower, upper
 }
 
-func encodeVerdict(d Done) []byte {
-	e := encoder{b: []byte{formatV1}}
+// appendVerdict appends d's verdict value to b.
+func appendVerdict(b []byte, d Done) []byte {
+	e := encoder{b: append(b, formatV1)}
 	e.int(int64(d.Outcome))
 	e.str(d.Code)
 	e.int(d.Attempts)
