@@ -442,13 +442,15 @@ func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Qu
 
 // OutboxDone removes rows that reached a final verdict and, for a
 // message's rows, records the verdict beside the message in the same
-// batch (MessageStatus). The batch is not synced: a removal lost in a
+// batch (MessageStatus): one tally of sent and expired rows per message
+// and vendor, and a verdict row per invalid token (for the failures). The batch is not synced: a removal lost in a
 // crash only means that notification is sent again (at-least-once),
 // never that one is lost, and its verdict is lost with it, so the
 // message's counts stay exact.
 func (s *Store) OutboxDone(rows []Done) error {
 	return s.outboxWrite(func(b *pebble.Batch) error {
 		var buf []byte // the batch copies keys and values: one scratch buffer serves every row
+		var tallies []tally
 		for _, d := range rows {
 			buf = d.Key.appendKey(buf[:0], tagOutbox)
 			if err := b.Delete(buf, nil); err != nil {
@@ -457,9 +459,21 @@ func (s *Store) OutboxDone(rows []Done) error {
 			if d.Key.Kind != RowMessage {
 				continue
 			}
+			if d.Outcome != OutcomeInvalid {
+				tallies = addTally(tallies, d)
+				continue
+			}
 			buf = appendVerdictKey(buf[:0], d.Key)
 			n := len(buf)
 			buf = appendVerdict(buf, d)
+			if err := b.Set(buf[:n], buf[n:], nil); err != nil {
+				return err
+			}
+		}
+		for _, t := range tallies {
+			buf = appendTallyKey(buf[:0], t.id, t.vendor, s.tallyEpoch, s.tallySeq.Add(1))
+			n := len(buf)
+			buf = appendTally(buf, t)
 			if err := b.Set(buf[:n], buf[n:], nil); err != nil {
 				return err
 			}

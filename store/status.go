@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -48,6 +49,71 @@ func verdictRange(id, vendor string) (lower, upper []byte) {
 	}
 	upper = append(slices.Clone(lower[:len(lower)-1]), separator+1)
 	return lower, upper
+}
+
+// tally counts one OutboxDone's sent and expired rows of one message
+// and vendor: a single key for the whole batch, so a 1000-token request
+// adds one write, not 1000.
+type tally struct {
+	id, vendor    string
+	sent, expired int64
+}
+
+// addTally counts d (sent or expired) in ts.
+func addTally(ts []tally, d Done) []tally {
+	i := 0
+	for i < len(ts) && (ts[i].id != d.Key.ID || ts[i].vendor != d.Key.Vendor) {
+		i++
+	}
+	if i == len(ts) {
+		ts = append(ts, tally{id: d.Key.ID, vendor: d.Key.Vendor})
+	}
+	if d.Outcome == OutcomeSent {
+		ts[i].sent++
+	} else {
+		ts[i].expired++
+	}
+	return ts
+}
+
+// tallyMark starts a tally's part after the vendor in its key, where a
+// verdict key has the user id: no id contains it (they are printable),
+// so tallies sort first in a message's range and never read as a row.
+const tallyMark = separator + 1
+
+// appendTallyKey appends a tally's key:
+// v/<message id>\0<vendor>\0\x01<epoch hex>.<seq hex>, unique per
+// OutboxDone (the store's open time and a count since).
+func appendTallyKey(b []byte, id, vendor string, epoch int64, seq uint64) []byte {
+	b = append(append(append(b, tagVerdict...), id...), separator)
+	b = append(append(b, vendor...), separator, tallyMark)
+	b = strconv.AppendUint(b, uint64(epoch), 16)
+	return strconv.AppendUint(append(b, '.'), seq, 16)
+}
+
+// appendTally appends t's value: outcome 0 (a tally), sent, expired.
+func appendTally(b []byte, t tally) []byte {
+	e := encoder{b: append(b, formatV1)}
+	e.int(0)
+	e.int(t.sent)
+	e.int(t.expired)
+	return e.b
+}
+
+// isTally reports whether a key of message id's verdicts is a tally.
+func isTally(id string, key []byte) bool {
+	_, rest, _ := bytes.Cut(key[len(tagVerdict)+len(id)+1:], []byte{separator})
+	return len(rest) > 0 && rest[0] == tallyMark
+}
+
+// decodeTally reads a tally's counts.
+func decodeTally(v []byte) (sent, expired int64, err error) {
+	dec := newDecoder(v)
+	if dec.int() != 0 {
+		return 0, 0, fmt.Errorf("%w: not a tally", ErrCorrupt)
+	}
+	sent, expired = dec.int(), dec.int()
+	return sent, expired, dec.done()
 }
 
 // appendVerdict appends d's verdict value to b.
@@ -140,7 +206,13 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 			}
 		}
 		lower, upper := verdictRange(id, v)
-		err := s.eachKV(lower, upper, func(_, val []byte) error {
+		err := s.eachKV(lower, upper, func(key, val []byte) error {
+			if isTally(id, key) {
+				sent, expired, err := decodeTally(val)
+				vs.Sent += sent
+				vs.Expired += expired
+				return err
+			}
 			d, err := decodeVerdict(val)
 			if err != nil {
 				return err
@@ -244,6 +316,9 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 		err = s.eachKV(vLower, vUpper, func(key, val []byte) error {
 			if n > limit {
 				return errStop
+			}
+			if isTally(id, key) {
+				return nil
 			}
 			d, err := decodeVerdict(val)
 			if err != nil || d.Outcome != OutcomeInvalid {

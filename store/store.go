@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -75,6 +76,11 @@ type Store struct {
 	pushLocks, userLocks, groupLocks, msgLocks stripes
 	replayMu                                   sync.Mutex // ReplayDead: one at a time
 	space                                      *spaceGuard
+
+	// tallyEpoch and tallySeq make each OutboxDone's tally key unique:
+	// the time the store opened and a count of tallies since.
+	tallyEpoch int64
+	tallySeq   atomic.Uint64
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -127,7 +133,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite}
+	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite, tallyEpoch: time.Now().UnixNano()}
 	s.space = newSpaceGuard(dir, opts, s.log)
 	if s.observe == nil {
 		s.observe = func(string, time.Duration) {}
