@@ -440,6 +440,23 @@ func TestCrashMidFanOut(t *testing.T) {
 		}
 	}
 
+	// The message's status is exact across the kill: every row's verdict
+	// went in the batch that removed it, so a row lost in the crash was
+	// sent and counted once more, never twice.
+	r = p.do(t, "GET", "/v1/messages/m-crash", "")
+	wantStatus(t, r, 200)
+	var status api.MessageStatusResponse
+	r.json(t, &status)
+	if status.State != "done" {
+		t.Errorf("message status after the restart: %s", r.body)
+	}
+	for _, k := range vendors.Kinds() {
+		v := status.Vendors[string(k)]
+		if v.Sent != want[string(k)] || v.Queued+v.Dead+v.InvalidTokens+v.Expired != 0 {
+			t.Errorf("vendor %s in the message status: %+v, want %d sent and nothing else", k, v, want[string(k)])
+		}
+	}
+
 	// The job is done and recorded: a repeat is a duplicate with the
 	// final counts, and sends nothing.
 	r = p.do(t, "POST", "/v1/messages", msg)
