@@ -1,11 +1,9 @@
 package actors
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,24 +11,6 @@ import (
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 )
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func row(id, token string) store.Queued {
 	return store.Queued{Key: store.OutboxKey{Vendor: "vivo", RowID: store.RowID{ID: id}, UserID: "u1", DeviceID: "d1"},
@@ -85,7 +65,7 @@ func TestFailureCodesAreBounded(t *testing.T) {
 // many it left out.
 func TestFailureLogIsRateLimited(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1_700_000_000, 0))
-	var buf lockedBuffer
+	var buf testutil.SyncBuffer
 	l := newFailureLog(slog.New(slog.NewTextHandler(&buf, nil)), clock)
 	for i := range failureLogBurst + 5 {
 		l.dead(row(fmt.Sprint("m", i), "secret-token"), vendors.Result{Verdict: vendors.Rejected, Reason: "too big"})

@@ -30,6 +30,24 @@ func everyVendorDevice(t *testing.T, s *testServer, user string) {
 	}
 }
 
+// reachedEveryVendor waits until every vendor's simulator has accepted
+// at least n distinct pushes and the daemon is idle, and returns the
+// simulators' counts.
+func reachedEveryVendor(t *testing.T, s *testServer, what string, n int64) map[string]simkit.Stats {
+	t.Helper()
+	sims, _ := s.d.Simulators()
+	waitStats(t, what+" on every vendor", 60*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
+		for _, k := range vendors.Kinds() {
+			if st[string(k)].Unique < n {
+				return false
+			}
+		}
+		return true
+	})
+	s.waitIdle(t, 30*time.Second)
+	return sims.Recorder.Snapshot()
+}
+
 // apiErrorBody is the error answer's JSON.
 type apiErrorBody struct {
 	Error struct {
@@ -57,23 +75,14 @@ func TestTitleOnlyPushReachesEveryVendor(t *testing.T) {
 	everyVendorDevice(t, s, "ann")
 	wantStatus(t, s.do(t, "POST", "/v1/messages", `{"message_id":"m-title","from":"bob","to":{"type":"peer","id":"ann"},
 		"push":{"title":"hello"}}`), 202)
-	sims, _ := s.d.Simulators()
-	waitStats(t, "the push on every vendor", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
-		for _, k := range vendors.Kinds() {
-			if st[string(k)].Unique < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	s.waitIdle(t, 20*time.Second)
-	st := sims.Recorder.Snapshot()
+	st := reachedEveryVendor(t, s, "the push", 1)
 	for _, k := range vendors.Kinds() {
 		if got := st[string(k)]; got.Rejected != 0 {
 			t.Errorf("%s refused the title-only push: %+v", k, got)
 		}
 	}
 	var vivoBody struct{ Title, Content string }
+	sims, _ := s.d.Simulators()
 	rec := sims.Vivo.Received()
 	if len(rec) != 1 || json.Unmarshal(rec[0].Payload, &vivoBody) != nil || vivoBody.Title != "hello" || vivoBody.Content != "hello" {
 		t.Fatalf("vivo got %+v, want title and content hello", rec)
@@ -139,17 +148,7 @@ func TestCallDataAtTheVendorLimits(t *testing.T) {
 	wantRefusal(t, s.do(t, "POST", "/v1/calls", body(hi)), "data")
 	wantRefusal(t, s.do(t, "POST", "/v1/calls", strings.Replace(body(3900), "call-fit", "call-4k", 1)), "data")
 	wantStatus(t, s.do(t, "POST", "/v1/calls", body(lo)), 201)
-	sims, _ := s.d.Simulators()
-	waitStats(t, "the invitation on every vendor", 20*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
-		for _, k := range vendors.Kinds() {
-			if st[string(k)].Unique < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	s.waitIdle(t, 20*time.Second)
-	st := sims.Recorder.Snapshot()
+	st := reachedEveryVendor(t, s, "the invitation", 1)
 	for _, k := range vendors.Kinds() {
 		if got := st[string(k)]; got.Rejected != 0 || got.Unique != 1 {
 			t.Errorf("%s: %+v, want the invitation delivered once", k, got)
@@ -289,19 +288,9 @@ func TestEveryAcceptedEdgeShapeIsDelivered(t *testing.T) {
 	if messages == 0 || calls == 0 {
 		t.Fatalf("accepted %d messages and %d calls", messages, calls)
 	}
-	sims, _ := s.d.Simulators()
 	// Each accepted message and call reaches every vendor once (a call's
 	// invitation; its cancel notice comes only when it ends).
-	waitStats(t, "every accepted push on every vendor", 60*time.Second, sims.Recorder.Snapshot, func(st map[string]simkit.Stats) bool {
-		for _, k := range vendors.Kinds() {
-			if st[string(k)].Unique < int64(messages+calls) {
-				return false
-			}
-		}
-		return true
-	})
-	s.waitIdle(t, 30*time.Second)
-	st := sims.Recorder.Snapshot()
+	st := reachedEveryVendor(t, s, "every accepted push", int64(messages+calls))
 	for _, k := range vendors.Kinds() {
 		if got := st[string(k)]; got.Rejected != 0 || got.Unique != int64(messages+calls) {
 			t.Errorf("%s: %+v, want %d pushes delivered and none refused", k, got, messages+calls)

@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,24 +10,6 @@ import (
 	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/internal/testutil"
 )
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Failures are visible the same way everywhere: a push that OPPO fails
 // for good and one to a vivo token vivo declares invalid show in
@@ -39,7 +19,7 @@ func (s *syncBuffer) String() string {
 // token; a test push is counted in test_pushes and its invalid token is
 // unbound like any other push's.
 func TestFailuresAreVisible(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	s := startDaemon(t, func(c *configs.Config) {
 		c.Vendors.OPPO.Retry.MaxAttempts = 1
 	}, Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
