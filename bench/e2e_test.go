@@ -19,6 +19,7 @@ import (
 	"github.com/herald-push/herald/bench"
 	"github.com/herald-push/herald/daemon"
 	"github.com/herald-push/herald/daemon/simhost"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 // scenario loads a built-in scenario, shrunk for tests. The timeout is a
@@ -68,7 +69,7 @@ func latency(t *testing.T, rep *bench.Report, name string) bench.LatencyReport {
 // nothing duplicated, a JSON report that validates and an HTML report with
 // both plots.
 func TestFanoutCommand(t *testing.T) {
-	skipShort(t, "TestFanoutCommand runs a 2 000-user fan-out scenario")
+	testutil.SkipShort(t, "TestFanoutCommand runs a 2 000-user fan-out scenario")
 	dir := t.TempDir()
 	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
 	var out, errOut bytes.Buffer
@@ -136,14 +137,6 @@ func TestFanoutCommand(t *testing.T) {
 	}
 }
 
-// skipShort skips a test that runs a whole scenario under go test -short.
-func skipShort(t *testing.T, what string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip(what + ": long; runs in the full suite")
-	}
-}
-
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func run(t *testing.T, o bench.Options) *bench.Report {
@@ -162,7 +155,7 @@ func run(t *testing.T, o bench.Options) *bench.Report {
 // TestPeerTiny: an open-loop peer run with a warm-up; both latencies are
 // measured, only on the measured phase's messages.
 func TestPeerTiny(t *testing.T) {
-	skipShort(t, "TestPeerTiny runs a peer scenario for seconds")
+	testutil.SkipShort(t, "TestPeerTiny runs a peer scenario for seconds")
 	sc := scenario(t, "peer")
 	sc.Users, sc.DevicesPerUser, sc.Conns = 100, 2, 8
 	sc.Rate, sc.Warmup, sc.Duration = 100, bench.Duration(200*time.Millisecond), bench.Duration(time.Second)
@@ -183,7 +176,7 @@ func TestPeerTiny(t *testing.T) {
 // TestExternalTarget drives a daemon through --target/--sim as an external
 // deployment: counting goes over GET /sim/stats with the simulators' CA.
 func TestExternalTarget(t *testing.T) {
-	skipShort(t, "TestExternalTarget runs a scenario against a daemon")
+	testutil.SkipShort(t, "TestExternalTarget runs a scenario against a daemon")
 	sc := scenario(t, "fanout")
 	cfg, err := sc.DaemonConfig("")
 	if err != nil {
@@ -209,7 +202,7 @@ func TestExternalTarget(t *testing.T) {
 
 // TestMixedTiny: presence churn, peer and group traffic at once.
 func TestMixedTiny(t *testing.T) {
-	skipShort(t, "TestMixedTiny runs a mixed scenario for seconds")
+	testutil.SkipShort(t, "TestMixedTiny runs a mixed scenario for seconds")
 	sc := scenario(t, "mixed")
 	sc.Users, sc.Groups, sc.GroupSize, sc.GroupRate = 200, 2, 50, 4
 	sc.ChurnUsers, sc.ChurnRate, sc.ChurnBatch = 50, 10, 20
@@ -227,7 +220,7 @@ func TestMixedTiny(t *testing.T) {
 // TestCallsTiny: the calls scenario runs its fan-out, and says so when
 // herald has no calls API.
 func TestCallsTiny(t *testing.T) {
-	skipShort(t, "TestCallsTiny runs a calls scenario")
+	testutil.SkipShort(t, "TestCallsTiny runs a calls scenario")
 	sc := scenario(t, "calls")
 	sc.Users, sc.WarmupUsers, sc.CallRate, sc.Duration = 300, 0, 20, bench.Duration(500*time.Millisecond)
 	rep := run(t, bench.Options{Scenario: sc})
@@ -259,7 +252,7 @@ func TestCallsTiny(t *testing.T) {
 // the run fail (exit 1, passed false, a LOST note). Herald is given a vivo
 // daily quota of 1, so all but one of the vivo pushes wait for tomorrow.
 func TestLossFailsTheRun(t *testing.T) {
-	skipShort(t, "TestLossFailsTheRun runs a scenario")
+	testutil.SkipShort(t, "TestLossFailsTheRun runs a scenario")
 	dir := t.TempDir()
 	cfgPath, jsonPath := filepath.Join(dir, "herald.yaml"), filepath.Join(dir, "r.json")
 	if err := os.WriteFile(cfgPath, []byte("log: {level: error}\nvendors:\n  vivo: {limits: {daily_quota: 1}}\n"), 0o644); err != nil {
@@ -398,7 +391,7 @@ func runChildReport(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer,
 // accounting untouched by them, the child daemon's CPU and RSS, and its
 // own CPU profile (--daemon-cpuprofile) written when it shut down.
 func TestFanoutChildDaemonFloor(t *testing.T) {
-	skipShort(t, "TestFanoutChildDaemonFloor builds herald and runs it as a child")
+	testutil.SkipShort(t, "TestFanoutChildDaemonFloor builds herald and runs it as a child")
 	profile := filepath.Join(t.TempDir(), "daemon.cpu")
 	rep, out, htmlPath := runChild(t, "--scenario", "fanout", "--users", "1500", "--warmup-users", "100", "--shares", "fcm=1",
 		"--settle", "100ms", "--daemon-cpuprofile", profile)
@@ -441,7 +434,7 @@ func TestFanoutChildDaemonFloor(t *testing.T) {
 // requests per batch, OPPO's per-token ids), 1500 notifications each: a
 // full batch of 1000 and a short one of 500.
 func TestFanoutFloorBatchVendors(t *testing.T) {
-	skipShort(t, "TestFanoutFloorBatchVendors runs a fan-out scenario with the floor")
+	testutil.SkipShort(t, "TestFanoutFloorBatchVendors runs a fan-out scenario with the floor")
 	sc := scenario(t, "fanout")
 	sc.Users, sc.WarmupUsers = 400, 40
 	sc.VendorShares = map[string]float64{"huawei": 1, "xiaomi": 1, "oppo": 1, "vivo": 1}
@@ -497,7 +490,7 @@ func checkRampTarget(t *testing.T, tg *bench.RampTarget, rates []float64, stepSe
 // every herald message's notifications are counted (warm-ups included),
 // the knees follow from the steps and the ratio from the knees.
 func TestPeerRampTiny(t *testing.T) {
-	skipShort(t, "TestPeerRampTiny runs a ramp scenario")
+	testutil.SkipShort(t, "TestPeerRampTiny runs a ramp scenario")
 	sc := scenario(t, "peer")
 	sc.Users, sc.Conns = 200, 8
 	sc.Ramp = "50:100:x2"
@@ -539,7 +532,7 @@ func TestPeerRampTiny(t *testing.T) {
 // process, their CPU per step their own; the report validates and the
 // table and HTML show the ramp.
 func TestPeerRampChild(t *testing.T) {
-	skipShort(t, "TestPeerRampChild runs herald and the raw server as children")
+	testutil.SkipShort(t, "TestPeerRampChild runs herald and the raw server as children")
 	rep, out, htmlPath := runChild(t, "--scenario", "peer", "--ramp", "50:50:x2", "--users", "100", "--conns", "8",
 		"--step-warmup", "200ms", "--step-duration", "500ms", "--settle", "100ms")
 	h, raw := rep.Ramp.Target(bench.RampHerald), rep.Ramp.Target(bench.RampRaw)
@@ -574,7 +567,7 @@ func TestPeerRampChild(t *testing.T) {
 // actors at the end of each phase, its peak and samples over time, in the
 // JSON, the table and the HTML.
 func TestMemoryScenario(t *testing.T) {
-	skipShort(t, "TestMemoryScenario runs a 20 000-user memory scenario in a child")
+	testutil.SkipShort(t, "TestMemoryScenario runs a 20 000-user memory scenario in a child")
 	rep, out, htmlPath := runChild(t, "--scenario", "memory", "--users", "20000", "--active-users", "2000", "--group-size", "2000",
 		"--settle", "100ms")
 	m := rep.Memory

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/bench"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 // TestOutageScenario: a 2 000-user fan-out while APNs is down for 3 s,
@@ -17,7 +18,7 @@ import (
 // outage), nothing was dead-lettered, the requests stayed within what the
 // breaker allows, and the report validates.
 func TestOutageScenario(t *testing.T) {
-	skipShort(t, "TestOutageScenario runs a fan-out through a 3 s outage")
+	testutil.SkipShort(t, "TestOutageScenario runs a fan-out through a 3 s outage")
 	sc := scenario(t, "outage")
 	sc.Users, sc.WarmupUsers = 2000, 200
 	sc.VendorShares = map[string]float64{"apns": 2, "fcm": 1, "huawei": 1}
@@ -64,7 +65,7 @@ func TestOutageScenario(t *testing.T) {
 // 503 overloaded with Retry-After for what it cannot queue and nothing
 // else goes wrong, and every accepted message is delivered (by id).
 func TestOverloadScenario(t *testing.T) {
-	skipShort(t, "TestOverloadScenario runs 3 s of overload")
+	testutil.SkipShort(t, "TestOverloadScenario runs 3 s of overload")
 	cfgPath := filepath.Join(t.TempDir(), "herald.yaml")
 	if err := os.WriteFile(cfgPath, []byte("log: {level: error}\nvendors:\n  apns: {limits: {qps: 100, burst: 100, max_in_flight: 10, max_queued: 200}}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestOverloadScenario(t *testing.T) {
 // share, with its restart time; refused requests are counted, not owed;
 // the report validates and the table and HTML show the kills.
 func TestCrashScenario(t *testing.T) {
-	skipShort(t, "TestCrashScenario kills a child daemon three times mid fan-out")
+	testutil.SkipShort(t, "TestCrashScenario kills a child daemon three times mid fan-out")
 	cfgPath := filepath.Join(t.TempDir(), "herald.yaml")
 	if err := os.WriteFile(cfgPath, []byte("log: {level: warn}\nvendors:\n"+
 		"  apns: {limits: {qps: 300, burst: 10, max_in_flight: 16}}\n"+
@@ -179,7 +180,7 @@ func TestCrashScenario(t *testing.T) {
 // the first third's max × (1 + tolerance)); the tolerances are wide, as
 // 3 s says nothing about leaks.
 func TestSoakScenario(t *testing.T) {
-	skipShort(t, "TestSoakScenario runs a soak in a child daemon")
+	testutil.SkipShort(t, "TestSoakScenario runs a soak in a child daemon")
 	rep, out, htmlPath := runChild(t, "--scenario", "soak", "--users", "200", "--groups", "2", "--group-size", "50", "--group-rate", "4",
 		"--churn-users", "50", "--churn-rate", "10", "--churn-batch", "20", "--rate", "50", "--conns", "8",
 		"--warmup", "500ms", "--duration", "3s", "--sample-every", "100ms", "--rss-tolerance", "10", "--goroutine-tolerance", "10", "--settle", "100ms")

@@ -39,7 +39,7 @@ func TestGroupFanOutSpilledExactlyOnce(t *testing.T) {
 }
 
 func groupFanOutExactlyOnce(t *testing.T, mod func(*configs.Config)) {
-	skipShort(t, t.Name()+" fans out to 20 000 members")
+	testutil.SkipShort(t, t.Name()+" fans out to 20 000 members")
 	const n = 20000
 	s := startDaemon(t, mod, Env{})
 	do := s.doer(t)

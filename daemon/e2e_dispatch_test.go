@@ -133,7 +133,7 @@ func (p *proc) doer(t *testing.T) func(method, path, body string) resp {
 // --config <its herald-sim.yaml>` in another, `herald push` in a third:
 // a test push to a user with one device per vendor reaches every simulator.
 func TestEndToEndSimulatorCLI(t *testing.T) {
-	skipShort(t, "TestEndToEndSimulatorCLI runs herald sim, serve and push as processes")
+	testutil.SkipShort(t, "TestEndToEndSimulatorCLI runs herald sim, serve and push as processes")
 	bin := heraldBinary(t)
 	sim := startSim(t, bin)
 	for _, f := range []string{"ca.pem", "herald-sim.yaml", "apns.p8", "fcm.json", "web.json", "huawei.secret", "xiaomi.secret", "oppo.secret", "vivo.secret"} {
@@ -324,7 +324,7 @@ func senderStats(t *testing.T, p *proc) map[string]api.VendorStats {
 // listing have exactly those. The simulators run in their own process, so
 // their counters span both runs.
 func TestCrashMidFanOut(t *testing.T) {
-	skipShort(t, "TestCrashMidFanOut kills a 20 000-member fan-out and waits out the restart")
+	testutil.SkipShort(t, "TestCrashMidFanOut kills a 20 000-member fan-out and waits out the restart")
 	const (
 		n         = 20000
 		killAfter = 1000 // unique notifications seen before the kill

@@ -26,14 +26,6 @@ var buildOnce struct {
 	err  error
 }
 
-// skipShort skips a slow test under go test -short.
-func skipShort(t *testing.T, what string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip(what + ": long; runs in the full suite")
-	}
-}
-
 func heraldBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -176,7 +168,7 @@ func wantStatus(t *testing.T, r resp, status int) {
 }
 
 func TestEndToEnd(t *testing.T) {
-	skipShort(t, "TestEndToEnd runs the herald binary")
+	testutil.SkipShort(t, "TestEndToEnd runs the herald binary")
 	bin := heraldBinary(t)
 	data := t.TempDir()
 	p := startHerald(t, bin, data)
@@ -273,7 +265,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestEndToEndCLI(t *testing.T) {
-	skipShort(t, "TestEndToEndCLI runs the herald binary")
+	testutil.SkipShort(t, "TestEndToEndCLI runs the herald binary")
 	bin := heraldBinary(t)
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "herald ") {

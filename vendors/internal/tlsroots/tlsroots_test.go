@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -268,13 +269,8 @@ func TestInFlightFinishesThenCloses(t *testing.T) {
 	if err := <-slow; err != nil {
 		t.Fatalf("in-flight request: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for closed.Load() < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the old transport's connection was not closed after drain")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, func() bool { return closed.Load() >= 1 },
+		"the old transport's connection closed after drain")
 	if n := closed.Load(); n != 1 {
 		t.Fatalf("%d connections closed, want only the old one", n)
 	}
