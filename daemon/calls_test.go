@@ -142,11 +142,9 @@ func TestCallTimeoutAndAccept(t *testing.T) {
 	if r := s.do(t, "POST", "/v1/calls/c2/accept", `{"by":"carol"}`); r.status != 409 {
 		t.Fatalf("second accept: %d", r.status)
 	}
-	// Time runs out for bob.
-	// TODO(clock): the timeout check runs on a wall-clock ticker
-	// (actors/calls.go, NewCalls: time.NewTicker, 100ms); once it is a
-	// timer on the injected clock, WaitArmed + Advance fires it here and
-	// the poll goes.
+	// Time runs out for bob: the Advance fires the call timeout timer
+	// (on the injected clock); the poll waits for the call actor to apply
+	// what it found due.
 	clock.Advance(31 * time.Second)
 	testutil.CheckFor(t, 10*time.Second, func() error {
 		if c := getCallState(t, s, "c2"); c.Invitees[0].State != "timed_out" {
@@ -183,14 +181,12 @@ func TestCallSurvivesRestart(t *testing.T) {
 	if c := getCallState(t, s, "c3"); c.State != "ringing" {
 		t.Fatalf("after restart: %+v", c)
 	}
-	// A second before the deadline the timeout check runs (here called as
-	// its ticker calls it) and finds nothing due. Any timeout it sent would
-	// sit ahead of a later request in the call actor's mailbox, so once a
-	// refused action (mallory is not invited) is answered the stored state
-	// is final for this instant: still ringing.
-	// TODO(clock): with the timeout on a timer of the injected clock
-	// (today a wall-clock ticker in actors/calls.go, NewCalls), Advance
-	// itself runs the check: the explicit CheckTimeouts call goes.
+	// A second before the deadline the timeout check runs (called here as
+	// its timer would; the timer, on the injected clock, is not due yet)
+	// and finds nothing due. Any timeout it sent would sit ahead of a
+	// later request in the call actor's mailbox, so once a refused action
+	// (mallory is not invited) is answered the stored state is final for
+	// this instant: still ringing.
 	clock.Advance(19 * time.Second)
 	s.d.calls.CheckTimeouts()
 	if r := s.do(t, "POST", "/v1/calls/c3/accept", `{"by":"mallory"}`); r.status != 403 {
@@ -266,10 +262,8 @@ func TestCallRingsDuringFanOut(t *testing.T) {
 	})
 	wantStatus(t, s.do(t, "POST", "/v1/calls", `{"call_id":"ring","inviter":"amy","invitees":["callee"]}`), 201)
 	testutil.WaitFor(t, 10*time.Second, func() bool { return pending() == n-burst+1 }, "the call push queued behind the empty bucket")
-	// TODO(clock): the sender notices the clock moved on its wall-clock
-	// wake-ups (actors/sender.go schedule: time.AfterFunc; actors/senders.go
-	// tick: time.NewTicker, 100ms); on the injected clock's timers the
-	// Advance would start the call push itself.
+	// The Advance fires the sender's wake-up timer (on the injected
+	// clock), which starts the call push.
 	clock.Advance(5 * time.Millisecond) // 5 tokens at 1000/s
 	select {
 	case f := <-arrived:

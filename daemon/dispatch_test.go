@@ -155,11 +155,9 @@ func TestRateLimitAndReload(t *testing.T) {
 	}
 	// held waits until the simulator has exactly sent notifications and
 	// the APNs sender holds the rest of the users queued with nothing in
-	// flight: it has used its tokens and waits for the clock.
-	// TODO(clock): after an Advance the sender refills on a wall-clock
-	// wake-up (actors/sender.go schedule: time.AfterFunc; actors/senders.go
-	// tick: time.NewTicker, 100ms), hence the poll; on the injected clock's
-	// timers, Advance would start the sends itself.
+	// flight: it has used its tokens and waits for the clock. An Advance
+	// fires the sender's wake-up timer (on the injected clock); the poll
+	// waits for the sends that starts to be answered.
 	held := func(sent int64, queued int64) {
 		t.Helper()
 		testutil.CheckFor(t, 20*time.Second, func() error {
