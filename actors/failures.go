@@ -2,6 +2,7 @@ package actors
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,8 +99,14 @@ func (l *failureLog) dead(q store.Queued, r vendors.Result) {
 	if !l.allow() {
 		return
 	}
+	// A vendor's reason may quote the token (a request URL, a list of
+	// refused tokens): it never reaches the log.
+	reason := r.Reason
+	if q.Entry.Token != "" {
+		reason = strings.ReplaceAll(reason, q.Entry.Token, "[token]")
+	}
 	l.log.Warn("dead letter: the vendor will not take this push", rowAttrs(q,
-		"code", q.Entry.LastCode, "reason", r.Reason, "attempts", q.Entry.Attempts, "verdict", r.Verdict.String())...)
+		"code", q.Entry.LastCode, "reason", reason, "attempts", q.Entry.Attempts, "verdict", r.Verdict.String())...)
 }
 
 // unbound logs a device unbound because the vendor declared its token

@@ -68,7 +68,7 @@ func TestFailureLogIsRateLimited(t *testing.T) {
 	var buf testutil.SyncBuffer
 	l := newFailureLog(slog.New(slog.NewTextHandler(&buf, nil)), clock)
 	for i := range failureLogBurst + 5 {
-		l.dead(row(fmt.Sprint("m", i), "secret-token"), vendors.Result{Verdict: vendors.Rejected, Reason: "too big"})
+		l.dead(row(fmt.Sprint("m", i), "secret-token"), vendors.Result{Verdict: vendors.Rejected, Reason: "POST /3/device/secret-token: too big"})
 	}
 	lines := func() int { return strings.Count(buf.String(), "\n") }
 	if got := lines(); got != failureLogBurst {

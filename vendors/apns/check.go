@@ -12,9 +12,9 @@ import (
 var _ vendors.Checker = (*Client)(nil)
 
 // widestBadge is the badge with the most digits a target may carry (the
-// store keeps badges as int64): Check measures the payload with it, so a
-// push that passes fits every target's badge.
-const widestBadge = math.MaxInt64
+// badge is an int): Check measures the payload with it, so a push that
+// passes fits every target's badge.
+const widestBadge = math.MaxInt
 
 // Check tells whether APNs would refuse n as this client sends it: it runs
 // the encoder Send runs and applies Apple's limits to what it wrote, a

@@ -2,6 +2,7 @@ package apns
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,12 +68,12 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 		t.Errorf("VoIP just over: %v, want Size %d and VoIP named", err, maxVoIPPayload+1)
 	}
 	// The widest badge takes its room: without a badge, the alert that
-	// just fits leaves exactly `,"badge":9223372036854775807` free.
+	// just fits leaves exactly `,"badge":<widestBadge>` free.
 	w, err := encode(fits, c.cfg.Topic, c.cfg.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if free := maxPayload - len(w.Payload); free != len(`,"badge":9223372036854775807`) {
+	if free := maxPayload - len(w.Payload); free != len(`,"badge":`+strconv.Itoa(widestBadge)) {
 		t.Errorf("the fitting alert leaves %d bytes free without a badge", free)
 	}
 }

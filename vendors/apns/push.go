@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/sideshow/apns2"
 
@@ -76,9 +77,20 @@ func transportFailure(parent, req context.Context, err error) vendors.Result {
 	case parent.Err() != nil:
 		return canceled(parent.Err())
 	case errors.Is(req.Err(), context.DeadlineExceeded), isTimeout(err):
-		return vendors.Result{Verdict: vendors.Retry, Code: "Timeout", Reason: "no APNs answer in time: " + err.Error()}
+		return vendors.Result{Verdict: vendors.Retry, Code: "Timeout", Reason: "no APNs answer in time: " + errText(err)}
 	}
-	return vendors.Result{Verdict: vendors.Retry, Code: "TransportError", Reason: err.Error()}
+	return vendors.Result{Verdict: vendors.Retry, Code: "TransportError", Reason: errText(err)}
+}
+
+// errText is err without the request URL a *url.Error carries: APNs puts
+// the device token in the path, and a Result's reason reaches logs and
+// listings.
+func errText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func isTimeout(err error) bool {
