@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -478,20 +477,8 @@ func TestCrashMidFanOut(t *testing.T) {
 		}
 	}
 	var failed []string
-	for after, page := "", 0; page < 10; page++ {
-		var out struct {
-			Failures []api.MessageFailure `json:"failures"`
-			Next     string               `json:"next"`
-		}
-		r := p.do(t, "GET", "/v1/messages/m-crash/failures?limit=64&after="+url.QueryEscape(after), "")
-		wantStatus(t, r, 200)
-		r.json(t, &out)
-		for _, f := range out.Failures {
-			failed = append(failed, f.Vendor+"/"+f.UserID+"/"+f.Failure)
-		}
-		if after = out.Next; after == "" {
-			break
-		}
+	for _, f := range messageFailures(t, p.doer(t), "m-crash", 64) {
+		failed = append(failed, f.Vendor+"/"+f.UserID+"/"+f.Failure)
 	}
 	var wantFailed []string
 	for _, k := range vendors.Kinds() {

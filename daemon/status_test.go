@@ -18,6 +18,29 @@ import (
 // 80100000: the batch had valid tokens too), and every OPPO device dead after
 // its one allowed attempt. /failures lists exactly those devices, page by
 // page, and both answers are the same after a restart.
+// messageFailures pages through GET /v1/messages/{id}/failures, limit a
+// page, and returns every failure listed (at most 50 pages).
+func messageFailures(t *testing.T, do func(method, path, body string) resp, id string, limit int) []api.MessageFailure {
+	t.Helper()
+	var all []api.MessageFailure
+	after := ""
+	for page := 0; page < 50; page++ {
+		var out struct {
+			Failures []api.MessageFailure `json:"failures"`
+			Next     string               `json:"next"`
+		}
+		r := do("GET", fmt.Sprintf("/v1/messages/%s/failures?limit=%d&after=%s", id, limit, url.QueryEscape(after)), "")
+		wantStatus(t, r, 200)
+		r.json(t, &out)
+		all = append(all, out.Failures...)
+		if after = out.Next; after == "" {
+			return all
+		}
+	}
+	t.Fatalf("the failures of %s span more than 50 pages", id)
+	return nil
+}
+
 func TestMessageStatusConverges(t *testing.T) {
 	dir := t.TempDir()
 	mut := func(c *configs.Config) {
@@ -65,21 +88,8 @@ func TestMessageStatusConverges(t *testing.T) {
 			t.Fatalf("status %s %v\nwant done %v", st.State, st.Vendors, want)
 		}
 		var got []string
-		after := ""
-		for page := 0; page < 20; page++ {
-			var out struct {
-				Failures []api.MessageFailure `json:"failures"`
-				Next     string               `json:"next"`
-			}
-			r := s.do(t, "GET", "/v1/messages/m-group/failures?limit=3&after="+url.QueryEscape(after), "")
-			wantStatus(t, r, 200)
-			r.json(t, &out)
-			for _, f := range out.Failures {
-				got = append(got, f.Vendor+"/"+f.UserID+"/"+f.Failure+"/"+f.Code)
-			}
-			if after = out.Next; after == "" {
-				break
-			}
+		for _, f := range messageFailures(t, s.doer(t), "m-group", 3) {
+			got = append(got, f.Vendor+"/"+f.UserID+"/"+f.Failure+"/"+f.Code)
 		}
 		wantF := []string{"huawei/u000/invalid_token/80100000", "huawei/u025/invalid_token/80100000", "huawei/u050/invalid_token/80100000", "huawei/u075/invalid_token/80100000"}
 		for i := 0; i < members; i += 10 {
