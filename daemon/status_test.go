@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -18,29 +19,6 @@ import (
 // 80100000: the batch had valid tokens too), and every OPPO device dead after
 // its one allowed attempt. /failures lists exactly those devices, page by
 // page, and both answers are the same after a restart.
-// messageFailures pages through GET /v1/messages/{id}/failures, limit a
-// page, and returns every failure listed (at most 50 pages).
-func messageFailures(t *testing.T, do func(method, path, body string) resp, id string, limit int) []api.MessageFailure {
-	t.Helper()
-	var all []api.MessageFailure
-	after := ""
-	for page := 0; page < 50; page++ {
-		var out struct {
-			Failures []api.MessageFailure `json:"failures"`
-			Next     string               `json:"next"`
-		}
-		r := do("GET", fmt.Sprintf("/v1/messages/%s/failures?limit=%d&after=%s", id, limit, url.QueryEscape(after)), "")
-		wantStatus(t, r, 200)
-		r.json(t, &out)
-		all = append(all, out.Failures...)
-		if after = out.Next; after == "" {
-			return all
-		}
-	}
-	t.Fatalf("the failures of %s span more than 50 pages", id)
-	return nil
-}
-
 func TestMessageStatusConverges(t *testing.T) {
 	dir := t.TempDir()
 	mut := func(c *configs.Config) {
@@ -106,7 +84,37 @@ func TestMessageStatusConverges(t *testing.T) {
 
 	r := s.do(t, "GET", "/v1/messages/m-none", "")
 	wantStatus(t, r, 404)
-	if r := s.do(t, "GET", "/v1/messages/m-group/failures?after=%21", ""); r.status != 400 {
-		t.Fatalf("a bad cursor: %d %s", r.status, r.body)
+	// Cursors that are not one the listing gave out: not base64, not a
+	// vendor/user/device triple, a vendor herald does not have.
+	for _, c := range []string{"%21", b64("huawei"), b64("huawei\x00u1"), b64("nokia\x00u1\x00d")} {
+		r := s.do(t, "GET", "/v1/messages/m-group/failures?after="+c, "")
+		if r.status != 400 || !strings.Contains(string(r.body), `"field":"after"`) {
+			t.Fatalf("cursor %q: %d %s", c, r.status, r.body)
+		}
 	}
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// messageFailures pages through GET /v1/messages/{id}/failures, limit a
+// page, and returns every failure listed (at most 50 pages).
+func messageFailures(t *testing.T, do func(method, path, body string) resp, id string, limit int) []api.MessageFailure {
+	t.Helper()
+	var all []api.MessageFailure
+	after := ""
+	for page := 0; page < 50; page++ {
+		var out struct {
+			Failures []api.MessageFailure `json:"failures"`
+			Next     string               `json:"next"`
+		}
+		r := do("GET", fmt.Sprintf("/v1/messages/%s/failures?limit=%d&after=%s", id, limit, url.QueryEscape(after)), "")
+		wantStatus(t, r, 200)
+		r.json(t, &out)
+		all = append(all, out.Failures...)
+		if after = out.Next; after == "" {
+			return all
+		}
+	}
+	t.Fatalf("the failures of %s span more than 50 pages", id)
+	return nil
 }

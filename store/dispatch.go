@@ -443,20 +443,53 @@ func (s *Store) scanRange(tag string, lower, upper []byte, limit int, fn func(Qu
 // OutboxDone removes rows that reached a final verdict and, for a
 // message's rows, records the verdict beside the message in the same
 // batch (MessageStatus): one tally of sent and expired rows per message
-// and vendor, and a verdict row per invalid token (for the failures). The batch is not synced: a removal lost in a
-// crash only means that notification is sent again (at-least-once),
-// never that one is lost, and its verdict is lost with it, so the
-// message's counts stay exact.
+// and vendor, and a verdict row per invalid token (for the failures).
+// Only a row still in the outbox is counted, and only while its message
+// is kept: a row finished twice (a resumed fan-out queued it again
+// while the sender held it) counts once, and a message that expired
+// meanwhile leaves no verdicts behind for a later message of its id to
+// inherit. The batch is not synced: a removal lost in a crash only
+// means that notification is sent again (at-least-once), never that one
+// is lost, and its verdict is lost with it, so the message's counts stay
+// exact.
 func (s *Store) OutboxDone(rows []Done) error {
+	// ExpireMessages deletes a message and its verdicts at once; holding
+	// expiryMu shared keeps it from doing so between the check that the
+	// message is kept and this batch's commit.
+	s.expiryMu.RLock()
+	defer s.expiryMu.RUnlock()
 	return s.outboxWrite(func(b *pebble.Batch) error {
+		keys := newRowKeys(rows)
+		var live *liveRows
+		defer func() {
+			if live != nil {
+				live.close()
+			}
+		}()
 		var buf []byte // the batch copies keys and values: one scratch buffer serves every row
 		var tallies []tally
-		for _, d := range rows {
-			buf = d.Key.appendKey(buf[:0], tagOutbox)
-			if err := b.Delete(buf, nil); err != nil {
+		var prev []byte
+		for _, i := range keys.order {
+			d, key := rows[i], keys.key(i)
+			if bytes.Equal(key, prev) {
+				continue // the same row twice in one batch: removed and counted once
+			}
+			prev = key
+			if err := b.Delete(key, nil); err != nil {
 				return err
 			}
 			if d.Key.Kind != RowMessage {
+				continue // only a message's rows are counted
+			}
+			if live == nil {
+				var err error
+				if live, err = s.newLiveRows(); err != nil {
+					return err
+				}
+			}
+			if counted, err := live.counts(key, d.Key.ID); err != nil {
+				return err
+			} else if !counted {
 				continue
 			}
 			if d.Outcome != OutcomeInvalid {
@@ -481,6 +514,109 @@ func (s *Store) OutboxDone(rows []Done) error {
 		return nil
 	}, pebble.NoSync)
 }
+
+// rowKeys holds the outbox keys of an OutboxDone's rows in one buffer,
+// and the rows' order by key: the store then reads forward through the
+// outbox once, and a row given twice is found next to itself.
+type rowKeys struct {
+	buf   []byte
+	end   []int // key i is buf[end[i-1]:end[i]]
+	order []int // row indexes by key
+}
+
+func newRowKeys(rows []Done) rowKeys {
+	k := rowKeys{end: make([]int, len(rows)), order: make([]int, len(rows))}
+	if len(rows) > 0 { // a batch's keys are about as long as its first
+		k.buf = make([]byte, 0, len(rows)*(len(rows[0].Key.appendKey(nil, tagOutbox))+16))
+	}
+	sorted := true
+	for i, d := range rows {
+		k.buf = d.Key.appendKey(k.buf, tagOutbox)
+		k.end[i], k.order[i] = len(k.buf), i
+		if i > 0 && sorted && bytes.Compare(k.key(i-1), k.key(i)) > 0 {
+			sorted = false
+		}
+	}
+	if !sorted { // a sender's batch is one message's rows in key order: rarely taken
+		slices.SortStableFunc(k.order, func(a, b int) int { return bytes.Compare(k.key(a), k.key(b)) })
+	}
+	return k
+}
+
+func (k rowKeys) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = k.end[i-1]
+	}
+	return k.buf[start:k.end[i]:k.end[i]]
+}
+
+// liveRows tells which of an OutboxDone's message rows to count: those
+// still in the outbox whose message is kept. It reads through two
+// iterators (outbox and messages) rather than point Gets: the rows come
+// in key order, and a seek forward on an open iterator costs far less
+// than a Get, which builds its iterator stack anew.
+type liveRows struct {
+	outbox, messages *pebble.Iterator
+	lastID           string // the message last looked up, and whether it is kept
+	lastKept         bool
+	positioned       bool // the outbox iterator is at a row (before or at the next key asked)
+}
+
+func (s *Store) newLiveRows() (*liveRows, error) {
+	o, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagOutbox), UpperBound: []byte("o0")})
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagMessage), UpperBound: []byte("m0")})
+	if err != nil {
+		_ = o.Close()
+		return nil, err
+	}
+	return &liveRows{outbox: o, messages: m}, nil
+}
+
+// counts reports whether the row at outbox key (of message id) is to be
+// counted: in the outbox, and its message kept. Keys come in ascending
+// order.
+func (l *liveRows) counts(key []byte, id string) (bool, error) {
+	if !l.seekOutbox(key) || !bytes.Equal(l.outbox.Key(), key) {
+		return false, l.outbox.Error()
+	}
+	if id != l.lastID || l.lastID == "" {
+		mk := MessageKey(id)
+		l.lastID = id
+		l.lastKept = l.messages.SeekGE(mk) && bytes.Equal(l.messages.Key(), mk)
+		if err := l.messages.Error(); err != nil {
+			return false, err
+		}
+	}
+	return l.lastKept, nil
+}
+
+// seekOutbox moves the outbox iterator to the first row at or after key.
+// A batch's rows mostly follow each other in the outbox, so a few steps
+// forward usually find it without a seek through every level.
+func (l *liveRows) seekOutbox(key []byte) bool {
+	if l.positioned { // at a row before key: the rows asked before
+		for range 4 {
+			if bytes.Compare(l.outbox.Key(), key) >= 0 {
+				return true
+			}
+			if !l.outbox.Next() {
+				l.positioned = false
+				return false // no row at or after key
+			}
+		}
+		if bytes.Compare(l.outbox.Key(), key) >= 0 {
+			return true
+		}
+	}
+	l.positioned = l.outbox.SeekGE(key)
+	return l.positioned
+}
+
+func (l *liveRows) close() { _, _ = l.outbox.Close(), l.messages.Close() }
 
 // OutboxRetry records a row's attempt count and next attempt time (not
 // synced: a lost update only retries sooner).
@@ -654,6 +790,8 @@ func (s *Store) ExpireMessages(cutoffMs int64) (int64, error) {
 		return 0, err
 	}
 	defer s.mu.RUnlock()
+	s.expiryMu.Lock() // no OutboxDone records a verdict for a message deleted here
+	defer s.expiryMu.Unlock()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(tagMessage), UpperBound: []byte("m0")})
 	if err != nil {
 		return 0, err

@@ -59,3 +59,42 @@ func BenchmarkFanOutChunks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOutboxDone measures finishing a sender's 1000-row batch of one
+// message (every row sent, all to one vendor as a sender's are): the outbox deletes and the message's tally,
+// after checking each row is still queued and its message kept.
+//
+//	go test -run '^$' -bench OutboxDone -benchmem ./store
+func BenchmarkOutboxDone(b *testing.B) {
+	const users = 1000
+	s, ids := benchStore(b, users)
+	defer s.Close()
+	populate(b, s, users, 1, 0, benchID)
+	rs, err := s.Recipients(ids, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		id := fmt.Sprint("m", i)
+		res, err := s.CommitChunk(Chunk{Message: &Message{MessageID: id}, MessageID: id, Offline: rs, Push: true, Route: oneVendor})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make([]Done, len(res.Queued))
+		for j, q := range res.Queued {
+			done[j] = Done{Key: q.Key, Outcome: OutcomeSent}
+		}
+		b.StartTimer()
+		if err := s.OutboxDone(done); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(users*b.N), "ns/row")
+}
+
+// oneVendor routes every device to one sender's queue.
+func oneVendor(d Device) (Route, bool) { return Route{Vendor: "huawei", Token: d.Token}, true }

@@ -166,21 +166,29 @@ type MessageStatus struct {
 }
 
 // MessageStatus reads message id's status over vendors (the vendors whose
-// rows are counted); false when no such message is kept.
+// rows are counted); false when no such message is kept. Every count is
+// read from one snapshot, so a row that moves meanwhile (sent, dead
+// lettered) is counted once, where it was.
 func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool, error) {
-	m, ok, err := s.GetMessage(id)
-	if err != nil || !ok {
-		return MessageStatus{}, ok, err
-	}
-	_, running, err := s.GetJob(id)
-	if err != nil {
-		return MessageStatus{}, false, err
-	}
-	st := MessageStatus{Message: m, FanningOut: running, Vendors: map[string]VendorStatus{}}
 	if err := s.acquire(); err != nil {
 		return MessageStatus{}, false, err
 	}
 	defer s.mu.RUnlock()
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	v, ok, err := getFrom(snap, MessageKey(id))
+	if err != nil || !ok {
+		return MessageStatus{}, ok, err
+	}
+	m, err := DecodeMessage(v)
+	if err != nil {
+		return MessageStatus{}, false, fmt.Errorf("store: message %q: %w", id, err)
+	}
+	_, running, err := getFrom(snap, JobKey(id))
+	if err != nil {
+		return MessageStatus{}, false, err
+	}
+	st := MessageStatus{Message: m, FanningOut: running, Vendors: map[string]VendorStatus{}}
 	for _, v := range vendors {
 		vs := VendorStatus{FailedByCode: map[string]int64{}}
 		row := OutboxKey{Vendor: v, RowID: RowID{ID: id}}
@@ -188,7 +196,7 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 			lower := row.appendKey(nil, tag) // ends in the separator before the user
 			lower = lower[:len(lower)-1]
 			upper := append(slices.Clone(lower[:len(lower)-1]), separator+1)
-			err := s.eachKV(lower, upper, func(_, val []byte) error {
+			err := eachKV(snap, lower, upper, func(_, val []byte) error {
 				if tag == tagOutbox {
 					vs.Queued++
 					return nil
@@ -206,7 +214,7 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 			}
 		}
 		lower, upper := verdictRange(id, v)
-		err := s.eachKV(lower, upper, func(key, val []byte) error {
+		err := eachKV(snap, lower, upper, func(key, val []byte) error {
 			if isTally(id, key) {
 				sent, expired, err := decodeTally(val)
 				vs.Sent += sent
@@ -253,29 +261,46 @@ type Failure struct {
 	Attempts int64
 }
 
-// FailureCursor is the position after f among a message's failures, as
-// an opaque string for the next page.
+// cursor is the position after f among a message's failures, for the
+// next page: vendor, user and device, each ended by a 0 byte but the last.
 func (f Failure) cursor() []byte {
 	return []byte(f.Key.Vendor + "\x00" + f.Key.UserID + "\x00" + f.Key.DeviceID)
+}
+
+// ErrBadCursor is a failures cursor that is not one MessageFailures gave
+// out (for this message's vendors).
+var ErrBadCursor = errors.New("store: bad failures cursor")
+
+// failureCursorVendor checks a failures cursor and returns its vendor.
+func failureCursorVendor(c []byte) (vendor string, err error) {
+	parts := bytes.Split(c, []byte{separator})
+	if len(parts) != 3 || len(parts[0]) == 0 || len(parts[1]) == 0 || len(parts[2]) == 0 {
+		return "", ErrBadCursor
+	}
+	return string(parts[0]), nil
 }
 
 // MessageFailures lists up to limit of message id's failures over
 // vendors, in vendor order and then by user and device, after the failure
 // at cursor (nil = from the first); next is the cursor of the last one
-// listed when more may follow.
+// listed when more may follow. A cursor that is not one it gave out, or
+// names a vendor not among vendors, is ErrBadCursor. A page is read from
+// one snapshot.
 func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit int) (out []Failure, next []byte, err error) {
+	var afterVendor, afterRest []byte
+	if after != nil {
+		v, err := failureCursorVendor(after)
+		if err != nil || !slices.Contains(vendors, v) {
+			return nil, nil, ErrBadCursor
+		}
+		afterVendor, afterRest = []byte(v), after[len(v)+1:]
+	}
 	if err := s.acquire(); err != nil {
 		return nil, nil, err
 	}
 	defer s.mu.RUnlock()
-	var afterVendor, afterRest []byte
-	if after != nil {
-		v, rest, ok := bytes.Cut(after, []byte{separator})
-		if !ok {
-			return nil, nil, fmt.Errorf("%w: bad failures cursor", ErrCorrupt)
-		}
-		afterVendor, afterRest = v, rest
-	}
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
 	skipping := afterVendor != nil // vendors before the cursor's
 	for _, v := range vendors {
 		if skipping && v != string(afterVendor) {
@@ -291,9 +316,12 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 		if afterVendor != nil && v == string(afterVendor) {
 			deadLower = append(append(slices.Clone(deadLower), afterRest...), separator)
 			vLower = append(append(slices.Clone(vLower), afterRest...), separator)
+		} else {
+			// The tallies sort first in the vendor's verdicts: start past them.
+			vLower = append(vLower, tallyMark+1)
 		}
 		n := 0
-		err := s.eachKV(deadLower, deadUpper, func(key, val []byte) error {
+		err := eachKV(snap, deadLower, deadUpper, func(key, val []byte) error {
 			if n > limit {
 				return errStop
 			}
@@ -313,7 +341,7 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 			return nil, nil, err
 		}
 		n = 0
-		err = s.eachKV(vLower, vUpper, func(key, val []byte) error {
+		err = eachKV(snap, vLower, vUpper, func(key, val []byte) error {
 			if n > limit {
 				return errStop
 			}
@@ -351,10 +379,11 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 // errStop ends an eachKV scan early.
 var errStop = errors.New("stop")
 
-// eachKV calls fn for every key in [lower, upper); fn returning errStop
-// ends the scan without error. The caller holds s.mu.
-func (s *Store) eachKV(lower, upper []byte, fn func(key, val []byte) error) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+// eachKV calls fn for every key of r (the database or a snapshot) in
+// [lower, upper); fn returning errStop ends the scan without error. The
+// caller holds s.mu.
+func eachKV(r pebble.Reader, lower, upper []byte, fn func(key, val []byte) error) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}

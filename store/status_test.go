@@ -110,9 +110,68 @@ func TestMessageStatusAndFailures(t *testing.T) {
 	lower, upper := verdictRange("m1", "")
 	left := 0
 	s.mu.RLock()
-	err = s.eachKV(lower, upper, func(_, _ []byte) error { left++; return nil })
+	err = eachKV(s.db, lower, upper, func(_, _ []byte) error { left++; return nil })
 	s.mu.RUnlock()
 	if err != nil || left != 0 {
 		t.Fatalf("%d verdicts left after the message expired (%v)", left, err)
+	}
+	// Rows of the expired message still held by a sender finish later:
+	// they leave the outbox and record nothing for a message not kept.
+	if err := s.OutboxDone([]Done{{Key: mi[0].Key, Outcome: OutcomeSent}, {Key: mi[1].Key, Outcome: OutcomeInvalid, Code: "20301"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countVerdicts(t, s, "m1"); n != 0 {
+		t.Fatalf("%d verdicts recorded for an expired message", n)
+	}
+}
+
+func countVerdicts(t *testing.T, s *Store, id string) int {
+	t.Helper()
+	lower, upper := verdictRange(id, "")
+	n := 0
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := eachKV(s.db, lower, upper, func(_, _ []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A row finished twice (a resumed fan-out queued it again while the
+// sender still held it) counts once, whether the two finishes come in
+// one batch, in any order, or in two.
+func TestRowFinishedTwiceCountsOnce(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	var users []string
+	for i := range 4 {
+		u := fmt.Sprint("u", i)
+		mustBind(t, s, u, "hw", Device{Vendor: "huawei", Token: "h" + u})
+		users = append(users, u)
+	}
+	rs, err := s.Recipients(users, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.CommitChunk(Chunk{Message: &Message{MessageID: "m", CreatedAt: 1}, MessageID: "m", Offline: rs, Push: true, Route: ownVendor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := res.Queued
+	sent := func(i int) Done { return Done{Key: q[i].Key, Outcome: OutcomeSent} }
+	invalid := Done{Key: q[3].Key, Outcome: OutcomeInvalid, Code: "80300007", Attempts: 1}
+	if err := s.OutboxDone([]Done{sent(1), sent(0), sent(1), invalid, sent(0), invalid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OutboxDone([]Done{sent(0), sent(2), sent(2), invalid}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := s.MessageStatus("m", []string{"huawei"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := VendorStatus{Sent: 3, InvalidTokens: 1, FailedByCode: map[string]int64{"80300007": 1}}
+	if fmt.Sprint(st.Vendors["huawei"]) != fmt.Sprint(want) {
+		t.Fatalf("status %+v, want %+v", st.Vendors["huawei"], want)
 	}
 }

@@ -75,7 +75,10 @@ type Store struct {
 	// deadlock on a shared stripe. Within a table, lock orders are sorted.
 	pushLocks, userLocks, groupLocks, msgLocks stripes
 	replayMu                                   sync.Mutex // ReplayDead: one at a time
-	space                                      *spaceGuard
+	// expiryMu: ExpireMessages holds it, OutboxDone shares it, so no
+	// verdict is recorded for a message being deleted.
+	expiryMu sync.RWMutex
+	space    *spaceGuard
 
 	// tallyEpoch and tallySeq make each OutboxDone's tally key unique:
 	// the time the store opened and a count of tallies since.
@@ -202,8 +205,11 @@ func (s *Store) PebbleStats() PebbleStats {
 }
 
 // get returns a copy of the value at key, or found=false.
-func (s *Store) get(key []byte) (val []byte, found bool, err error) {
-	v, closer, err := s.db.Get(key)
+func (s *Store) get(key []byte) (val []byte, found bool, err error) { return getFrom(s.db, key) }
+
+// getFrom is get on r (the database or a snapshot of it).
+func getFrom(r pebble.Reader, key []byte) (val []byte, found bool, err error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}

@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/valyala/fasthttp"
 )
@@ -102,9 +104,9 @@ func (s *Server) getMessageFailures(rc *fasthttp.RequestCtx, p params) *apiError
 	if a := string(args.Peek("after")); a != "" {
 		b, err := base64.RawURLEncoding.DecodeString(a)
 		if err != nil || len(b) == 0 {
-			return invalid("after", "after must be the next cursor of a previous page of this listing")
+			return badFailuresCursor()
 		}
-		after = b
+		after = b // the store checks it names a vendor and a device (ErrBadCursor)
 	}
 	id := p["message_id"]
 	if _, ok, err := s.Store.GetMessage(id); err != nil {
@@ -113,10 +115,10 @@ func (s *Server) getMessageFailures(rc *fasthttp.RequestCtx, p params) *apiError
 		return messageNotFound(id)
 	}
 	rows, next, err := s.Store.MessageFailures(id, kindNames(), after, limit)
+	if errors.Is(err, store.ErrBadCursor) {
+		return badFailuresCursor()
+	}
 	if err != nil {
-		if after != nil {
-			return invalid("after", "after must be the next cursor of a previous page of this listing")
-		}
 		return s.actorError("message_failures", err)
 	}
 	out := make([]MessageFailure, 0, len(rows))
@@ -134,6 +136,10 @@ func (s *Server) getMessageFailures(rc *fasthttp.RequestCtx, p params) *apiError
 	}
 	writeJSON(rc, fasthttp.StatusOK, map[string]any{"failures": out, "next": cursor})
 	return nil
+}
+
+func badFailuresCursor() *apiError {
+	return invalid("after", "after must be the next cursor of a previous page of this listing")
 }
 
 func messageNotFound(id string) *apiError {
