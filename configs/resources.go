@@ -44,6 +44,15 @@ func huaweiCategories() []string {
 		"EXPRESS", "FINANCE", "DEVICE_REMINDER", "MAIL", "PLAY_VOICE", "MARKETING"}
 }
 
+// OPPOCategories are the categories OPPO lists: service ones, which may
+// use notify_level 16 (banner, which a call gets), and operational ones,
+// which may not (OPPO answers 67). vendors/oppo's check holds the same
+// lists (a test there keeps them equal).
+func OPPOCategories() (service, operational []string) {
+	return []string{"IM", "ACCOUNT", "DEVICE_REMINDER", "ORDER", "TODO", "SUBSCRIPTION"},
+		[]string{"NEWS", "CONTENT", "MARKETING", "SOCIAL"}
+}
+
 func validateResources(ck *checker, resources map[string]Resource) {
 	for _, id := range slices.Sorted(maps.Keys(resources)) {
 		base := "resources." + id
@@ -75,6 +84,10 @@ func validateResourceVendor(ck *checker, base, name string, v ResourceVendor) {
 		ck.add(base+".notify_level", "must be 0 (vendor default), 1, 2 or 16 (got %d)", v.NotifyLevel)
 	case v.NotifyLevel != 0 && v.Category == "":
 		ck.add(base+".notify_level", "needs a category (oppo ignores notify_level without one)")
+	case v.NotifyLevel == 16:
+		if service, _ := OPPOCategories(); !slices.Contains(service, v.Category) {
+			ck.add(base+".notify_level", "16 (banner) needs a service category: %s (got %q; oppo answers 67)", strings.Join(service, ", "), v.Category)
+		}
 	}
 	if (v.ThreadID != "" || v.Mutable) && name != "apns" {
 		ck.add(base, "thread_id and mutable_content apply to apns only")
@@ -98,7 +111,12 @@ func categoryProblem(vendor, category string) string {
 		if !slices.Contains(huaweiCategories(), category) {
 			return fmt.Sprintf("must be one of %s (got %q)", strings.Join(huaweiCategories(), ", "), category)
 		}
-	case "oppo", "vivo":
+	case "oppo":
+		service, operational := OPPOCategories()
+		if all := append(service, operational...); !slices.Contains(all, category) {
+			return fmt.Sprintf("must be one of %s (got %q)", strings.Join(all, ", "), category)
+		}
+	case "vivo":
 		if strings.ContainsFunc(category, func(r rune) bool { return r != '_' && (r < 'A' || r > 'Z') }) {
 			return fmt.Sprintf("must be uppercase letters and '_', e.g. IM or ACCOUNT (got %q)", category)
 		}
