@@ -1,6 +1,7 @@
 package push
 
 import (
+	"math"
 	"time"
 
 	"github.com/herald-push/herald/configs"
@@ -23,8 +24,17 @@ func CheckMessage(clients map[vendors.Kind]vendors.Sender, res map[string]config
 		return nil
 	}
 	ttl := time.Duration(m.TTLSeconds) * time.Second
+	// A message that raises the badge carries each target's count (a
+	// sender sets it per target): checked with the widest count there is,
+	// the push fits every target's. One that does not carries none.
+	var badge *int
+	if m.BadgeIncrement != 0 {
+		widest := math.MaxInt
+		badge = &widest
+	}
 	return eachChecker(clients, func(k vendors.Kind, c vendors.Checker) error {
 		n := MessageNotification(m, res, k, false, ttl)
+		n.Badge = badge
 		return c.Check(&n)
 	})
 }

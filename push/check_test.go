@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -71,6 +72,20 @@ func TestCheckMessageComposesForEveryConfiguredVendor(t *testing.T) {
 		if n.VoIP || n.Title != "t" || n.Data["payload"] != "p" || n.Data["message_id"] != "m1" || n.TTL != time.Minute {
 			t.Errorf("%s checked %+v", k, n)
 		}
+	}
+	if b := checkers[vendors.APNs].checked[0].Badge; b != nil {
+		t.Errorf("a message that leaves the badge alone was checked with badge %d", *b)
+	}
+	// A message that raises the badge is checked with the widest count a
+	// target may carry.
+	if err := CheckMessage(clients, res, &store.Message{MessageID: "m3", HasPush: true, Title: "t", BadgeIncrement: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if b := checkers[vendors.APNs].checked[1].Badge; b == nil || *b != math.MaxInt {
+		t.Errorf("a badge-raising message was checked with badge %v, want math.MaxInt", b)
+	}
+	for _, c := range checkers {
+		c.checked = c.checked[:1]
 	}
 	if ch := checkers[vendors.OPPO].checked[0].Channel; ch != "im" {
 		t.Errorf("oppo checked channel %q, want the resource's im", ch)

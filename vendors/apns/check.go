@@ -2,7 +2,6 @@ package apns
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"time"
 
@@ -11,15 +10,11 @@ import (
 
 var _ vendors.Checker = (*Client)(nil)
 
-// widestBadge is the badge with the most digits a target may carry (the
-// badge is an int): Check measures the payload with it, so a push that
-// passes fits every target's badge.
-const widestBadge = math.MaxInt
-
 // Check tells whether APNs would refuse n as this client sends it: it runs
 // the encoder Send runs and applies Apple's limits to what it wrote, a
-// payload of at most 4096 bytes (5120 for VoIP), measured with the widest
-// badge a target may get, and an apns-collapse-id of at most 64 bytes
+// payload of at most 4096 bytes (5120 for VoIP), measured with n.Badge
+// (the caller sets the widest badge a target may get when targets get
+// one; push.CheckMessage does), and an apns-collapse-id of at most 64 bytes
 // ("Sending notification requests to APNs"). A payload over the limit is
 // PartData when the custom data alone (the payload without title and
 // body) already breaks it, PartPayload otherwise. Check does not look at
@@ -35,7 +30,7 @@ func (c *Client) Check(n *vendors.Notification) error {
 	case err != nil:
 		return err
 	}
-	size := payloadSize(&w)
+	size := len(w.Payload)
 	if size <= w.Limit {
 		return nil
 	}
@@ -46,15 +41,8 @@ func (c *Client) Check(n *vendors.Notification) error {
 	part := vendors.PartPayload
 	bare := *n
 	bare.Title, bare.Body = "", ""
-	if w, _ := encode(&bare, c.cfg.Topic, time.Time{}); payloadSize(&w) > w.Limit {
+	if w, _ := encode(&bare, c.cfg.Topic, time.Time{}); len(w.Payload) > w.Limit {
 		part = vendors.PartData
 	}
 	return &vendors.LimitError{Vendor: vendors.APNs, Part: part, Limit: limit, Size: size}
-}
-
-// payloadSize is the size of w's payload for the target with the widest
-// badge (push types without a badge have one size for all).
-func payloadSize(w *wireRequest) int {
-	badge := widestBadge
-	return len(w.payloadFor(&badge))
 }

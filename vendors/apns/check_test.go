@@ -2,6 +2,7 @@ package apns
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,11 +12,11 @@ import (
 )
 
 // Check refuses exactly what the APNs simulator refuses: a payload over
-// 4096 bytes (5120 for VoIP) with the widest badge a target may carry,
-// and an apns-collapse-id over 64 bytes. Just over the limit, the text is
-// what tips it (PartPayload); data over it alone is PartData. The simulator is sent every case
-// with that widest badge, so the two sides of each limit are the sizes
-// every target gets.
+// 4096 bytes (5120 for VoIP) as composed, with the widest badge a target
+// may carry when the push has a badge (push.CheckMessage sets it), and an
+// apns-collapse-id over 64 bytes. Just over the limit, the text is what
+// tips it (PartPayload); data over it alone is PartData. A push without a
+// badge has the badge's room for its data.
 func TestCheckAgreesWithTheSimulator(t *testing.T) {
 	e := startSim(t, SimOptions{}, nil)
 	c := newClient(t, e.cfg)
@@ -28,9 +29,17 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 		n.VoIP, n.Data = true, map[string]string{"call_id": "c1", "kind": "invite"}
 	}
 	textOnly := func(n *vendors.Notification) { n.Data = nil }
+	widest := math.MaxInt
 	fits, over := checktest.Sized(t, c.Check, 6000, func(pad int) *vendors.Notification {
-		return checktest.Pad(*note("m-check"), pad)
+		n := checktest.Pad(*note("m-check"), pad)
+		n.Badge = &widest
+		return n
 	})
+	unbadged := func(n *vendors.Notification) *vendors.Notification {
+		c := *n
+		c.Badge = nil
+		return &c
+	}
 	voipFits, voipOver := checktest.Sized(t, c.Check, 6000, func(pad int) *vendors.Notification {
 		return checktest.Pad(*with(voip), pad)
 	})
@@ -46,6 +55,7 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 			Refused: true, Part: vendors.PartPayload},
 		{Name: "alert fitting", N: fits},
 		{Name: "alert just over", N: over, Refused: true, Part: vendors.PartPayload},
+		{Name: "alert just over, without a badge", N: unbadged(over)},
 		{Name: "VoIP fitting", N: voipFits},
 		{Name: "VoIP just over", N: voipOver, Refused: true, Part: vendors.PartPayload},
 		{Name: "alert sized like VoIP", N: checktest.Pad(*note("m-check"), len(voipFits.Data["pad"])), Refused: true, Part: vendors.PartData},
@@ -54,10 +64,7 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 			Refused: true, Part: vendors.PartPayload},
 	}
 	checktest.Run(t, vendors.APNs, cases, c.Check, func(t *testing.T, n *vendors.Notification) vendors.Result {
-		target := prod("tok")
-		badge := widestBadge
-		target[0].Badge = &badge
-		return send(t, c, n, target...)[0]
+		return send(t, c, n, prod("tok")...)[0]
 	})
 
 	var le *vendors.LimitError
@@ -68,12 +75,12 @@ func TestCheckAgreesWithTheSimulator(t *testing.T) {
 		t.Errorf("VoIP just over: %v, want Size %d and VoIP named", err, maxVoIPPayload+1)
 	}
 	// The widest badge takes its room: without a badge, the alert that
-	// just fits leaves exactly `,"badge":<widestBadge>` free.
-	w, err := encode(fits, c.cfg.Topic, c.cfg.Now())
+	// just fits with one leaves exactly `,"badge":<math.MaxInt>` free.
+	w, err := encode(unbadged(fits), c.cfg.Topic, c.cfg.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if free := maxPayload - len(w.Payload); free != len(`,"badge":`+strconv.Itoa(widestBadge)) {
+	if free := maxPayload - len(w.Payload); free != len(`,"badge":`+strconv.Itoa(math.MaxInt)) {
 		t.Errorf("the fitting alert leaves %d bytes free without a badge", free)
 	}
 }
