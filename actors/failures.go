@@ -76,9 +76,12 @@ func newFailureLog(log *slog.Logger, clock Clock) *failureLog {
 // allow reports whether a line may be written now, first reporting the
 // lines left out in the window that just ended.
 func (l *failureLog) allow() bool {
-	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Read under the lock: a time read before it could be older than the
+	// window another caller just started, and read as the clock stepping
+	// back, which starts a window anew.
+	now := l.clock.Now()
 	if now.Sub(l.start) >= failureLogWindow || now.Before(l.start) {
 		if l.dropped > 0 {
 			l.log.Warn("failure lines left out (rate-limited); the dead-letter listing and metrics have every one",

@@ -20,7 +20,8 @@ func row(id, token string) store.Queued {
 // A rejected row is dead-lettered with the send counted as an attempt,
 // its code recorded and counted in Dead, Failed and FailedByCode; an
 // invalid token counts in Invalid, Failed and FailedByCode; a transient
-// failure at max_attempts is dead too.
+// failure at max_attempts is dead too. A refusal the client reached
+// before sending (NotSent) counts no attempt.
 func TestClassifyCountsEveryFinalFailure(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	d := &senderDeps{stats: &SenderStats{}, clock: clock}
@@ -43,6 +44,20 @@ func TestClassifyCountsEveryFinalFailure(t *testing.T) {
 	}
 	if want := map[string]int64{"10050": 1, "10302": 1, "503": 1}; fmt.Sprint(st.FailedByCode) != fmt.Sprint(want) {
 		t.Errorf("failed by code %v, want %v", st.FailedByCode, want)
+	}
+
+	// Refusals the client reached itself, before sending: no attempt.
+	local := &outcome{}
+	d.classify(SenderConfig{}, row("m4", "t4"), vendors.Result{Verdict: vendors.Rejected, Code: "MissingDeviceToken", NotSent: true}, local)
+	d.classify(SenderConfig{}, row("m5", "t5"), vendors.Result{Verdict: vendors.TokenInvalid, Code: "BadDeviceToken", NotSent: true}, local)
+	if len(local.dead) != 1 || len(local.done) != 1 {
+		t.Fatalf("local refusals: %d dead, %d done", len(local.dead), len(local.done))
+	}
+	if e := local.dead[0].Entry; e.Attempts != 0 || e.LastCode != "MissingDeviceToken" {
+		t.Errorf("row refused before sending: attempts %d, code %q; want 0 and MissingDeviceToken", e.Attempts, e.LastCode)
+	}
+	if dn := local.done[0]; dn.Attempts != 0 || dn.Code != "BadDeviceToken" {
+		t.Errorf("token refused before sending: attempts %d, code %q; want 0", dn.Attempts, dn.Code)
 	}
 }
 

@@ -475,7 +475,9 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		d.stats.Sent.Add(1)
 	case vendors.TokenInvalid:
 		o.answered++
-		q.Entry.Attempts++
+		if !r.NotSent {
+			q.Entry.Attempts++
+		}
 		q.Entry.LastCode = r.Code
 		o.done = append(o.done, store.Done{Key: q.Key, Outcome: store.OutcomeInvalid, Code: r.Code, Attempts: q.Entry.Attempts})
 		o.unbind = append(o.unbind, q)
@@ -507,7 +509,9 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		d.stats.Retried.Add(1)
 	default: // Rejected: final, kept among the dead letters for operators
 		o.answered++
-		q.Entry.Attempts++ // this send was one
+		if !r.NotSent {
+			q.Entry.Attempts++ // this send was one
+		}
 		q.Entry.LastCode = r.Code
 		d.deadLetter(q, r, o)
 	}

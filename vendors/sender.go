@@ -143,6 +143,10 @@ type Result struct {
 	// Throttled marks a Retry the vendor answered to slow us down (HTTP
 	// 429, a quota): it is up, so the circuit breaker does not count it.
 	Throttled bool
+	// NotSent marks a verdict the client reached itself, before anything
+	// went to the vendor (a payload over the limit, a malformed token):
+	// no attempt is counted for it.
+	NotSent bool
 	// ResolvedEnv is set by APNs when an automatic token turned out to
 	// belong to one environment ("production" or "development").
 	ResolvedEnv string

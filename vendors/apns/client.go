@@ -184,7 +184,7 @@ func (c *Client) SendProgress(ctx context.Context, n *vendors.Notification, targ
 		if !errors.As(err, &rej) {
 			return nil, fmt.Errorf("apns: send: %w", err)
 		}
-		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: rej.Code, Reason: rej.Reason + " (not sent)"}), nil
+		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: rej.Code, Reason: rej.Reason + " (not sent)", NotSent: true}), nil
 	}
 	results := make([]vendors.Result, len(targets))
 	if len(targets) == 1 {
@@ -218,7 +218,7 @@ func (c *Client) sendOne(ctx context.Context, w *wireRequest, t vendors.Target) 
 	payload := w.payloadFor(t.Badge)
 	if len(payload) > w.Limit {
 		return vendors.Result{Verdict: vendors.Rejected, Code: "PayloadTooLarge",
-			Reason: "payload is " + strconv.Itoa(len(payload)) + " bytes with the badge; APNs allows " + strconv.Itoa(w.Limit) + " (not sent)"}
+			Reason: "payload is " + strconv.Itoa(len(payload)) + " bytes with the badge; APNs allows " + strconv.Itoa(w.Limit) + " (not sent)", NotSent: true}
 	}
 	switch t.APNsEnv {
 	case EnvProduction:
@@ -233,7 +233,7 @@ func (c *Client) sendOne(ctx context.Context, w *wireRequest, t vendors.Target) 
 		return resolved(c.push(ctx, c.dev, w, payload, t.Token), EnvDevelopment)
 	}
 	return vendors.Result{Verdict: vendors.Rejected, Code: "BadEnvironment",
-		Reason: fmt.Sprintf("APNs environment %q is not production, development or automatic (not sent)", t.APNsEnv)}
+		Reason: fmt.Sprintf("APNs environment %q is not production, development or automatic (not sent)", t.APNsEnv), NotSent: true}
 }
 
 // resolved stamps the environment that accepted the push.
@@ -249,7 +249,7 @@ func resolved(r vendors.Result, env string) vendors.Result {
 // characters outside the URL-safe unreserved set.
 func checkToken(tok string) (vendors.Result, bool) {
 	if tok == "" {
-		return vendors.Result{Verdict: vendors.Rejected, Code: "MissingDeviceToken", Reason: "empty device token (not sent)"}, false
+		return vendors.Result{Verdict: vendors.Rejected, Code: "MissingDeviceToken", Reason: "empty device token (not sent)", NotSent: true}, false
 	}
 	bad := len(tok) > 400
 	for i := 0; i < len(tok) && !bad; i++ {
@@ -257,7 +257,7 @@ func checkToken(tok string) (vendors.Result, bool) {
 		bad = !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch == '-' || ch == '_' || ch == '.' || ch == '~')
 	}
 	if bad {
-		return vendors.Result{Verdict: vendors.TokenInvalid, Code: "BadDeviceToken", Reason: "not an APNs device token (not sent)"}, false
+		return vendors.Result{Verdict: vendors.TokenInvalid, Code: "BadDeviceToken", Reason: "not an APNs device token (not sent)", NotSent: true}, false
 	}
 	return vendors.Result{}, true
 }

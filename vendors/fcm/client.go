@@ -208,7 +208,7 @@ func (c *Client) judge(ctx context.Context, at *attempt, name string, err error)
 		if ctx.Err() != nil {
 			return transportResult(ctx, ctx.Err(), now), answer{}
 		}
-		return vendors.Result{Verdict: vendors.Rejected, Code: "INVALID_MESSAGE", Reason: "fcm: " + err.Error()}, answer{}
+		return vendors.Result{Verdict: vendors.Rejected, Code: "INVALID_MESSAGE", Reason: "fcm: " + err.Error(), NotSent: true}, answer{}
 	}
 	return transportResult(ctx, err, now), answer{}
 }

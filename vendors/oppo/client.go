@@ -42,7 +42,7 @@ var ErrClosed = errors.New("oppo: client closed")
 
 // passthroughUnsupported answers a passthrough notification without text.
 var passthroughUnsupported = vendors.Result{Verdict: vendors.Rejected, Code: "passthrough_unsupported",
-	Reason: "OPPO has notification messages only, and this passthrough message has no title or body to show"}
+	Reason: "OPPO has notification messages only, and this passthrough message has no title or body to show", NotSent: true}
 
 // New validates cfg and returns a client with its own connection pool.
 func New(cfg Config) (*Client, error) {
@@ -138,7 +138,7 @@ func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targe
 		default:
 			t, err := notificationTail(nil, n, wire.AppendQueryEscaped[[]byte])
 			if err != nil {
-				out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error()}
+				out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error(), NotSent: true}
 			}
 			tails[i] = t
 		}
@@ -169,7 +169,7 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 	// first answer was 11, which is rare.
 	messages, err := encodeFormMessages(n, regIDs)
 	if err != nil {
-		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error()}), nil
+		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error(), NotSent: true}), nil
 	}
 	return c.postBatch(ctx, messages, regIDs)
 }

@@ -46,7 +46,7 @@ func (c *Client) post(ctx context.Context, path string, parts ...[]byte) (*answe
 	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint+path, reqBody())
 	if err != nil {
-		r := vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: fmt.Sprintf("oppo: build request: %v", err)}
+		r := vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: fmt.Sprintf("oppo: build request: %v", err), NotSent: true}
 		return nil, &r, nil
 	}
 	for _, p := range parts {

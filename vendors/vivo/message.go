@@ -62,7 +62,7 @@ func buildMessage(appID string, n *vendors.Notification) (message, *vendors.Resu
 		if n.Passthrough {
 			code, reason = "passthrough_unsupported", "vivo has no data-only messages and this one has no title or content"
 		}
-		return message{}, &vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: reason}
+		return message{}, &vendors.Result{Verdict: vendors.Rejected, Code: code, Reason: reason, NotSent: true}
 	}
 	m := message{
 		AppID:           json.Number(appID),

@@ -138,7 +138,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, authToken s
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return answer{}, &vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: err.Error()}, nil
+		return answer{}, &vendors.Result{Verdict: vendors.Rejected, Code: "bad_request", Reason: err.Error(), NotSent: true}, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if authToken != "" {

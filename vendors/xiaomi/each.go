@@ -73,7 +73,7 @@ func (c *Client) eachTargets(ns []*vendors.Notification, targets []vendors.Targe
 			prev, refused = n, c.enc.refusal(n)
 		}
 		if refused != "" {
-			out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: refused}
+			out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: refused, NotSent: true}
 			continue
 		}
 		regIDs = append(regIDs, t.Token)
