@@ -17,13 +17,8 @@ func BenchmarkFanOutChunks(b *testing.B) {
 	for _, mode := range []string{"commit", "pipelined"} {
 		b.Run("users=1000/mode="+mode, func(b *testing.B) {
 			const users = 1000
-			s, ids := benchStore(b, users)
+			s, ids, rs := benchRecipients(b, users)
 			defer s.Close()
-			populate(b, s, users, 1, 0, benchID)
-			rs, err := s.Recipients(ids, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
 			waits := make(chan func() error, 8)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -61,19 +56,15 @@ func BenchmarkFanOutChunks(b *testing.B) {
 }
 
 // BenchmarkOutboxDone measures finishing a sender's 1000-row batch of one
-// message (every row sent, all to one vendor as a sender's are): the outbox deletes and the message's tally,
-// after checking each row is still queued and its message kept.
+// message (every row sent, all to one vendor as a sender's are): the
+// outbox deletes and the message's tally, after checking each row is
+// still queued and its message kept.
 //
 //	go test -run '^$' -bench OutboxDone -benchmem ./store
 func BenchmarkOutboxDone(b *testing.B) {
 	const users = 1000
-	s, ids := benchStore(b, users)
+	s, _, rs := benchRecipients(b, users)
 	defer s.Close()
-	populate(b, s, users, 1, 0, benchID)
-	rs, err := s.Recipients(ids, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -98,3 +89,16 @@ func BenchmarkOutboxDone(b *testing.B) {
 
 // oneVendor routes every device to one sender's queue.
 func oneVendor(d Device) (Route, bool) { return Route{Vendor: "huawei", Token: d.Token}, true }
+
+// benchRecipients opens a store of users offline users with one device
+// each and plans them all: the store, their ids and their recipients.
+func benchRecipients(b *testing.B, users int) (*Store, []string, []Recipient) {
+	b.Helper()
+	s, ids := benchStore(b, users)
+	populate(b, s, users, 1, 0, benchID)
+	rs, err := s.Recipients(ids, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, ids, rs
+}
