@@ -25,7 +25,7 @@ type SenderStats struct {
 	Expired     atomic.Int64 // notifications dropped because their message expired or vanished
 	Queued      atomic.Int64 // notifications waiting in the sender
 	Spilled     atomic.Int64 // notifications waiting in the outbox for room in the sender's memory (limits.max_queued)
-	InFlight    atomic.Int64 // notifications in requests to the vendor
+	InFlight    atomic.Int64 // notifications sent to the vendor whose verdict is not yet recorded (Sent, Failed, … lag it never)
 	QuotaLeft   atomic.Int64 // daily quota left; -1 = unlimited
 	Paused      atomic.Int64 // 1 while paused after broken credentials or a misconfigured endpoint
 
@@ -304,8 +304,7 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 		var early atomic.Int64
 		if d.progress != nil {
 			ended = func() {
-				early.Add(1)
-				d.stats.InFlight.Add(-1)
+				early.Add(1) // the slot is free; the stats count it in flight until its verdict is recorded
 				if d.freed.Add(1) >= d.wakeFreed.Load() && d.woken.CompareAndSwap(false, true) {
 					d.root.Send(self, &slotsFreed{})
 				}
@@ -314,7 +313,6 @@ func (d *senderDeps) start(ctx actor.Context, kind vendors.Kind, cfg SenderConfi
 		done := d.run(kind, cfg, b, ended)
 		e := int(early.Load())
 		done.requests = requests - e
-		done.sent -= e
 		d.root.Send(self, done)
 	})
 }
