@@ -52,6 +52,14 @@ type Notification struct {
 	NotifyLevel int           // OPPO notify_level (1, 2, 16); 0 = vendor default
 	ThreadID    string        // APNs thread-id
 	Mutable     bool          // APNs mutable-content
+	// ReceiptRef, when set, asks the vendor for an arrival receipt: the
+	// vendor echoes it in the receipt it posts when the notification
+	// reaches a device (Huawei bi_tag, Xiaomi and vivo
+	// extra.callback.param, OPPO call_back_parameter), and herald maps it
+	// back to the message. At most MaxReceiptRef bytes of URL-safe
+	// base64. Vendors without arrival receipts (APNs, FCM) ignore it; so
+	// does a client configured without a receipt URL.
+	ReceiptRef string
 }
 
 // Target is one device token to send to.
