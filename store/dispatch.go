@@ -167,6 +167,12 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 		if err := b.Set(MessageKey(c.Message.MessageID), EncodeMessage(*c.Message), nil); err != nil {
 			return res, err
 		}
+		if s.receipts && c.Message.HasPush {
+			ref := refOf(s.receiptKey, c.Message.MessageID)
+			if err := b.Set(receiptRefKey(ref), []byte(c.Message.MessageID), nil); err != nil {
+				return res, err
+			}
+		}
 	}
 	// The recipients' writes go in by key space (inbox i/, outbox o/, user
 	// meta u/), each in the recipients' order, rather than interleaved per
@@ -815,9 +821,14 @@ func (s *Store) ExpireMessages(cutoffMs int64) (int64, error) {
 		if err := b.Delete(it.Key(), nil); err != nil {
 			return n, err
 		}
-		lower, upper := verdictRange(m.MessageID, "")
+		lower, upper := verdictRange(m.MessageID, "") // verdicts, tallies and arrival marks
 		if err := b.DeleteRange(lower, upper, nil); err != nil {
 			return n, err
+		}
+		if s.receiptKey != nil && m.HasPush {
+			if err := b.Delete(receiptRefKey(refOf(s.receiptKey, m.MessageID)), nil); err != nil {
+				return n, err
+			}
 		}
 		n++
 	}

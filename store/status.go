@@ -100,12 +100,6 @@ func appendTally(b []byte, t tally) []byte {
 	return e.b
 }
 
-// isTally reports whether a key of message id's verdicts is a tally.
-func isTally(id string, key []byte) bool {
-	_, rest, _ := bytes.Cut(key[len(tagVerdict)+len(id)+1:], []byte{separator})
-	return len(rest) > 0 && rest[0] == tallyMark
-}
-
 // decodeTally reads a tally's counts.
 func decodeTally(v []byte) (sent, expired int64, err error) {
 	dec := newDecoder(v)
@@ -149,6 +143,7 @@ type VendorStatus struct {
 	InvalidTokens int64
 	Dead          int64 // rows among the dead letters
 	Expired       int64
+	Delivered     int64            // devices whose arrival the vendor's receipt reported (RecordArrivals)
 	FailedByCode  map[string]int64 // dead letters and invalid tokens by the vendor's code
 }
 
@@ -215,11 +210,15 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 		}
 		lower, upper := verdictRange(id, v)
 		err := eachKV(snap, lower, upper, func(key, val []byte) error {
-			if isTally(id, key) {
+			switch verdictMark(id, key) {
+			case tallyMark:
 				sent, expired, err := decodeTally(val)
 				vs.Sent += sent
 				vs.Expired += expired
 				return err
+			case arrivalMark:
+				vs.Delivered++
+				return nil
 			}
 			d, err := decodeVerdict(val)
 			if err != nil {
@@ -317,8 +316,9 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 			deadLower = append(append(slices.Clone(deadLower), afterRest...), separator)
 			vLower = append(append(slices.Clone(vLower), afterRest...), separator)
 		} else {
-			// The tallies sort first in the vendor's verdicts: start past them.
-			vLower = append(vLower, tallyMark+1)
+			// The tallies and arrival marks sort first in the vendor's
+			// verdicts: start past them.
+			vLower = append(vLower, arrivalMark+1)
 		}
 		n := 0
 		err := eachKV(snap, deadLower, deadUpper, func(key, val []byte) error {
@@ -345,7 +345,7 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 			if n > limit {
 				return errStop
 			}
-			if isTally(id, key) {
+			if verdictMark(id, key) != 0 {
 				return nil
 			}
 			d, err := decodeVerdict(val)

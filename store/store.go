@@ -55,6 +55,10 @@ type Options struct {
 	// (tests); Now replaces the wall clock that paces its measurements.
 	FreeSpace func() (uint64, error)
 	Now       func() time.Time
+	// Receipts gives messages a receipt reference (ReceiptRef) and its
+	// R/ entry, so the vendors' arrival receipts can be mapped back
+	// (RecordArrivals); off, messages carry none and no entry is written.
+	Receipts bool
 
 	sharedMemtab bool // benchmarks: memtables reserved out of CacheSize (Pebble's default)
 }
@@ -84,6 +88,13 @@ type Store struct {
 	// the time the store opened and a count of tallies since.
 	tallyEpoch int64
 	tallySeq   atomic.Uint64
+
+	// receipts is Options.Receipts; receiptKey keys the receipt
+	// references (nil when receipts were never on here); arrivalMu makes
+	// RecordArrivals' check-then-mark one step.
+	receipts   bool
+	receiptKey []byte
+	arrivalMu  sync.Mutex
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -136,7 +147,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite, tallyEpoch: time.Now().UnixNano()}
+	key, err := loadReceiptKey(db, opts.Receipts)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite, tallyEpoch: time.Now().UnixNano(),
+		receipts: opts.Receipts, receiptKey: key}
 	s.space = newSpaceGuard(dir, opts, s.log)
 	if s.observe == nil {
 		s.observe = func(string, time.Duration) {}
