@@ -41,6 +41,15 @@ type SenderStats struct {
 	// /v1/push/test, sent to the vendor directly: CountTest) by verdict.
 	TestSent, TestFailed, TestInvalid atomic.Int64
 
+	// MessagesSent counts the Sent notifications that were a message's
+	// (not a call's): those that ask for an arrival receipt when receipts
+	// are on. Arrived, ArrivalDuplicates and ArrivalUnmatched count the
+	// vendor's arrival receipts (CountArrivals): devices counted as
+	// delivered, repeats of a device counted before, entries naming no
+	// kept message.
+	MessagesSent                                 atomic.Int64
+	Arrived, ArrivalDuplicates, ArrivalUnmatched atomic.Int64
+
 	codes failureCodes // Failed by the vendor's code
 }
 
@@ -50,6 +59,7 @@ type SenderSnapshot struct {
 	Breaker                                                                                                  BreakerState
 	BreakerOpened                                                                                            int64
 	TestSent, TestFailed, TestInvalid                                                                        int64
+	MessagesSent, Arrived, ArrivalDuplicates, ArrivalUnmatched                                               int64
 	FailedByCode                                                                                             map[string]int64 // Failed by the vendor's code (at most 64 codes, then "other")
 }
 
@@ -60,7 +70,9 @@ func (s *SenderStats) Snapshot() SenderSnapshot {
 		Queued: s.Queued.Load(), Spilled: s.Spilled.Load(), InFlight: s.InFlight.Load(), QuotaLeft: s.QuotaLeft.Load(), Paused: s.Paused.Load(),
 		Breaker: BreakerState(s.Breaker.Load()), BreakerOpened: s.BreakerOpened.Load(),
 		TestSent: s.TestSent.Load(), TestFailed: s.TestFailed.Load(), TestInvalid: s.TestInvalid.Load(),
-		FailedByCode: s.codes.snapshot()}
+		MessagesSent: s.MessagesSent.Load(), Arrived: s.Arrived.Load(), ArrivalDuplicates: s.ArrivalDuplicates.Load(),
+		ArrivalUnmatched: s.ArrivalUnmatched.Load(),
+		FailedByCode:     s.codes.snapshot()}
 }
 
 // CountTest counts a test push's verdict r.
@@ -229,6 +241,16 @@ func (s *Senders) SetConfig(kind vendors.Kind, cfg SenderConfig) {
 func (s *Senders) CountTest(kind vendors.Kind, r vendors.Result) {
 	if st := s.stats[kind]; st != nil {
 		st.CountTest(r)
+	}
+}
+
+// CountArrivals counts an arrival receipt's entries under kind's sender:
+// new devices delivered, repeats, and entries naming no kept message.
+func (s *Senders) CountArrivals(kind vendors.Kind, delivered, duplicate, unmatched int) {
+	if st := s.stats[kind]; st != nil {
+		st.Arrived.Add(int64(delivered))
+		st.ArrivalDuplicates.Add(int64(duplicate))
+		st.ArrivalUnmatched.Add(int64(unmatched))
 	}
 }
 
@@ -471,6 +493,9 @@ func (d *senderDeps) classify(cfg SenderConfig, q store.Queued, r vendors.Result
 		o.answered++
 		o.done = append(o.done, store.Done{Key: q.Key, Outcome: store.OutcomeSent})
 		d.stats.Sent.Add(1)
+		if q.Key.Kind == store.RowMessage {
+			d.stats.MessagesSent.Add(1)
+		}
 	case vendors.TokenInvalid:
 		o.answered++
 		if !r.NotSent {

@@ -42,6 +42,7 @@ type Config struct {
 	Messages  Messages            `yaml:"messages"`
 	Inbox     Inbox               `yaml:"inbox"`
 	Calls     Calls               `yaml:"calls"`
+	Receipts  Receipts            `yaml:"receipts"`
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
 }
@@ -150,6 +151,22 @@ type Calls struct {
 }
 
 // Vendors holds one section per push vendor.
+// Receipts is the vendors' arrival receipts (a restart applies a change).
+// Not yet served: Validate refuses enabled until it is (receiptsBuilt).
+type Receipts struct {
+	Enabled   bool           `yaml:"enabled"`    // ask huawei, xiaomi, oppo and vivo for arrival receipts, counted as delivered; default false
+	PublicURL string         `yaml:"public_url"` // herald's base URL as the vendors reach it: they post to <public_url>/v1/receipts/<vendor>; required when enabled outside simulator mode; default "" (simulator mode: herald's own listen address)
+	Huawei    HuaweiReceipts `yaml:"huawei"`
+}
+
+// HuaweiReceipts is Huawei's receipt configuration as set in AppGallery
+// Connect (the receipt URL is set there too: <public_url>/v1/receipts/huawei).
+type HuaweiReceipts struct {
+	CallbackUser   string `yaml:"callback_user"`    // the receipt's callback user name; default ""
+	CallbackKeyEnv string `yaml:"callback_key_env"` // environment variable holding its callback key; with callback_user, a Huawei receipt without a valid X-HUAWEI-CALLBACK-ID is refused; default ""
+	ReceiptID      string `yaml:"receipt_id"`       // which of the app's receipt configurations to use (android.receipt_id); default "" = the app's default
+}
+
 type Vendors struct {
 	APNs   Vendor `yaml:"apns"`
 	FCM    Vendor `yaml:"fcm"`

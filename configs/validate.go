@@ -159,6 +159,14 @@ func (c *Config) Validate() error {
 		ck.add("calls.default_timeout", "must be between 1s and 10m (got %s)", c.Calls.DefaultTimeout)
 	}
 
+	validateReceipts(&ck, c.Receipts)
+	if c.Receipts.Enabled && c.Receipts.PublicURL == "" && !c.SimulatorMode() {
+		ck.add("receipts.public_url", "is required when receipts.enabled is true: it is where the vendors post their receipts")
+	}
+	if c.Receipts.Enabled && !receiptsBuilt {
+		ck.add("receipts.enabled", "arrival receipts are not available in this build yet (the vendors' receipt fields and herald's receipt endpoint are still being built)")
+	}
+
 	byName := c.Vendors.ByName()
 	for _, name := range VendorNames() {
 		validateVendor(&ck, "vendors."+name, name, byName[name])
@@ -331,4 +339,40 @@ func validateTLS(ck *checker, t TLS) {
 	if t.AllowPlaintext && t.Enabled() {
 		ck.add("tls.allow_plaintext", "contradicts tls.cert_file: with a certificate the API speaks TLS only")
 	}
+}
+
+// receiptsBuilt turns on receipts.enabled once the vendor clients ask
+// for receipts and serve takes them; until then the section is validated
+// but enabling it is refused, so no one believes receipts are counted.
+const receiptsBuilt = false
+
+// receiptPath is where a vendor posts its receipts, under public_url.
+const receiptPath = "/v1/receipts/"
+
+// maxReceiptURL is the longest receipt URL every vendor takes (vivo's
+// extra.callback: 128 characters).
+const maxReceiptURL = 128
+
+func validateReceipts(ck *checker, r Receipts) {
+	if r.PublicURL != "" {
+		u, err := url.Parse(r.PublicURL)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			ck.add("receipts.public_url", "must be an http or https URL with a host (got %q)", r.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			ck.add("receipts.public_url", "must have no query, fragment or user info (got %q)", r.PublicURL)
+		case len(ReceiptURL(r.PublicURL, "xiaomi")) > maxReceiptURL:
+			ck.add("receipts.public_url", "is too long: %s must fit vivo's %d-character callback", ReceiptURL(r.PublicURL, "xiaomi"), maxReceiptURL)
+		}
+	}
+	h := r.Huawei
+	if (h.CallbackUser == "") != (h.CallbackKeyEnv == "") {
+		ck.add("receipts.huawei", "callback_user and callback_key_env go together (got only one)")
+	}
+}
+
+// ReceiptURL is where vendor posts its arrival receipts for a herald
+// reached at publicURL.
+func ReceiptURL(publicURL, vendor string) string {
+	return strings.TrimSuffix(publicURL, "/") + receiptPath + vendor
 }

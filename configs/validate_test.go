@@ -178,6 +178,12 @@ func TestValidateBounds(t *testing.T) {
 		{"gc -2", func(c *Config) { c.Runtime.GCPercent = -2 }, "runtime.gc_percent"},
 		{"tiny memory limit", func(c *Config) { c.Runtime.MemoryLimit = 10 * MiB }, "runtime.memory_limit"},
 		{"slash in resource id", func(c *Config) { c.Resources["a/b"] = Resource{} }, "resources.a/b"},
+		{"receipts not built yet", func(c *Config) { c.Receipts.Enabled = true }, "receipts.enabled"},
+		{"receipt url", func(c *Config) { c.Receipts.PublicURL = "https://push.example.com/herald/" }, ""},
+		{"receipt url not http", func(c *Config) { c.Receipts.PublicURL = "ftp://push.example.com" }, "receipts.public_url"},
+		{"receipt url with a query", func(c *Config) { c.Receipts.PublicURL = "https://push.example.com/?a=b" }, "receipts.public_url"},
+		{"receipt url too long for vivo", func(c *Config) { c.Receipts.PublicURL = "https://push.example.com/" + strings.Repeat("a", 100) }, "receipts.public_url"},
+		{"huawei callback user without key", func(c *Config) { c.Receipts.Huawei.CallbackUser = "herald" }, "receipts.huawei"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,6 +93,7 @@ func (c *Composer) Notification(vendor vendors.Kind, row store.RowID, voip bool,
 		ttl = left
 	}
 	n := MessageNotification(m, c.Resources(), vendor, voip, ttl)
+	n.ReceiptRef = c.store.ReceiptRef(messageID) // "" unless receipts are on
 	return &n, nil
 }
 
