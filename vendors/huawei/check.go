@@ -36,7 +36,7 @@ var _ vendors.Checker = (*Client)(nil)
 // badge here), so one answer holds for all. Check does not look at tokens
 // or credentials and does no I/O.
 func (c *Client) Check(n *vendors.Notification) error {
-	req, err := buildMessage(n, []string{})
+	req, err := buildMessage(n, []string{}, c.receiptID)
 	if err != nil {
 		return err
 	}

@@ -29,10 +29,12 @@ type Client struct {
 	hc      *http.Client
 	tr      *tlsroots.Transport
 	sendURL string
-	timeout time.Duration
-	now     func() time.Time
-	tokens  *tokencache.Cache[string]
-	closed  atomic.Bool
+	// receiptID is android.receipt_id for pushes asking a receipt.
+	receiptID string
+	timeout   time.Duration
+	now       func() time.Time
+	tokens    *tokencache.Cache[string]
+	closed    atomic.Bool
 }
 
 var (
@@ -53,12 +55,13 @@ func New(cfg Config) (*Client, error) {
 	// tokenResult make a 3xx redirect_refused (Misconfigured).
 	hc, tr := httpclient.New(httpclient.Options{TLS: cfg.TLS, Timeout: cfg.Timeout, MaxIdleConnsPerHost: 64})
 	return &Client{
-		hc:      hc,
-		tr:      tr,
-		sendURL: cfg.PushURL + "/v1/" + url.PathEscape(cfg.AppID) + "/messages:send",
-		timeout: cfg.Timeout,
-		now:     cfg.Now,
-		tokens:  newTokens(hc, cfg),
+		hc:        hc,
+		tr:        tr,
+		sendURL:   cfg.PushURL + "/v1/" + url.PathEscape(cfg.AppID) + "/messages:send",
+		receiptID: cfg.ReceiptID,
+		timeout:   cfg.Timeout,
+		now:       cfg.Now,
+		tokens:    newTokens(hc, cfg),
 	}, nil
 }
 
@@ -101,7 +104,7 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	for i, t := range targets {
 		tokens[i] = t.Token
 	}
-	body, err := encodeSend(n, tokens)
+	body, err := encodeSend(n, tokens, c.receiptID)
 	if err != nil {
 		return nil, err
 	}

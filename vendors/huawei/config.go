@@ -29,6 +29,12 @@ type Config struct {
 	AuthURL string // token endpoint; "" = DefaultAuthURL
 	PushURL string // push API base; "" = DefaultPushURL
 
+	// ReceiptID is the receipt configuration (android.receipt_id, set up
+	// in AppGallery Connect) named in pushes that ask for an arrival
+	// receipt (Notification.ReceiptRef, sent as android.bi_tag); "" =
+	// the app's default receipt configuration.
+	ReceiptID string
+
 	TLS     *tls.Config      // nil = system roots
 	Timeout time.Duration    // per HTTP request; 0 = 10s
 	Now     func() time.Time // nil = time.Now

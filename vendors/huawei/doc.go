@@ -127,6 +127,32 @@
 // it trusts the body's result code first and the status second, so
 // 80300007 is TokenInvalid on 200, 400 or 404 alike.
 //
+// # Arrival receipts
+//
+// A notification with a ReceiptRef asks for a receipt: android.bi_tag
+// carries the reference and android.receipt_id the app's receipt
+// configuration id (Config.ReceiptID; "" = the app's default receipt
+// configuration). The receipt URL itself, and an optional callback user
+// name and key, are set in AppGallery Connect, not in the push. Huawei
+// then posts (receipt API V1, developer.huawei.com/consumer/en/doc/
+// HMS-References/push-receiptapi and doccenter-references/api/
+// push-api-msg-receipt):
+//
+//	POST <receipt URL>  application/json
+//	X-HUAWEI-CALLBACK-ID: timestamp=<ms>; nonce=<n>; value=<sig>   (when a user and key are set)
+//	{"statuses":[{"biTag","appid","token","status","timestamp","requestId"}]}
+//
+// merging results, at most 100 statuses a request. status 0 is delivered
+// to the device; the others (app not installed, token invalid, device
+// offline past the TTL, …) are not, and are kept as the receipt's Status.
+// ParseReceipts decodes it; VerifyCallbackID checks the header, value =
+// Base64(HMAC-SHA256(key, timestamp+nonce+user)), in constant time and
+// within a skew window. Unconfirmed: whether a status arrives as a number
+// or a string (both are taken), and Huawei's retry schedule for a receiver
+// that does not answer 200. The simulator posts status 0 for every
+// accepted token of a push with a bi_tag to SimReceipt.URL, signed when
+// SimReceipt has a user and key.
+//
 // # Simulator
 //
 // Simulator serves, relative to its base URL:

@@ -60,7 +60,7 @@ func TestSendBodyMatchesHuaweiExamples(t *testing.T) {
 	doc := huaweiShape(t, huaweiDoc(t))
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			body, err := encodeSend(&tc.n, tc.tokens)
+			body, err := encodeSend(&tc.n, tc.tokens, "")
 			if err != nil {
 				t.Fatal(err)
 			}

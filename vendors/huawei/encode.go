@@ -41,6 +41,8 @@ type wireAndroid struct {
 	Urgency      string                   `json:"urgency,omitempty"`
 	Category     string                   `json:"category,omitempty"`
 	TTL          string                   `json:"ttl,omitempty"`
+	BiTag        string                   `json:"bi_tag,omitempty"`
+	ReceiptID    string                   `json:"receipt_id,omitempty"`
 	Notification *wireAndroidNotification `json:"notification,omitempty"`
 }
 
@@ -72,13 +74,19 @@ func customData(n *vendors.Notification) map[string]string {
 	return data
 }
 
-// buildMessage maps n onto Huawei's message for tokens.
-func buildMessage(n *vendors.Notification, tokens []string) (sendRequest, error) {
+// buildMessage maps n onto Huawei's message for tokens. A ReceiptRef
+// becomes android.bi_tag (echoed in the arrival receipt), with receiptID
+// as android.receipt_id when set (the receipt configuration to use; ""
+// = the app's default one).
+func buildMessage(n *vendors.Notification, tokens []string, receiptID string) (sendRequest, error) {
 	data, err := marshal(customData(n))
 	if err != nil {
 		return sendRequest{}, fmt.Errorf("huawei: encode data: %w", err)
 	}
 	android := &wireAndroid{TTL: ttlString(n.TTL)}
+	if n.ReceiptRef != "" {
+		android.BiTag, android.ReceiptID = n.ReceiptRef, receiptID
+	}
 	if k, ok := collapseKey(n.CollapseID); ok {
 		android.CollapseKey = &k
 	}
@@ -130,9 +138,10 @@ func category(n *vendors.Notification) string {
 	return strings.ToUpper(strings.TrimSpace(n.Category))
 }
 
-// encodeSend returns the exact JSON body the client sends for n to tokens.
-func encodeSend(n *vendors.Notification, tokens []string) ([]byte, error) {
-	req, err := buildMessage(n, tokens)
+// encodeSend returns the exact JSON body the client sends for n to tokens
+// (receiptID as in buildMessage).
+func encodeSend(n *vendors.Notification, tokens []string, receiptID string) ([]byte, error) {
+	req, err := buildMessage(n, tokens, receiptID)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.Run(fmt.Sprintf("tokens=%d", size), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := encodeSend(n, tokens); err != nil {
+				if _, err := encodeSend(n, tokens, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

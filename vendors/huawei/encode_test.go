@@ -50,7 +50,7 @@ func goldenCases() []struct {
 func TestEncodeGolden(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := encodeSend(&tc.n, tc.tokens)
+			got, err := encodeSend(&tc.n, tc.tokens, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestEncodeGolden(t *testing.T) {
 				t.Errorf("wire payload differs from %s:\n got: %s\nwant: %s", path, pretty.Bytes(), want)
 			}
 			// Deterministic: the same input encodes to the same bytes.
-			again, _ := encodeSend(&tc.n, tc.tokens)
+			again, _ := encodeSend(&tc.n, tc.tokens, "")
 			if !bytes.Equal(got, again) {
 				t.Error("encoding is not deterministic")
 			}
@@ -85,7 +85,7 @@ func TestEncodeGolden(t *testing.T) {
 // through message.data, which must be a JSON object string.
 func TestEncodeCustomData(t *testing.T) {
 	n := vendors.Notification{MessageID: "id-1", Title: "t", Body: "b", Data: map[string]string{"message_id": "stale", "a": "1"}}
-	b, err := encodeSend(&n, []string{"x"})
+	b, err := encodeSend(&n, []string{"x"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type simAndroid struct {
 	Urgency      string   `json:"urgency"`
 	Category     string   `json:"category"`
 	TTL          string   `json:"ttl"`
+	BiTag        string   `json:"bi_tag"`
+	ReceiptID    string   `json:"receipt_id"`
 	Data         *string  `json:"data"`
 	Notification *simNote `json:"notification"`
 }
@@ -136,6 +138,7 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request) {
 		s.rec.Accepted(vendorName, rc.MessageID, t)
 	}
 	s.record(rc)
+	s.postReceipts(req.Message, ok)
 	if len(illegal) == 0 {
 		writeJSON(w, http.StatusOK, simAnswer{Code: codeSuccess, Msg: "Success", RequestID: s.requestID()})
 		return

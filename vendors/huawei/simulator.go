@@ -31,6 +31,18 @@ type SimOptions struct {
 	AuthTokenTTL time.Duration    // access-token lifetime; 0 = 1h
 	AppID        string           // accepted client_id; "" = SimAppID
 	AppSecret    string           // accepted client_secret; "" = SimAppSecret
+	// Arrivals posts the arrival receipts of accepted pushes that carry
+	// android.bi_tag to Receipt.URL; nil posts none.
+	Arrivals *simkit.Arrivals
+	Receipt  SimReceipt
+}
+
+// SimReceipt is the receipt configuration of the simulated app (on
+// Huawei's side it is set in AppGallery Connect, not in the push): the
+// URL receipts go to and, when both are set, the callback user name and
+// key the X-HUAWEI-CALLBACK-ID header is signed with.
+type SimReceipt struct {
+	URL, User, Key string
 }
 
 // Received is one accepted send as the simulator saw it.
@@ -55,11 +67,13 @@ type Simulator struct {
 	appSecret string
 	mux       *http.ServeMux
 	seq       atomic.Uint64
+	arrivals  *simkit.Arrivals
 
-	mu     sync.Mutex
-	tokens map[string]time.Time // access token → expiry
-	log    []Received           // ring buffer of accepted sends
-	next   int                  // ring position once full
+	mu      sync.Mutex
+	receipt SimReceipt
+	tokens  map[string]time.Time // access token → expiry
+	log     []Received           // ring buffer of accepted sends
+	next    int                  // ring position once full
 }
 
 // NewSimulator returns a Simulator counting into rec (nil = a private one).
@@ -87,6 +101,8 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		appID:     opts.AppID,
 		appSecret: opts.AppSecret,
 		tokens:    map[string]time.Time{},
+		arrivals:  opts.Arrivals,
+		receipt:   opts.Receipt,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/v3/token", s.serveToken)
@@ -94,6 +110,14 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 	mux.HandleFunc("POST /v1/{appId}/messages:send", s.serveSend)
 	s.mux = mux
 	return s
+}
+
+// SetReceipt changes the app's receipt configuration for pushes accepted
+// from now on.
+func (s *Simulator) SetReceipt(r SimReceipt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.receipt = r
 }
 
 // ServeHTTP serves the token and push endpoints.

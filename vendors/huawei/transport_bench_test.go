@@ -27,7 +27,7 @@ func BenchmarkTransport(b *testing.B) {
 	for i := range tokens {
 		tokens[i] = fmt.Sprintf("tok-%04d-%s", i, strings.Repeat("x", 120))
 	}
-	body, err := encodeSend(note("m1"), tokens)
+	body, err := encodeSend(note("m1"), tokens, "")
 	if err != nil {
 		b.Fatal(err)
 	}
