@@ -55,7 +55,7 @@ func New(cfg Config) (*Client, error) {
 		url:     cfg.Endpoint + SendPath,
 		each:    cfg.Endpoint + MultiPath,
 		auth:    "key=" + cfg.AppSecret,
-		enc:     encoder{pkg: cfg.PackageName, channel: cfg.ChannelID},
+		enc:     encoder{pkg: cfg.PackageName, channel: cfg.ChannelID, callback: cfg.ReceiptURL},
 		secret:  cfg.AppSecret,
 		timeout: cfg.Timeout,
 	}

@@ -56,6 +56,10 @@ type Config struct {
 	ChannelID string
 	// Endpoint is the API base URL; "" = EndpointChina.
 	Endpoint string
+	// ReceiptURL, when set, is where MiPush posts the arrival receipts of
+	// notifications that carry a ReceiptRef (extra.callback); "" = no
+	// receipts are asked for.
+	ReceiptURL string
 	// TLS is the client TLS configuration; nil = system roots.
 	TLS *tls.Config
 	// Timeout bounds each HTTP request; 0 = DefaultTimeout.
@@ -101,6 +105,12 @@ func (c Config) validate() error {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("xiaomi: config: Endpoint %q is not an http(s) URL", c.Endpoint))
+		}
+	}
+	if c.ReceiptURL != "" {
+		u, err := url.Parse(c.ReceiptURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("xiaomi: config: ReceiptURL %q is not an http(s) URL", c.ReceiptURL))
 		}
 	}
 	if c.Timeout < 0 {

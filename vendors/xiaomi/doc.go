@@ -113,4 +113,22 @@
 //     encoding/json would take it (fastjson.Validate) and no object with
 //     a key twice. Its Received log keeps a multi request's targets and
 //     message ids, not its form (SimOptions.KeepMultiForm).
+//
+// Arrival receipts ("消息回执"): with Config.ReceiptURL set, a notification
+// with a ReceiptRef carries extra.callback (the URL), extra.callback.param
+// (the reference; MiPush allows 64 bytes) and extra.callback.type 1
+// (delivered; 2 is clicked, 3 both, larger bits other events), on both
+// endpoints. MiPush then posts application/x-www-form-urlencoded with one
+// field, data: a JSON object keyed by MiPush message id,
+// {"<msgId>":{"param","type","targets":"<regid>,<regid>","jobkey",
+// "barStatus","timestamp"}} (the Java server SDK's "消息回执" section, and
+// integrators' receivers reading the data field). ParseReceipts turns it
+// into one vendors.Receipt per target, type 1 delivered. MiPush signs
+// nothing: the receiver must rely on the unguessable reference (and its
+// own URL). Unconfirmed [U]: how many targets one receipt carries, whether
+// type arrives as a number or a string (both are taken), and MiPush's
+// retries. The simulator posts type 1 for every accepted target of a
+// message with extra.callback whose callback.type includes 1 (or is
+// absent), grouped by URL and parameter, at most MaxReceiptTargets a
+// request.
 package xiaomi

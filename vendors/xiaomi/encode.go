@@ -27,8 +27,9 @@ const messageIDKey = "message_id"
 
 // encoder holds what the wire encoding needs besides the notification.
 type encoder struct {
-	pkg     string // restricted_package_name
-	channel string // extra.channel_id when the notification has none
+	pkg      string // restricted_package_name
+	channel  string // extra.channel_id when the notification has none
+	callback string // extra.callback for a notification with a ReceiptRef; "" = no receipts
 }
 
 // appendForm appends the application/x-www-form-urlencoded body of a
@@ -55,6 +56,9 @@ type encoder struct {
 //	Sound             extra.sound_uri: a URI as is, else a raw resource
 //	                  android.resource://<pkg>/raw/<name without extension>
 //	(notifications)   extra.notify_foreground 1: show even in foreground
+//	ReceiptRef        extra.callback (encoder.callback), extra.callback.param
+//	                  (the reference), extra.callback.type 1 (delivered);
+//	                  only when both are set
 func (e encoder) appendForm(dst []byte, n *vendors.Notification, regIDs []string) []byte {
 	w := fieldWriter{buf: dst}
 	w.key("registration_id")
@@ -149,6 +153,11 @@ func (e encoder) writeFields(w *fieldWriter, n *vendors.Notification) {
 	}
 	if ch := cmp.Or(n.Channel, e.channel); ch != "" {
 		w.extra("channel_id", ch)
+	}
+	if n.ReceiptRef != "" && e.callback != "" {
+		w.extra("callback", e.callback)
+		w.extra("callback.param", n.ReceiptRef)
+		w.extra("callback.type", callbackDelivered)
 	}
 	if !n.Passthrough {
 		w.extra("notify_foreground", "1")

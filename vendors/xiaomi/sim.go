@@ -55,6 +55,9 @@ type SimOptions struct {
 	// messages field runs to megabytes, unless KeepMultiForm. Long load
 	// runs may want fewer.
 	LogSize int
+	// Arrivals posts the arrival receipts of accepted messages that carry
+	// extra.callback (to that URL); nil posts none.
+	Arrivals *simkit.Arrivals
 	// KeepMultiForm keeps each MultiPath request's form in its Received
 	// entry, for a test that compares the messages as sent; false = the
 	// entry's Form is nil.
@@ -97,6 +100,8 @@ type Simulator struct {
 	pkg       string
 	channels  map[string]bool
 	keepMulti bool
+	arrivals  *simkit.Arrivals
+	now       func() time.Time
 	seq       atomic.Uint64
 	decoders  sync.Pool // of *simDecoder, for MultiPath
 
@@ -115,6 +120,11 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		pkg:       cmp.Or(opts.PackageName, SimPackageName),
 		size:      opts.LogSize,
 		keepMulti: opts.KeepMultiForm,
+		arrivals:  opts.Arrivals,
+		now:       opts.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.size == 0 {
 		s.size = DefaultSimLogSize
@@ -204,12 +214,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, len(regIDs), e)
 		return
 	}
-	s.deliver(w, req.RegIDs, func(int) string { return req.MessageID })
+	good, msgID := s.deliver(w, req.RegIDs, func(int) string { return req.MessageID })
+	s.postReceipts(msgID, req.RegIDs, good, func(int) *simParams { return &params })
 }
 
 // deliver answers a valid request to regIDs, target i getting the message
-// messageID(i): scripted tokens, quota, acceptance.
-func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID func(i int) string) {
+// messageID(i): scripted tokens, quota, acceptance. It returns the indexes
+// of the accepted targets and the MiPush message id it answered (none when
+// it refused the request).
+func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID func(i int) string) (accepted []int, msgID string) {
 	good := make([]int, 0, len(regIDs))
 	var bad []string
 	for i, id := range regIDs {
@@ -218,7 +231,7 @@ func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID fu
 			// MiPush has no per-target transient status: a busy backend
 			// fails the whole request.
 			s.fail(w, len(regIDs), simErr(CodeSystemBusy, "System busy, please retry later", "系统繁忙"))
-			return
+			return nil, ""
 		case simkit.Unregistered:
 			bad = append(bad, id)
 		default:
@@ -227,11 +240,11 @@ func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID fu
 	}
 	if len(good) == 0 {
 		s.fail(w, len(regIDs), simErr(CodeSendFailed, "No valid targets!", "发送消息失败"))
-		return
+		return nil, ""
 	}
 	if !s.gate.TakeQuota(len(good)) {
 		s.fail(w, len(regIDs), simErr(CodeDailyQuota, "Too many messages sent today", "当日推送总量超出限制"))
-		return
+		return nil, ""
 	}
 	for _, i := range good {
 		s.rec.Accepted(vendorName, messageID(i), regIDs[i])
@@ -240,14 +253,16 @@ func (s *Simulator) deliver(w http.ResponseWriter, regIDs []string, messageID fu
 		s.rec.Rejected(vendorName, len(bad))
 	}
 	seq := s.seq.Add(1)
+	msgID = fmt.Sprintf("ssm%018d", seq)
 	writeJSON(w, simOK{
 		Result:      "ok",
 		TraceID:     fmt.Sprintf("Xsm%018d", seq),
 		Code:        CodeOK,
 		Description: "成功",
 		Info:        fmt.Sprintf("Received push messages for %d REGID", len(regIDs)),
-		Data:        simOKData{ID: fmt.Sprintf("ssm%018d", seq), BadRegIDs: strings.Join(bad, ",")},
+		Data:        simOKData{ID: msgID, BadRegIDs: strings.Join(bad, ",")},
 	})
+	return good, msgID
 }
 
 // simOK is the success answer.

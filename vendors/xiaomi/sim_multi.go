@@ -66,7 +66,8 @@ func (s *Simulator) serveMulti(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.deliver(w, req.RegIDs, func(i int) string { return req.Messages[i].MessageID })
+	good, msgID := s.deliver(w, req.RegIDs, func(i int) string { return req.Messages[i].MessageID })
+	s.postReceipts(msgID, req.RegIDs, good, func(i int) *simParams { return &targets[i].p })
 }
 
 // simTarget is one entry of a MultiPath request, decoded.

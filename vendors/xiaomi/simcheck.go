@@ -40,9 +40,11 @@ type simParams struct {
 	passThrough, notifyType, notifyID, timeToLive, timeToSend simNum
 
 	channelID, messageID string // extra.channel_id, extra.message_id
-	customExtras         int    // extra.* keys but channel_id and MiPush's predefined ones
-	longExtra            string // the first custom extra whose key or value is over maxExtraLen
-	illegal              string // a value of a type the field cannot take, named (10017)
+
+	callback, callbackParam, callbackType string // extra.callback, .callback.param, .callback.type
+	customExtras                          int    // extra.* keys but channel_id and MiPush's predefined ones
+	longExtra                             string // the first custom extra whose key or value is over maxExtraLen
+	illegal                               string // a value of a type the field cannot take, named (10017)
 }
 
 // simNum is an optional integer parameter.
@@ -76,6 +78,12 @@ func (p *simParams) addExtra(name, value string) {
 		return
 	case messageIDKey:
 		p.messageID = value
+	case "callback":
+		p.callback = value
+	case "callback.param":
+		p.callbackParam = value
+	case "callback.type":
+		p.callbackType = value
 	}
 	if reservedExtra(name) {
 		return
