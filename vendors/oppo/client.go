@@ -22,6 +22,7 @@ type Client struct {
 	appKey       string
 	masterSecret string
 	endpoint     string
+	callback     string // call_back_url of notifications with a ReceiptRef
 	timeout      time.Duration
 	now          func() time.Time
 	http         *http.Client
@@ -54,6 +55,7 @@ func New(cfg Config) (*Client, error) {
 		appKey:       cfg.AppKey,
 		masterSecret: cfg.MasterSecret,
 		endpoint:     cfg.Endpoint,
+		callback:     cfg.ReceiptURL,
 		timeout:      cfg.Timeout,
 		now:          cfg.Now,
 	}
@@ -136,7 +138,7 @@ func (c *Client) SendEach(ctx context.Context, ns []*vendors.Notification, targe
 		case n.Passthrough && n.Title == "" && n.Body == "":
 			out[i] = passthroughUnsupported
 		default:
-			t, err := notificationTail(nil, n, wire.AppendQueryEscaped[[]byte])
+			t, err := notificationTail(nil, n, c.callback, wire.AppendQueryEscaped[[]byte])
 			if err != nil {
 				out[i] = vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error(), NotSent: true}
 			}
@@ -167,7 +169,7 @@ func (c *Client) sendBatch(ctx context.Context, n *vendors.Notification, targets
 	}
 	// Encoded once: a refreshed auth token is only ever asked for when the
 	// first answer was 11, which is rare.
-	messages, err := encodeFormMessages(n, regIDs)
+	messages, err := encodeFormMessages(n, regIDs, c.callback)
 	if err != nil {
 		return vendors.Fill(len(targets), vendors.Result{Verdict: vendors.Rejected, Code: "encode", Reason: err.Error(), NotSent: true}), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Endpoints of OPPO Push (HeyTap Push).
@@ -42,6 +43,10 @@ type Config struct {
 	MasterSecret string // MasterSecret (not AppSecret), signs the auth call; required
 
 	Endpoint string // API base URL; "" = DefaultEndpoint (IntlEndpoint for overseas)
+	// ReceiptURL, when set, is where OPPO posts the arrival receipts of
+	// notifications that carry a ReceiptRef (call_back_url); "" = none
+	// asked for. At most 200 characters.
+	ReceiptURL string
 
 	TLS     *tls.Config      // nil = system roots
 	Timeout time.Duration    // per HTTP request; 0 = 10s
@@ -82,6 +87,15 @@ func (cfg Config) validate() error {
 			errs = append(errs, fmt.Errorf("oppo: Config.Endpoint: %w", err))
 		case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
 			errs = append(errs, fmt.Errorf("oppo: Config.Endpoint %q is not an http(s) URL", cfg.Endpoint))
+		}
+	}
+	if cfg.ReceiptURL != "" {
+		u, err := url.Parse(cfg.ReceiptURL)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			errs = append(errs, fmt.Errorf("oppo: Config.ReceiptURL %q is not an http(s) URL", cfg.ReceiptURL))
+		case utf8.RuneCountInString(cfg.ReceiptURL) > maxCallBackURL:
+			errs = append(errs, fmt.Errorf("oppo: Config.ReceiptURL is %d characters, OPPO takes at most %d", utf8.RuneCountInString(cfg.ReceiptURL), maxCallBackURL))
 		}
 	}
 	return errors.Join(errs...)

@@ -84,6 +84,26 @@
 // ("malformed_response": app_message_id makes the resend harmless). A
 // cancelled caller context is the call's error.
 //
+// # Arrival receipts
+//
+// With Config.ReceiptURL set, a notification with a ReceiptRef carries
+// call_back_url (the URL, at most 200 characters) and call_back_parameter
+// (the reference, at most 50; both counted in characters, "中英文均以一个
+// 计算", as OPPO's server SDK checks them), on unicast and unicast_batch
+// alike. OPPO then posts a JSON array to call_back_url, one entry per
+// event: {"messageId","appId","taskId","registrationIds":"<id>,<id>",
+// "eventTime","param","eventType":"push_arrive"} (OPPO push server API,
+// "消息回执"; the server SDK's message fields). ParseReceipts turns it into
+// one vendors.Receipt per registration id, push_arrive delivered. OPPO
+// signs nothing: the receiver relies on the unguessable reference.
+// Unconfirmed [U]: eventTime's type (a string of milliseconds in the
+// examples seen; numbers are taken too), the other event types, how many
+// entries one request carries and OPPO's retries. The simulator posts a
+// push_arrive entry for every accepted target whose message has
+// call_back_url, grouped by URL and parameter, at most MaxReceiptEntries a
+// request, and refuses (41) a call_back_url or call_back_parameter over
+// its limit.
+//
 // # Simulator
 //
 // Simulator serves, relative to its base URL, with OPPO's form encoding and

@@ -59,7 +59,7 @@ func TestSendEachPutsOneMessagePerTargetInOneRequest(t *testing.T) {
 	wantJSON := "[" + strings.Join(parts, ",") + "]"
 	tails := map[*vendors.Notification][]byte{}
 	for _, n := range []*vendors.Notification{a, b} {
-		if tails[n], err = notificationTail(nil, n, appendRaw); err != nil {
+		if tails[n], err = notificationTail(nil, n, "", appendRaw); err != nil {
 			t.Fatal(err)
 		}
 	}

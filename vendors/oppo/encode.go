@@ -42,12 +42,17 @@ type wireNotification struct {
 	Category         string `json:"category,omitempty"`
 	NotifyLevel      int    `json:"notify_level,omitempty"`
 	NotifyID         int    `json:"notify_id,omitempty"`
+	CallBackURL      string `json:"call_back_url,omitempty"`
+	CallBackParam    string `json:"call_back_parameter,omitempty"`
 }
 
 // buildNotification maps n to OPPO's notification fields. A blank title
 // or content borrows the other's text (vendors.Text); overlong ones are cut
 // (content past 50 characters switches to the long-text style, up to 128).
-func buildNotification(n *vendors.Notification) (wireNotification, error) {
+// A notification with a ReceiptRef asks for an arrival receipt at
+// callback (call_back_url, call_back_parameter = the reference) when
+// callback is set.
+func buildNotification(n *vendors.Notification, callback string) (wireNotification, error) {
 	title, content := vendors.Text(n) // OPPO needs both (code 40): a blank one borrows the other
 	w := wireNotification{
 		Title:           truncateRunes(title, maxTitleRunes),
@@ -58,6 +63,9 @@ func buildNotification(n *vendors.Notification) (wireNotification, error) {
 		Category:        n.Category,
 		NotifyLevel:     n.NotifyLevel,
 		NotifyID:        notifyID(n.CollapseID),
+	}
+	if n.ReceiptRef != "" && callback != "" {
+		w.CallBackURL, w.CallBackParam = callback, n.ReceiptRef
 	}
 	if utf8.RuneCountInString(w.Content) > maxContentRunes {
 		w.Style = styleLongText
@@ -102,9 +110,10 @@ func actionParameters(n *vendors.Notification) (string, error) {
 
 // encodeMessages is the "messages" form field of unicast_batch: one
 // message per registration id, all with the same notification except
-// app_message_id. It is deterministic for the golden files.
+// app_message_id. It is deterministic for the golden files. It asks for
+// no receipts.
 func encodeMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
-	return appendMessages(nil, n, regIDs, appendRaw)
+	return appendMessages(nil, n, regIDs, "", appendRaw)
 }
 
 // tokenField is the unicast_batch body's part before the messages:
@@ -119,14 +128,15 @@ func tokenField(tok string) []byte {
 // escaped: the notification, the same in every message, is escaped once,
 // and each message adds only its escaped registration id and
 // app_message_id, so the form costs little more than the JSON.
-func encodeFormMessages(n *vendors.Notification, regIDs []string) ([]byte, error) {
-	return appendMessages(nil, n, regIDs, wire.AppendQueryEscaped[[]byte])
+// callback is the receipt URL ("" = no receipts).
+func encodeFormMessages(n *vendors.Notification, regIDs []string, callback string) ([]byte, error) {
+	return appendMessages(nil, n, regIDs, callback, wire.AppendQueryEscaped[[]byte])
 }
 
 // appendMessages appends the messages array to dst, every byte of it
 // through esc (appendRaw for JSON, wire.AppendQueryEscaped for the form).
-func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc func(dst, b []byte) []byte) ([]byte, error) {
-	rest, err := notificationTail(nil, n, esc)
+func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, callback string, esc func(dst, b []byte) []byte) ([]byte, error) {
+	rest, err := notificationTail(nil, n, callback, esc)
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +145,8 @@ func appendMessages(dst []byte, n *vendors.Notification, regIDs []string, esc fu
 
 // notificationTail appends n's fields after app_message_id, with both
 // closing braces (the notification's and the message's), through esc.
-func notificationTail(dst []byte, n *vendors.Notification, esc func(dst, b []byte) []byte) ([]byte, error) {
-	w, err := buildNotification(n)
+func notificationTail(dst []byte, n *vendors.Notification, callback string, esc func(dst, b []byte) []byte) ([]byte, error) {
+	w, err := buildNotification(n, callback)
 	if err != nil {
 		return nil, err
 	}

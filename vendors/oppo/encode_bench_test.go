@@ -34,7 +34,7 @@ func BenchmarkRequestBody(b *testing.B) {
 	ids := regIDs("CN_b6bbd94b59cdb5df8391642c15", maxBatch)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := encodeFormMessages(n, ids); err != nil {
+		if _, err := encodeFormMessages(n, ids, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func simBatchRequest(b *testing.B, s *Simulator) (body string) {
 		b.Fatal("no auth token")
 	}
 	ids := regIDs("CN_b6bbd94b59cdb5df8391642c15", maxBatch)
-	out, err := encodeFormMessages(chatNotification("msg-0001"), ids)
+	out, err := encodeFormMessages(chatNotification("msg-0001"), ids, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestFormMessagesAreWhatURLValuesEncodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			form, err := encodeFormMessages(tc.n, tc.regIDs)
+			form, err := encodeFormMessages(tc.n, tc.regIDs, "")
 			if err != nil {
 				t.Fatal(err)
 			}

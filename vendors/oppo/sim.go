@@ -34,6 +34,9 @@ type SimOptions struct {
 	AuthTokenTTL time.Duration    // lifetime of issued auth tokens; 0 = 24h
 	AppKey       string           // accepted app_key; "" = SimAppKey
 	MasterSecret string           // accepted master secret; "" = SimMasterSecret
+	// Arrivals posts the arrival receipts of accepted messages that carry
+	// call_back_url (to that URL); nil posts none.
+	Arrivals *simkit.Arrivals
 }
 
 // Received is one message the simulator accepted, newest last.
@@ -55,6 +58,7 @@ type Simulator struct {
 	appKey string
 	secret string
 
+	arrivals *simkit.Arrivals
 	decoders sync.Pool // of *simDecoder
 
 	mu        sync.Mutex
@@ -90,6 +94,8 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		appKey: opts.AppKey,
 		secret: opts.MasterSecret,
 		tokens: map[string]time.Time{},
+
+		arrivals: opts.Arrivals,
 	}
 }
 

@@ -32,6 +32,8 @@ type simNotification struct {
 	Category         string  `json:"category"`
 	NotifyLevel      *int    `json:"notify_level"`
 	NotifyID         *int    `json:"notify_id"`
+	CallBackURL      string  `json:"call_back_url"`
+	CallBackParam    string  `json:"call_back_parameter"`
 
 	params paramsInfo // read from ActionParameters
 }
@@ -140,7 +142,8 @@ func (d *simDecoder) fill(m *simMessage, v *fastjson.Value) error {
 		return err
 	}
 	if err := readFields(no, d.optString, field[string]{"app_message_id", &n.AppMessageID}, field[string]{"channel_id", &n.ChannelID},
-		field[string]{"category", &n.Category}); err != nil {
+		field[string]{"category", &n.Category},
+		field[string]{"call_back_url", &n.CallBackURL}, field[string]{"call_back_parameter", &n.CallBackParam}); err != nil {
 		return err
 	}
 	if n.ActionParameters != nil && *n.ActionParameters != "" {
@@ -325,6 +328,7 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request, batch bool
 		return
 	}
 	items := s.deliver(msgs)
+	s.postReceipts(msgs, items)
 	if batch {
 		replyBatch(w, items)
 		return

@@ -60,6 +60,10 @@ func validateMessage(m *simMessage) (int, string) {
 		return codeInvalidArguments, fmt.Sprintf("off_line_ttl must be 1..%d seconds", maxOffLineTTL)
 	case n.ChannelID == "":
 		return codeMissingArguments, "channel_id"
+	case utf8.RuneCountInString(n.CallBackURL) > maxCallBackURL:
+		return codeInvalidArguments, fmt.Sprintf("call_back_url longer than %d characters", maxCallBackURL)
+	case utf8.RuneCountInString(n.CallBackParam) > maxCallBackParam:
+		return codeInvalidArguments, fmt.Sprintf("call_back_parameter longer than %d characters", maxCallBackParam)
 	}
 	known, service := categoryKind(n.Category)
 	switch {
