@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/httpclient"
@@ -35,6 +36,11 @@ type Config struct {
 	AppSecret string // required; only ever used inside the auth sign
 	// Endpoint is the API base URL; "" = DefaultEndpoint.
 	Endpoint string
+	// ReceiptURL, when set, is where vivo posts the arrival receipts of
+	// single pushes whose notification carries a ReceiptRef
+	// (extra.callback; vivo has receipts for /message/send only); "" =
+	// none asked for. At most 128 characters.
+	ReceiptURL string
 	// TLS is the client TLS config; nil = system roots.
 	TLS *tls.Config
 	// Timeout bounds each HTTP request; 0 = DefaultTimeout.
@@ -55,6 +61,7 @@ type Client struct {
 	appKey    string
 	appSecret string
 	base      string
+	callback  string // extra.callback of single pushes with a ReceiptRef
 	timeout   time.Duration
 	now       func() time.Time
 	http      *http.Client
@@ -99,6 +106,15 @@ func New(cfg Config) (*Client, error) {
 		//lint:ignore ST1005 it starts with the Config field's name
 		errs = append(errs, fmt.Errorf("Endpoint %q is not an http(s) URL", cfg.Endpoint))
 	}
+	if cfg.ReceiptURL != "" {
+		if u, err := url.Parse(cfg.ReceiptURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			//lint:ignore ST1005 it starts with the Config field's name
+			errs = append(errs, fmt.Errorf("ReceiptURL %q is not an http(s) URL", cfg.ReceiptURL))
+		} else if n := utf8.RuneCountInString(cfg.ReceiptURL); n > maxCallback {
+			//lint:ignore ST1005 it starts with the Config field's name
+			errs = append(errs, fmt.Errorf("ReceiptURL is %d characters, vivo takes at most %d", n, maxCallback))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("vivo: config: %w", err)
 	}
@@ -107,6 +123,7 @@ func New(cfg Config) (*Client, error) {
 		appKey:    cfg.AppKey,
 		appSecret: cfg.AppSecret,
 		base:      base,
+		callback:  cfg.ReceiptURL,
 		timeout:   cfg.Timeout,
 		now:       cfg.Now,
 	}

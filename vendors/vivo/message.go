@@ -37,6 +37,7 @@ type message struct {
 	Category        string            `json:"category,omitempty"`
 	NotifyID        int64             `json:"notifyId,omitempty"`
 	ClientCustomMap map[string]string `json:"clientCustomMap,omitempty"`
+	Extra           map[string]string `json:"extra,omitempty"`
 	RequestID       string            `json:"requestId"`
 }
 
@@ -95,6 +96,7 @@ func encodeSend(m message, regID, requestID string) []byte {
 // encodeSaveList is the /message/saveListPayload body (no target).
 func encodeSaveList(m message, requestID string) []byte {
 	m.RegID, m.RequestID = "", requestID
+	m.Extra = nil // vivo's receipts are for /message/send only
 	return marshal(m)
 }
 

@@ -35,6 +35,9 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 		return vendors.Fill(len(targets), *reject), nil
 	}
 	if len(targets) == 1 {
+		if n.ReceiptRef != "" && c.callback != "" {
+			m.Extra = map[string]string{extraCallback: c.callback, extraCallbackParam: n.ReceiptRef}
+		}
 		return c.sendOne(ctx, m, targets[0].Token)
 	}
 	return c.sendList(ctx, m, targets)

@@ -33,6 +33,9 @@ type SimOptions struct {
 	// AppID, AppKey and AppSecret are the one app the simulator knows;
 	// "" = SimAppID, SimAppKey, SimAppSecret.
 	AppID, AppKey, AppSecret string
+	// Arrivals posts the arrival receipts of accepted single pushes that
+	// carry extra.callback (to that URL); nil posts none.
+	Arrivals *simkit.Arrivals
 }
 
 // Received is one accepted send request, as the simulator saw it.
@@ -55,6 +58,8 @@ type Simulator struct {
 	appID  string
 	appKey string
 	secret string
+
+	arrivals *simkit.Arrivals
 
 	authCalls atomic.Int64
 	nextID    atomic.Int64
@@ -83,6 +88,8 @@ func NewSimulator(rec *simkit.Recorder, opts SimOptions) *Simulator {
 		secret: opts.AppSecret,
 		tokens: map[string]time.Time{},
 		tasks:  map[string]savedTask{},
+
+		arrivals: opts.Arrivals,
 	}
 	if s.now == nil {
 		s.now = time.Now

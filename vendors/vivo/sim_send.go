@@ -61,7 +61,9 @@ func (s *Simulator) serveSend(w http.ResponseWriter, r *http.Request) {
 		Classification: m.classification(),
 		Payload:        json.RawMessage(body),
 	})
-	reply(w, simAnswer{Result: codeOK, Desc: "请求成功", TaskID: s.newID()})
+	taskID := s.newID()
+	s.postReceipt(taskID, regID, m.Extra)
+	reply(w, simAnswer{Result: codeOK, Desc: "请求成功", TaskID: taskID})
 }
 
 // serveSaveList answers POST /message/saveListPayload: it stores the

@@ -97,6 +97,12 @@ func (s *Simulator) validate(m *wireMessage, needTarget bool) (int, string) {
 	if !customMapOK(m.ClientCustomMap) {
 		return codeParamInvalid, "clientCustomMap 不合法"
 	}
+	switch {
+	case utf8.RuneCountInString(m.Extra[extraCallback]) > maxCallback:
+		return codeParamInvalid, "extra.callback 长度超出限制"
+	case utf8.RuneCountInString(m.Extra[extraCallbackParam]) > maxCallbackParam:
+		return codeParamInvalid, "extra.callback.param 长度超出限制"
+	}
 	if m.Category != "" {
 		class, known := classificationOf(m.Category)
 		if !known {
