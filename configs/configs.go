@@ -152,7 +152,6 @@ type Calls struct {
 
 // Vendors holds one section per push vendor.
 // Receipts is the vendors' arrival receipts (a restart applies a change).
-// Not yet served: Validate refuses enabled until it is (receiptsBuilt).
 type Receipts struct {
 	Enabled   bool           `yaml:"enabled"`    // ask huawei, xiaomi, oppo and vivo for arrival receipts, counted as delivered; default false
 	PublicURL string         `yaml:"public_url"` // herald's base URL as the vendors reach it: they post to <public_url>/v1/receipts/<vendor>; required when enabled outside simulator mode; default "" (simulator mode: herald's own listen address)

@@ -163,9 +163,6 @@ func (c *Config) Validate() error {
 	if c.Receipts.Enabled && c.Receipts.PublicURL == "" && !c.SimulatorMode() {
 		ck.add("receipts.public_url", "is required when receipts.enabled is true: it is where the vendors post their receipts")
 	}
-	if c.Receipts.Enabled && !receiptsBuilt {
-		ck.add("receipts.enabled", "arrival receipts are not available in this build yet (the vendors' receipt fields and herald's receipt endpoint are still being built)")
-	}
 
 	byName := c.Vendors.ByName()
 	for _, name := range VendorNames() {
@@ -340,11 +337,6 @@ func validateTLS(ck *checker, t TLS) {
 		ck.add("tls.allow_plaintext", "contradicts tls.cert_file: with a certificate the API speaks TLS only")
 	}
 }
-
-// receiptsBuilt turns on receipts.enabled once the vendor clients ask
-// for receipts and serve takes them; until then the section is validated
-// but enabling it is refused, so no one believes receipts are counted.
-const receiptsBuilt = false
 
 // receiptPath is where a vendor posts its receipts, under public_url.
 const receiptPath = "/v1/receipts/"

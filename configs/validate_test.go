@@ -178,7 +178,7 @@ func TestValidateBounds(t *testing.T) {
 		{"gc -2", func(c *Config) { c.Runtime.GCPercent = -2 }, "runtime.gc_percent"},
 		{"tiny memory limit", func(c *Config) { c.Runtime.MemoryLimit = 10 * MiB }, "runtime.memory_limit"},
 		{"slash in resource id", func(c *Config) { c.Resources["a/b"] = Resource{} }, "resources.a/b"},
-		{"receipts not built yet", func(c *Config) { c.Receipts.Enabled = true }, "receipts.enabled"},
+		{"receipts in simulator mode", func(c *Config) { c.Receipts.Enabled = true }, ""},
 		{"receipt url", func(c *Config) { c.Receipts.PublicURL = "https://push.example.com/herald/" }, ""},
 		{"receipt url not http", func(c *Config) { c.Receipts.PublicURL = "ftp://push.example.com" }, "receipts.public_url"},
 		{"receipt url with a query", func(c *Config) { c.Receipts.PublicURL = "https://push.example.com/?a=b" }, "receipts.public_url"},

@@ -66,6 +66,7 @@ type Daemon struct {
 	reloadMu sync.Mutex
 	live     configs.Config // the running configuration, as reloads left it (under reloadMu)
 	addr     atomic.Value   // string: the bound listen address
+	receipts receiptSetup   // how receipts are asked for and checked (set by Run)
 }
 
 // New validates cfg and prepares a daemon; Run starts it.
@@ -135,7 +136,29 @@ func (d *Daemon) Addr() string {
 // done, then stops gracefully: stop accepting, let in-flight requests finish
 // (up to shutdown.timeout), stop the actors, close Pebble.
 func (d *Daemon) Run(ctx context.Context) error {
-	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize),
+	// Bound first: the receipt URLs the vendor clients are built with
+	// name the bound address in simulator mode. Connections wait in the
+	// backlog until serving starts.
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("daemon: listen: %w", err)
+	}
+	defer ln.Close()
+	scheme := "http"
+	if d.tls != nil {
+		ln = d.tls.listener(ln)
+		scheme = "https"
+		d.log.Info("tls: certificate loaded", d.tlsAt.attrs()...)
+	}
+	rs, err := newReceiptSetup(d.cfg, d.env, scheme, ln.Addr().String())
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	d.receipts = rs
+	if rs.on() {
+		d.log.Info("arrival receipts on: huawei, xiaomi, oppo and vivo post them to herald", "url", rs.url("{vendor}"))
+	}
+	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, Receipts: rs.on(), ObserveWrite: d.m.observeStoreWrite, CacheSize: int64(d.cfg.CacheSize),
 		MemTableSize: uint64(d.cfg.MemTable), MinFree: uint64(d.cfg.MinFree), WALMinSyncInterval: d.cfg.WALSync.Std(), FreeSpace: d.env.FreeSpace, Now: d.clock.Now})
 	if err != nil {
 		return err
@@ -145,7 +168,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("closing store", "err", err)
 		}
 	}()
-	d.push, err = startVendors(d.cfg, d.env, d.log)
+	d.push, err = startVendors(d.cfg, d.env, d.log, rs)
 	if err != nil {
 		return err
 	}
@@ -196,19 +219,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
 		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
-		Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
+		Receipts: rs.receiptVendors(d.push.senders, d.clock), Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("daemon: listen: %w", err)
-	}
-	scheme := "http"
-	if d.tls != nil {
-		ln = d.tls.listener(ln)
-		scheme = "https"
-		d.log.Info("tls: certificate loaded", d.tlsAt.attrs()...)
 	}
 	srv := d.api.HTTPServer()
 	serveErr := make(chan error, 1)

@@ -101,8 +101,9 @@ func (m *metrics) observeBatch(kind vendors.Kind, size int, d time.Duration) {
 type senderCollector struct {
 	stats func() map[vendors.Kind]actors.SenderSnapshot
 	descs map[string]*prometheus.Desc
-	// failedByCode and testPushes carry a second label (code, result).
-	failedByCode, testPushes *prometheus.Desc
+	// failedByCode, testPushes and receipts carry a second label (code,
+	// result).
+	failedByCode, testPushes, receipts *prometheus.Desc
 }
 
 var senderMetricHelp = map[string]string{
@@ -119,6 +120,7 @@ var senderMetricHelp = map[string]string{
 	"daily_quota_left":     "Daily quota left (-1 = unlimited).",
 	"breaker":              "The vendor's circuit breaker: 0 closed, 1 open (the vendor looks down: nothing is sent), 2 half-open (one probe batch).",
 	"breaker_opened_total": "Times the circuit breaker opened.",
+	"message_sent_total":   "Sent notifications that were a message's (not a call's): what arrival receipts are asked for where the vendor posts them.",
 	"paused":               "1 while the sender is paused: the vendor refused our credentials, or answered with a redirect (a misconfigured endpoint or proxy).",
 }
 
@@ -127,7 +129,9 @@ func newSenderCollector(stats func() map[vendors.Kind]actors.SenderSnapshot) *se
 		failedByCode: prometheus.NewDesc("herald_vendor_failed_by_code_total",
 			"failed_total by the vendor's code (at most 64 codes per vendor, then \"other\").", []string{"vendor", "code"}, nil),
 		testPushes: prometheus.NewDesc("herald_vendor_test_pushes_total",
-			"Test pushes (POST /v1/push/test) by verdict.", []string{"vendor", "result"}, nil)}
+			"Test pushes (POST /v1/push/test) by verdict.", []string{"vendor", "result"}, nil),
+		receipts: prometheus.NewDesc("herald_vendor_receipts_total",
+			"Arrival receipt entries by what they counted as: delivered (a device the notification reached, counted once), duplicate (counted before), unmatched (no kept message).", []string{"vendor", "result"}, nil)}
 	for name, help := range senderMetricHelp {
 		c.descs[name] = prometheus.NewDesc("herald_vendor_"+name, help, []string{"vendor"}, nil)
 	}
@@ -140,6 +144,7 @@ func (c *senderCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.failedByCode
 	ch <- c.testPushes
+	ch <- c.receipts
 }
 
 func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
@@ -158,6 +163,7 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		counter("retried_total", s.Retried)
 		counter("dead_total", s.Dead)
 		counter("expired_total", s.Expired)
+		counter("message_sent_total", s.MessagesSent)
 		gauge("queued", s.Queued)
 		gauge("spilled", s.Spilled)
 		gauge("in_flight", s.InFlight)
@@ -170,6 +176,9 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for result, n := range map[string]int64{"sent": s.TestSent, "failed": s.TestFailed, "invalid_token": s.TestInvalid} {
 			ch <- prometheus.MustNewConstMetric(c.testPushes, prometheus.CounterValue, float64(n), v, result)
+		}
+		for result, n := range map[string]int64{"delivered": s.Arrived, "duplicate": s.ArrivalDuplicates, "unmatched": s.ArrivalUnmatched} {
+			ch <- prometheus.MustNewConstMetric(c.receipts, prometheus.CounterValue, float64(n), v, result)
 		}
 	}
 }

@@ -6,11 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
-	"github.com/herald-push/herald/internal/testutil"
 )
 
 // GET /v1/messages/{id} follows a group message to done with exact
@@ -43,18 +41,7 @@ func TestMessageStatusConverges(t *testing.T) {
 	wantStatus(t, s1.do(t, "PUT", "/v1/groups/g1/members", `{"add":[`+strings.Join(ids, ",")+`]}`), 200)
 	wantStatus(t, s1.do(t, "POST", "/v1/messages", `{"message_id":"m-group","from":"boss","to":{"type":"group","id":"g1"},"push":{"title":"t","content":"c"}}`), 202)
 
-	var st api.MessageStatusResponse
-	testutil.CheckFor(t, 30*time.Second, func() error {
-		r := s1.do(t, "GET", "/v1/messages/m-group", "")
-		if r.status != 200 {
-			return fmt.Errorf("%d %s", r.status, r.body)
-		}
-		r.json(t, &st)
-		if st.State != "done" {
-			return fmt.Errorf("state %s: %+v", st.State, st.Vendors)
-		}
-		return nil
-	})
+	st := s1.messageStatus(t, "m-group")
 	want := map[string]api.MessageVendorStatus{
 		"huawei": {Sent: members - 4, InvalidTokens: 4, FailedByCode: map[string]int64{"80100000": 4}},
 		"oppo":   {Dead: members / 10, FailedByCode: map[string]int64{"-1": members / 10}},

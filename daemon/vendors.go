@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/herald-push/herald/actors"
 	"github.com/herald-push/herald/configs"
@@ -18,6 +20,7 @@ import (
 	"github.com/herald-push/herald/vendors/huawei"
 	"github.com/herald-push/herald/vendors/oppo"
 	"github.com/herald-push/herald/vendors/sim"
+	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/vivo"
 	"github.com/herald-push/herald/vendors/xiaomi"
 )
@@ -144,31 +147,48 @@ func (p *pushRuntime) close() {
 	}
 	if p.simSrv != nil {
 		_ = p.simSrv.Close()
+		p.sims.Close()
 	}
 }
 
-// startVendors builds the vendor senders. With no vendor account in the
-// config it starts every simulator on sim_listen and points every vendor's
-// real client at it.
-func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, error) {
+// startVendors builds the vendor senders, asking for arrival receipts as
+// rs says. With no vendor account in the config it starts every simulator
+// on sim_listen and points every vendor's real client at it.
+func startVendors(cfg configs.Config, env Env, log *slog.Logger, rs receiptSetup) (*pushRuntime, error) {
 	if cfg.SimulatorMode() {
-		sims, err := sim.New(sim.Options{})
+		// The simulated vendors post receipts to herald's own listener;
+		// with the API on TLS its certificate is the operator's, which
+		// the simulators do not know (the receipt, not the TLS, is what
+		// they stand in for).
+		arrivals := simkit.ArrivalOptions{Delay: simReceiptDelay, Client: &http.Client{Timeout: 10 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}
+		sims, err := sim.New(sim.Options{Arrivals: arrivals})
 		if err != nil {
 			return nil, err
 		}
 		srv, err := sims.Start(cfg.SimListen)
 		if err != nil {
+			sims.Close()
 			return nil, err
 		}
-		senders, err := sims.Senders(srv.URL, clientRequestCap)
-		if err != nil {
+		fail := func(err error) (*pushRuntime, error) {
 			_ = srv.Close()
-			return nil, fmt.Errorf("daemon: simulator clients: %w", err)
+			sims.Close()
+			return nil, err
+		}
+		cc := sims.ClientConfigs(srv.URL)
+		cc.APNs.MaxConcurrent, cc.FCM.MaxConcurrent, cc.Web.MaxConcurrent = clientRequestCap, clientRequestCap, clientRequestCap
+		if rs.on() {
+			sims.AskReceipts(&cc, rs.url, rs.huaweiUser, rs.huaweiKey)
+			cc.Huawei.ReceiptID = rs.huaweiID
+		}
+		senders, err := cc.Senders()
+		if err != nil {
+			return fail(fmt.Errorf("daemon: simulator clients: %w", err))
 		}
 		caFile := filepath.Join(cfg.DataDir, "sim-ca.pem")
 		if err := sims.CA.WriteFile(caFile); err != nil {
-			_ = srv.Close()
-			return nil, err
+			return fail(err)
 		}
 		log.Warn("simulator mode: no vendor account configured, every vendor is simulated; pushes reach no phone",
 			"simulators", srv.URL, "stats", srv.URL+"/sim/stats", "ca_file", caFile)
@@ -183,7 +203,7 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger) (*pushRuntime, 
 			log.Info("vendor not configured: its devices get no pushes", "vendor", k)
 			continue
 		}
-		s, ca, err := realSender(k, *sec, env)
+		s, ca, err := realSender(k, *sec, env, rs)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vendors.%s: %w", k, err))
 			continue
@@ -228,6 +248,10 @@ func (a *account) get(key string, required bool) string {
 	return v
 }
 
+// simReceiptDelay is how long after a push the simulated vendors post its
+// arrival receipt in simulator mode (POST /sim/arrivals changes it).
+const simReceiptDelay = time.Second
+
 // clientRequestCap bounds the request workers of the per-token clients
 // (APNs, FCM, Web). Their sender's limits.max_in_flight is the limit that
 // applies (reloadable); workers start only as that much concurrency is
@@ -238,13 +262,14 @@ const clientRequestCap = 4096
 // does: credentials, keys and ca_file read through env (Getenv and ReadFile
 // are required).
 func VendorClient(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, error) {
-	s, _, err := realSender(k, sec, env)
+	s, _, err := realSender(k, sec, env, receiptSetup{})
 	return s, err
 }
 
 // realSender builds vendor k's client from its section, trusting the
-// system roots plus the section's ca_file, which it returns as read.
-func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, caFile, error) {
+// system roots plus the section's ca_file, which it returns as read, and
+// asking for arrival receipts as rs says.
+func realSender(k vendors.Kind, sec configs.Vendor, env Env, rs receiptSetup) (vendors.Sender, caFile, error) {
 	ca, err := readCAFile(sec, env)
 	if err != nil {
 		return nil, caFile{}, err
@@ -274,24 +299,27 @@ func realSender(k vendors.Kind, sec configs.Vendor, env Env) (vendors.Sender, ca
 	case vendors.Huawei:
 		c := huawei.Config{AppID: a.get("app_id", true), AppSecret: a.get("app_secret", true),
 			AuthURL: a.get("auth_endpoint", false), PushURL: sec.Endpoint, TLS: tlsConf}
+		if rs.on() {
+			c.ReceiptID = rs.huaweiID
+		}
 		if a.err == nil {
 			s, err = huawei.New(c)
 		}
 	case vendors.Xiaomi:
 		c := xiaomi.Config{PackageName: a.get("package_name", true), AppSecret: a.get("app_secret", true),
-			Endpoint: sec.Endpoint, TLS: tlsConf}
+			Endpoint: sec.Endpoint, TLS: tlsConf, ReceiptURL: rs.url(k)}
 		if a.err == nil {
 			s, err = xiaomi.New(c)
 		}
 	case vendors.OPPO:
 		c := oppo.Config{AppKey: a.get("app_key", true), MasterSecret: a.get("master_secret", true),
-			Endpoint: sec.Endpoint, TLS: tlsConf}
+			Endpoint: sec.Endpoint, TLS: tlsConf, ReceiptURL: rs.url(k)}
 		if a.err == nil {
 			s, err = oppo.New(c)
 		}
 	case vendors.Vivo:
 		c := vivo.Config{AppID: a.get("app_id", true), AppKey: a.get("app_key", true), AppSecret: a.get("app_secret", true),
-			Endpoint: sec.Endpoint, TLS: tlsConf}
+			Endpoint: sec.Endpoint, TLS: tlsConf, ReceiptURL: rs.url(k)}
 		if a.err == nil {
 			s, err = vivo.New(c)
 		}

@@ -29,6 +29,21 @@ type VendorStats struct {
 	// then "other").
 	FailedByCode map[string]int64 `json:"failed_by_code"`
 	TestPushes   TestPushStats    `json:"test_pushes"`
+	// Receipts are the vendor's arrival receipts; absent for a vendor
+	// that posts none (APNs, FCM, Web) and when receipts are off.
+	Receipts *ReceiptStats `json:"receipts,omitempty"`
+}
+
+// ReceiptStats are one vendor's arrival receipts in GET /v1/stats.
+type ReceiptStats struct {
+	Asked     int64 `json:"asked"`     // message notifications sent asking for a receipt
+	Delivered int64 `json:"delivered"` // devices the vendor reported the notification reached
+	Duplicate int64 `json:"duplicate"` // receipt entries counted before (vendor retries)
+	Unmatched int64 `json:"unmatched"` // entries naming no kept message (expired, forged, none)
+	// ArrivalRate is delivered / asked: receipts come seconds after the
+	// send, and never for a device that stays offline past the vendor's
+	// TTL, so it trails sent.
+	ArrivalRate float64 `json:"arrival_rate"`
 }
 
 // TestPushStats counts one vendor's test pushes (POST /v1/push/test) by
@@ -46,6 +61,12 @@ func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 			Retried: st.Retried, Dead: st.Dead, Expired: st.Expired, Queued: st.Queued, Spilled: st.Spilled, InFlight: st.InFlight, Paused: st.Paused == 1,
 			Breaker: st.Breaker.String(), BreakerOpened: st.BreakerOpened, FailedByCode: st.FailedByCode,
 			TestPushes: TestPushStats{Sent: st.TestSent, Failed: st.TestFailed, InvalidTokens: st.TestInvalid}}
+		if _, ok := s.Receipts[k]; ok {
+			v.Receipts = &ReceiptStats{Asked: st.MessagesSent, Delivered: st.Arrived, Duplicate: st.ArrivalDuplicates, Unmatched: st.ArrivalUnmatched}
+			if st.MessagesSent > 0 {
+				v.Receipts.ArrivalRate = float64(st.Arrived) / float64(st.MessagesSent)
+			}
+		}
 		if st.QuotaLeft >= 0 {
 			q := st.QuotaLeft
 			v.DailyQuotaLeft = &q

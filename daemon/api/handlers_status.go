@@ -28,8 +28,12 @@ type MessageStatusResponse struct {
 // MessageVendorStatus is what became of one vendor's notifications of a
 // message.
 type MessageVendorStatus struct {
-	Queued        int64            `json:"queued"`
-	Sent          int64            `json:"sent"`
+	Queued int64 `json:"queued"`
+	Sent   int64 `json:"sent"`
+	// Delivered is how many devices the vendor's arrival receipts said
+	// the notification reached; absent for a vendor that posts none
+	// (APNs, FCM, Web) and when receipts are off.
+	Delivered     *int64           `json:"delivered,omitempty"`
 	InvalidTokens int64            `json:"invalid_tokens"`
 	Dead          int64            `json:"dead"`
 	Expired       int64            `json:"expired"`
@@ -81,8 +85,16 @@ func (s *Server) getMessageStatus(rc *fasthttp.RequestCtx, p params) *apiError {
 		if vs.Queued > 0 {
 			out.State = "sending"
 		}
-		out.Vendors[v] = MessageVendorStatus{Queued: vs.Queued, Sent: vs.Sent, InvalidTokens: vs.InvalidTokens,
+		mv := MessageVendorStatus{Queued: vs.Queued, Sent: vs.Sent, InvalidTokens: vs.InvalidTokens,
 			Dead: vs.Dead, Expired: vs.Expired, FailedByCode: vs.FailedByCode}
+		if _, ok := s.Receipts[vendors.Kind(v)]; ok {
+			// A receipt names a token, not a device herald sent to: one
+			// naming a token it never sent to cannot raise delivered
+			// past sent.
+			d := min(vs.Delivered, vs.Sent)
+			mv.Delivered = &d
+		}
+		out.Vendors[v] = mv
 	}
 	if st.FanningOut {
 		out.State = "fanning_out"

@@ -30,6 +30,9 @@ type Deps struct {
 	Yield    *actors.Yield
 	Composer *push.Composer
 	Vendors  map[vendors.Kind]vendors.Sender // the vendor clients, for the test push
+	// Receipts are the vendors whose arrival receipts
+	// POST /v1/receipts/{vendor} takes; nil = receipts are off.
+	Receipts map[vendors.Kind]ReceiptVendor
 
 	Reload         func() ([]string, error)                        // POST /v1/admin/reload
 	Metrics        fasthttp.RequestHandler                         // GET /metrics
@@ -103,6 +106,8 @@ func (s *Server) routes() {
 	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, s.getDeadLetters)
 	r.add("POST", "/v1/admin/dead-letters/replay", scopeAdmin, s.replayDeadLetters)
 	r.add("POST", "/v1/admin/reload", scopeAdmin, s.postReload)
+	// The vendors post receipts without an API key (see postReceipt).
+	r.add("POST", "/v1/receipts/:vendor", scopeNone, s.postReceipt)
 }
 
 // HTTPServer is the fasthttp server that serves the API.

@@ -87,8 +87,13 @@ func Start(listen, out string, newCA bool, now time.Time, log *slog.Logger) (*Ru
 	return r, nil
 }
 
-// Close stops the server, letting requests in flight finish for up to 5 s.
-func (r *Run) Close() error { return r.srv.Close() }
+// Close stops the server, letting requests in flight finish for up to 5 s,
+// then the receipts still waiting to be posted.
+func (r *Run) Close() error {
+	err := r.srv.Close()
+	r.sims.Close()
+	return err
+}
 
 // Sims are the simulators being served.
 func (r *Run) Sims() *sim.Sims { return r.sims }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/herald-push/herald/vendors"
 )
@@ -57,14 +56,10 @@ func ParseReceipts(contentType string, body []byte) ([]vendors.Receipt, error) {
 	}
 	var out []vendors.Receipt
 	for _, e := range entries {
-		for t := range strings.SplitSeq(e.RegistrationIDs, ",") {
-			if t = strings.TrimSpace(t); t == "" {
-				continue
-			}
-			if len(out) == maxParsedTargets {
-				return nil, fmt.Errorf("an OPPO receipt carries at most %d targets here", maxParsedTargets)
-			}
-			out = append(out, vendors.Receipt{Ref: e.Param, Token: t, Delivered: e.EventType == eventArrived, Status: e.EventType})
+		var err error
+		if out, err = vendors.AppendReceiptTargets(out, e.RegistrationIDs, maxParsedTargets,
+			vendors.Receipt{Ref: e.Param, Delivered: e.EventType == eventArrived, Status: e.EventType}); err != nil {
+			return nil, fmt.Errorf("not an OPPO receipt: %w", err)
 		}
 	}
 	return out, nil

@@ -10,6 +10,11 @@
 // {"vendor":"apns","down":true} (while down, its simulator answers every
 // request with the vendor's transient failure before doing any work; GET
 // /sim/outage says which are down and how many requests each refused).
+//
+// Huawei, Xiaomi, OPPO and vivo post arrival receipts for the pushes that
+// ask for one (simkit.Arrivals): GET /sim/arrivals counts them per vendor
+// (posted, lost, failed, pending) and POST /sim/arrivals sets their delay
+// and loss rate: {"delay_ms":2000,"loss":0.05}.
 package sim
 
 import (
@@ -42,6 +47,9 @@ type Options struct {
 	// Keys are the APNs, FCM and Web simulators' signing keys; nil = new
 	// ones. `herald sim` passes the keys it keeps beside its CA.
 	Keys *Keys
+	// Arrivals configure the arrival receipts the simulators post (delay,
+	// loss, the client posting them).
+	Arrivals simkit.ArrivalOptions
 }
 
 // limiter is what every simulator offers for changing its limits.
@@ -60,6 +68,9 @@ type Sims struct {
 	Xiaomi *xiaomi.Simulator
 	OPPO   *oppo.Simulator
 	Vivo   *vivo.Simulator
+	// Arrivals posts the Huawei, Xiaomi, OPPO and vivo simulators'
+	// arrival receipts (GET/POST /sim/arrivals); Close stops it.
+	Arrivals *simkit.Arrivals
 
 	limiters map[vendors.Kind]limiter
 	mux      *http.ServeMux
@@ -86,17 +97,19 @@ func New(opts Options) (*Sims, error) {
 	}
 	rec.Ensure(names...)
 	l := func(k vendors.Kind) simkit.Limits { return opts.Limits[k] }
+	arr := simkit.NewArrivals(opts.Arrivals)
 	s := &Sims{
 		Recorder: rec,
 		Outage:   simkit.NewOutage(),
 		CA:       ca,
+		Arrivals: arr,
 		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now, SigningKey: keys.APNs}),
 		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now, ServiceAccountKey: keys.FCM}),
 		Web:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.Web, Limits: l(vendors.Web), Now: opts.Now, ServiceAccountKey: keys.Web}),
-		Huawei:   huawei.NewSimulator(rec, huawei.SimOptions{Limits: l(vendors.Huawei), Now: opts.Now}),
-		Xiaomi:   xiaomi.NewSimulator(rec, xiaomi.SimOptions{Limits: l(vendors.Xiaomi), Now: opts.Now}),
-		OPPO:     oppo.NewSimulator(rec, oppo.SimOptions{Limits: l(vendors.OPPO), Now: opts.Now}),
-		Vivo:     vivo.NewSimulator(rec, vivo.SimOptions{Limits: l(vendors.Vivo), Now: opts.Now}),
+		Huawei:   huawei.NewSimulator(rec, huawei.SimOptions{Limits: l(vendors.Huawei), Now: opts.Now, Arrivals: arr}),
+		Xiaomi:   xiaomi.NewSimulator(rec, xiaomi.SimOptions{Limits: l(vendors.Xiaomi), Now: opts.Now, Arrivals: arr}),
+		OPPO:     oppo.NewSimulator(rec, oppo.SimOptions{Limits: l(vendors.OPPO), Now: opts.Now, Arrivals: arr}),
+		Vivo:     vivo.NewSimulator(rec, vivo.SimOptions{Limits: l(vendors.Vivo), Now: opts.Now, Arrivals: arr}),
 	}
 	s.limiters = map[vendors.Kind]limiter{
 		vendors.APNs: s.APNs, vendors.FCM: s.FCM, vendors.Web: s.Web, vendors.Huawei: s.Huawei,
@@ -119,9 +132,14 @@ func New(opts Options) (*Sims, error) {
 	mux.Handle("/sim/receipts", rec.Handler())
 	mux.HandleFunc("POST /sim/limits", s.setLimits)
 	mux.Handle("/sim/outage", s.Outage.Handler())
+	mux.Handle("/sim/arrivals", arr.Handler())
 	s.mux = mux
 	return s, nil
 }
+
+// Close stops posting arrival receipts: those still waiting for their
+// delay are counted failed. Serving (Server.Close) is apart.
+func (s *Sims) Close() { s.Arrivals.Close() }
 
 // Handler serves every simulator and the /sim control endpoints.
 func (s *Sims) Handler() http.Handler { return s.mux }
@@ -187,6 +205,18 @@ func (s *Sims) ClientConfigs(baseURL string) Configs {
 	}
 }
 
+// AskReceipts makes the clients ask for arrival receipts posted to
+// urlOf(vendor) (herald's POST /v1/receipts/{vendor}), and the Huawei
+// simulator post its receipts there, signed for huaweiUser with
+// huaweiKey (Huawei's receipt URL and callback key are set in the app's
+// console, not in the push).
+func (s *Sims) AskReceipts(c *Configs, urlOf func(vendors.Kind) string, huaweiUser, huaweiKey string) {
+	c.Xiaomi.ReceiptURL = urlOf(vendors.Xiaomi)
+	c.OPPO.ReceiptURL = urlOf(vendors.OPPO)
+	c.Vivo.ReceiptURL = urlOf(vendors.Vivo)
+	s.Huawei.SetReceipt(huawei.SimReceipt{URL: urlOf(vendors.Huawei), User: huaweiUser, Key: huaweiKey})
+}
+
 // Sender builds the real client of kind k from these configs.
 func (c Configs) Sender(k vendors.Kind) (vendors.Sender, error) {
 	switch k {
@@ -214,6 +244,11 @@ func (c Configs) Sender(k vendors.Kind) (vendors.Sender, error) {
 func (s *Sims) Senders(baseURL string, maxConcurrent int) (map[vendors.Kind]vendors.Sender, error) {
 	c := s.ClientConfigs(baseURL)
 	c.APNs.MaxConcurrent, c.FCM.MaxConcurrent, c.Web.MaxConcurrent = maxConcurrent, maxConcurrent, maxConcurrent
+	return c.Senders()
+}
+
+// Senders builds every vendor's real client from these configs.
+func (c Configs) Senders() (map[vendors.Kind]vendors.Sender, error) {
 	out := map[vendors.Kind]vendors.Sender{}
 	var errs []error
 	for _, k := range vendors.Kinds() {

@@ -218,13 +218,16 @@ func (a *Arrivals) Close() {
 	}
 }
 
+// arrivalSettings is a POST /sim/arrivals body; an absent field keeps its
+// value.
 type arrivalSettings struct {
-	DelayMs int64    `json:"delay_ms"`
+	DelayMs *int64   `json:"delay_ms"`
 	Loss    *float64 `json:"loss"`
 }
 
 // Handler serves GET /sim/arrivals (every vendor's ArrivalStats, and the
-// delay and loss in force) and POST /sim/arrivals {"delay_ms":N,"loss":F}.
+// delay and loss in force) and POST /sim/arrivals {"delay_ms":N,"loss":F}
+// (either may be left out).
 func (a *Arrivals) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sim/arrivals", func(w http.ResponseWriter, _ *http.Request) {
@@ -241,18 +244,21 @@ func (a *Arrivals) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /sim/arrivals", func(w http.ResponseWriter, r *http.Request) {
 		var s arrivalSettings
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<12)).Decode(&s); err != nil || s.DelayMs < 0 ||
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<12)).Decode(&s); err != nil || (s.DelayMs != nil && *s.DelayMs < 0) ||
 			(s.Loss != nil && (*s.Loss < 0 || *s.Loss > 1)) {
 			http.Error(w, `{"error":"want {\"delay_ms\":N>=0,\"loss\":0..1}"}`, http.StatusBadRequest)
 			return
 		}
 		a.mu.Lock()
-		loss := a.loss
+		delay, loss := a.delay, a.loss
 		a.mu.Unlock()
+		if s.DelayMs != nil {
+			delay = time.Duration(*s.DelayMs) * time.Millisecond
+		}
 		if s.Loss != nil {
 			loss = *s.Loss
 		}
-		a.Set(time.Duration(s.DelayMs)*time.Millisecond, loss)
+		a.Set(delay, loss)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux

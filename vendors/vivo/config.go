@@ -37,9 +37,9 @@ type Config struct {
 	// Endpoint is the API base URL; "" = DefaultEndpoint.
 	Endpoint string
 	// ReceiptURL, when set, is where vivo posts the arrival receipts of
-	// single pushes whose notification carries a ReceiptRef
-	// (extra.callback; vivo has receipts for /message/send only); "" =
-	// none asked for. At most 128 characters.
+	// notifications that carry a ReceiptRef (extra.callback). vivo has
+	// receipts for /message/send only, so such a notification goes to each
+	// device by itself; "" = none asked for. At most 128 characters.
 	ReceiptURL string
 	// TLS is the client TLS config; nil = system roots.
 	TLS *tls.Config
@@ -108,10 +108,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.ReceiptURL != "" {
 		if u, err := url.Parse(cfg.ReceiptURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			//lint:ignore ST1005 it starts with the Config field's name
 			errs = append(errs, fmt.Errorf("ReceiptURL %q is not an http(s) URL", cfg.ReceiptURL))
 		} else if n := utf8.RuneCountInString(cfg.ReceiptURL); n > maxCallback {
-			//lint:ignore ST1005 it starts with the Config field's name
 			errs = append(errs, fmt.Errorf("ReceiptURL is %d characters, vivo takes at most %d", n, maxCallback))
 		}
 	}

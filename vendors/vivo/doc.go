@@ -66,16 +66,18 @@
 // Arrival receipts: vivo's server API ("高级特性extra": "回执目前仅支持单推
 // 接口且是正式消息", receipts exist for the single-push API only) takes
 // extra.callback, the receiver's URL (at most 128 characters), and
-// extra.callback.param (at most 64). With Config.ReceiptURL set, a single
-// push (/message/send) whose notification has a ReceiptRef carries both;
-// saveListPayload never does, so a list push gets no receipt and its
-// devices are never counted delivered. vivo then posts a JSON object keyed
+// extra.callback.param (at most 64). With Config.ReceiptURL set, a
+// notification with a ReceiptRef goes to each of its devices by
+// /message/send (at most 16 requests in flight), carrying both: a push
+// that asks for receipts costs one request per device instead of two per
+// 1000, the price of knowing what arrived. saveListPayload never carries
+// them. vivo then posts a JSON object keyed
 // by taskId, {"<taskId>":{"param":"…","targets":"<regId>,<regId>"}};
 // ParseReceipts turns it into one delivered vendors.Receipt per regId
 // (vivo's receipts are arrival receipts only). vivo signs nothing: the
 // receiver relies on the unguessable reference. Unconfirmed [U]: any
 // further fields of an entry, how many targets one carries, and vivo's
-// retries. The simulator posts one receipt per accepted single push with
+// retries. The simulator posts one receipt per accepted /message/send with
 // extra.callback and refuses (10050, as other parameter errors) an
 // extra.callback or extra.callback.param over its limit.
 package vivo

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/herald-push/herald/vendors"
 )
@@ -48,14 +47,10 @@ func ParseReceipts(contentType string, body []byte) ([]vendors.Receipt, error) {
 	}
 	var out []vendors.Receipt
 	for _, e := range entries {
-		for t := range strings.SplitSeq(e.Targets, ",") {
-			if t = strings.TrimSpace(t); t == "" {
-				continue
-			}
-			if len(out) == maxParsedTargets {
-				return nil, fmt.Errorf("a vivo receipt carries at most %d targets here", maxParsedTargets)
-			}
-			out = append(out, vendors.Receipt{Ref: e.Param, Token: t, Delivered: true, Status: statusArrived})
+		var err error
+		if out, err = vendors.AppendReceiptTargets(out, e.Targets, maxParsedTargets,
+			vendors.Receipt{Ref: e.Param, Delivered: true, Status: statusArrived}); err != nil {
+			return nil, fmt.Errorf("not a vivo receipt: %w", err)
 		}
 	}
 	return out, nil

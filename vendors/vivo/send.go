@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/herald-push/herald/vendors"
 )
@@ -34,10 +35,13 @@ func (c *Client) Send(ctx context.Context, n *vendors.Notification, targets []ve
 	if reject != nil {
 		return vendors.Fill(len(targets), *reject), nil
 	}
+	if n.ReceiptRef != "" && c.callback != "" {
+		// vivo has receipts for /message/send only: a push that asks for
+		// one goes to each device by itself.
+		m.Extra = map[string]string{extraCallback: c.callback, extraCallbackParam: n.ReceiptRef}
+		return c.sendSingles(ctx, m, targets)
+	}
 	if len(targets) == 1 {
-		if n.ReceiptRef != "" && c.callback != "" {
-			m.Extra = map[string]string{extraCallback: c.callback, extraCallbackParam: n.ReceiptRef}
-		}
 		return c.sendOne(ctx, m, targets[0].Token)
 	}
 	return c.sendList(ctx, m, targets)
@@ -60,6 +64,41 @@ func (c *Client) sendOne(ctx context.Context, m message, regID string) ([]vendor
 		return []vendors.Result{res}, nil
 	}
 	return []vendors.Result{codeResult(a.Result, a.Desc, c.now())}, nil
+}
+
+// maxSingles is how many /message/send requests of one Send are in flight
+// at once.
+const maxSingles = 16
+
+// sendSingles sends m to each target through /message/send, at most
+// maxSingles at a time; the error is the first cancelled request's.
+func (c *Client) sendSingles(ctx context.Context, m message, targets []vendors.Target) ([]vendors.Result, error) {
+	if len(targets) == 1 {
+		return c.sendOne(ctx, m, targets[0].Token)
+	}
+	out := make([]vendors.Result, len(targets))
+	errs := make([]error, len(targets))
+	sem := make(chan struct{}, maxSingles)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res, err := c.sendOne(ctx, m, t.Token)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i] = res[0]
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (c *Client) sendList(ctx context.Context, m message, targets []vendors.Target) ([]vendors.Result, error) {

@@ -64,14 +64,10 @@ func ParseReceipts(contentType string, body []byte) ([]vendors.Receipt, error) {
 	var out []vendors.Receipt
 	for _, e := range entries {
 		typ := strings.Trim(string(e.Type), `"`)
-		for t := range strings.SplitSeq(e.Targets, ",") {
-			if t = strings.TrimSpace(t); t == "" {
-				continue
-			}
-			if len(out) == maxParsedTargets {
-				return nil, fmt.Errorf("a MiPush receipt carries at most %d targets here", maxParsedTargets)
-			}
-			out = append(out, vendors.Receipt{Ref: e.Param, Token: t, Delivered: typ == callbackDelivered, Status: typ})
+		var err error
+		if out, err = vendors.AppendReceiptTargets(out, e.Targets, maxParsedTargets,
+			vendors.Receipt{Ref: e.Param, Delivered: typ == callbackDelivered, Status: typ}); err != nil {
+			return nil, fmt.Errorf("not a MiPush receipt: %w", err)
 		}
 	}
 	return out, nil

@@ -2,18 +2,15 @@ package xiaomi
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/internal/receipttest"
 	"github.com/herald-push/herald/vendors/simkit"
 )
 
@@ -76,20 +73,7 @@ func TestParseReceipts(t *testing.T) {
 // parameter it named; refused targets and messages without a reference
 // get none.
 func TestSimulatorPostsReceipts(t *testing.T) {
-	var mu sync.Mutex
-	var got []vendors.Receipt
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rs, err := ParseReceipts(r.Header.Get("Content-Type"), body)
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, rs...)
-		mu.Unlock()
-	}))
-	defer recv.Close()
+	recv := receipttest.NewReceiver(t, ParseReceipts, nil)
 	arr := simkit.NewArrivals(simkit.ArrivalOptions{})
 	defer arr.Close()
 	env := newSimEnv(t, SimOptions{Arrivals: arr}, func(c *Config) { c.ReceiptURL = recv.URL })
@@ -114,18 +98,12 @@ func TestSimulatorPostsReceipts(t *testing.T) {
 		st := arr.Stats()[vendorName]
 		return st.Pending == 0 && st.Posted+st.Failed == 4
 	}, "receipts posted")
-	mu.Lock()
-	defer mu.Unlock()
-	slices.SortFunc(got, func(a, b vendors.Receipt) int { return strings.Compare(a.Token, b.Token) })
-	want := []vendors.Receipt{
+	recv.Want(t, []vendors.Receipt{
 		{Ref: "ref-1", Token: "r-1", Delivered: true, Status: "1"},
 		{Ref: "ref-1", Token: "r-2", Delivered: true, Status: "1"},
 		{Ref: "ref-1", Token: "r-4", Delivered: true, Status: "1"},
 		{Ref: "ref-2", Token: "r-5", Delivered: true, Status: "1"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("receipts %+v\nwant %+v", got, want)
-	}
+	})
 }
 
 func FuzzParseReceipts(f *testing.F) {
@@ -134,16 +112,8 @@ func FuzzParseReceipts(f *testing.F) {
 	f.Add("", []byte(`data=null`))
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		rs, err := ParseReceipts(ct, body)
-		if err != nil {
-			return
-		}
-		if len(rs) > maxParsedTargets {
-			t.Fatalf("%d receipts from one body", len(rs))
-		}
-		for _, r := range rs {
-			if r.Token == "" || strings.Contains(r.Token, ",") {
-				t.Fatalf("receipt token %q", r.Token)
-			}
+		if err == nil {
+			receipttest.CheckParsed(t, rs, maxParsedTargets)
 		}
 	})
 }
