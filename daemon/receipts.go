@@ -92,18 +92,17 @@ func newReceiptSetup(cfg configs.Config, env Env, scheme, addr string) (receiptS
 }
 
 // loopbackAddr is addr with a wildcard host (0.0.0.0, ::, none) replaced
-// by the loopback address of its family.
+// by 127.0.0.1.
 func loopbackAddr(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
 	ip := net.ParseIP(host)
-	switch {
-	case host == "" || (ip != nil && ip.IsUnspecified() && ip.To4() != nil):
+	if host == "" || (ip != nil && ip.IsUnspecified()) {
+		// Go reports a 0.0.0.0 listener as [::]; the dual-stack listener
+		// takes IPv4 loopback, which every host has (not so ::1).
 		host = "127.0.0.1"
-	case ip != nil && ip.IsUnspecified():
-		host = "::1"
 	}
 	return net.JoinHostPort(host, port)
 }

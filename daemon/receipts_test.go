@@ -67,8 +67,7 @@ func (s *testServer) waitReceipts(t *testing.T) map[string]simkit.ArrivalStats {
 // simulators losing a share of the receipts as phones that never answer:
 // each vendor's delivered count is exactly sent − lost, in the message
 // status, /v1/stats and after a restart; APNs devices show no delivered
-// count (APNs posts no receipts). Each receipt is counted once although
-// the simulators post with retries.
+// count (APNs posts no receipts).
 func TestArrivalReceiptsCountDelivered(t *testing.T) {
 	dir := t.TempDir()
 	s1 := startDaemonManual(t, receiptsOn(dir), Env{})
@@ -145,7 +144,10 @@ func TestArrivalReceiptsCountDelivered(t *testing.T) {
 // Huawei receipt without a valid signature (401); a reference herald never
 // gave out counts as unmatched, and a repeated receipt as duplicate.
 func TestReceiptEndpoint(t *testing.T) {
-	s := startDaemon(t, receiptsOn(""), Env{})
+	s := startDaemon(t, func(c *configs.Config) {
+		receiptsOn("")(c)
+		c.Limits.MaxBodyBytes = 4 * configs.MiB // the receipt endpoint's own bound is lower
+	}, Env{})
 	wantCode := func(r resp, status int, code, field string) {
 		t.Helper()
 		var e struct {
@@ -159,6 +161,7 @@ func TestReceiptEndpoint(t *testing.T) {
 	wantCode(s.do(t, "POST", "/v1/receipts/apns", `{}`), 404, "not_found", "vendor")
 	wantCode(s.do(t, "POST", "/v1/receipts/oppo", `{"not":"an array"}`), 400, "invalid_argument", "body")
 	wantCode(s.do(t, "POST", "/v1/receipts/oppo", `[`), 400, "invalid_argument", "body")
+	wantCode(s.do(t, "POST", "/v1/receipts/oppo", "["+strings.Repeat(`{},`, 400000)+"{}]"), 413, "payload_too_large", "body")
 
 	forged := `[{"messageId":"m","appId":"a","taskId":"t","registrationIds":"r1,r2","eventTime":"1","param":"AAAAAAAAAAAAAAAA","eventType":"push_arrive"}]`
 	r := s.do(t, "POST", "/v1/receipts/oppo", forged)

@@ -64,7 +64,9 @@ func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 		if _, ok := s.Receipts[k]; ok {
 			v.Receipts = &ReceiptStats{Asked: st.MessagesSent, Delivered: st.Arrived, Duplicate: st.ArrivalDuplicates, Unmatched: st.ArrivalUnmatched}
 			if st.MessagesSent > 0 {
-				v.Receipts.ArrivalRate = float64(st.Arrived) / float64(st.MessagesSent)
+				// A receipt names a token, not a device herald sent to:
+				// the rate never reads above 1.
+				v.Receipts.ArrivalRate = float64(min(st.Arrived, st.MessagesSent)) / float64(st.MessagesSent)
 			}
 		}
 		if st.QuotaLeft >= 0 {

@@ -34,6 +34,11 @@ type ReceiptResponse struct {
 // that signs its receipts, when the signature holds. Arrivals are synced
 // before the answer, so a receipt answered 200 is never lost; anything
 // else makes the vendor post it again.
+// maxReceiptBody bounds a receipt request's body (no API key guards the
+// endpoint): far above the vendors' own receipts (Huawei's 100 statuses
+// run to ~20 KB), well below what decoding could multiply into gigabytes.
+const maxReceiptBody = 1 << 20
+
 func (s *Server) postReceipt(rc *fasthttp.RequestCtx, p params) *apiError {
 	name := p["vendor"]
 	rv, ok := s.Receipts[vendors.Kind(name)]
@@ -50,6 +55,10 @@ func (s *Server) postReceipt(rc *fasthttp.RequestCtx, p params) *apiError {
 			s.Log.Warn("receipt refused: bad signature", "vendor", name, "err", err)
 			return &apiError{Status: fasthttp.StatusUnauthorized, Code: codeUnauthenticated, Message: "receipt signature: " + err.Error()}
 		}
+	}
+	if n := len(rc.PostBody()); n > maxReceiptBody {
+		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: codePayloadTooLarge, Field: "body",
+			Message: fmt.Sprintf("a receipt body is at most %d bytes, got %d", maxReceiptBody, n)}
 	}
 	receipts, err := rv.Parse(string(rc.Request.Header.ContentType()), rc.PostBody())
 	if err != nil {

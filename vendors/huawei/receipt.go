@@ -61,12 +61,12 @@ func ParseReceipts(contentType string, body []byte) ([]vendors.Receipt, error) {
 		return nil, errors.New("not a Huawei receipt: no statuses array")
 	}
 	if len(rb.Statuses) > maxParsedStatuses {
-		return nil, fmt.Errorf("a Huawei receipt carries at most %d statuses, got %d", MaxReceiptStatuses, len(rb.Statuses))
+		return nil, fmt.Errorf("a Huawei receipt carries at most %d statuses here, got %d", maxParsedStatuses, len(rb.Statuses))
 	}
 	out := make([]vendors.Receipt, 0, len(rb.Statuses))
 	for _, st := range rb.Statuses {
-		if st.Token == "" {
-			continue
+		if st.Token == "" || strings.Contains(st.Token, ",") {
+			continue // not a push token
 		}
 		status := strings.Trim(string(st.Status), `"`)
 		out = append(out, vendors.Receipt{Ref: st.BiTag, Token: st.Token, Delivered: status == statusDelivered, Status: status})

@@ -71,8 +71,9 @@ type Client struct {
 }
 
 var (
-	_ vendors.Sender = (*Client)(nil)
-	_ io.Closer      = (*Client)(nil)
+	_ vendors.Sender    = (*Client)(nil)
+	_ vendors.PerTarget = (*Client)(nil)
+	_ io.Closer         = (*Client)(nil)
 )
 
 // ErrClosed is returned by Send after Close.

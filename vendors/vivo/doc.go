@@ -68,7 +68,9 @@
 // extra.callback, the receiver's URL (at most 128 characters), and
 // extra.callback.param (at most 64). With Config.ReceiptURL set, a
 // notification with a ReceiptRef goes to each of its devices by
-// /message/send (at most 16 requests in flight), carrying both: a push
+// /message/send (at most 16 requests in flight; RequestPerTarget is
+// then true, so herald's sender charges each device one request of qps
+// and max_in_flight), carrying both: a push
 // that asks for receipts costs one request per device instead of two per
 // 1000, the price of knowing what arrived. saveListPayload never carries
 // them. vivo then posts a JSON object keyed

@@ -70,8 +70,15 @@ func (c *Client) sendOne(ctx context.Context, m message, regID string) ([]vendor
 // at once.
 const maxSingles = 16
 
+// RequestPerTarget reports whether each target of a Send is a request of
+// its own: so with receipts on (vivo's are for /message/send only), and
+// the sender then charges qps and max_in_flight per device.
+func (c *Client) RequestPerTarget() bool { return c.callback != "" }
+
 // sendSingles sends m to each target through /message/send, at most
-// maxSingles at a time; the error is the first cancelled request's.
+// maxSingles at a time. A target whose request was cancelled is Retry and
+// the others keep their verdicts (a device that got the push is not sent
+// it again); the error is ctx's, only when no request went through.
 func (c *Client) sendSingles(ctx context.Context, m message, targets []vendors.Target) ([]vendors.Result, error) {
 	if len(targets) == 1 {
 		return c.sendOne(ctx, m, targets[0].Token)
@@ -93,10 +100,15 @@ func (c *Client) sendSingles(ctx context.Context, m message, targets []vendors.T
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
+	failed := 0
+	for i, err := range errs {
 		if err != nil {
-			return nil, err
+			failed++
+			out[i] = vendors.Result{Verdict: vendors.Retry, Code: "cancelled", Reason: err.Error()}
 		}
+	}
+	if failed == len(targets) {
+		return nil, errs[0]
 	}
 	return out, nil
 }
