@@ -4,9 +4,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 )
 
 // Huawei's real endpoints.
@@ -71,8 +72,7 @@ func (cfg Config) validate() error {
 		if f.v == "" {
 			continue
 		}
-		u, err := url.Parse(f.v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if !httpclient.IsHTTPURL(f.v) {
 			errs = append(errs, fmt.Errorf("huawei: %s %q is not an http(s) URL", f.name, f.v))
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/receipttest"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -67,11 +66,7 @@ func TestParseReceipts(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	for _, bad := range []string{``, `[]`, `{}`, `{"statuses":3}`, `nope`} {
-		if _, err := ParseReceipts("application/json", []byte(bad)); err == nil {
-			t.Errorf("ParseReceipts(%q) took it", bad)
-		}
-	}
+	receipttest.Refused(t, ParseReceipts, "application/json", ``, `[]`, `{}`, `{"statuses":3}`, `nope`)
 }
 
 func TestCallbackIDSignedAndChecked(t *testing.T) {
@@ -124,10 +119,7 @@ func TestSimulatorPostsSignedReceipts(t *testing.T) {
 	send(t, c, n, tokens...)
 	send(t, c, note("m2"), "tok-plain") // no reference: no receipt
 
-	testutil.WaitFor(t, 10*time.Second, func() bool {
-		st := arr.Stats()[vendorName]
-		return st.Pending == 0 && st.Posted+st.Failed == 150
-	}, "receipts posted")
+	receipttest.WaitPosted(t, arr, vendorName, 150)
 	got, requests, err := recv.Got()
 	if err != nil {
 		t.Fatal(err)

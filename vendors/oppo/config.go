@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 )
 
 // Endpoints of OPPO Push (HeyTap Push).
@@ -90,9 +92,8 @@ func (cfg Config) validate() error {
 		}
 	}
 	if cfg.ReceiptURL != "" {
-		u, err := url.Parse(cfg.ReceiptURL)
 		switch {
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		case !httpclient.IsHTTPURL(cfg.ReceiptURL):
 			errs = append(errs, fmt.Errorf("oppo: Config.ReceiptURL %q is not an http(s) URL", cfg.ReceiptURL))
 		case utf8.RuneCountInString(cfg.ReceiptURL) > maxCallBackURL:
 			errs = append(errs, fmt.Errorf("oppo: Config.ReceiptURL is %d characters, OPPO takes at most %d", utf8.RuneCountInString(cfg.ReceiptURL), maxCallBackURL))

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/receipttest"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -54,11 +53,7 @@ func TestParseReceipts(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
-	for _, bad := range []string{``, `{}`, `null`, `nope`, `[{"registrationIds":3}]`} {
-		if _, err := ParseReceipts("application/json", []byte(bad)); err == nil {
-			t.Errorf("ParseReceipts(%q) took it", bad)
-		}
-	}
+	receipttest.Refused(t, ParseReceipts, "application/json", ``, `{}`, `null`, `nope`, `[{"registrationIds":3}]`)
 }
 
 // TestSimulatorPostsReceipts: single and batch sends get a push_arrive
@@ -82,10 +77,7 @@ func TestSimulatorPostsReceipts(t *testing.T) {
 	if _, err := e.client.SendEach(ctx, []*vendors.Notification{withRef, other, chatNotification("m3")}, targets("r-4", "r-5", "r-6")); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, func() bool {
-		st := arr.Stats()[vendorName]
-		return st.Pending == 0 && st.Posted+st.Failed == 4
-	}, "receipts posted")
+	receipttest.WaitPosted(t, arr, vendorName, 4)
 	recv.Want(t, []vendors.Receipt{
 		{Ref: "ref-1", Token: "r-1", Delivered: true, Status: eventArrived},
 		{Ref: "ref-1", Token: "r-2", Delivered: true, Status: eventArrived},

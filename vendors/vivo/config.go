@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -103,12 +102,12 @@ func New(cfg Config) (*Client, error) {
 		base = DefaultEndpoint
 	}
 	base = strings.TrimRight(base, "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !httpclient.IsHTTPURL(base) {
 		//lint:ignore ST1005 it starts with the Config field's name
 		errs = append(errs, fmt.Errorf("Endpoint %q is not an http(s) URL", cfg.Endpoint))
 	}
 	if cfg.ReceiptURL != "" {
-		if u, err := url.Parse(cfg.ReceiptURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if !httpclient.IsHTTPURL(cfg.ReceiptURL) {
 			errs = append(errs, fmt.Errorf("ReceiptURL %q is not an http(s) URL", cfg.ReceiptURL))
 		} else if n := utf8.RuneCountInString(cfg.ReceiptURL); n > maxCallback {
 			errs = append(errs, fmt.Errorf("ReceiptURL is %d characters, vivo takes at most %d", n, maxCallback))

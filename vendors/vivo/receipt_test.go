@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/internal/receipttest"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -53,11 +52,7 @@ func TestParseReceipts(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
-	for _, bad := range []string{``, `[]`, `null`, `nope`, `{"t":{"targets":3}}`} {
-		if _, err := ParseReceipts("application/json", []byte(bad)); err == nil {
-			t.Errorf("ParseReceipts(%q) took it", bad)
-		}
-	}
+	receipttest.Refused(t, ParseReceipts, "application/json", ``, `[]`, `null`, `nope`, `{"t":{"targets":3}}`)
 }
 
 // TestSimulatorPostsReceipts: a push with a reference goes to each device
@@ -100,10 +95,7 @@ func TestSimulatorPostsReceipts(t *testing.T) {
 		}
 	}
 	send(note("m0"), "r-6", "r-7") // no reference: a list push, no receipts
-	testutil.WaitFor(t, 10*time.Second, func() bool {
-		st := arr.Stats()[vendorName]
-		return st.Pending == 0 && st.Posted+st.Failed == 3
-	}, "receipts posted")
+	receipttest.WaitPosted(t, arr, vendorName, 3)
 	recv.Want(t, []vendors.Receipt{
 		{Ref: "ref-1", Token: "r-1", Delivered: true, Status: statusArrived},
 		{Ref: "ref-1", Token: "r-3", Delivered: true, Status: statusArrived},

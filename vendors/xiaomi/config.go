@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/herald-push/herald/vendors/internal/httpclient"
 )
 
 // Real MiPush endpoints. Devices registered outside mainland China must be
@@ -101,17 +102,11 @@ func (c Config) validate() error {
 	} else if strings.ContainsAny(c.PackageName, ", \t\r\n") {
 		errs = append(errs, fmt.Errorf("xiaomi: config: PackageName %q must be one package name", c.PackageName))
 	}
-	if c.Endpoint != "" {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("xiaomi: config: Endpoint %q is not an http(s) URL", c.Endpoint))
-		}
+	if c.Endpoint != "" && !httpclient.IsHTTPURL(c.Endpoint) {
+		errs = append(errs, fmt.Errorf("xiaomi: config: Endpoint %q is not an http(s) URL", c.Endpoint))
 	}
-	if c.ReceiptURL != "" {
-		u, err := url.Parse(c.ReceiptURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("xiaomi: config: ReceiptURL %q is not an http(s) URL", c.ReceiptURL))
-		}
+	if c.ReceiptURL != "" && !httpclient.IsHTTPURL(c.ReceiptURL) {
+		errs = append(errs, fmt.Errorf("xiaomi: config: ReceiptURL %q is not an http(s) URL", c.ReceiptURL))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("xiaomi: config: Timeout %v is negative", c.Timeout))

@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/herald-push/herald/vendors"
@@ -129,4 +130,11 @@ func (o Options) transport(tc *tls.Config, dial func(ctx context.Context, networ
 // none, for a client whose every request carries its own deadline.
 func Client(rt http.RoundTripper, timeout time.Duration) *http.Client {
 	return &http.Client{Transport: rt, Timeout: timeout, CheckRedirect: vendors.RefuseRedirect}
+}
+
+// IsHTTPURL reports whether s parses as an http or https URL with a host:
+// what every vendor's configured endpoint and receipt URL must be.
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/herald-push/herald/internal/testutil"
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/vendors/simkit"
 )
 
 // Receiver is a loopback HTTP server taking receipts: each request body
@@ -96,4 +99,25 @@ func CheckParsed(t testing.TB, rs []vendors.Receipt, limit int) {
 			t.Fatalf("receipt token %q", r.Token)
 		}
 	}
+}
+
+// Refused fails t for each of bodies that parse takes (sent with
+// contentType): none of them is the vendor's receipt.
+func Refused(t testing.TB, parse func(string, []byte) ([]vendors.Receipt, error), contentType string, bodies ...string) {
+	t.Helper()
+	for _, b := range bodies {
+		if _, err := parse(contentType, []byte(b)); err == nil {
+			t.Errorf("ParseReceipts(%q) took it", b)
+		}
+	}
+}
+
+// WaitPosted waits until arr has posted, or given up on, n tokens of
+// vendor's receipts and holds none pending.
+func WaitPosted(t testing.TB, arr *simkit.Arrivals, vendor string, n int64) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		st := arr.Stats()[vendor]
+		return st.Pending == 0 && st.Posted+st.Failed == n
+	}, "receipts posted")
 }
