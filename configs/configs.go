@@ -43,6 +43,7 @@ type Config struct {
 	Inbox     Inbox               `yaml:"inbox"`
 	Calls     Calls               `yaml:"calls"`
 	Receipts  Receipts            `yaml:"receipts"`
+	Webhooks  Webhooks            `yaml:"webhooks"`
 	Vendors   Vendors             `yaml:"vendors"`
 	Resources map[string]Resource `yaml:"resources"` // keyed by resources_id; default none (empty map)
 }
@@ -276,6 +277,8 @@ func Default() Config {
 		},
 		Inbox: Inbox{Retention: Duration(7 * 24 * time.Hour), MaxPerUser: 1000},
 		Calls: Calls{MaxInvitees: 9, DefaultTimeout: Duration(90 * time.Second)},
+		Webhooks: Webhooks{Endpoints: []WebhookEndpoint{}, BatchMax: 100, MaxAttempts: 20, MinBackoff: Duration(time.Second),
+			MaxBackoff: Duration(10 * time.Minute), ReceiptDelay: Duration(10 * time.Second)},
 		Vendors: Vendors{
 			APNs:   defaultVendor(2000, 500, 100),
 			FCM:    defaultVendor(1000, 200, 100),

@@ -164,6 +164,8 @@ func (c *Config) Validate() error {
 		ck.add("receipts.public_url", "is required when receipts.enabled is true: it is where the vendors post their receipts")
 	}
 
+	validateWebhooks(&ck, c.Webhooks)
+
 	byName := c.Vendors.ByName()
 	for _, name := range VendorNames() {
 		validateVendor(&ck, "vendors."+name, name, byName[name])

@@ -20,6 +20,7 @@ import (
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/sim"
+	"github.com/herald-push/herald/webhooks"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -67,6 +68,8 @@ type Daemon struct {
 	live     configs.Config // the running configuration, as reloads left it (under reloadMu)
 	addr     atomic.Value   // string: the bound listen address
 	receipts receiptSetup   // how receipts are asked for and checked (set by Run)
+	hooks    []webhooks.Endpoint
+	webhooks *webhooks.Dispatcher // nil = no endpoints configured
 }
 
 // New validates cfg and prepares a daemon; Run starts it.
@@ -94,8 +97,12 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	hooks, err := webhookEndpoints(cfg.Webhooks, env.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	cfg = withSimulatorDefaults(cfg)
-	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, tls: apiTLS, tlsAt: tlsAt, env: env}
+	d := &Daemon{cfg: cfg, live: cfg, log: env.Logger, clock: env.Clock, auth: auth, tls: apiTLS, tlsAt: tlsAt, env: env, hooks: hooks}
 	d.m = newMetrics(func() float64 {
 		if d.users == nil {
 			return 0
@@ -168,7 +175,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("closing store", "err", err)
 		}
 	}()
-	d.push, err = startVendors(d.cfg, d.env, d.log, rs)
+	wh, stopWebhooks, err := d.startWebhooks(st)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+	d.webhooks = wh
+	d.push, err = startVendors(d.cfg, d.env, d.log, rs, webhookKeys(d.hooks))
 	if err != nil {
 		return err
 	}
@@ -219,7 +232,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
 		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
-		Receipts: rs.receiptVendors(d.push.senders, d.clock), Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
+		Receipts: rs.receiptVendors(d.push.senders, d.clock), Webhooks: wh, Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ func (p *pushRuntime) close() {
 // startVendors builds the vendor senders, asking for arrival receipts as
 // rs says. With no vendor account in the config it starts every simulator
 // on sim_listen and points every vendor's real client at it.
-func startVendors(cfg configs.Config, env Env, log *slog.Logger, rs receiptSetup) (*pushRuntime, error) {
+func startVendors(cfg configs.Config, env Env, log *slog.Logger, rs receiptSetup, webhookKeys [][]byte) (*pushRuntime, error) {
 	if cfg.SimulatorMode() {
 		// The simulated vendors post receipts to herald's own listener;
 		// with the API on TLS its certificate is the operator's, which
@@ -162,7 +162,7 @@ func startVendors(cfg configs.Config, env Env, log *slog.Logger, rs receiptSetup
 		// they stand in for).
 		arrivals := simkit.ArrivalOptions{Delay: simReceiptDelay, Client: &http.Client{Timeout: 10 * time.Second,
 			Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}
-		sims, err := sim.New(sim.Options{Arrivals: arrivals})
+		sims, err := sim.New(sim.Options{Arrivals: arrivals, WebhookKeys: webhookKeys})
 		if err != nil {
 			return nil, err
 		}

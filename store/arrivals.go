@@ -118,6 +118,7 @@ func (s *Store) RecordArrivals(vendor string, arrivals []Arrival) (ArrivalCounts
 	defer b.Close()
 	ids := map[string]string{} // ref → kept message id, "" = none
 	marks := map[string]bool{}
+	watched := map[string]bool{} // messages whose receipt watch is set in b
 	for _, a := range arrivals {
 		id, seen := ids[a.Ref]
 		if !seen {
@@ -147,6 +148,19 @@ func (s *Store) RecordArrivals(vendor string, arrivals []Arrival) (ArrivalCounts
 			return ArrivalCounts{}, err
 		}
 		c.New++
+		if !watched[id] && s.wants(EventReceiptDelivered) {
+			// The first arrival not yet told starts the message's
+			// receipt.delivered wait (SweepWatches).
+			watched[id] = true
+			wk := watchKey(tagWatchRcpt, id)
+			if _, ok, err := s.get(wk); err != nil {
+				return ArrivalCounts{}, err
+			} else if !ok {
+				if err := b.Set(wk, msValue(s.now().UnixMilli()), nil); err != nil {
+					return ArrivalCounts{}, err
+				}
+			}
+		}
 	}
 	if b.Empty() {
 		return c, nil

@@ -156,7 +156,37 @@ func (s *Store) PutCall(c Call, rows ...Queued) error {
 			return err
 		}
 	}
-	return s.commit("call", b)
+	em := &emitter{s: s, b: b}
+	if s.wantsCalls() {
+		// The call's events come from what changed since the stored call
+		// (its owner, the call actor, writes one change at a time).
+		v, ok, err := s.get(CallKey(c.CallID))
+		if err != nil {
+			return err
+		}
+		var prev *Call
+		if ok {
+			p, err := DecodeCall(v)
+			if err != nil {
+				return fmt.Errorf("store: call %q: %w", c.CallID, err)
+			}
+			prev = &p
+		}
+		if err := em.emitCall(prev, c); err != nil {
+			return err
+		}
+	}
+	return em.done(s.commit("call", b))
+}
+
+// wantsCalls reports whether any endpoint takes a call event.
+func (s *Store) wantsCalls() bool {
+	for _, t := range []string{EventCallRinging, EventCallAccepted, EventCallRejected, EventCallCancelled, EventCallTimedOut, EventCallEnded} {
+		if s.wants(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func putCall(b *pebble.Batch, c Call) error {

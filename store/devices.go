@@ -223,7 +223,7 @@ func (s *Store) bindLocked(userID, deviceID string, d, cur Device, had bool) (re
 // UpdateDevice rewrites a device record's non-token fields if the device
 // still holds the same PushID. The write is synced.
 func (s *Store) UpdateDevice(userID, deviceID string, d Device) (bool, error) {
-	return s.updateDevice(userID, deviceID, d, true)
+	return s.updateDevice(userID, deviceID, d, true, nil)
 }
 
 // RememberEnv records the APNs environment an automatic token turned out
@@ -231,10 +231,11 @@ func (s *Store) UpdateDevice(userID, deviceID string, d Device) (bool, error) {
 // (a lost hint only costs one production-then-development lookup again),
 // which spares a fan-out one fsync per iOS device.
 func (s *Store) RememberEnv(userID, deviceID string, d Device) (bool, error) {
-	return s.updateDevice(userID, deviceID, d, false)
+	return s.updateDevice(userID, deviceID, d, false, nil)
 }
 
-func (s *Store) updateDevice(userID, deviceID string, d Device, sync bool) (bool, error) {
+// ev, when not nil, is the token.invalidated event the update gives.
+func (s *Store) updateDevice(userID, deviceID string, d Device, sync bool, ev *TokenInvalidatedData) (bool, error) {
 	if err := s.acquire(); err != nil {
 		return false, err
 	}
@@ -253,7 +254,13 @@ func (s *Store) updateDevice(userID, deviceID string, d Device, sync bool) (bool
 	if !sync {
 		return true, b.Commit(pebble.NoSync)
 	}
-	return true, s.commit("update_device", b)
+	em := &emitter{s: s, b: b}
+	if ev != nil {
+		if err := em.emit(EventTokenInvalidated, ev); err != nil {
+			return false, err
+		}
+	}
+	return true, em.done(s.commit("update_device", b))
 }
 
 // DeleteDevice removes one device binding (unregister). Its presence lease
@@ -319,7 +326,7 @@ func (s *Store) removeDevices(userID string, deviceIDs []string, leases bool, op
 			list = append(list, d)
 		}
 		unlock := s.lockStripesOf(list...)
-		removed, retry, err := s.removeLocked(userID, deviceIDs, devs, leases, op)
+		removed, retry, err := s.removeLocked(userID, deviceIDs, devs, leases, op, nil)
 		unlock()
 		if !retry {
 			return removed, err
@@ -327,7 +334,8 @@ func (s *Store) removeDevices(userID string, deviceIDs []string, leases bool, op
 	}
 }
 
-func (s *Store) removeLocked(userID string, deviceIDs []string, devs map[string]Device, leases bool, op string) (removed []string, retry bool, err error) {
+// ev, when not nil, is the token.invalidated event the removal gives.
+func (s *Store) removeLocked(userID string, deviceIDs []string, devs map[string]Device, leases bool, op string, ev *TokenInvalidatedData) (removed []string, retry bool, err error) {
 	b := s.db.NewBatch()
 	defer b.Close()
 	self := Binding{UserID: userID}
@@ -363,7 +371,13 @@ func (s *Store) removeLocked(userID string, deviceIDs []string, devs map[string]
 	if b.Empty() {
 		return nil, false, nil
 	}
-	return removed, false, s.commit(op, b)
+	em := &emitter{s: s, b: b}
+	if ev != nil && len(removed) > 0 {
+		if err := em.emit(EventTokenInvalidated, ev); err != nil {
+			return nil, false, err
+		}
+	}
+	return removed, false, em.done(s.commit(op, b))
 }
 
 // DeleteDeviceIfToken unbinds a device only if it still holds the PushID
@@ -378,24 +392,26 @@ func (s *Store) DeleteDeviceIfToken(userID, deviceID, vendor, token string) (boo
 	if err != nil || !ok || d.Vendor != vendor || (d.Token != token && d.VoIPToken != token) {
 		return false, err
 	}
+	ev := TokenInvalidatedData{UserID: userID, DeviceID: deviceID, Vendor: vendor}
 	if d.Token != token {
 		// The VoIP token died: keep the binding, drop the VoIP token.
 		d.VoIPToken = ""
-		return s.UpdateDevice(userID, deviceID, d)
+		ev.VoIP = true
+		return s.updateDevice(userID, deviceID, d, true, &ev)
 	}
-	removed, err := s.removeDevicesIf(userID, deviceID, d)
+	removed, err := s.removeDevicesIf(userID, deviceID, d, &ev)
 	return removed, err
 }
 
 // removeDevicesIf removes the device if it still equals want.
-func (s *Store) removeDevicesIf(userID, deviceID string, want Device) (bool, error) {
+func (s *Store) removeDevicesIf(userID, deviceID string, want Device, ev *TokenInvalidatedData) (bool, error) {
 	if err := s.acquire(); err != nil {
 		return false, err
 	}
 	defer s.mu.RUnlock()
 	unlock := s.lockStripesOf(want)
 	defer unlock()
-	removed, retry, err := s.removeLocked(userID, []string{deviceID}, map[string]Device{deviceID: want}, false, "unbind_invalid")
+	removed, retry, err := s.removeLocked(userID, []string{deviceID}, map[string]Device{deviceID: want}, false, "unbind_invalid", ev)
 	if retry {
 		return false, nil // changed meanwhile: not the token that died
 	}

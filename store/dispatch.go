@@ -58,6 +58,7 @@ type ChunkResult struct {
 	Queued       []Queued
 	InboxDropped int64 // entries dropped by the per-user cap
 	Call         *Call // the call as written (Chunk.Call with Pushed set)
+	events       bool  // the batch holds webhook events
 }
 
 // CommitChunk writes c in one synced batch and returns once it is durable.
@@ -106,6 +107,9 @@ func (s *Store) ApplyChunk(c Chunk) (res ChunkResult, wait func() error, err err
 		defer b.Close()
 		err := b.SyncWait()
 		s.observe("dispatch_chunk", time.Since(start))
+		if err == nil && res.events {
+			s.kick()
+		}
 		if err != nil {
 			return fmt.Errorf("store: commit dispatch_chunk: %w", err)
 		}
@@ -166,6 +170,11 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 	if c.Message != nil {
 		if err := b.Set(MessageKey(c.Message.MessageID), EncodeMessage(*c.Message), nil); err != nil {
 			return res, err
+		}
+		if s.wants(EventMessageCompleted) {
+			if err := b.Set(watchKey(tagWatchDone, c.Message.MessageID), msValue(c.Message.CreatedAt), nil); err != nil {
+				return res, err
+			}
 		}
 		if s.receipts && c.Message.HasPush {
 			ref := refOf(s.receiptKey, c.Message.MessageID)
@@ -249,6 +258,11 @@ func (s *Store) fillChunk(b *pebble.Batch, c Chunk) (ChunkResult, error) {
 		if err := putCall(b, call); err != nil {
 			return res, err
 		}
+		em := &emitter{s: s, b: b}
+		if err := em.emitCall(nil, call); err != nil {
+			return res, err
+		}
+		res.events = em.emitted
 		res.Call = &call
 	}
 	switch {
@@ -464,7 +478,9 @@ func (s *Store) OutboxDone(rows []Done) error {
 	// message is kept and this batch's commit.
 	s.expiryMu.RLock()
 	defer s.expiryMu.RUnlock()
+	var em *emitter
 	return s.outboxWrite(func(b *pebble.Batch) error {
+		em = &emitter{s: s, b: b}
 		keys := newRowKeys(rows)
 		var live *liveRows
 		defer func() {
@@ -485,6 +501,11 @@ func (s *Store) OutboxDone(rows []Done) error {
 				return err
 			}
 			if d.Key.Kind != RowMessage {
+				if d.Outcome == OutcomeInvalid {
+					if err := em.emit(EventPushFailed, pushFailed(d.Key, "invalid_token", d.Code, d.Attempts)); err != nil {
+						return err
+					}
+				}
 				continue // only a message's rows are counted
 			}
 			if live == nil {
@@ -508,6 +529,9 @@ func (s *Store) OutboxDone(rows []Done) error {
 			if err := b.Set(buf[:n], buf[n:], nil); err != nil {
 				return err
 			}
+			if err := em.emit(EventPushFailed, pushFailed(d.Key, "invalid_token", d.Code, d.Attempts)); err != nil {
+				return err
+			}
 		}
 		for _, t := range tallies {
 			buf = appendTallyKey(buf[:0], t.id, t.vendor, s.tallyEpoch, s.tallySeq.Add(1))
@@ -518,7 +542,7 @@ func (s *Store) OutboxDone(rows []Done) error {
 			}
 		}
 		return nil
-	}, pebble.NoSync)
+	}, pebble.NoSync, func(err error) error { return em.done(err) })
 }
 
 // rowKeys holds the outbox keys of an OutboxDone's rows in one buffer,
@@ -638,8 +662,11 @@ func (s *Store) OutboxRetry(q []Queued) error {
 }
 
 // DeadLetter moves rows from the outbox to the dead letters, synced.
+// Each row gives a push.failed event (reason dead_letter).
 func (s *Store) DeadLetter(q []Queued) error {
+	var em *emitter
 	return s.outboxWrite(func(b *pebble.Batch) error {
+		em = &emitter{s: s, b: b}
 		for _, e := range q {
 			if err := b.Delete(e.Key.encode(), nil); err != nil {
 				return err
@@ -647,12 +674,17 @@ func (s *Store) DeadLetter(q []Queued) error {
 			if err := b.Set(e.Key.DeadKey(), EncodeOutboxEntry(e.Entry), nil); err != nil {
 				return err
 			}
+			if err := em.emit(EventPushFailed, pushFailed(e.Key, "dead_letter", e.Entry.LastCode, e.Entry.Attempts)); err != nil {
+				return err
+			}
 		}
 		return nil
-	}, pebble.Sync)
+	}, pebble.Sync, func(err error) error { return em.done(err) })
 }
 
-func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOptions) error {
+// outboxWrite fills one batch and commits it with opt; after, when
+// given, sees the commit's error (and may replace it).
+func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOptions, after ...func(error) error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
@@ -665,10 +697,16 @@ func (s *Store) outboxWrite(fill func(*pebble.Batch) error, opt *pebble.WriteOpt
 	if b.Empty() {
 		return nil
 	}
+	var err error
 	if opt == pebble.Sync {
-		return s.commit("outbox", b)
+		err = s.commit("outbox", b)
+	} else {
+		err = b.Commit(opt)
 	}
-	return b.Commit(opt)
+	for _, f := range after {
+		err = f(err)
+	}
+	return err
 }
 
 // errEnough stops a scan that has what it needs.
@@ -759,6 +797,12 @@ func (s *Store) ReplayDead(vendor string, f DeadFilter, limit int) ([]Queued, bo
 			kept = append(kept, q)
 			if err := b.Delete(q.Key.DeadKey(), nil); err != nil {
 				return err
+			}
+			if q.Key.Kind == RowMessage && s.wants(EventMessageCompleted) {
+				// The message settles again: its message.completed is told anew.
+				if err := b.Set(watchKey(tagWatchDone, q.Key.ID), msValue(s.now().UnixMilli()), nil); err != nil {
+					return err
+				}
 			}
 			if err := b.Set(q.Key.encode(), EncodeOutboxEntry(q.Entry), nil); err != nil {
 				return err

@@ -183,7 +183,16 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 	if err != nil {
 		return MessageStatus{}, false, err
 	}
-	st := MessageStatus{Message: m, FanningOut: running, Vendors: map[string]VendorStatus{}}
+	vs, err := messageStatus(snap, id, vendors)
+	if err != nil {
+		return MessageStatus{}, false, err
+	}
+	return MessageStatus{Message: m, FanningOut: running, Vendors: vs}, true, nil
+}
+
+// messageStatus counts message id's rows over vendors in snap.
+func messageStatus(snap *pebble.Snapshot, id string, vendors []string) (map[string]VendorStatus, error) {
+	out := map[string]VendorStatus{}
 	for _, v := range vendors {
 		vs := VendorStatus{FailedByCode: map[string]int64{}}
 		row := OutboxKey{Vendor: v, RowID: RowID{ID: id}}
@@ -205,7 +214,7 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 				return nil
 			})
 			if err != nil {
-				return MessageStatus{}, false, err
+				return nil, err
 			}
 		}
 		lower, upper := verdictRange(id, v)
@@ -236,11 +245,11 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 			return nil
 		})
 		if err != nil {
-			return MessageStatus{}, false, err
+			return nil, err
 		}
-		st.Vendors[v] = vs
+		out[v] = vs
 	}
-	return st, true, nil
+	return out, nil
 }
 
 func codeOrUnknown(code string) string {

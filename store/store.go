@@ -95,6 +95,16 @@ type Store struct {
 	receipts   bool
 	receiptKey []byte
 	arrivalMu  sync.Mutex
+
+	// Webhook events (webhooks.go): which endpoints take which types,
+	// the count that makes event keys unique, the deliverer's wake-up,
+	// where SweepWatches goes on (under replayMu), and the clock events
+	// are stamped with.
+	hooks       atomic.Pointer[hookRoutes]
+	hookSeq     atomic.Uint64
+	hookKick    chan struct{}
+	watchCursor map[string][]byte
+	now         func() time.Time
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -153,7 +163,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, log: opts.Logger.With("component", "store"), observe: opts.ObserveWrite, tallyEpoch: time.Now().UnixNano(),
-		receipts: opts.Receipts, receiptKey: key}
+		receipts: opts.Receipts, receiptKey: key, hookKick: make(chan struct{}, 1), watchCursor: map[string][]byte{}, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	s.space = newSpaceGuard(dir, opts, s.log)
 	if s.observe == nil {
 		s.observe = func(string, time.Duration) {}

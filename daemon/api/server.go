@@ -12,6 +12,7 @@ import (
 	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
+	"github.com/herald-push/herald/webhooks"
 	"github.com/valyala/fasthttp"
 )
 
@@ -33,6 +34,8 @@ type Deps struct {
 	// Receipts are the vendors whose arrival receipts
 	// POST /v1/receipts/{vendor} takes; nil = receipts are off.
 	Receipts map[vendors.Kind]ReceiptVendor
+	// Webhooks delivers the webhook events; nil = no endpoints configured.
+	Webhooks *webhooks.Dispatcher
 
 	Reload         func() ([]string, error)                        // POST /v1/admin/reload
 	Metrics        fasthttp.RequestHandler                         // GET /metrics
@@ -106,6 +109,9 @@ func (s *Server) routes() {
 	r.add("GET", "/v1/admin/dead-letters", scopeAdmin, s.getDeadLetters)
 	r.add("POST", "/v1/admin/dead-letters/replay", scopeAdmin, s.replayDeadLetters)
 	r.add("POST", "/v1/admin/reload", scopeAdmin, s.postReload)
+	r.add("GET", "/v1/admin/webhooks", scopeAdmin, s.getWebhooks)
+	r.add("GET", "/v1/admin/webhooks/:endpoint/dead-letters", scopeAdmin, s.getWebhookDead)
+	r.add("POST", "/v1/admin/webhooks/:endpoint/replay", scopeAdmin, s.replayWebhooks)
 	// The vendors post receipts without an API key (see postReceipt).
 	r.add("POST", "/v1/receipts/:vendor", scopeNone, s.postReceipt)
 }

@@ -93,6 +93,9 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = cfg.Validate()
 	}
+	if err == nil {
+		err = cfg.CheckWebhookSecrets(nil)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", args[0], err)
 		return 1

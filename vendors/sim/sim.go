@@ -34,6 +34,7 @@ import (
 	"github.com/herald-push/herald/vendors/simkit"
 	"github.com/herald-push/herald/vendors/vivo"
 	"github.com/herald-push/herald/vendors/xiaomi"
+	"github.com/herald-push/herald/webhooks"
 )
 
 // Options configure the simulators.
@@ -50,6 +51,10 @@ type Options struct {
 	// Arrivals configure the arrival receipts the simulators post (delay,
 	// loss, the client posting them).
 	Arrivals simkit.ArrivalOptions
+	// WebhookKeys are the keys the test webhook receiver (/sim/webhooks)
+	// verifies deliveries with; none = it takes them unchecked until
+	// POST /sim/webhooks/control sets secrets.
+	WebhookKeys [][]byte
 }
 
 // limiter is what every simulator offers for changing its limits.
@@ -71,6 +76,10 @@ type Sims struct {
 	// Arrivals posts the Huawei, Xiaomi, OPPO and vivo simulators'
 	// arrival receipts (GET/POST /sim/arrivals); Close stops it.
 	Arrivals *simkit.Arrivals
+	// Webhooks is a receiver for herald's webhook deliveries
+	// (POST /sim/webhooks; GET counts them, POST /sim/webhooks/control
+	// switches it down or sets its secrets).
+	Webhooks *webhooks.Receiver
 
 	limiters map[vendors.Kind]limiter
 	mux      *http.ServeMux
@@ -103,6 +112,7 @@ func New(opts Options) (*Sims, error) {
 		Outage:   simkit.NewOutage(),
 		CA:       ca,
 		Arrivals: arr,
+		Webhooks: webhooks.NewReceiver(opts.WebhookKeys, opts.Now),
 		APNs:     apns.NewSimulator(rec, apns.SimOptions{Limits: l(vendors.APNs), Now: opts.Now, SigningKey: keys.APNs}),
 		FCM:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.FCM, Limits: l(vendors.FCM), Now: opts.Now, ServiceAccountKey: keys.FCM}),
 		Web:      fcm.NewSimulator(rec, fcm.SimOptions{Kind: vendors.Web, Limits: l(vendors.Web), Now: opts.Now, ServiceAccountKey: keys.Web}),
@@ -133,6 +143,8 @@ func New(opts Options) (*Sims, error) {
 	mux.HandleFunc("POST /sim/limits", s.setLimits)
 	mux.Handle("/sim/outage", s.Outage.Handler())
 	mux.Handle("/sim/arrivals", arr.Handler())
+	mux.Handle("/sim/webhooks", s.Webhooks)
+	mux.Handle("/sim/webhooks/control", s.Webhooks)
 	s.mux = mux
 	return s, nil
 }
