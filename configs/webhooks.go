@@ -30,6 +30,7 @@ type WebhookEndpoint struct {
 	Events     []string `yaml:"events"`      // event types it takes; default empty = all
 	SecretsEnv []string `yaml:"secrets_env"` // 1 or 2 environment variables holding its signing secrets (whsec_<base64>, or any string); each signs
 	Timeout    Duration `yaml:"timeout"`     // one delivery's time limit, 1s..60s; default 0 = 10s
+	CAFile     string   `yaml:"ca_file"`     // extra CA certificate (PEM) to trust for url, besides the system's; default ""
 }
 
 // EventsOrAll is Events, or every event type when it is empty.

@@ -68,7 +68,7 @@ type Daemon struct {
 	live     configs.Config // the running configuration, as reloads left it (under reloadMu)
 	addr     atomic.Value   // string: the bound listen address
 	receipts receiptSetup   // how receipts are asked for and checked (set by Run)
-	hooks    []webhooks.Endpoint
+	hooks    []webhookEndpoint
 	webhooks *webhooks.Dispatcher // nil = no endpoints configured
 }
 
@@ -97,7 +97,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	hooks, err := webhookEndpoints(cfg.Webhooks, env.Getenv)
+	hooks, err := webhookEndpoints(cfg.Webhooks, env.Getenv, env.ReadFile)
 	if err != nil {
 		return nil, err
 	}
@@ -175,17 +175,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("closing store", "err", err)
 		}
 	}()
-	wh, stopWebhooks, err := d.startWebhooks(st)
-	if err != nil {
-		return err
-	}
-	defer stopWebhooks()
-	d.webhooks = wh
 	d.push, err = startVendors(d.cfg, d.env, d.log, rs, webhookKeys(d.hooks))
 	if err != nil {
 		return err
 	}
 	defer d.push.close()
+	var simCA []byte
+	if d.push.sims != nil {
+		simCA = d.push.sims.CA.CertPEM()
+	}
+	wh, stopWebhooks, err := d.startWebhooks(st, simCA)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+	d.webhooks = wh
 	alog := d.log.With("component", "actor")
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return alog }))
 	defer sys.Shutdown()

@@ -30,6 +30,9 @@ type Endpoint struct {
 	Events  []string // the event types it takes (store.EventTypes)
 	Keys    [][]byte // signing keys (ParseSecret); each signs every delivery, so two are valid during a rotation
 	Timeout time.Duration
+	// Client posts to this endpoint (its own roots, say); nil =
+	// Options.Client.
+	Client *http.Client
 }
 
 // Options configures a Dispatcher. Store, Clock, Log and Endpoints are
@@ -39,8 +42,8 @@ type Options struct {
 	Clock     clock.Clock
 	Log       *slog.Logger
 	Endpoints []Endpoint
-	// Client posts the deliveries; nil = one that refuses redirects and
-	// takes the system's roots.
+	// Client posts the deliveries of endpoints without their own; nil =
+	// NoRedirects(nil).
 	Client *http.Client
 	// Vendors are the vendors whose rows message.completed counts.
 	Vendors       []string
@@ -123,7 +126,7 @@ func New(o Options) (*Dispatcher, error) {
 		o.Jitter = rand.Float64
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		o.Client = NoRedirects(nil)
 	}
 	d := &Dispatcher{o: o, byN: map[string]*endpoint{}, stop: make(chan struct{})}
 	for _, e := range o.Endpoints {
@@ -136,6 +139,9 @@ func New(o Options) (*Dispatcher, error) {
 		if e.Timeout <= 0 {
 			e.Timeout = 10 * time.Second
 		}
+		if e.Client == nil {
+			e.Client = o.Client
+		}
 		ep := &endpoint{Endpoint: e, kick: make(chan struct{}, 1)}
 		ep.st.Name, ep.st.Events = e.Name, e.Events
 		d.eps = append(d.eps, ep)
@@ -147,6 +153,16 @@ func New(o Options) (*Dispatcher, error) {
 		prometheus.NewDesc("herald_webhook_failing", "Failed webhook deliveries in a row per endpoint (0 = healthy).", []string{"endpoint"}, nil),
 	}
 	return d, nil
+}
+
+// NoRedirects is a client for deliveries over rt (nil = a clone of
+// http.DefaultTransport): it never follows a redirect, so a signed
+// delivery goes only where it was configured to (a 3xx is a failure).
+func NoRedirects(rt http.RoundTripper) *http.Client {
+	if rt == nil {
+		rt = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // Routes is which event types each endpoint takes, for
@@ -252,10 +268,10 @@ func (d *Dispatcher) run(ep *endpoint) {
 			}
 			continue
 		}
-		err = d.deliver(ep, evs)
+		derr := d.deliver(ep, evs)
 		ep.mu.Lock()
 		ep.st.Requests++
-		if err == nil {
+		if derr == nil {
 			ep.st.Delivered += int64(len(evs))
 			ep.st.Failing, ep.st.LastSuccess, ep.st.NextAttemptAt = 0, d.o.Clock.Now(), time.Time{}
 			ep.mu.Unlock()
@@ -264,9 +280,10 @@ func (d *Dispatcher) run(ep *endpoint) {
 			}
 			continue
 		}
+		reason := derr.Error()
 		ep.st.Failures++
 		ep.st.Failing++
-		ep.st.LastError = err.Error()
+		ep.st.LastError = reason
 		failing := ep.st.Failing
 		wait := d.backoff(failing)
 		ep.st.NextAttemptAt = d.o.Clock.Now().Add(wait)
@@ -274,7 +291,7 @@ func (d *Dispatcher) run(ep *endpoint) {
 		var dead, retry []store.HookEvent
 		for _, e := range evs {
 			e.Attempts++
-			e.LastError = err.Error()
+			e.LastError = reason
 			if e.Attempts >= int64(d.o.MaxAttempts) {
 				dead = append(dead, e)
 			} else {
@@ -291,7 +308,7 @@ func (d *Dispatcher) run(ep *endpoint) {
 				ep.mu.Lock()
 				ep.st.DeadLettered += int64(len(dead))
 				ep.mu.Unlock()
-				log.Warn("webhook events dead-lettered", "events", len(dead), "attempts", dead[0].Attempts, "reason", err.Error())
+				log.Warn("webhook events dead-lettered", "events", len(dead), "attempts", dead[0].Attempts, "reason", reason)
 			}
 		}
 		if len(retry) > 0 {
@@ -300,7 +317,7 @@ func (d *Dispatcher) run(ep *endpoint) {
 			}
 		}
 		if failing == 1 || failing%10 == 0 {
-			log.Warn("webhook delivery failed; retrying", "events", len(evs), "failing", failing, "retry_in", wait.String(), "reason", err.Error())
+			log.Warn("webhook delivery failed; retrying", "events", len(evs), "failing", failing, "retry_in", wait.String(), "reason", reason)
 		}
 		if len(dead) == len(evs) {
 			continue // what failed is dead: go on with the next batch at once
@@ -388,7 +405,7 @@ func (d *Dispatcher) deliver(ep *endpoint, evs []store.HookEvent) error {
 	if len(ep.Keys) > 0 {
 		req.Header.Set(HeaderSignature, Sign(ep.Keys, id, ts, body))
 	}
-	resp, err := d.o.Client.Do(req)
+	resp, err := ep.Client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) { // its text repeats the URL, which may hold a secret
