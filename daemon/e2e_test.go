@@ -105,8 +105,18 @@ type proc struct {
 
 func startHerald(t *testing.T, bin, dataDir string, extra ...string) *proc {
 	t.Helper()
+	return startHeraldEnv(t, bin, dataDir, nil, extra...)
+}
+
+// startHeraldEnv is startHerald with env added to the process's
+// environment.
+func startHeraldEnv(t *testing.T, bin, dataDir string, env []string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data", dataDir}, extra...)
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	p := &proc{cmd: cmd, started: time.Now()}
 	addr, exited := startChild(t, cmd, &p.childLog, "listening", "addr")
 	p.exited = exited

@@ -410,9 +410,11 @@ func (s *Store) settle(snap *pebble.Snapshot, em *emitter, tag, id string, since
 		}
 		d := ReceiptDeliveredData{MessageID: id, Delivered: map[string]int64{}}
 		for vn, vs := range st {
-			if vs.Delivered > 0 {
-				d.Delivered[vn] = vs.Delivered
-				d.Total += vs.Delivered
+			// A receipt names a token, not a device herald sent to: as in
+			// the message's status, delivered never reads above sent.
+			if n := min(vs.Delivered, vs.Sent); n > 0 {
+				d.Delivered[vn] = n
+				d.Total += n
 			}
 		}
 		if err := em.b.Delete(watchKey(tag, id), nil); err != nil {
@@ -449,7 +451,7 @@ func (s *Store) settle(snap *pebble.Snapshot, em *emitter, tag, id string, since
 		if vs.Sent+vs.InvalidTokens+vs.Dead+vs.Expired+vs.Delivered == 0 {
 			continue
 		}
-		c := EventVendorCount{Sent: vs.Sent, InvalidTokens: vs.InvalidTokens, Dead: vs.Dead, Expired: vs.Expired, Delivered: vs.Delivered}
+		c := EventVendorCount{Sent: vs.Sent, InvalidTokens: vs.InvalidTokens, Dead: vs.Dead, Expired: vs.Expired, Delivered: min(vs.Delivered, vs.Sent)}
 		if len(vs.FailedByCode) > 0 {
 			c.FailedByCode = vs.FailedByCode
 		}
