@@ -97,6 +97,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(EncodeDevice(Device{Vendor: "apns", Token: "abc", UpdatedAt: 3}))
 	f.Add(EncodeBinding(Binding{UserID: "u", DeviceID: "d"}))
 	f.Add(EncodeLease(Lease{ExpiresAt: 99}))
+	f.Add(encodeHookEvent(HookEvent{Type: EventPushFailed, At: 7, Data: []byte(`{}`), Attempts: 2, LastError: "HTTP 503"}))
+	f.Add(msValue(1_800_000_000_000))
 	f.Add([]byte{})
 	f.Add([]byte{formatV1, 0x80})
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -111,6 +113,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		if m, err := DecodeUserMeta(in); err == nil && !bytes.Equal(EncodeUserMeta(m), in) {
 			t.Fatalf("meta not canonical: %x", in)
+		}
+		key := make([]byte, eventKeyBytes)
+		if e, err := decodeHookEvent(key, in); err == nil && !bytes.Equal(encodeHookEvent(e), in) {
+			t.Fatalf("webhook event not canonical: %x", in)
+		}
+		if ms, err := decodeMs(in); err == nil && !bytes.Equal(msValue(ms), in) {
+			t.Fatalf("watch not canonical: %x", in)
 		}
 	})
 }

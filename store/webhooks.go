@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -345,6 +346,11 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 	defer s.replayMu.Unlock()
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
+	outbox, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(tagOutbox), UpperBound: []byte("o0")})
+	if err != nil {
+		return 0, false, err
+	}
+	defer outbox.Close()
 	b := s.db.NewBatch()
 	defer b.Close()
 	em := &emitter{s: s, b: b}
@@ -370,7 +376,7 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 			if err != nil {
 				return err
 			}
-			emitted, err := s.settle(snap, em, tag, id, since, now, vendors, receiptDelay)
+			emitted, err := s.settle(snap, outbox, em, tag, id, since, now, vendors, receiptDelay)
 			if emitted {
 				n++
 			}
@@ -392,7 +398,7 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 }
 
 // settle handles one watch; emitted is whether it wrote an event.
-func (s *Store) settle(snap *pebble.Snapshot, em *emitter, tag, id string, since, now int64, vendors []string, receiptDelay time.Duration) (bool, error) {
+func (s *Store) settle(snap *pebble.Snapshot, outbox *pebble.Iterator, em *emitter, tag, id string, since, now int64, vendors []string, receiptDelay time.Duration) (bool, error) {
 	v, kept, err := getFrom(snap, MessageKey(id))
 	if err != nil {
 		return false, err
@@ -426,12 +432,15 @@ func (s *Store) settle(snap *pebble.Snapshot, em *emitter, tag, id string, since
 		return false, err
 	}
 	for _, vn := range vendors {
+		// A message's rows of vendor sort together under this prefix: one
+		// seek on the pass's outbox iterator tells whether any is left.
 		row := OutboxKey{Vendor: vn, RowID: RowID{ID: id}}
-		lower := row.appendKey(nil, tagOutbox)
-		lower = lower[:len(lower)-1]
-		upper := append(slices.Clone(lower[:len(lower)-1]), separator+1)
-		queued := false
-		if err := eachKV(snap, lower, upper, func(_, _ []byte) error { queued = true; return errStop }); err != nil || queued {
+		prefix := row.appendKey(nil, tagOutbox)
+		prefix = prefix[:len(prefix)-1] // up to the separator before the user
+		if outbox.SeekGE(prefix) && bytes.HasPrefix(outbox.Key(), prefix) {
+			return false, nil
+		}
+		if err := outbox.Error(); err != nil {
 			return false, err
 		}
 	}
