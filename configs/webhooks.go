@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
@@ -104,14 +105,26 @@ func validateWebhooks(ck *checker, w Webhooks) {
 	}
 }
 
-// CheckWebhookSecrets reports every endpoint whose secrets are not set in
-// the environment (getenv nil = os.Getenv), as `herald serve` would at
-// start.
-func (c *Config) CheckWebhookSecrets(getenv func(string) string) error {
+// CheckWebhooks reports every endpoint whose secrets are not set in the
+// environment or whose ca_file holds no certificate, as `herald serve`
+// would at start (getenv, readFile nil = os.Getenv, os.ReadFile).
+func (c *Config) CheckWebhooks(getenv func(string) string, readFile func(string) ([]byte, error)) error {
+	if readFile == nil {
+		readFile = os.ReadFile
+	}
 	ck := checker{}
 	for i, e := range c.Webhooks.Endpoints {
+		base := fmt.Sprintf("webhooks.endpoints[%d]", i)
 		if _, err := e.Secrets(getenv); err != nil {
-			ck.add(fmt.Sprintf("webhooks.endpoints[%d].secrets_env", i), "%s", err.Error())
+			ck.add(base+".secrets_env", "%s", err.Error())
+		}
+		if e.CAFile == "" {
+			continue
+		}
+		if pem, err := readFile(e.CAFile); err != nil {
+			ck.add(base+".ca_file", "%v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			ck.add(base+".ca_file", "%q holds no PEM certificate", e.CAFile)
 		}
 	}
 	if len(ck.problems) == 0 {

@@ -94,7 +94,7 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 		err = cfg.Validate()
 	}
 	if err == nil {
-		err = cfg.CheckWebhookSecrets(nil)
+		err = cfg.CheckWebhooks(nil, nil)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", args[0], err)
