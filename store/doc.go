@@ -27,6 +27,10 @@
 //	i/<user_id>\x00<seq:8 bytes big-endian> → InboxEntry (offline inbox, in arrival order)
 //	c/<call_id>                  → Call       (call invitation and per-invitee state)
 //	r/<user_id>\x00<call_id>     → Lease      (ringing index: the call's deadline)
+//	W/<endpoint>\x00<event key>  → HookEvent  (a webhook event awaiting delivery to endpoint; webhooks.go)
+//	X/<endpoint>\x00<event key>  → HookEvent  (a webhook event dead-lettered for endpoint)
+//	w/c/<message_id>             → unix ms    (the message awaits its message.completed event)
+//	w/r/<message_id>             → unix ms    (arrivals not yet told in a receipt.delivered event)
 //
 // An outbox key's id part is the message_id for a message's rows; call
 // rows are stored as "call/<call_id>" (invitation) and

@@ -28,11 +28,14 @@ func openStore(t *testing.T, clk *testutil.Clock) *store.Store {
 }
 
 // startDispatcher delivers st's events to url as endpoint "backend" on
-// clk, with jitter fixed at its top (each wait is the full backoff).
+// clk (or to o.Endpoints when given), with jitter fixed at its top (each
+// wait is the full backoff).
 func startDispatcher(t *testing.T, st *store.Store, clk *testutil.Clock, url string, o Options) *Dispatcher {
 	t.Helper()
 	o.Store, o.Clock, o.Log = st, clk, slog.New(slog.NewTextHandler(io.Discard, nil))
-	o.Endpoints = []Endpoint{{Name: "backend", URL: url, Events: store.EventTypes(), Keys: [][]byte{testKey}}}
+	if len(o.Endpoints) == 0 {
+		o.Endpoints = []Endpoint{{Name: "backend", URL: url, Events: store.EventTypes(), Keys: [][]byte{testKey}}}
+	}
 	o.Jitter = func() float64 { return 1 }
 	if o.SweepInterval == 0 {
 		o.SweepInterval = time.Hour // out of the way: these tests call Sweep when they need it
