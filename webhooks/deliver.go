@@ -86,16 +86,16 @@ type endpoint struct {
 
 // EndpointStats is one endpoint's delivery state.
 type EndpointStats struct {
-	Name          string    `json:"name"`
-	Events        []string  `json:"events"`
-	Delivered     int64     `json:"delivered"`       // events delivered (a 2xx answer) since start
-	Requests      int64     `json:"requests"`        // deliveries tried since start
-	Failures      int64     `json:"failures"`        // deliveries that failed since start
-	DeadLettered  int64     `json:"dead_lettered"`   // events dead-lettered since start
-	Failing       int       `json:"failing"`         // failed deliveries in a row (0 = healthy)
-	LastError     string    `json:"last_error"`      // the last failure's reason
-	LastSuccess   time.Time `json:"last_success"`    // zero = none since start
-	NextAttemptAt time.Time `json:"next_attempt_at"` // while failing: when the batch is tried again
+	Name          string     `json:"name"`
+	Events        []string   `json:"events"`
+	Delivered     int64      `json:"delivered"`       // events delivered (a 2xx answer) since start
+	Requests      int64      `json:"requests"`        // deliveries tried since start
+	Failures      int64      `json:"failures"`        // deliveries that failed since start
+	DeadLettered  int64      `json:"dead_lettered"`   // events dead-lettered since start
+	Failing       int        `json:"failing"`         // failed deliveries in a row (0 = healthy)
+	LastError     string     `json:"last_error"`      // the last failure's reason
+	LastSuccess   *time.Time `json:"last_success"`    // null = none since start
+	NextAttemptAt *time.Time `json:"next_attempt_at"` // while failing: when the batch is tried again; else null
 }
 
 // New checks o and returns a Dispatcher; Start begins delivering.
@@ -273,7 +273,8 @@ func (d *Dispatcher) run(ep *endpoint) {
 		ep.st.Requests++
 		if derr == nil {
 			ep.st.Delivered += int64(len(evs))
-			ep.st.Failing, ep.st.LastSuccess, ep.st.NextAttemptAt = 0, d.o.Clock.Now(), time.Time{}
+			now := d.o.Clock.Now()
+			ep.st.Failing, ep.st.LastSuccess, ep.st.NextAttemptAt = 0, &now, nil
 			ep.mu.Unlock()
 			if err := d.o.Store.WebhookDelivered(ep.Name, evs); err != nil && !errors.Is(err, store.ErrClosed) {
 				log.Error("removing delivered webhook events failed (they will be delivered again)", "err", err)
@@ -286,7 +287,8 @@ func (d *Dispatcher) run(ep *endpoint) {
 		ep.st.LastError = reason
 		failing := ep.st.Failing
 		wait := d.backoff(failing)
-		ep.st.NextAttemptAt = d.o.Clock.Now().Add(wait)
+		next := d.o.Clock.Now().Add(wait)
+		ep.st.NextAttemptAt = &next
 		ep.mu.Unlock()
 		var dead, retry []store.HookEvent
 		for _, e := range evs {
