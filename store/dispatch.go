@@ -500,19 +500,27 @@ func (s *Store) OutboxDone(rows []Done) error {
 			if err := b.Delete(key, nil); err != nil {
 				return err
 			}
-			if d.Key.Kind != RowMessage {
-				if d.Outcome == OutcomeInvalid {
-					if err := em.emit(EventPushFailed, pushFailed(d.Key, "invalid_token", d.Code, d.Attempts)); err != nil {
-						return err
-					}
-				}
-				continue // only a message's rows are counted
-			}
-			if live == nil {
+			if live == nil && (d.Key.Kind == RowMessage || (d.Outcome == OutcomeInvalid && em.s.wants(EventPushFailed))) {
 				var err error
 				if live, err = s.newLiveRows(); err != nil {
 					return err
 				}
+			}
+			if d.Key.Kind != RowMessage {
+				// Only a message's rows are counted; a call row's invalid
+				// token is told once, while the row is still there.
+				if d.Outcome == OutcomeInvalid && em.s.wants(EventPushFailed) {
+					if !live.seekOutbox(key) || !bytes.Equal(live.outbox.Key(), key) {
+						if err := live.outbox.Error(); err != nil {
+							return err
+						}
+						continue
+					}
+					if err := em.emit(EventPushFailed, pushFailed(d.Key, "invalid_token", d.Code, d.Attempts)); err != nil {
+						return err
+					}
+				}
+				continue
 			}
 			if counted, err := live.counts(key, d.Key.ID); err != nil {
 				return err

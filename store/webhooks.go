@@ -329,21 +329,25 @@ func decodeMs(v []byte) (int64, error) {
 }
 
 // SweepWatches emits the events that wait on a message settling: for up
-// to limit watched messages, message.completed once a message has no
+// to limit watched messages of each kind, message.completed once a message has no
 // fan-out job and no row queued at any of vendors, and receipt.delivered
 // once its first unreported arrival is receiptDelay old. A message
 // expired meanwhile loses its watch without an event. It returns how
 // many events it wrote and whether it stopped at limit; each pass goes
 // on where the last stopped, so every watch is looked at in turn.
 func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit int) (int, bool, error) {
+	// A replay adds a completion watch and an arrival finds (or adds) a
+	// receipt watch: holding replayMu and arrivalMu keeps either from
+	// happening between this pass's snapshot and its delete of the watch.
+	// replayMu goes first, as in ReplayDead.
+	s.replayMu.Lock()
+	defer s.replayMu.Unlock()
 	if err := s.acquire(); err != nil {
 		return 0, false, err
 	}
 	defer s.mu.RUnlock()
-	// A replay adds a watch; holding replayMu keeps one from being added
-	// between this pass's read and its delete.
-	s.replayMu.Lock()
-	defer s.replayMu.Unlock()
+	s.arrivalMu.Lock()
+	defer s.arrivalMu.Unlock()
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
 	outbox, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(tagOutbox), UpperBound: []byte("o0")})
@@ -355,14 +359,17 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 	defer b.Close()
 	em := &emitter{s: s, b: b}
 	now := s.now().UnixMilli()
-	n, looked := 0, 0
+	n := 0
 	more := false
+	// Each kind of watch gets limit looks per pass and goes on after the
+	// last one it looked at.
 	for _, tag := range []string{tagWatchDone, tagWatchRcpt} {
-		cursor := s.watchCursor[tag]
-		from, upper := []byte(tag), append([]byte(tag[:len(tag)-1]), tag[len(tag)-1]+1)
-		if cursor != nil {
-			from = cursor
+		lower, upper := []byte(tag), append([]byte(tag[:len(tag)-1]), tag[len(tag)-1]+1)
+		from := lower
+		if c := s.watchCursor[tag]; c != nil {
+			from = c
 		}
+		looked := 0
 		var last []byte
 		err := eachKV(snap, from, upper, func(key, val []byte) error {
 			if looked == limit {
@@ -374,7 +381,8 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 			id := string(key[len(tag):])
 			since, err := decodeMs(val)
 			if err != nil {
-				return err
+				s.log.Error("dropping a corrupt webhook watch", "message_id", id, "err", err)
+				return b.Delete(key, nil)
 			}
 			emitted, err := s.settle(snap, outbox, em, tag, id, since, now, vendors, receiptDelay)
 			if emitted {
@@ -385,11 +393,11 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 		if err != nil {
 			return 0, false, err
 		}
-		if more {
+		if looked == limit && last != nil {
 			s.watchCursor[tag] = append(last, 0)
-			break
+		} else {
+			s.watchCursor[tag] = nil
 		}
-		s.watchCursor[tag] = nil
 	}
 	if b.Empty() {
 		return 0, more, nil
@@ -521,7 +529,11 @@ func (s *Store) hookScan(tag, endpoint string, from []byte, limit int) ([]HookEv
 	return out, err
 }
 
-// WebhookCounts counts endpoint's events awaiting delivery and dead.
+// maxHookCount is where WebhookCounts stops counting.
+const maxHookCount = 1_000_000
+
+// WebhookCounts counts endpoint's events awaiting delivery and dead, each
+// up to maxHookCount (a backlog beyond reads as that many).
 func (s *Store) WebhookCounts(endpoint string) (pending, dead int64, err error) {
 	if err := s.acquire(); err != nil {
 		return 0, 0, err
@@ -530,7 +542,14 @@ func (s *Store) WebhookCounts(endpoint string) (pending, dead int64, err error) 
 	for _, tag := range []string{tagHook, tagHookDead} {
 		lower, upper := hookRange(tag, endpoint)
 		var n int64
-		if err := eachKV(s.db, lower, upper, func(_, _ []byte) error { n++; return nil }); err != nil {
+		count := func(_, _ []byte) error {
+			if n == maxHookCount {
+				return errStop
+			}
+			n++
+			return nil
+		}
+		if err := eachKV(s.db, lower, upper, count); err != nil {
 			return 0, 0, err
 		}
 		if tag == tagHook {

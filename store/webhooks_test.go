@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -137,5 +139,100 @@ func TestSweepWatchesMessageCompleted(t *testing.T) {
 	before := len(hookRows(t, s, "a"))
 	if n, _, err := s.SweepWatches(vendors, time.Second, 100); err != nil || n != 0 || len(hookRows(t, s, "a")) != before {
 		t.Fatalf("an expired message was told: %d %v", n, err)
+	}
+}
+
+// Many watches, few looks per pass: each pass goes on where the last
+// stopped, a limit that ends exactly at the last watch of a kind breaks
+// nothing, and every message is told complete once. Receipts are told
+// once receiptDelay has passed since the first arrival not yet told, with
+// the count so far, and a later arrival makes another event.
+func TestSweepWatchesPagesAndReceipts(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	s, err := Open(t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock, Receipts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetWebhookRoutes(map[string][]string{"a": {EventMessageCompleted, EventReceiptDelivered}})
+	route := func(d Device) (Route, bool) { return Route{Vendor: d.Vendor, Token: d.Token}, true }
+	const messages = 4
+	var rows []Queued
+	for i := range messages {
+		m := Message{MessageID: fmt.Sprintf("m%d", i), CreatedAt: now.UnixMilli(), HasPush: true}
+		res, err := s.CommitChunk(Chunk{MessageID: m.MessageID, Message: &m, Push: true, Route: route,
+			Offline: []Recipient{{UserID: "bob", Devices: []BoundDevice{{DeviceID: "d", Device: Device{Vendor: "huawei", Token: "tok"}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, res.Queued...)
+	}
+	for _, q := range rows {
+		if err := s.OutboxDone([]Done{{Key: q.Key, Outcome: OutcomeSent}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Arrivals for m0 and m1.
+	for _, id := range []string{"m0", "m1"} {
+		if c, err := s.RecordArrivals("huawei", []Arrival{{Ref: s.ReceiptRef(id), Token: "tok"}}); err != nil || c.New != 1 {
+			t.Fatalf("arrival %s: %+v %v", id, c, err)
+		}
+	}
+	vendors := []string{"huawei"}
+	total := 0
+	for pass := 0; pass < 10; pass++ {
+		n, _, err := s.SweepWatches(vendors, 10*time.Second, messages) // ends exactly at the last completion watch
+		if err != nil {
+			t.Fatalf("pass %d: %v", pass, err)
+		}
+		total += n
+	}
+	if total != messages {
+		t.Fatalf("%d events before the receipt delay, want %d message.completed", total, messages)
+	}
+	now = now.Add(10 * time.Second)
+	for pass := 0; pass < 4; pass++ {
+		n, _, err := s.SweepWatches(vendors, 10*time.Second, 1) // one look per kind and pass
+		if err != nil {
+			t.Fatalf("pass %d: %v", pass, err)
+		}
+		total += n
+	}
+	if total != messages+2 {
+		t.Fatalf("%d events, want %d message.completed and 2 receipt.delivered", total, messages)
+	}
+	// m0's second device arrives later: told again, with both.
+	if c, err := s.RecordArrivals("huawei", []Arrival{{Ref: s.ReceiptRef("m0"), Token: "tok2"}}); err != nil || c.New != 1 {
+		t.Fatalf("second arrival: %+v %v", c, err)
+	}
+	now = now.Add(10 * time.Second)
+	if n, _, err := s.SweepWatches(vendors, 10*time.Second, 10); err != nil || n != 1 {
+		t.Fatalf("after the second arrival: %d %v", n, err)
+	}
+	byType := map[string][]HookEvent{}
+	for _, e := range hookRows(t, s, "a") {
+		byType[e.Type] = append(byType[e.Type], e)
+	}
+	done := map[string]bool{}
+	for _, e := range byType[EventMessageCompleted] {
+		var d MessageCompletedData
+		if err := json.Unmarshal(e.Data, &d); err != nil || done[d.MessageID] {
+			t.Fatalf("message.completed %s told twice or unreadable: %v", e.Data, err)
+		}
+		done[d.MessageID] = true
+	}
+	var got []string
+	for _, e := range byType[EventReceiptDelivered] {
+		var d ReceiptDeliveredData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s:%d", d.MessageID, d.Total))
+	}
+	// m0's second arrival names a token it was never sent to: delivered
+	// stays at sent (1).
+	if want := "m0:1 m1:1 m0:1"; strings.Join(got, " ") != want {
+		t.Fatalf("receipt.delivered %q, want %q", strings.Join(got, " "), want)
 	}
 }

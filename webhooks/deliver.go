@@ -61,8 +61,9 @@ type Options struct {
 // Dispatcher delivers the store's webhook events to their endpoints: one
 // loop per endpoint takes the oldest events (at most BatchMax) and POSTs
 // them in one signed request; a 2xx answer removes them, anything else
-// is retried with exponential backoff and jitter, and after MaxAttempts
-// the batch is dead-lettered (listable and replayable per endpoint).
+// is retried with exponential backoff and jitter (each try takes the
+// oldest events again), and an event that has failed MaxAttempts
+// deliveries is dead-lettered (listable and replayable per endpoint).
 // Events stay in Pebble until delivered, so neither a crash nor a
 // receiver down for hours loses one.
 type Dispatcher struct {
@@ -269,6 +270,11 @@ func (d *Dispatcher) run(ep *endpoint) {
 			continue
 		}
 		derr := d.deliver(ep, evs)
+		select {
+		case <-d.stop:
+			return // abandoned by Stop: not an attempt of the events
+		default:
+		}
 		ep.mu.Lock()
 		ep.st.Requests++
 		if derr == nil {
@@ -282,29 +288,33 @@ func (d *Dispatcher) run(ep *endpoint) {
 			continue
 		}
 		reason := derr.Error()
-		ep.st.Failures++
-		ep.st.Failing++
-		ep.st.LastError = reason
-		failing := ep.st.Failing
-		wait := d.backoff(failing)
-		next := d.o.Clock.Now().Add(wait)
-		ep.st.NextAttemptAt = &next
-		ep.mu.Unlock()
 		var dead, retry []store.HookEvent
+		most := int64(0) // the batch's most attempts: the wait follows it, so a restart does not shorten it
 		for _, e := range evs {
 			e.Attempts++
 			e.LastError = reason
+			most = max(most, e.Attempts)
 			if e.Attempts >= int64(d.o.MaxAttempts) {
 				dead = append(dead, e)
 			} else {
 				retry = append(retry, e)
 			}
 		}
+		ep.st.Failures++
+		ep.st.Failing++
+		ep.st.LastError = reason
+		failing := ep.st.Failing
+		wait := d.backoff(int(max(most, int64(failing))))
+		next := d.o.Clock.Now().Add(wait)
+		ep.st.NextAttemptAt = &next
+		ep.mu.Unlock()
+		stored := true // the attempts are recorded: without that, waiting is the only way to bound the retries
 		if len(dead) > 0 {
 			if err := d.o.Store.WebhookDeadLetter(ep.Name, dead); err != nil {
 				if errors.Is(err, store.ErrClosed) {
 					return
 				}
+				stored = false
 				log.Error("dead-lettering webhook events failed", "err", err)
 			} else {
 				ep.mu.Lock()
@@ -314,15 +324,19 @@ func (d *Dispatcher) run(ep *endpoint) {
 			}
 		}
 		if len(retry) > 0 {
-			if err := d.o.Store.WebhookFailed(ep.Name, retry); err != nil && !errors.Is(err, store.ErrClosed) {
+			if err := d.o.Store.WebhookFailed(ep.Name, retry); err != nil {
+				if errors.Is(err, store.ErrClosed) {
+					return
+				}
+				stored = false
 				log.Error("recording webhook attempts failed", "err", err)
 			}
 		}
 		if failing == 1 || failing%10 == 0 {
 			log.Warn("webhook delivery failed; retrying", "events", len(evs), "failing", failing, "retry_in", wait.String(), "reason", reason)
 		}
-		if len(dead) == len(evs) {
-			continue // what failed is dead: go on with the next batch at once
+		if stored && len(dead) == len(evs) {
+			continue // what failed is dead: go on with the next events at once
 		}
 		if !d.wait(wait) {
 			return

@@ -128,14 +128,16 @@ func TestReceiverDownThirtySecondsThenUpGetsEveryEvent(t *testing.T) {
 		clk.Advance(8 * time.Second) // at least any wait
 		clk.WaitArmed(t, 2, 10*time.Second)
 	}
+	// Tried at 0, 1, 3, 7 and 15 s (backoff 1, 2, 4, 8 s), one try per
+	// advance of 8 s: five deliveries refused.
 	s := rcv.Stats()
-	if s.Events != 0 || s.Refused < 5 {
-		t.Fatalf("while down: %+v, want no event taken and the deliveries retried", s)
+	if s.Events != 0 || s.Refused != 5 {
+		t.Fatalf("while down: %+v, want no event taken and 5 deliveries refused", s)
 	}
 	if pending, _ := counts(t, st); pending != 35 {
 		t.Fatalf("%d events pending while the receiver is down, want 35", pending)
 	}
-	more := deadLetter(t, st, "m2", 7) // events made during the outage wait behind
+	more := deadLetter(t, st, "m2", 7) // events made during the outage
 	rcv.SetDown(false)
 	clk.Advance(8 * time.Second)
 	testutil.WaitFor(t, 10*time.Second, func() bool { return rcv.Stats().Events == 42 }, "every event delivered")
@@ -150,9 +152,10 @@ func TestReceiverDownThirtySecondsThenUpGetsEveryEvent(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, func() bool { p, _ := counts(t, st); return p == 0 }, "the delivered events removed")
 }
 
-// After MaxAttempts failed deliveries a batch is dead-lettered with its
-// attempts and last error, the endpoint goes on with the next, and a
-// replay delivers the dead ones with their ids unchanged.
+// An event that has failed MaxAttempts deliveries is dead-lettered with
+// its attempts and last error, the endpoint goes on with the next ones
+// (which fail on their own count), and a replay delivers the dead ones with
+// their ids unchanged.
 func TestDeadLetterAfterMaxAttemptsThenReplay(t *testing.T) {
 	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 	st := openStore(t, clk)
@@ -160,13 +163,21 @@ func TestDeadLetterAfterMaxAttemptsThenReplay(t *testing.T) {
 	rcv.SetDown(true)
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	startDispatcher(t, st, clk, srv.URL, Options{BatchMax: 100, MaxAttempts: 3, MinBackoff: time.Second, MaxBackoff: time.Second})
+	startDispatcher(t, st, clk, srv.URL, Options{BatchMax: 3, MaxAttempts: 3, MinBackoff: time.Second, MaxBackoff: time.Second})
 	ids := deadLetter(t, st, "m1", 5)
-	clk.WaitArmed(t, 2, 10*time.Second) // attempt 1 failed
+	clk.WaitArmed(t, 2, 10*time.Second) // the first three: attempt 1 failed
 	clk.Advance(time.Second)
 	clk.WaitArmed(t, 2, 10*time.Second) // attempt 2 failed
-	clk.Advance(time.Second)            // attempt 3 fails: dead
-	testutil.WaitFor(t, 10*time.Second, func() bool { _, d := counts(t, st); return d == 5 }, "the batch dead-lettered")
+	clk.Advance(time.Second)            // attempt 3 fails: dead; the last two go at once and fail (1)
+	testutil.WaitFor(t, 10*time.Second, func() bool { _, d := counts(t, st); return d == 3 }, "the first three dead-lettered")
+	clk.WaitArmed(t, 2, 10*time.Second)
+	clk.Advance(time.Second) // (2)
+	clk.WaitArmed(t, 2, 10*time.Second)
+	clk.Advance(time.Second) // (3): dead
+	testutil.WaitFor(t, 10*time.Second, func() bool { _, d := counts(t, st); return d == 5 }, "all five dead-lettered")
+	if got := rcv.Stats().Refused; got != 6 {
+		t.Fatalf("%d deliveries refused, want 6 (three of each batch)", got)
+	}
 	dead, err := st.WebhookDead("backend", "", 10)
 	if err != nil {
 		t.Fatal(err)

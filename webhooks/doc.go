@@ -7,8 +7,9 @@
 // exactly when its change does and a kill -9 loses neither. A Dispatcher
 // runs one loop per endpoint: it POSTs the oldest events (up to a batch)
 // as {"events":[{"id","type","timestamp","data"}]}, removes them on a 2xx,
-// and otherwise retries the same batch with exponential backoff and
-// jitter; after MaxAttempts failed deliveries the batch is dead-lettered
+// and otherwise tries the oldest events again after an exponential
+// backoff with jitter; an event that has failed MaxAttempts deliveries
+// is dead-lettered
 // (store.WebhookDead, store.WebhookReplay). Delivery is at least once: an
 // event's id never changes, so the receiver deduplicates on it.
 //
