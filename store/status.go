@@ -183,7 +183,9 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 	if err != nil {
 		return MessageStatus{}, false, err
 	}
-	vs, err := messageStatus(snap, id, vendors)
+	r := newRanges(snap)
+	defer r.close()
+	vs, err := messageStatus(r, id, vendors)
 	if err != nil {
 		return MessageStatus{}, false, err
 	}
@@ -191,7 +193,7 @@ func (s *Store) MessageStatus(id string, vendors []string) (MessageStatus, bool,
 }
 
 // messageStatus counts message id's rows over vendors in snap.
-func messageStatus(snap *pebble.Snapshot, id string, vendors []string) (map[string]VendorStatus, error) {
+func messageStatus(r *ranges, id string, vendors []string) (map[string]VendorStatus, error) {
 	out := map[string]VendorStatus{}
 	for _, v := range vendors {
 		vs := VendorStatus{FailedByCode: map[string]int64{}}
@@ -200,7 +202,7 @@ func messageStatus(snap *pebble.Snapshot, id string, vendors []string) (map[stri
 			lower := row.appendKey(nil, tag) // ends in the separator before the user
 			lower = lower[:len(lower)-1]
 			upper := append(slices.Clone(lower[:len(lower)-1]), separator+1)
-			err := eachKV(snap, lower, upper, func(_, val []byte) error {
+			err := r.each(lower, upper, func(_, val []byte) error {
 				if tag == tagOutbox {
 					vs.Queued++
 					return nil
@@ -218,7 +220,7 @@ func messageStatus(snap *pebble.Snapshot, id string, vendors []string) (map[stri
 			}
 		}
 		lower, upper := verdictRange(id, v)
-		err := eachKV(snap, lower, upper, func(key, val []byte) error {
+		err := r.each(lower, upper, func(key, val []byte) error {
 			switch verdictMark(id, key) {
 			case tallyMark:
 				sent, expired, err := decodeTally(val)
@@ -383,6 +385,52 @@ func (s *Store) MessageFailures(id string, vendors []string, after []byte, limit
 		}
 	}
 	return out, nil, nil
+}
+
+// ranges reads key ranges of one snapshot through one iterator per
+// table, rebounded for each range: far cheaper than an iterator per range
+// when one message's status reads 21 of them.
+type ranges struct {
+	snap *pebble.Snapshot
+	its  map[string]*pebble.Iterator // by the range's table tag
+}
+
+func newRanges(snap *pebble.Snapshot) *ranges {
+	return &ranges{snap: snap, its: map[string]*pebble.Iterator{}}
+}
+
+// each calls fn for every key in [lower, upper) (both in one table, whose
+// tag is the part of lower up to its first '/'); errStop ends it early.
+func (r *ranges) each(lower, upper []byte, fn func(key, val []byte) error) error {
+	tag := string(lower[:bytes.IndexByte(lower, '/')+1])
+	it := r.its[tag]
+	if it == nil {
+		var err error
+		if it, err = r.snap.NewIter(nil); err != nil {
+			return err
+		}
+		r.its[tag] = it
+	}
+	it.SetBounds(lower, upper)
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+func (r *ranges) close() {
+	for _, it := range r.its {
+		_ = it.Close()
+	}
 }
 
 // errStop ends an eachKV scan early.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -350,11 +349,8 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 	defer s.arrivalMu.Unlock()
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	outbox, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(tagOutbox), UpperBound: []byte("o0")})
-	if err != nil {
-		return 0, false, err
-	}
-	defer outbox.Close()
+	r := newRanges(snap)
+	defer r.close()
 	b := s.db.NewBatch()
 	defer b.Close()
 	em := &emitter{s: s, b: b}
@@ -384,7 +380,7 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 				s.log.Error("dropping a corrupt webhook watch", "message_id", id, "err", err)
 				return b.Delete(key, nil)
 			}
-			emitted, err := s.settle(snap, outbox, em, tag, id, since, now, vendors, receiptDelay)
+			emitted, err := s.settle(snap, r, em, tag, id, since, now, vendors, receiptDelay)
 			if emitted {
 				n++
 			}
@@ -406,7 +402,7 @@ func (s *Store) SweepWatches(vendors []string, receiptDelay time.Duration, limit
 }
 
 // settle handles one watch; emitted is whether it wrote an event.
-func (s *Store) settle(snap *pebble.Snapshot, outbox *pebble.Iterator, em *emitter, tag, id string, since, now int64, vendors []string, receiptDelay time.Duration) (bool, error) {
+func (s *Store) settle(snap *pebble.Snapshot, r *ranges, em *emitter, tag, id string, since, now int64, vendors []string, receiptDelay time.Duration) (bool, error) {
 	v, kept, err := getFrom(snap, MessageKey(id))
 	if err != nil {
 		return false, err
@@ -418,7 +414,7 @@ func (s *Store) settle(snap *pebble.Snapshot, outbox *pebble.Iterator, em *emitt
 		if now-since < receiptDelay.Milliseconds() {
 			return false, nil
 		}
-		st, err := messageStatus(snap, id, vendors)
+		st, err := messageStatus(r, id, vendors)
 		if err != nil {
 			return false, err
 		}
@@ -440,15 +436,16 @@ func (s *Store) settle(snap *pebble.Snapshot, outbox *pebble.Iterator, em *emitt
 		return false, err
 	}
 	for _, vn := range vendors {
-		// A message's rows of vendor sort together under this prefix: one
-		// seek on the pass's outbox iterator tells whether any is left.
+		// A message's rows of vendor sort together under this prefix; the
+		// read is bounded to it (unbounded, a seek would step over every
+		// deleted row after it: the outbox is mostly tombstones of rows
+		// sent, and that cost more than all else here).
 		row := OutboxKey{Vendor: vn, RowID: RowID{ID: id}}
 		prefix := row.appendKey(nil, tagOutbox)
 		prefix = prefix[:len(prefix)-1] // up to the separator before the user
-		if outbox.SeekGE(prefix) && bytes.HasPrefix(outbox.Key(), prefix) {
-			return false, nil
-		}
-		if err := outbox.Error(); err != nil {
+		end := append(slices.Clone(prefix[:len(prefix)-1]), separator+1)
+		queued := false
+		if err := r.each(prefix, end, func(_, _ []byte) error { queued = true; return errStop }); err != nil || queued {
 			return false, err
 		}
 	}
@@ -456,7 +453,7 @@ func (s *Store) settle(snap *pebble.Snapshot, outbox *pebble.Iterator, em *emitt
 	if err != nil {
 		return false, fmt.Errorf("store: message %q: %w", id, err)
 	}
-	st, err := messageStatus(snap, id, vendors)
+	st, err := messageStatus(r, id, vendors)
 	if err != nil {
 		return false, err
 	}
