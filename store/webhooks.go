@@ -483,9 +483,20 @@ func (s *Store) settle(snap *pebble.Snapshot, r *ranges, em *emitter, tag, id st
 }
 
 // WebhookPending lists up to limit of endpoint's events awaiting
-// delivery, oldest first.
-func (s *Store) WebhookPending(endpoint string, limit int) ([]HookEvent, error) {
-	return s.hookScan(tagHook, endpoint, nil, limit)
+// delivery, oldest first, after the event id after ("" = from the
+// oldest). Event keys are given out before their batches commit, so one
+// may appear behind another that was listed already: a reader going on
+// after the last id it saw must also read from the oldest now and then.
+func (s *Store) WebhookPending(endpoint, after string, limit int) ([]HookEvent, error) {
+	var from []byte
+	if after != "" {
+		ek, err := eventKeyOf(after)
+		if err != nil {
+			return nil, err
+		}
+		from = append(hookKey(tagHook, endpoint, ek), 0)
+	}
+	return s.hookScan(tagHook, endpoint, from, limit)
 }
 
 // WebhookDead lists up to limit of endpoint's dead-lettered events after

@@ -12,7 +12,7 @@ import (
 
 func hookRows(t *testing.T, s *Store, endpoint string) []HookEvent {
 	t.Helper()
-	evs, err := s.WebhookPending(endpoint, 1000)
+	evs, err := s.WebhookPending(endpoint, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

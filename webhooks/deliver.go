@@ -156,6 +156,10 @@ func New(o Options) (*Dispatcher, error) {
 	return d, nil
 }
 
+// rescanEvery is how often an endpoint's loop reads its events from the
+// oldest again, to find one whose batch committed behind its cursor.
+const rescanEvery = 5 * time.Second
+
 // NoRedirects is a client for deliveries over rt (nil = a clone of
 // http.DefaultTransport): it never follows a redirect, so a signed
 // delivery goes only where it was configured to (a 3xx is a failure).
@@ -249,8 +253,20 @@ func (d *Dispatcher) Sweep() {
 func (d *Dispatcher) run(ep *endpoint) {
 	defer d.wg.Done()
 	log := d.o.Log.With("endpoint", ep.Name)
+	// The loop reads on after the last event delivered (cursor) rather
+	// than from the oldest: the events delivered before leave tombstones
+	// that a read from the oldest would step over every time. An event
+	// whose batch committed late can sit behind the cursor, so the read
+	// goes back to the oldest when it finds nothing and at least every
+	// rescanEvery.
+	cursor := ""
+	lastFull := d.o.Clock.Now()
 	for {
-		evs, err := d.o.Store.WebhookPending(ep.Name, d.o.BatchMax)
+		from := cursor
+		if from != "" && d.o.Clock.Now().Sub(lastFull) >= rescanEvery {
+			from = ""
+		}
+		evs, err := d.o.Store.WebhookPending(ep.Name, from, d.o.BatchMax)
 		if errors.Is(err, store.ErrClosed) {
 			return
 		}
@@ -261,7 +277,15 @@ func (d *Dispatcher) run(ep *endpoint) {
 			}
 			continue
 		}
+		if from == "" {
+			lastFull = d.o.Clock.Now()
+		}
 		if len(evs) == 0 {
+			if from != "" {
+				cursor = "" // nothing after the cursor: look behind it once
+				continue
+			}
+			cursor = ""
 			select {
 			case <-d.stop:
 				return
@@ -285,6 +309,7 @@ func (d *Dispatcher) run(ep *endpoint) {
 			if err := d.o.Store.WebhookDelivered(ep.Name, evs); err != nil && !errors.Is(err, store.ErrClosed) {
 				log.Error("removing delivered webhook events failed (they will be delivered again)", "err", err)
 			}
+			cursor = evs[len(evs)-1].ID
 			continue
 		}
 		reason := derr.Error()
