@@ -412,19 +412,7 @@ func (r *ranges) each(lower, upper []byte, fn func(key, val []byte) error) error
 		r.its[tag] = it
 	}
 	it.SetBounds(lower, upper)
-	for it.First(); it.Valid(); it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return err
-		}
-		if err := fn(it.Key(), v); err != nil {
-			if errors.Is(err, errStop) {
-				return nil
-			}
-			return err
-		}
-	}
-	return it.Error()
+	return walk(it, fn)
 }
 
 func (r *ranges) close() {
@@ -445,6 +433,12 @@ func eachKV(r pebble.Reader, lower, upper []byte, fn func(key, val []byte) error
 		return err
 	}
 	defer it.Close()
+	return walk(it, fn)
+}
+
+// walk calls fn for every key of it from its first; fn returning errStop
+// ends the walk without error.
+func walk(it *pebble.Iterator, fn func(key, val []byte) error) error {
 	for it.First(); it.Valid(); it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {

@@ -249,7 +249,7 @@ func (e *emitter) emitCall(prev *Call, next Call) error {
 	if prev == nil {
 		d := CallEventData{CallID: next.CallID, Inviter: next.Inviter, State: next.State}
 		for _, iv := range next.Invitees {
-			d.Invitees = append(d.Invitees, CallEventUser{UserID: iv.UserID, State: iv.State})
+			d.Invitees = append(d.Invitees, CallEventUser(iv))
 		}
 		return e.emit(EventCallRinging, d)
 	}
@@ -266,7 +266,7 @@ func (e *emitter) emitCall(prev *Call, next Call) error {
 		if _, ok := by[iv.State]; !ok {
 			order = append(order, iv.State)
 		}
-		by[iv.State] = append(by[iv.State], CallEventUser{UserID: iv.UserID, State: iv.State})
+		by[iv.State] = append(by[iv.State], CallEventUser(iv))
 	}
 	if len(order) == 0 && prev.State != next.State && next.State == CallEnded {
 		order = append(order, CallEnded) // ended with no invitee on the call (cannot happen today; kept honest)

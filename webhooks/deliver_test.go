@@ -106,18 +106,26 @@ func counts(t *testing.T, st *store.Store) (pending, dead int64) {
 	return p, d
 }
 
-// The receiver is down for 30 s (of the injected clock) while events
-// wait, then comes back: it gets every event, each id at least once,
-// with a signature that verifies, and nothing stays queued.
-func TestReceiverDownThirtySecondsThenUpGetsEveryEvent(t *testing.T) {
+// downReceiver is a store on a manual clock and a Receiver, switched
+// down, verifying with testKey at url.
+func downReceiver(t *testing.T) (*testutil.Clock, *store.Store, *Receiver, string) {
+	t.Helper()
 	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 	st := openStore(t, clk)
 	rcv := NewReceiver([][]byte{testKey}, clk.Now)
 	rcv.SetDown(true)
 	srv := httptest.NewServer(rcv)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return clk, st, rcv, srv.URL
+}
+
+// The receiver is down for 30 s (of the injected clock) while events
+// wait, then comes back: it gets every event, each id at least once,
+// with a signature that verifies, and nothing stays queued.
+func TestReceiverDownThirtySecondsThenUpGetsEveryEvent(t *testing.T) {
+	clk, st, rcv, url := downReceiver(t)
 	const batch = 10
-	startDispatcher(t, st, clk, srv.URL, Options{BatchMax: batch, MaxAttempts: 100, MinBackoff: time.Second, MaxBackoff: 8 * time.Second})
+	startDispatcher(t, st, clk, url, Options{BatchMax: batch, MaxAttempts: 100, MinBackoff: time.Second, MaxBackoff: 8 * time.Second})
 
 	ids := deadLetter(t, st, "m1", 35)
 	// The sweep's ticker and the endpoint's backoff timer: the first
@@ -157,13 +165,8 @@ func TestReceiverDownThirtySecondsThenUpGetsEveryEvent(t *testing.T) {
 // (which fail on their own count), and a replay delivers the dead ones with
 // their ids unchanged.
 func TestDeadLetterAfterMaxAttemptsThenReplay(t *testing.T) {
-	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
-	st := openStore(t, clk)
-	rcv := NewReceiver([][]byte{testKey}, clk.Now)
-	rcv.SetDown(true)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	startDispatcher(t, st, clk, srv.URL, Options{BatchMax: 3, MaxAttempts: 3, MinBackoff: time.Second, MaxBackoff: time.Second})
+	clk, st, rcv, url := downReceiver(t)
+	startDispatcher(t, st, clk, url, Options{BatchMax: 3, MaxAttempts: 3, MinBackoff: time.Second, MaxBackoff: time.Second})
 	ids := deadLetter(t, st, "m1", 5)
 	clk.WaitArmed(t, 2, 10*time.Second) // the first three: attempt 1 failed
 	clk.Advance(time.Second)
@@ -284,13 +287,8 @@ func TestDeliverySignatureVerifiesAndTamperingFails(t *testing.T) {
 // letter, older than the events delivered since; in a running daemon one
 // whose batch committed late) is still delivered.
 func TestEventBehindTheCursorIsDelivered(t *testing.T) {
-	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
-	st := openStore(t, clk)
-	rcv := NewReceiver([][]byte{testKey}, clk.Now)
-	rcv.SetDown(true)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	startDispatcher(t, st, clk, srv.URL, Options{MaxAttempts: 1})
+	clk, st, rcv, url := downReceiver(t)
+	startDispatcher(t, st, clk, url, Options{MaxAttempts: 1})
 	old := deadLetter(t, st, "m1", 1)
 	testutil.WaitFor(t, 10*time.Second, func() bool { _, d := counts(t, st); return d == 1 }, "the first event dead-lettered")
 	rcv.SetDown(false)
