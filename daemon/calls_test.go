@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/internal/testutil"
+	"github.com/herald-push/herald/push"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -275,5 +277,21 @@ func TestCallRingsDuringFanOut(t *testing.T) {
 	}
 	if p := pending(); p != n-burst {
 		t.Fatalf("after the call push: %d fan-out rows pending, want %d", p, n-burst)
+	}
+}
+
+// A call without a call_id gets "c" and 24 hex digits, so its
+// notification's message_id ("call-" + call_id) is not "call-call-…".
+func TestGeneratedCallID(t *testing.T) {
+	s := startDaemon(t, nil, Env{})
+	r := s.do(t, "POST", "/v1/calls", `{"inviter":"amy","invitees":["bob"],"timeout_s":30}`)
+	wantStatus(t, r, 201)
+	var c api.CallResponse
+	r.json(t, &c)
+	if !regexp.MustCompile(`^c[0-9a-f]{24}$`).MatchString(c.CallID) {
+		t.Fatalf("generated call_id %q, want c and 24 hex digits", c.CallID)
+	}
+	if id := push.CallMessageID(c.CallID); strings.HasPrefix(id, "call-call-") {
+		t.Fatalf("message_id %q", id)
 	}
 }

@@ -93,7 +93,10 @@ func (s *Server) postCall(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	maxID := s.Config.Limits.MaxIDBytes
 	if req.CallID == "" {
-		req.CallID = "call-" + randomHex(12)
+		// "c" and 24 hex digits: the notification's message_id puts
+		// "call-" before it (push.CallMessageID), which a generated id
+		// starting with "call-" doubled.
+		req.CallID = "c" + randomHex(12)
 	} else if e := checkID("call_id", req.CallID, maxID); e != nil {
 		return e
 	}
