@@ -75,6 +75,12 @@ func TestErrorAnswers(t *testing.T) {
 			}
 		})
 	}
+	// A 405 names what the path takes (a GET route answers HEAD too).
+	for path, want := range map[string]string{dev: "DELETE, PUT", "/v1/users/u1": "GET, HEAD", "/v1/messages": "POST"} {
+		if r := s.do(t, "PATCH", path, ""); r.status != 405 || r.header.Get("Allow") != want {
+			t.Errorf("PATCH %s: %d, Allow %q, want 405 and %q", path, r.status, r.header.Get("Allow"), want)
+		}
+	}
 	// Nothing above was half-written.
 	r := s.do(t, "GET", "/v1/users/u1", "")
 	var u api.UserResponse
@@ -114,12 +120,18 @@ func TestAuth(t *testing.T) {
 		{"wrong key", []string{"Authorization", "Bearer nope"}, 401, "unauthenticated"},
 		{"wrong scope", []string{"Authorization", "Bearer s3cret-admin"}, 403, "permission_denied"},
 		{"right key", []string{"Authorization", "Bearer s3cret-ingest"}, 200, ""},
+		{"scheme in lower case", []string{"Authorization", "bearer s3cret-ingest"}, 200, ""},
+		{"scheme in upper case, two spaces", []string{"Authorization", "BEARER  s3cret-ingest"}, 200, ""},
+		{"scheme without a token", []string{"Authorization", "Bearer "}, 401, "unauthenticated"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := s.do(t, "GET", "/v1/users/u1", "", c.hdr...)
 			if r.status != c.status {
 				t.Fatalf("status %d want %d: %s", r.status, c.status, r.body)
+			}
+			if got := r.header.Get("WWW-Authenticate"); (c.status == 401) != (got == `Bearer realm="herald"`) {
+				t.Fatalf("WWW-Authenticate %q on a %d", got, c.status)
 			}
 			if c.code != "" {
 				var e errBody

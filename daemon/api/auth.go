@@ -42,15 +42,26 @@ func (a *Auth) Enabled() bool { return len(a.keys) > 0 }
 // Keys is how many keys are configured.
 func (a *Auth) Keys() int { return len(a.keys) }
 
+// bearer is the token of an "Authorization: Bearer <token>" header. The
+// scheme is case-insensitive and may be followed by several spaces (RFC
+// 9110, 11.1 and 11.4); false when there is no bearer token.
+func bearer(h []byte) ([]byte, bool) {
+	scheme, token, ok := bytes.Cut(bytes.TrimLeft(h, " "), []byte(" "))
+	if !ok || !bytes.EqualFold(scheme, []byte("Bearer")) {
+		return nil, false
+	}
+	token = bytes.TrimLeft(token, " ")
+	return token, len(token) > 0
+}
+
 // check returns the key name that authorises sc, or an error answer. It
 // compares hashes in constant time against every key.
 func (a *Auth) check(rc *fasthttp.RequestCtx, sc scope) (string, *apiError) {
 	if sc == scopeNone || !a.Enabled() {
 		return "", nil
 	}
-	h := rc.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	token, ok := bytes.CutPrefix(h, []byte("Bearer "))
-	if !ok || len(token) == 0 {
+	token, ok := bearer(rc.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	if !ok {
 		return "", &apiError{Status: fasthttp.StatusUnauthorized, Code: codeUnauthenticated,
 			Message: "missing API key: send Authorization: Bearer <key>"}
 	}

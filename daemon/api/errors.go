@@ -37,6 +37,7 @@ type apiError struct {
 	Field      string `json:"field,omitempty"`
 	Vendor     string `json:"vendor,omitempty"` // the vendor whose limit a push breaks
 	RetryAfter int    `json:"-"`                // seconds; sent as Retry-After when > 0
+	Allow      string `json:"-"`                // 405: the methods the path takes, sent as Allow
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -71,6 +72,12 @@ func writeError(rc *fasthttp.RequestCtx, e *apiError) {
 	rc.SetContentType(contentTypeJSONCharset)
 	if e.RetryAfter > 0 {
 		rc.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Allow != "" {
+		rc.Response.Header.Set("Allow", e.Allow)
+	}
+	if e.Status == fasthttp.StatusUnauthorized {
+		rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="herald"`) // RFC 9110, 15.5.2: a 401 names its scheme
 	}
 	rc.SetBody(body)
 }

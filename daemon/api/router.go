@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -72,8 +73,14 @@ func (r *router) match(method string, rawPath []byte) (*route, params, *apiError
 		allow = append(allow, rt.method)
 	}
 	if pathMatched {
+		if slices.Contains(allow, fasthttp.MethodGet) {
+			allow = append(allow, fasthttp.MethodHead) // a GET route answers HEAD too (above)
+		}
+		slices.Sort(allow)
+		allow = slices.Compact(allow)
+		list := strings.Join(allow, ", ")
 		return nil, nil, &apiError{Status: fasthttp.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
-			Message: "method " + method + " not allowed here; allowed: " + strings.Join(allow, ", ")}
+			Message: "method " + method + " not allowed here; allowed: " + list, Allow: list}
 	}
 	return nil, nil, &apiError{Status: fasthttp.StatusNotFound, Code: codeNotFound, Message: "no such route: " + path}
 }
