@@ -142,6 +142,9 @@ func TestAuth(t *testing.T) {
 				if strings.Contains(string(r.body), "s3cret") {
 					t.Fatal("a key leaked into an error body")
 				}
+				if c.hdr == nil && !strings.Contains(string(r.body), "Bearer <key>") {
+					t.Fatalf("the message is HTML-escaped: %s", r.body)
+				}
 			}
 		})
 	}

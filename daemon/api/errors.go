@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -64,7 +65,7 @@ func internalError() *apiError {
 
 // writeError writes e as the response.
 func writeError(rc *fasthttp.RequestCtx, e *apiError) {
-	body, _ := json.Marshal(struct {
+	body, _ := marshal(struct {
 		Error *apiError `json:"error"`
 	}{e})
 	rc.Response.Reset()
@@ -82,9 +83,21 @@ func writeError(rc *fasthttp.RequestCtx, e *apiError) {
 	rc.SetBody(body)
 }
 
+// marshal is json.Marshal without HTML escaping: the API answers JSON, not
+// HTML, and a message naming "<key>" should read so, not "\u003ckey\u003e".
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // writeJSON writes v as a JSON response with status.
 func writeJSON(rc *fasthttp.RequestCtx, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		writeError(rc, internalError())
 		return
