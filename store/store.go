@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -18,6 +22,19 @@ import (
 
 // ErrClosed is returned by every accessor after Close.
 var ErrClosed = errors.New("store: closed")
+
+// ErrLocked is Open's error when another process (or another Open in
+// this one) has the data directory open.
+var ErrLocked = errors.New("store: data directory locked")
+
+// pidFile holds the pid of the process that has the data directory open.
+const pidFile = "herald.pid"
+
+// isLocked reports whether a Pebble open failed on its LOCK file: held by
+// another process (flock's EAGAIN) or by this one.
+func isLocked(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "lock held by current process")
+}
 
 // lockStripes is the number of lock stripes in each table. A group chunk
 // locks the user stripes of its 1000 offline recipients while it builds and
@@ -155,7 +172,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
+		if isLocked(err) {
+			who := "another process"
+			if b, rerr := os.ReadFile(filepath.Join(dir, pidFile)); rerr == nil && opts.FS == nil {
+				if pid := strings.TrimSpace(string(b)); pid != "" {
+					who = "another herald (pid " + pid + ")"
+				}
+			}
+			return nil, fmt.Errorf("%w: %s is in use by %s; stop it or use another data_dir", ErrLocked, dir, who)
+		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if opts.FS == nil {
+		// Who holds the lock, for the message above (best effort).
+		_ = os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o640)
 	}
 	key, err := loadReceiptKey(db, opts.Receipts)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -173,5 +175,17 @@ func TestConcurrentMovesKeepOneOwner(t *testing.T) {
 	}
 	if holders > tokens {
 		t.Fatalf("%d holders for %d tokens", holders, tokens)
+	}
+}
+
+// A data directory already open is refused with ErrLocked, naming it and
+// the pid that holds it.
+func TestOpenLockedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	defer s.Close()
+	_, err := Open(dir, Options{Logger: s.log})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second Open: %v", err)
 	}
 }
