@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/herald-push/herald/actors"
@@ -208,4 +209,20 @@ func (s *Server) metrics(rc *fasthttp.RequestCtx, _ params) *apiError {
 
 type fasthttpLogger struct{ log *slog.Logger }
 
-func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Warn(fmt.Sprintf(format, args...)) }
+// Printf logs what fasthttp reports. A request refused as too large was
+// answered (413, 431) and counted under route "unparsed": fasthttp's line
+// for it, with the peer's address, is only Debug, not a WARN per request.
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if answeredTooLarge(msg) {
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Warn(msg)
+}
+
+// answeredTooLarge reports whether a fasthttp log line is about a body or
+// header over the limits, which handleParseError answered.
+func answeredTooLarge(msg string) bool {
+	return strings.Contains(msg, fasthttp.ErrBodyTooLarge.Error()) || strings.Contains(msg, "small read buffer")
+}
