@@ -148,6 +148,12 @@ func TestAuth(t *testing.T) {
 			}
 		})
 	}
+	// GET /v1/stats takes either scope: operators read it too.
+	for _, key := range []string{"s3cret-ingest", "s3cret-admin"} {
+		if r := s.do(t, "GET", "/v1/stats", "", "Authorization", "Bearer "+key); r.status != 200 {
+			t.Fatalf("GET /v1/stats with %s's scope: %d %s", key[6:], r.status, r.body)
+		}
+	}
 	// Probes stay open.
 	if r := s.do(t, "GET", "/healthz", ""); r.status != 200 {
 		t.Fatalf("healthz %d", r.status)

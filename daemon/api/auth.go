@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"slices"
 
 	"github.com/herald-push/herald/configs"
 	"github.com/valyala/fasthttp"
@@ -76,7 +75,7 @@ func (a *Auth) check(rc *fasthttp.RequestCtx, sc scope) (string, *apiError) {
 		return "", &apiError{Status: fasthttp.StatusUnauthorized, Code: codeUnauthenticated, Message: "unknown API key"}
 	}
 	k := &a.keys[found]
-	if !slices.Contains(k.scopes, string(sc)) {
+	if !sc.allowedBy(k.scopes) {
 		return k.name, &apiError{Status: fasthttp.StatusForbidden, Code: codePermissionDenied,
 			Message: fmt.Sprintf("API key %q lacks the %s scope", k.name, sc)}
 	}

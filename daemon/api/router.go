@@ -15,7 +15,18 @@ const (
 	scopeNone   scope = ""       // open: probes and metrics
 	scopeIngest scope = "ingest" // the chat backend's routes
 	scopeAdmin  scope = "admin"  // operators' routes
+	// scopeRead is a read both take: the chat backend's and the
+	// operators' keys (GET /v1/stats).
+	scopeRead scope = "ingest or admin"
 )
+
+// allowedBy reports whether a key with scopes may call a route of scope sc.
+func (sc scope) allowedBy(scopes []string) bool {
+	if sc == scopeRead {
+		return slices.Contains(scopes, string(scopeIngest)) || slices.Contains(scopes, string(scopeAdmin))
+	}
+	return slices.Contains(scopes, string(sc))
+}
 
 // params are a route's decoded path parameters, by name without ':'.
 type params map[string]string

@@ -99,7 +99,7 @@ func (s *Server) routes() {
 	r.add("GET", "/v1/messages/:message_id/failures", scopeIngest, s.getMessageFailures)
 	r.add("GET", "/v1/users/:user_id/inbox", scopeIngest, s.getInbox)
 	r.add("POST", "/v1/users/:user_id/inbox/ack", scopeIngest, s.ackInbox)
-	r.add("GET", "/v1/stats", scopeIngest, s.getStats)
+	r.add("GET", "/v1/stats", scopeRead, s.getStats)
 	r.add("POST", "/v1/calls", scopeIngest, s.postCall)
 	r.add("GET", "/v1/calls/:call_id", scopeIngest, s.getCall)
 	r.add("POST", "/v1/calls/:call_id/cancel", scopeIngest, s.callAction(actors.ActionCancel))
