@@ -38,6 +38,8 @@ type Env struct {
 	// FreeSpace measures the data directory's free space in bytes (tests
 	// fake a nearly full disk); nil = statfs.
 	FreeSpace func() (uint64, error)
+	// Version is herald's version for herald_build_info; "" = "unknown".
+	Version string
 }
 
 // Daemon is one herald server.
@@ -114,6 +116,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 		}
 		return d.senders.Stats()
 	}, d.space, d.pebbleStats, func() float64 { return d.yield.Share() })
+	d.m.reg.MustRegister(buildInfo(env.Version))
 	d.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	return d, nil
 }

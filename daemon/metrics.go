@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -227,4 +229,24 @@ func (c *pebbleCollector) Collect(ch chan<- prometheus.Metric) {
 	if hm, err := prometheus.NewConstHistogram(c.fsyncs, hist.GetSampleCount(), hist.GetSampleSum()/1e9, buckets); err == nil {
 		ch <- hm
 	}
+}
+
+// buildInfo is herald_build_info: 1, labelled with what is running
+// (version, the commit it was built from when known, Go's version).
+func buildInfo(version string) prometheus.Collector {
+	if version == "" {
+		version = "unknown"
+	}
+	revision := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" {
+				revision = kv.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_build_info", Help: "What is running: always 1, labelled version, revision and goversion.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()}})
+	g.Set(1)
+	return g
 }

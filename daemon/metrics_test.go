@@ -11,7 +11,7 @@ import (
 )
 
 func TestMetricsAndProbes(t *testing.T) {
-	s := startDaemon(t, nil, Env{})
+	s := startDaemon(t, nil, Env{Version: "9.9.9-test"})
 	wantStatus(t, s.do(t, "PUT", "/v1/users/m1/devices/d1", `{"vendor":"oppo","token":"op-1"}`), 200)
 	wantStatus(t, s.do(t, "GET", "/v1/nope", ""), 404)
 	wantStatus(t, s.do(t, "GET", "/readyz", ""), 200)
@@ -30,6 +30,7 @@ func TestMetricsAndProbes(t *testing.T) {
 		`herald_store_block_cache_bytes `,
 		`herald_store_memtable_bytes `,
 		`herald_store_wal_fsync_duration_seconds_bucket{le="0.0001"} `,
+		`herald_build_info{goversion="go`, `version="9.9.9-test"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

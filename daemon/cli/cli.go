@@ -161,7 +161,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 			}
 		}()
 	}
-	d, err := daemon.New(cfg, daemon.Env{Logger: log, LoadConfig: load})
+	d, err := daemon.New(cfg, daemon.Env{Logger: log, LoadConfig: load, Version: Version})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
