@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,5 +190,45 @@ func TestOversizeBody(t *testing.T) {
 	body, _ := io.ReadAll(r.Body)
 	if r.StatusCode != 413 || !strings.Contains(string(body), `"code":"payload_too_large"`) {
 		t.Fatalf("got %d %s", r.StatusCode, body)
+	}
+}
+
+// POST /v1/admin/reload says what it applied, what needs a restart and
+// whether the file says what is running; never null lists.
+func TestReloadAnswer(t *testing.T) {
+	var mu sync.Mutex
+	var next configs.Config
+	s := startDaemon(t, nil, Env{LoadConfig: func() (configs.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return next, nil
+	}})
+	set := func(edit func(*configs.Config)) {
+		mu.Lock()
+		next = s.d.cfg
+		edit(&next)
+		mu.Unlock()
+	}
+	reload := func() api.ReloadResponse {
+		t.Helper()
+		r := s.do(t, "POST", "/v1/admin/reload", "")
+		wantStatus(t, r, 200)
+		var out api.ReloadResponse
+		r.json(t, &out)
+		if strings.Contains(string(r.body), "null") {
+			t.Fatalf("a null list: %s", r.body)
+		}
+		return out
+	}
+	set(func(*configs.Config) {})
+	if out := reload(); !out.Unchanged || len(out.Applied) != 0 || len(out.NeedsRestart) != 0 {
+		t.Fatalf("nothing changed: %+v", out)
+	}
+	set(func(c *configs.Config) {
+		c.Vendors.FCM.Limits.QPS = 123
+		c.Inbox.MaxPerUser = 77
+	})
+	if out := reload(); out.Unchanged || !slices.Equal(out.Applied, []string{"vendors.fcm.limits/retry"}) || !slices.Equal(out.NeedsRestart, []string{"inbox"}) {
+		t.Fatalf("limits and inbox changed: %+v", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/herald-push/herald/configs"
+	"github.com/herald-push/herald/daemon/api"
 	"github.com/herald-push/herald/vendors"
 )
 
@@ -18,14 +19,14 @@ import (
 // applies to requests started after the reload, over new connections).
 // Other changed keys are named in the log as needing a restart. An
 // invalid configuration is refused and the running one stays.
-func (d *Daemon) Reload() ([]string, error) {
+func (d *Daemon) Reload() (api.ReloadResult, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	if !d.ready.Load() {
-		return nil, errors.New("not serving yet; reload after start-up")
+		return api.ReloadResult{}, errors.New("not serving yet; reload after start-up")
 	}
 	if d.env.LoadConfig == nil {
-		return nil, errors.New("this daemon was started without a reloadable configuration")
+		return api.ReloadResult{}, errors.New("this daemon was started without a reloadable configuration")
 	}
 	next, err := d.env.LoadConfig()
 	if err == nil {
@@ -33,7 +34,7 @@ func (d *Daemon) Reload() ([]string, error) {
 	}
 	if err != nil {
 		d.log.Error("config reload refused; keeping the running configuration", "err", err)
-		return nil, err
+		return api.ReloadResult{}, err
 	}
 	next = withSimulatorDefaults(next)
 	// The TLS files are read again even when their names did not change
@@ -44,7 +45,7 @@ func (d *Daemon) Reload() ([]string, error) {
 	if d.tls != nil && next.TLS.Enabled() {
 		if nextTLS, tlsAt, err = d.tls.read(next.TLS); err != nil {
 			d.log.Error("config reload refused; keeping the running configuration", "err", err)
-			return nil, err
+			return api.ReloadResult{}, err
 		}
 	}
 	cur := d.live
@@ -53,7 +54,7 @@ func (d *Daemon) Reload() ([]string, error) {
 	cas, err := d.push.rereadCAFiles(nextV, d.env)
 	if err != nil {
 		d.log.Error("config reload refused; keeping the running configuration", "err", err)
-		return nil, err
+		return api.ReloadResult{}, err
 	}
 	var applied []string
 	for _, k := range d.senders.Kinds() {
@@ -89,8 +90,15 @@ func (d *Daemon) Reload() ([]string, error) {
 	cur.Resources = next.Resources
 	restart := restartOnly(cur, next)
 	d.live = cur
-	d.log.Info("configuration reloaded", "applied", applied, "needs_restart", restart)
-	return applied, nil
+	res := api.ReloadResult{Applied: applied, NeedsRestart: restart}
+	if res.Applied == nil {
+		res.Applied = []string{}
+	}
+	if res.NeedsRestart == nil {
+		res.NeedsRestart = []string{}
+	}
+	d.log.Info("configuration reloaded", "applied", res.Applied, "needs_restart", res.NeedsRestart)
+	return res, nil
 }
 
 // caFileName is name for the log, "" spelled out.

@@ -97,7 +97,8 @@ func TestAPIServesTLSAndReloadsTheCertificate(t *testing.T) {
 	c, k = ca2.issue(t, "herald renewed", false)
 	testutil.WriteFile(t, certFile, string(c))
 	testutil.WriteFile(t, keyFile, string(k))
-	applied, err := s.d.Reload()
+	res, err := s.d.Reload()
+	applied := res.Applied
 	if err != nil || !strings.Contains(strings.Join(applied, ","), "tls") {
 		t.Fatalf("reload = %v, %v; want tls applied", applied, err)
 	}

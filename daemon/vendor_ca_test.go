@@ -143,10 +143,11 @@ func TestVendorCAFileReload(t *testing.T) {
 	}
 
 	testutil.WriteFile(t, h.caFile, string(testutil.ReadFile(t, h.run.CAFile)))
-	applied, err := h.d.Reload()
+	res, err := h.d.Reload()
 	if err != nil {
 		t.Fatal(err)
 	}
+	applied := res.Applied
 	for _, k := range vendors.Kinds() {
 		if want := "vendors." + string(k) + ".ca_file"; !slices.Contains(applied, want) {
 			t.Errorf("applied %v lacks %s", applied, want)
@@ -155,13 +156,13 @@ func TestVendorCAFileReload(t *testing.T) {
 	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(1) }, "the queued push delivered to every vendor")
 	h.pushToAll(t, "after")
 	testutil.WaitFor(t, 30*time.Second, func() bool { return h.delivered(2) }, "a new push delivered to every vendor")
-	if applied, err := h.d.Reload(); err != nil || len(applied) != 0 {
-		t.Fatalf("reload with nothing changed: applied %v, err %v", applied, err)
+	if res, err := h.d.Reload(); err != nil || len(res.Applied) != 0 || len(res.NeedsRestart) != 0 {
+		t.Fatalf("reload with nothing changed: %+v, err %v", res, err)
 	}
 
 	h.setEdit(func(c *configs.Config) { c.Vendors.Huawei.CAFile = "" })
-	if applied, err := h.d.Reload(); err != nil || !reflect.DeepEqual(applied, []string{"vendors.huawei.ca_file"}) {
-		t.Fatalf("reload to no ca_file: applied %v, err %v", applied, err)
+	if res, err := h.d.Reload(); err != nil || !reflect.DeepEqual(res.Applied, []string{"vendors.huawei.ca_file"}) {
+		t.Fatalf("reload to no ca_file: %+v, err %v", res, err)
 	}
 	if r := h.sendDirect(t, vendors.Huawei, "system-roots"); r.Verdict != vendors.Retry || !strings.Contains(r.Reason, unknownAuthority) {
 		t.Errorf("huawei with the system roots only: %+v, want Retry for an unknown authority", r)

@@ -196,11 +196,28 @@ func (s *Server) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 }
 
 func (s *Server) postReload(rc *fasthttp.RequestCtx, _ params) *apiError {
-	changed, err := s.Reload()
+	res, err := s.Reload()
 	if err != nil {
 		return &apiError{Status: fasthttp.StatusBadRequest, Code: codeInvalidArgument,
 			Message: fmt.Sprintf("new configuration refused, the old one stays: %v", err)}
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"reloaded": true, "applied": changed})
+	writeJSON(rc, fasthttp.StatusOK, ReloadResponse{Reloaded: true, Applied: res.Applied, NeedsRestart: res.NeedsRestart,
+		Unchanged: len(res.Applied) == 0 && len(res.NeedsRestart) == 0})
 	return nil
+}
+
+// ReloadResult is what a reload did: the parts applied to the running
+// daemon, and the top-level sections that differ from the running
+// configuration but take effect only after a restart. Neither is nil.
+type ReloadResult struct {
+	Applied      []string
+	NeedsRestart []string
+}
+
+// ReloadResponse is POST /v1/admin/reload's answer.
+type ReloadResponse struct {
+	Reloaded     bool     `json:"reloaded"`
+	Applied      []string `json:"applied"`       // e.g. "vendors.fcm.limits/retry", "resources", "tls", "vendors.huawei.ca_file"
+	NeedsRestart []string `json:"needs_restart"` // top-level config sections, e.g. "webhooks", "listen"
+	Unchanged    bool     `json:"unchanged"`     // the file says what is running
 }

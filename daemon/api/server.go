@@ -38,7 +38,7 @@ type Deps struct {
 	// Webhooks delivers the webhook events; nil = no endpoints configured.
 	Webhooks *webhooks.Dispatcher
 
-	Reload         func() ([]string, error)                        // POST /v1/admin/reload
+	Reload         func() (ReloadResult, error)                    // POST /v1/admin/reload
 	Metrics        fasthttp.RequestHandler                         // GET /metrics
 	Ready          func() bool                                     // GET /readyz
 	ObserveRequest func(route string, status int, d time.Duration) // nil = not measured
