@@ -191,16 +191,17 @@ func (s *sender) Receive(ctx actor.Context) {
 			case breakerOpen:
 				s.stats.BreakerOpened.Add(1)
 				s.d.log.Warn("vendor looks down: circuit breaker open; its rows wait (no attempt spent) and one batch probes it after open_for",
-					"vendor", s.kind, "from", from.String(), "open_for", s.breaker.openFor.String())
+					"from", from.String(), "open_for", s.breaker.openFor.String())
 			case breakerClosed:
-				s.d.log.Info("vendor answers again: circuit breaker closed; sending at the configured rate", "vendor", s.kind)
+				s.d.log.Info("vendor answers again: circuit breaker closed; sending at the configured rate")
 			}
 		}
 	case *setConfig:
+		// (s.d.log names the vendor: every line of a sender carries it once.)
 		s.cfg = m.cfg
 		s.stats.ExpressLimit.Store(int64(s.queueLimit()))
 		s.tokens = min(s.tokens, float64(m.cfg.Burst))
-		s.d.log.Info("sender limits reloaded", "vendor", s.kind, "qps", m.cfg.QPS, "burst", m.cfg.Burst,
+		s.d.log.Info("sender limits reloaded", "qps", m.cfg.QPS, "burst", m.cfg.Burst,
 			"max_in_flight", m.cfg.MaxInFlight, "batch_size", m.cfg.BatchSize, "daily_quota", m.cfg.DailyQuota)
 	case *senderTick:
 		// The armed timer has fired: none is armed now. Without this, a
@@ -497,7 +498,7 @@ func (s *sender) pause(now time.Time, cause vendors.Result) {
 	if cause.Verdict == vendors.Misconfigured {
 		msg = "vendor refused our setup: sender paused and retrying; if it persists, fix the vendor's endpoint in the config (or the proxy in between) and restart herald"
 	}
-	s.d.log.Error(msg, "vendor", s.kind, "paused_for", s.pauseFor.String(),
+	s.d.log.Error(msg, "paused_for", s.pauseFor.String(),
 		"verdict", cause.Verdict.String(), "code", cause.Code, "reason", cause.Reason)
 }
 

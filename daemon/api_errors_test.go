@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/daemon/api"
+	"github.com/herald-push/herald/internal/testutil"
 )
 
 // TestErrorAnswers checks every bad-input case of the devices and presence
@@ -230,5 +232,21 @@ func TestReloadAnswer(t *testing.T) {
 	})
 	if out := reload(); out.Unchanged || !slices.Equal(out.Applied, []string{"vendors.fcm.limits/retry"}) || !slices.Equal(out.NeedsRestart, []string{"inbox"}) {
 		t.Fatalf("limits and inbox changed: %+v", out)
+	}
+}
+
+// A refused reload is one ERROR line, with its reason.
+func TestRefusedReloadLogsOnce(t *testing.T) {
+	var logs testutil.SyncBuffer
+	s := startDaemon(t, nil, Env{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), LoadConfig: func() (configs.Config, error) {
+		c := configs.Default()
+		c.Vendors.OPPO.Limits.QPS = -1
+		return c, nil
+	}})
+	if _, err := s.d.Reload(); err == nil {
+		t.Fatal("an invalid config was taken")
+	}
+	if n := strings.Count(logs.String(), `"level":"ERROR"`); n != 1 || !strings.Contains(logs.String(), "vendors.oppo.limits.qps") {
+		t.Fatalf("%d ERROR lines:\n%s", n, logs.String())
 	}
 }

@@ -22,11 +22,16 @@ import (
 func (d *Daemon) Reload() (api.ReloadResult, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
-	if !d.ready.Load() {
-		return api.ReloadResult{}, errors.New("not serving yet; reload after start-up")
+	var refused error
+	switch {
+	case !d.ready.Load():
+		refused = errors.New("not serving yet; reload after start-up")
+	case d.env.LoadConfig == nil:
+		refused = errors.New("this daemon was started without a reloadable configuration")
 	}
-	if d.env.LoadConfig == nil {
-		return api.ReloadResult{}, errors.New("this daemon was started without a reloadable configuration")
+	if refused != nil {
+		d.log.Error("config reload refused; keeping the running configuration", "err", refused)
+		return api.ReloadResult{}, refused
 	}
 	next, err := d.env.LoadConfig()
 	if err == nil {

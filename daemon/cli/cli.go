@@ -173,9 +173,9 @@ func serveCmd(args []string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			if _, err := d.Reload(); err != nil {
-				log.Error("SIGHUP: reload refused", "err", err)
-			}
+			// A refused reload is logged once, by Reload itself, with
+			// its reason; the running configuration stays.
+			_, _ = d.Reload()
 		}
 	}()
 	if *cfgPath == "" {
