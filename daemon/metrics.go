@@ -30,12 +30,12 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "herald_http_requests_total", Help: "HTTP requests by route and status code.",
-		}, []string{"route", "code"}),
+			Name: "herald_http_requests_total", Help: "HTTP requests by method, route (path template) and status code.",
+		}, []string{"method", "route", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "herald_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
+			Name: "herald_http_request_duration_seconds", Help: "HTTP request latency by method, route (path template) and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"route", "code"}),
+		}, []string{"method", "route", "code"}),
 		storeWrite: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "herald_store_write_duration_seconds", Help: "Synced Pebble commit latency by operation.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
@@ -84,10 +84,10 @@ func newMetrics(activeUsers func() float64, senders func() map[vendors.Kind]acto
 	return m
 }
 
-func (m *metrics) observeRequest(route string, status int, d time.Duration) {
+func (m *metrics) observeRequest(method, route string, status int, d time.Duration) {
 	code := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, code).Inc()
-	m.latency.WithLabelValues(route, code).Observe(d.Seconds())
+	m.requests.WithLabelValues(method, route, code).Inc()
+	m.latency.WithLabelValues(method, route, code).Observe(d.Seconds())
 }
 
 func (m *metrics) observeStoreWrite(op string, d time.Duration) {

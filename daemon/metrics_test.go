@@ -20,9 +20,9 @@ func TestMetricsAndProbes(t *testing.T) {
 	wantStatus(t, r, 200)
 	body := string(r.body)
 	for _, want := range []string{
-		`herald_http_requests_total{code="200",route="PUT /v1/users/{user_id}/devices/{device_id}"} 1`,
-		`herald_http_requests_total{code="404",route="unmatched"} 1`,
-		`herald_http_request_duration_seconds_bucket{code="200",route="PUT /v1/users/{user_id}/devices/{device_id}"`,
+		`herald_http_requests_total{code="200",method="PUT",route="/v1/users/{user_id}/devices/{device_id}"} 1`,
+		`herald_http_requests_total{code="404",method="other",route="unmatched"} 1`,
+		`herald_http_request_duration_seconds_bucket{code="200",method="PUT",route="/v1/users/{user_id}/devices/{device_id}"`,
 		`herald_user_actors_active 0`, // a bind writes through: no user actor
 		`herald_store_write_duration_seconds_count{op="bind_device"} 1`,
 		`go_goroutines`,

@@ -34,7 +34,7 @@ type params map[string]string
 type handlerFunc func(rc *fasthttp.RequestCtx, p params) *apiError
 
 type route struct {
-	name    string   // metrics label, e.g. "PUT /v1/users/{user_id}/devices/{device_id}"
+	name    string   // the route's path template, its metrics label: e.g. "/v1/users/{user_id}/devices/{device_id}"
 	method  string   // GET, PUT, …
 	parts   []string // path segments; ":name" captures one
 	scope   scope
@@ -45,7 +45,7 @@ type router struct{ routes []route }
 
 func (r *router) add(method, pattern string, sc scope, h handlerFunc) {
 	parts := strings.Split(strings.Trim(pattern, "/"), "/")
-	name := method + " /" + strings.Join(mapParts(parts), "/")
+	name := "/" + strings.Join(mapParts(parts), "/")
 	r.routes = append(r.routes, route{name: name, method: method, parts: parts, scope: sc, handler: h})
 }
 

@@ -38,10 +38,10 @@ type Deps struct {
 	// Webhooks delivers the webhook events; nil = no endpoints configured.
 	Webhooks *webhooks.Dispatcher
 
-	Reload         func() (ReloadResult, error)                    // POST /v1/admin/reload
-	Metrics        fasthttp.RequestHandler                         // GET /metrics
-	Ready          func() bool                                     // GET /readyz
-	ObserveRequest func(route string, status int, d time.Duration) // nil = not measured
+	Reload         func() (ReloadResult, error)                            // POST /v1/admin/reload
+	Metrics        fasthttp.RequestHandler                                 // GET /metrics
+	Ready          func() bool                                             // GET /readyz
+	ObserveRequest func(method, route string, status int, d time.Duration) // nil = not measured
 }
 
 // Server is herald's HTTP API: routes, authentication, JSON decoding and
@@ -72,9 +72,12 @@ func New(deps Deps) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) observe(route string, status int, d time.Duration) {
+// observe records a request under its route's method and path template;
+// one that matched no route is method "other" (a client's arbitrary
+// methods must not make label values without bound).
+func (s *Server) observe(method, route string, status int, d time.Duration) {
 	if s.ObserveRequest != nil {
-		s.ObserveRequest(route, status, d)
+		s.ObserveRequest(method, route, status, d)
 	}
 }
 
@@ -143,23 +146,23 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	if e := checkFraming(&rc.Request.Header); e != nil {
 		writeError(rc, e)
 		rc.SetConnectionClose() // what follows on the connection is not to be trusted
-		s.observe("unparsed", e.Status, 0)
+		s.observe(otherMethod, "unparsed", e.Status, 0)
 		return
 	}
 	start := time.Now()
-	name := "unmatched"
+	name, method := "unmatched", otherMethod
 	defer func() {
 		// A bug in one handler must cost one request, not the daemon
 		// (fasthttp does not recover): 500, and the stack in the log.
 		if p := recover(); p != nil {
-			s.Log.Error("handler panicked; answered 500", "route", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.Log.Error("handler panicked; answered 500", "method", method, "route", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			writeError(rc, internalError())
-			s.observe(name, fasthttp.StatusInternalServerError, time.Since(start))
+			s.observe(method, name, fasthttp.StatusInternalServerError, time.Since(start))
 		}
 	}()
 	rt, p, e := s.router.match(string(rc.Method()), rc.URI().PathOriginal())
 	if e == nil {
-		name = rt.name
+		name, method = rt.name, rt.method
 		if _, e = s.Auth.check(rc, rt.scope); e == nil {
 			e = rt.handler(rc, p)
 		}
@@ -167,7 +170,7 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	if e != nil {
 		writeError(rc, e)
 	}
-	s.observe(name, rc.Response.StatusCode(), time.Since(start))
+	s.observe(method, name, rc.Response.StatusCode(), time.Since(start))
 }
 
 // handleParseError answers requests fasthttp could not read: an oversize
@@ -186,8 +189,11 @@ func (s *Server) handleParseError(rc *fasthttp.RequestCtx, err error) {
 		e = invalid("", "malformed HTTP request")
 	}
 	writeError(rc, e)
-	s.observe("unparsed", e.Status, 0)
+	s.observe(otherMethod, "unparsed", e.Status, 0)
 }
+
+// otherMethod is the method label of a request that matched no route.
+const otherMethod = "other"
 
 func (s *Server) healthz(rc *fasthttp.RequestCtx, _ params) *apiError {
 	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ok"})
