@@ -57,7 +57,8 @@ func (v Vendor) Configured() bool { return len(v.Account) > 0 }
 // name+"_env". ok is false when none of the three keys is set. getenv and
 // readFile default to os.Getenv and os.ReadFile when nil. An empty file or
 // environment variable, an unreadable file and more than one of the three
-// keys are errors; errors name the key and never contain the secret.
+// keys are errors; errors are *FieldError naming the key (within account)
+// and never contain the secret.
 func (v Vendor) AccountValue(name string, getenv func(string) string, readFile func(string) ([]byte, error)) (value string, ok bool, err error) {
 	var set []string
 	for _, k := range []string{name, name + "_file", name + "_env"} {
@@ -70,7 +71,7 @@ func (v Vendor) AccountValue(name string, getenv func(string) string, readFile f
 		return "", false, nil
 	case 1:
 	default:
-		return "", true, fmt.Errorf("configs: vendors account keys %s: only one may be set", quoteAll(set))
+		return "", true, &FieldError{Key: set[0], Msg: fmt.Sprintf("only one of %s may be set", quoteAll(set))}
 	}
 	key := set[0]
 	ref := v.Account[key]
@@ -82,18 +83,18 @@ func (v Vendor) AccountValue(name string, getenv func(string) string, readFile f
 			readFile = os.ReadFile
 		}
 		if ref == "" {
-			return "", true, fmt.Errorf("configs: vendors account key %q: no file given", key)
+			return "", true, &FieldError{Key: key, Msg: "no file given"}
 		}
 		b, err := readFile(ref)
 		if err != nil {
-			return "", true, fmt.Errorf("configs: vendors account key %q: %w", key, err)
+			return "", true, &FieldError{Key: key, Msg: err.Error()}
 		}
 		s := string(b)
 		if utf8.Valid(b) { // text; binary content (a .p12) must stay intact
 			s = strings.TrimRightFunc(s, unicode.IsSpace)
 		}
 		if s == "" {
-			return "", true, fmt.Errorf("configs: vendors account key %q: file %s is empty", key, ref)
+			return "", true, &FieldError{Key: key, Msg: fmt.Sprintf("file %s is empty", ref)}
 		}
 		return s, true, nil
 	default:
@@ -101,11 +102,11 @@ func (v Vendor) AccountValue(name string, getenv func(string) string, readFile f
 			getenv = os.Getenv
 		}
 		if ref == "" {
-			return "", true, fmt.Errorf("configs: vendors account key %q: no environment variable given", key)
+			return "", true, &FieldError{Key: key, Msg: "no environment variable given"}
 		}
 		s := getenv(ref)
 		if s == "" {
-			return "", true, fmt.Errorf("configs: vendors account key %q: environment variable %s is empty", key, ref)
+			return "", true, &FieldError{Key: key, Msg: fmt.Sprintf("environment variable %s is unset or empty", ref)}
 		}
 		return s, true, nil
 	}

@@ -175,12 +175,12 @@ func TestAccountValue(t *testing.T) {
 		{"none", "app_key", map[string]string{"app_id": "104"}, "", false, ""},
 		{"nil account", "app_id", nil, "", false, ""},
 		{"env empty", "app_secret", map[string]string{"app_secret_env": "EMPTY"}, "", true,
-			`configs: vendors account key "app_secret_env": environment variable EMPTY is empty`},
-		{"env unset", "app_secret", map[string]string{"app_secret_env": "NOPE"}, "", true, `environment variable NOPE is empty`},
-		{"file missing", "app_secret", map[string]string{"app_secret_file": "/missing"}, "", true, `vendors account key "app_secret_file": open /missing`},
-		{"file blank", "app_secret", map[string]string{"app_secret_file": "/blank"}, "", true, `vendors account key "app_secret_file": file /blank is empty`},
-		{"file and env", "app_secret", map[string]string{"app_secret_file": "/secret", "app_secret_env": "HUAWEI_SECRET"}, "", true, "only one may be set"},
-		{"plain and env", "app_secret", map[string]string{"app_secret": "s3cret-inline", "app_secret_env": "HUAWEI_SECRET"}, "", true, "only one may be set"},
+			`app_secret_env: environment variable EMPTY is unset or empty`},
+		{"env unset", "app_secret", map[string]string{"app_secret_env": "NOPE"}, "", true, `environment variable NOPE is unset or empty`},
+		{"file missing", "app_secret", map[string]string{"app_secret_file": "/missing"}, "", true, `app_secret_file: open /missing`},
+		{"file blank", "app_secret", map[string]string{"app_secret_file": "/blank"}, "", true, `app_secret_file: file /blank is empty`},
+		{"file and env", "app_secret", map[string]string{"app_secret_file": "/secret", "app_secret_env": "HUAWEI_SECRET"}, "", true, "may be set"},
+		{"plain and env", "app_secret", map[string]string{"app_secret": "s3cret-inline", "app_secret_env": "HUAWEI_SECRET"}, "", true, "may be set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

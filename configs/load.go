@@ -20,9 +20,18 @@ const maxDecodeSteps = 1 << 20
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("configs: %w", err)
+		return Config{}, err
 	}
 	return Parse(data, path)
+}
+
+// LoadPartial reads the YAML file at path and decodes it with ParsePartial.
+func LoadPartial(path string) (Config, []Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return ParsePartial(data, path)
 }
 
 // Parse decodes one YAML document over Default() and returns the result.
@@ -36,6 +45,23 @@ func Load(path string) (Config, error) {
 //
 // Parse does not validate: call Config.Validate on the result.
 func Parse(data []byte, source string) (Config, error) {
+	cfg, problems, err := ParsePartial(data, source)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(problems) > 0 {
+		return Config{}, &ValidationError{Source: source, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// ParsePartial decodes like Parse, but a value that cannot be decoded (an
+// unknown or duplicate key, a type mismatch) is a Problem rather than the
+// end: it keeps its default and decoding goes on, so that the result can
+// be validated too and every problem of a document reported in one run
+// (herald check-config). The error is for a document that is not YAML at
+// all, or more than one.
+func ParsePartial(data []byte, source string) (Config, []Problem, error) {
 	if source == "" {
 		source = "config"
 	}
@@ -43,57 +69,52 @@ func Parse(data []byte, source string) (Config, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return Default(), nil
+			return Default(), nil, nil
 		}
-		return Config{}, fmt.Errorf("configs: %s: %w", source, err)
+		return Config{}, nil, fmt.Errorf("%s: %w", source, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return Config{}, fmt.Errorf("configs: %s: multiple YAML documents (second at line %d); herald reads exactly one", source, extra.Line)
+		return Config{}, nil, fmt.Errorf("%s: multiple YAML documents (second at line %d); herald reads exactly one", source, extra.Line)
 	} else if !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("configs: %s: %w", source, err)
+		return Config{}, nil, fmt.Errorf("%s: %w", source, err)
 	}
 
 	cfg := Default()
 	root := &doc
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
-			return cfg, nil
+			return cfg, nil, nil
 		}
 		root = doc.Content[0]
 	}
-	d := &decoder{source: source}
+	d := &decoder{}
 	d.decode("", root, reflect.ValueOf(&cfg).Elem())
-	if len(d.errs) > 0 {
-		return Config{}, errors.Join(d.errs...)
-	}
 	if cfg.Auth.Keys == nil {
 		cfg.Auth.Keys = []Key{}
 	}
 	if cfg.Resources == nil {
 		cfg.Resources = map[string]Resource{}
 	}
-	return cfg, nil
+	return cfg, d.problems, nil
 }
 
 // decoder decodes a yaml.Node tree into a value by reflection, following the
-// yaml struct tags, and collects every error with its key path.
+// yaml struct tags, and collects every problem with its key path.
 type decoder struct {
-	source string
-	errs   []error
-	steps  int
+	problems []Problem
+	steps    int
 }
 
 func (d *decoder) fail(path string, n *yaml.Node, format string, args ...any) {
 	if path == "" {
 		path = "top level"
 	}
-	d.errs = append(d.errs, fmt.Errorf("configs: %s: %s: %s (line %d)",
-		d.source, path, fmt.Sprintf(format, args...), n.Line))
+	d.problems = append(d.problems, Problem{Key: path, Message: fmt.Sprintf(format, args...) + fmt.Sprintf(" (line %d)", n.Line)})
 }
 
 func (d *decoder) unknown(path string, n *yaml.Node) {
-	d.errs = append(d.errs, fmt.Errorf("configs: %s: unknown key %q (line %d)", d.source, path, n.Line))
+	d.problems = append(d.problems, Problem{Key: path, Message: fmt.Sprintf("unknown key (line %d)", n.Line)})
 }
 
 func joinPath(path, key string) string {
@@ -143,7 +164,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	}
 	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
 		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
-			d.fail(path, n, "%s", strings.TrimPrefix(err.Error(), "configs: "))
+			d.fail(path, n, "%s", err.Error())
 		}
 		return
 	}

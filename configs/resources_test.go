@@ -82,7 +82,7 @@ func TestValidateResources(t *testing.T) {
 
 func TestParseResources(t *testing.T) {
 	_, err := Parse([]byte("resources:\n  chat:\n    vendors:\n      oppo: {notfy_level: 2}\n"), "t")
-	if want := `unknown key "resources.chat.vendors.oppo.notfy_level" (line 4)`; err == nil || !strings.Contains(err.Error(), want) {
+	if want := `resources.chat.vendors.oppo.notfy_level: unknown key (line 4)`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error = %v; want %q", err, want)
 	}
 	_, err = Parse([]byte("resources: {chat: {vendors: {oppo: {notify_level: high}}}}\n"), "t")

@@ -7,11 +7,21 @@ import (
 	"unicode"
 )
 
+// FieldError is a problem with one key of a section: Key is the key's
+// name within it (e.g. "key_file"), for the caller to put under the
+// section's path.
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
 // Secret resolves the key's secret from exactly one of its sources: the
 // inline key, the file key_file (trailing whitespace trimmed) or the
 // environment variable key_env. getenv and readFile default to os.Getenv
-// and os.ReadFile when nil. Errors name the key by its name and never
-// contain the secret.
+// and os.ReadFile when nil. Errors are *FieldError naming the key that
+// failed and never contain the secret.
 func (k Key) Secret(getenv func(string) string, readFile func(string) ([]byte, error)) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -26,7 +36,7 @@ func (k Key) Secret(getenv func(string) string, readFile func(string) ([]byte, e
 		}
 	}
 	if n != 1 {
-		return "", fmt.Errorf("configs: auth key %q: exactly one of key, key_file, key_env must be set", k.Name)
+		return "", &FieldError{Key: "key", Msg: "exactly one of key, key_file, key_env must be set"}
 	}
 	switch {
 	case k.Key != "":
@@ -34,17 +44,17 @@ func (k Key) Secret(getenv func(string) string, readFile func(string) ([]byte, e
 	case k.KeyFile != "":
 		b, err := readFile(k.KeyFile)
 		if err != nil {
-			return "", fmt.Errorf("configs: auth key %q: reading key_file: %w", k.Name, err)
+			return "", &FieldError{Key: "key_file", Msg: err.Error()}
 		}
 		s := strings.TrimRightFunc(string(b), unicode.IsSpace)
 		if s == "" {
-			return "", fmt.Errorf("configs: auth key %q: key_file %q is empty", k.Name, k.KeyFile)
+			return "", &FieldError{Key: "key_file", Msg: fmt.Sprintf("%s is empty", k.KeyFile)}
 		}
 		return s, nil
 	default:
 		s := getenv(k.KeyEnv)
 		if s == "" {
-			return "", fmt.Errorf("configs: auth key %q: environment variable %q is unset or empty", k.Name, k.KeyEnv)
+			return "", &FieldError{Key: "key_env", Msg: fmt.Sprintf("environment variable %s is unset or empty", k.KeyEnv)}
 		}
 		return s, nil
 	}

@@ -34,7 +34,7 @@ func (d Duration) String() string {
 func ParseDuration(s string) (Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("configs: invalid duration %q (want a number with a unit, e.g. \"500ms\", \"90s\", \"5m\", \"24h\")", s)
+		return 0, fmt.Errorf("invalid duration %q (want a number with a unit, e.g. \"500ms\", \"90s\", \"5m\", \"24h\")", s)
 	}
 	return Duration(d), nil
 }
@@ -42,7 +42,7 @@ func ParseDuration(s string) (Duration, error) {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("configs: expected a duration, got %s", describe(n))
+		return fmt.Errorf("expected a duration, got %s", describe(n))
 	}
 	v, err := ParseDuration(n.Value)
 	if err != nil {
@@ -99,7 +99,7 @@ func (b ByteSize) String() string {
 func ParseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "-") {
-		return 0, fmt.Errorf("configs: invalid byte size %q: must not be negative", s)
+		return 0, fmt.Errorf("invalid byte size %q: must not be negative", s)
 	}
 	i := 0
 	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
@@ -113,11 +113,11 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	if num == "" || mult == 0 {
-		return 0, fmt.Errorf("configs: invalid byte size %q (want a non-negative integer with an optional unit B, KB, MB, GB, KiB, MiB or GiB, e.g. \"1MiB\")", s)
+		return 0, fmt.Errorf("invalid byte size %q (want a non-negative integer with an optional unit B, KB, MB, GB, KiB, MiB or GiB, e.g. \"1MiB\")", s)
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n > math.MaxInt64/int64(mult) {
-		return 0, fmt.Errorf("configs: invalid byte size %q: too large", s)
+		return 0, fmt.Errorf("invalid byte size %q: too large", s)
 	}
 	return ByteSize(n) * mult, nil
 }
@@ -125,16 +125,16 @@ func ParseByteSize(s string) (ByteSize, error) {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("configs: expected a byte size, got %s", describe(n))
+		return fmt.Errorf("expected a byte size, got %s", describe(n))
 	}
 	switch n.ShortTag() {
 	case "!!int":
 		var v int64
 		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("configs: invalid byte size %q: too large", n.Value)
+			return fmt.Errorf("invalid byte size %q: too large", n.Value)
 		}
 		if v < 0 {
-			return fmt.Errorf("configs: invalid byte size %q: must not be negative", n.Value)
+			return fmt.Errorf("invalid byte size %q: must not be negative", n.Value)
 		}
 		*b = ByteSize(v)
 		return nil
@@ -147,11 +147,11 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case "!!float":
 		if isDigits(n.Value) {
-			return fmt.Errorf("configs: invalid byte size %q: too large", n.Value)
+			return fmt.Errorf("invalid byte size %q: too large", n.Value)
 		}
-		return fmt.Errorf("configs: invalid byte size %q: must be a whole number of bytes", n.Value)
+		return fmt.Errorf("invalid byte size %q: must be a whole number of bytes", n.Value)
 	}
-	return fmt.Errorf("configs: expected a byte size, got %s", describe(n))
+	return fmt.Errorf("expected a byte size, got %s", describe(n))
 }
 
 // MarshalYAML implements yaml.Marshaler.

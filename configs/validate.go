@@ -23,17 +23,23 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Key + ": " + p.Message }
 
-// ValidationError lists every problem Validate found.
+// ValidationError lists every problem found in a configuration: by Parse
+// (what could not be decoded) or Validate (values out of bounds).
 type ValidationError struct {
+	Source   string // the file, if known
 	Problems []Problem
 }
 
 func (e *ValidationError) Error() string {
+	head := "invalid configuration"
+	if e.Source != "" {
+		head = e.Source + ": " + head
+	}
 	if len(e.Problems) == 1 {
-		return "configs: invalid configuration: " + e.Problems[0].String()
+		return head + ": " + e.Problems[0].String()
 	}
 	lines := make([]string, 0, len(e.Problems)+1)
-	lines = append(lines, fmt.Sprintf("configs: invalid configuration (%d problems):", len(e.Problems)))
+	lines = append(lines, fmt.Sprintf("%s (%d problems):", head, len(e.Problems)))
 	for _, p := range e.Problems {
 		lines = append(lines, p.String())
 	}
@@ -293,7 +299,7 @@ func isEnvName(s string) bool {
 func (c *Config) ListenIsLoopback() (bool, error) {
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return false, fmt.Errorf("configs: listen %q: %w", c.Listen, err)
+		return false, fmt.Errorf("listen %q: %w", c.Listen, err)
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true, nil

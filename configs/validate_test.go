@@ -137,7 +137,7 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	if len(ve.Problems) != 22 {
 		t.Errorf("got %d problems; want 22:\n%v", len(ve.Problems), err)
 	}
-	if msg := err.Error(); !strings.HasPrefix(msg, "configs: invalid configuration (22 problems):\n") ||
+	if msg := err.Error(); !strings.HasPrefix(msg, "invalid configuration (22 problems):\n") ||
 		!strings.Contains(msg, "\nusers.shards: must be between 1 and 4096 (got 0)") {
 		t.Errorf("unexpected message:\n%s", msg)
 	}
@@ -238,8 +238,8 @@ func TestSecret(t *testing.T) {
 		{"inline", Key{Name: "a", Key: "inline-secret"}, "inline-secret", ""},
 		{"env", Key{Name: "a", KeyEnv: "HERALD_KEY"}, "from-env", ""},
 		{"file trimmed", Key{Name: "a", KeyFile: "/k"}, "from-file", ""},
-		{"env unset", Key{Name: "chat", KeyEnv: "NOPE"}, "", `auth key "chat": environment variable "NOPE" is unset or empty`},
-		{"file missing", Key{Name: "chat", KeyFile: "/missing"}, "", `auth key "chat": reading key_file`},
+		{"env unset", Key{Name: "chat", KeyEnv: "NOPE"}, "", `key_env: environment variable NOPE is unset or empty`},
+		{"file missing", Key{Name: "chat", KeyFile: "/missing"}, "", `key_file: `},
 		{"none", Key{Name: "chat"}, "", "exactly one of"},
 		{"two", Key{Name: "chat", Key: "s3cret", KeyEnv: "HERALD_KEY"}, "", "exactly one of"},
 	}

@@ -97,7 +97,7 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	}
 	apiTLS, tlsAt, err := newAPITLS(cfg.TLS, env.ReadFile)
 	if err != nil {
-		return nil, fmt.Errorf("daemon: %w", err)
+		return nil, err
 	}
 	hooks, err := webhookEndpoints(cfg.Webhooks, env.Getenv, env.ReadFile)
 	if err != nil {

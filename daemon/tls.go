@@ -50,20 +50,20 @@ func (i tlsInfo) attrs() []any {
 func (t *apiTLS) read(c configs.TLS) (*tls.Config, tlsInfo, error) {
 	certPEM, err := t.readFile(c.CertFile)
 	if err != nil {
-		return nil, tlsInfo{}, fmt.Errorf("tls.cert_file: %w", err)
+		return nil, tlsInfo{}, &configs.FieldError{Key: "tls.cert_file", Msg: err.Error()}
 	}
 	keyPEM, err := t.readFile(c.KeyFile)
 	if err != nil {
-		return nil, tlsInfo{}, fmt.Errorf("tls.key_file: %w", err)
+		return nil, tlsInfo{}, &configs.FieldError{Key: "tls.key_file", Msg: err.Error()}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, tlsInfo{}, fmt.Errorf("tls.cert_file %q with tls.key_file %q: %w", c.CertFile, c.KeyFile, err)
+		return nil, tlsInfo{}, &configs.FieldError{Key: "tls.cert_file", Msg: fmt.Sprintf("%s with tls.key_file %s: %v", c.CertFile, c.KeyFile, err)}
 	}
 	leaf := pair.Leaf
 	if leaf == nil { // X509KeyPair fills Leaf since Go 1.23; parse if it did not
 		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-			return nil, tlsInfo{}, fmt.Errorf("tls.cert_file %q: %w", c.CertFile, err)
+			return nil, tlsInfo{}, &configs.FieldError{Key: "tls.cert_file", Msg: fmt.Sprintf("%s: %v", c.CertFile, err)}
 		}
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
@@ -71,11 +71,11 @@ func (t *apiTLS) read(c configs.TLS) (*tls.Config, tlsInfo, error) {
 	if c.ClientCAFile != "" {
 		caPEM, err := t.readFile(c.ClientCAFile)
 		if err != nil {
-			return nil, tlsInfo{}, fmt.Errorf("tls.client_ca_file: %w", err)
+			return nil, tlsInfo{}, &configs.FieldError{Key: "tls.client_ca_file", Msg: err.Error()}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, tlsInfo{}, fmt.Errorf("tls.client_ca_file %q: no PEM certificate in it", c.ClientCAFile)
+			return nil, tlsInfo{}, &configs.FieldError{Key: "tls.client_ca_file", Msg: fmt.Sprintf("%s holds no PEM certificate", c.ClientCAFile)}
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		info.mutual = true

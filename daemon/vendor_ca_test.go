@@ -193,7 +193,7 @@ func TestVendorCAFileReloadRefused(t *testing.T) {
 
 	for _, tc := range []struct{ file, says string }{
 		{missing, "vendors.vivo: ca_file: open " + missing},
-		{empty, "vendors.vivo: ca_file " + empty + " holds no PEM certificate"},
+		{empty, "vendors.vivo: ca_file: " + empty + " holds no PEM certificate"},
 	} {
 		h.setEdit(func(c *configs.Config) {
 			c.Vendors.Vivo.CAFile = tc.file

@@ -72,14 +72,14 @@ func readCAFile(sec configs.Vendor, env Env) (caFile, error) {
 	}
 	pem, err := env.ReadFile(sec.CAFile)
 	if err != nil {
-		return caFile{}, fmt.Errorf("ca_file: %w", err)
+		return caFile{}, &configs.FieldError{Key: "ca_file", Msg: err.Error()}
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return caFile{}, fmt.Errorf("ca_file %s holds no PEM certificate", sec.CAFile)
+		return caFile{}, &configs.FieldError{Key: "ca_file", Msg: sec.CAFile + " holds no PEM certificate"}
 	}
 	return caFile{name: sec.CAFile, pem: pem, pool: pool}, nil
 }

@@ -289,13 +289,21 @@ func TestDeliverySignatureVerifiesAndTamperingFails(t *testing.T) {
 func TestEventBehindTheCursorIsDelivered(t *testing.T) {
 	clk, st, rcv, url := downReceiver(t)
 	startDispatcher(t, st, clk, url, Options{MaxAttempts: 1})
-	old := deadLetter(t, st, "m1", 1)
+	// With one attempt allowed the event may be dead-lettered at once:
+	// its id is read from the dead letters, not looked up as pending.
+	writeDeadLetters(t, st, "m1", 1)
 	testutil.WaitFor(t, 10*time.Second, func() bool { _, d := counts(t, st); return d == 1 }, "the first event dead-lettered")
+	old, err := st.WebhookDead("backend", "", 10)
+	if err != nil || len(old) != 1 {
+		t.Fatalf("dead events %v, %v", old, err)
+	}
 	rcv.SetDown(false)
-	newer := deadLetter(t, st, "m2", 2)
-	testutil.WaitFor(t, 10*time.Second, func() bool { return rcv.Seen(newer[1]) == 1 }, "the newer events delivered")
+	// The newer events may be delivered at once: they are counted at
+	// the receiver, not looked up as pending.
+	writeDeadLetters(t, st, "m2", 2)
+	testutil.WaitFor(t, 10*time.Second, func() bool { return len(rcv.Events()) == 2 }, "the newer events delivered")
 	if n, _, err := st.WebhookReplay("backend", 10); err != nil || n != 1 {
 		t.Fatalf("replay: %d %v", n, err)
 	}
-	testutil.WaitFor(t, 10*time.Second, func() bool { return rcv.Seen(old[0]) == 1 }, "the replayed event, behind the cursor, delivered")
+	testutil.WaitFor(t, 10*time.Second, func() bool { return rcv.Seen(old[0].ID) == 1 }, "the replayed event, behind the cursor, delivered")
 }

@@ -89,19 +89,33 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: herald check-config FILE")
 		return 2
 	}
-	cfg, err := configs.Load(args[0])
-	if err == nil {
-		err = cfg.Validate()
-	}
-	if err == nil {
-		err = cfg.CheckWebhooks(nil, nil)
-	}
+	cfg, problems, err := configs.LoadPartial(args[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", args[0], err)
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if reportProblems(stderr, args[0], append(problems, daemon.CheckConfig(cfg, daemon.Env{})...)) {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: configuration ok\n", args[0])
 	return 0
+}
+
+// reportProblems writes one line per problem, "<source>: <key>: <what>",
+// then how many there were; false when there were none.
+func reportProblems(w io.Writer, source string, problems []configs.Problem) bool {
+	for _, p := range problems {
+		fmt.Fprintf(w, "%s: %s\n", source, p)
+	}
+	switch len(problems) {
+	case 0:
+		return false
+	case 1:
+		fmt.Fprintf(w, "%s: 1 problem\n", source)
+	default:
+		fmt.Fprintf(w, "%s: %d problems\n", source, len(problems))
+	}
+	return true
 }
 
 func serveCmd(args []string, stderr io.Writer) int {
@@ -119,14 +133,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "herald serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	load := func() (configs.Config, error) {
-		cfg := configs.Default()
-		if *cfgPath != "" {
-			var err error
-			if cfg, err = configs.Load(*cfgPath); err != nil {
-				return cfg, err
-			}
-		}
+	overrideFlags := func(cfg *configs.Config) {
 		if *listen != "" {
 			cfg.Listen = *listen
 		}
@@ -136,15 +143,33 @@ func serveCmd(args []string, stderr io.Writer) int {
 		if *simListen != "" {
 			cfg.SimListen = *simListen
 		}
+	}
+	load := func() (configs.Config, error) {
+		cfg := configs.Default()
+		if *cfgPath != "" {
+			var err error
+			if cfg, err = configs.Load(*cfgPath); err != nil {
+				return cfg, err
+			}
+		}
+		overrideFlags(&cfg)
 		return cfg, nil
 	}
-	cfg, err := load()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	// At start every problem is reported, as check-config does; a
+	// reload (load alone) stops at the first the file has.
+	cfg, problems, err := configs.Default(), []configs.Problem(nil), error(nil)
+	source := "built-in defaults"
+	if *cfgPath != "" {
+		source = *cfgPath
+		cfg, problems, err = configs.LoadPartial(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "herald: invalid configuration:\n%v\n", err)
+	overrideFlags(&cfg)
+	if reportProblems(stderr, source, append(problems, daemon.CheckConfig(cfg, daemon.Env{})...)) {
+		fmt.Fprintln(stderr, "herald: not starting")
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)

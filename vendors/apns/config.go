@@ -115,8 +115,12 @@ func (cfg Config) validate() error {
 // parseAuthKey parses the .p8 key. The error never quotes the key.
 func parseAuthKey(p8 []byte) (*ecdsa.PrivateKey, error) {
 	key, err := token.AuthKeyFromBytes(p8)
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, token.ErrAuthKeyNotPem), errors.Is(err, token.ErrAuthKeyNotECDSA):
 		return nil, fmt.Errorf("apns: config: AuthKey: %w", err)
+	default: // the DER inside the PEM; asn1's text helps no one
+		return nil, errors.New("apns: config: AuthKey: not a .p8 auth key (a PKCS#8 EC private key in PEM, as Apple issues it)")
 	}
 	return key, nil
 }
