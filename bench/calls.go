@@ -2,42 +2,27 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/herald-push/herald/client"
 )
 
 // callsAvailable probes POST /v1/calls: a route that does not exist answers
 // 404; one that does refuses the empty invitation with a 4xx naming a field.
 func (e *runEnv) callsAvailable() (bool, error) {
-	code, err := e.api.Do("POST", "/v1/calls", []byte(`{}`), nil)
+	err := e.api.Do(context.Background(), false, "POST", "/v1/calls", []byte(`{}`), nil)
+	code := client.StatusCode(err)
 	switch {
 	case code == 404:
 		return false, nil
-	case code == 0:
+	case err != nil && code == 0:
 		return false, err
 	}
 	return true, nil
-}
-
-type callRequest struct {
-	CallID   string       `json:"call_id"`
-	Inviter  string       `json:"inviter"`
-	Invitees []string     `json:"invitees"`
-	TimeoutS int          `json:"timeout_s"`
-	Push     *messagePush `json:"push"`
-}
-
-type callAnswer struct {
-	CallID   string `json:"call_id"`
-	Invitees []struct {
-		UserID string `json:"user_id"`
-		State  string `json:"state"`
-		Online bool   `json:"online"`
-	} `json:"invitees"`
 }
 
 // runCalls: call invitations to offline users while a group fan-out runs;
@@ -142,17 +127,14 @@ func runCalls(ctx context.Context, e *runEnv) error {
 				if seq >= int64(invitees.n) {
 					return nil
 				}
-				body, err := json.Marshal(callRequest{CallID: messageID('c', e.run, seq), Inviter: sender,
-					Invitees: []string{invitees.id(int(seq))}, TimeoutS: 600,
-					Push: &messagePush{Title: "herald bench", Content: "call"}})
+				timeout := int64(600)
+				ans, err := e.api.InviteCall(context.Background(), client.CallRequest{CallID: messageID('c', e.run, seq), Inviter: sender,
+					Invitees: []string{invitees.id(int(seq))}, TimeoutS: &timeout,
+					Push: &client.CallPush{Title: "herald bench", Content: "call"}})
 				if err != nil {
 					return err
 				}
-				var ans callAnswer
-				if _, err := e.api.Do("POST", "/v1/calls", body, &ans); err != nil {
-					return err
-				}
-				if len(ans.Invitees) == 0 || !ans.Invitees[0].Online {
+				if len(ans.Invitees) == 0 || ans.Invitees[0].Online == nil || !*ans.Invitees[0].Online {
 					emu.Lock()
 					invitees.addExpected(expected, int(seq))
 					emu.Unlock()

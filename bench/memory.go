@@ -131,7 +131,7 @@ func (s *memSampler) take() (MemorySample, int64) {
 	m, err := s.p.mem()
 	smp := MemorySample{Seconds: round3(now.Sub(s.begin).Seconds()), RSSBytes: m.RSS,
 		HeapInuseBytes: -1, GoSysBytes: -1, StoreCacheBytes: -1, UserActorsActive: -1, Goroutines: -1}
-	if b, merr := s.api.Text("/metrics"); merr == nil {
+	if b, merr := s.api.Metrics(context.Background()); merr == nil {
 		v := promValues(b, "go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "herald_store_block_cache_bytes", "herald_store_memtable_bytes",
 			"herald_user_actors_active", "go_goroutines")
 		for name, to := range map[string]*int64{"go_memstats_heap_inuse_bytes": &smp.HeapInuseBytes, "go_memstats_sys_bytes": &smp.GoSysBytes,
@@ -282,7 +282,7 @@ func runMemory(ctx context.Context, e *runEnv) error {
 		}
 		e.prog.phase("fan-out")
 		group := "g-" + e.run
-		if err := e.api.AddGroupMembers(ctx, group, members, sc.SetupWorkers); err != nil {
+		if err := addGroupMembers(ctx, e.api, group, members, sc.SetupWorkers); err != nil {
 			return err
 		}
 		e.rep.Setup.Groups = 1
@@ -385,7 +385,7 @@ func (e *runEnv) activate(ctx context.Context, users *userSet, n int) error {
 		return err
 	}
 	return parallel(ctx, len(reqs), e.sc.SetupWorkers, func(i int) error {
-		return e.api.doRetry(ctx, "POST", "/v1/presence", reqs[i], nil)
+		return setup(e.api).Do(ctx, true, "POST", "/v1/presence", reqs[i], nil)
 	})
 }
 

@@ -139,7 +139,7 @@ func (e *runEnv) setupMixed(ctx context.Context) (*mixedTraffic, error) {
 				if err != nil {
 					return err
 				}
-				_, err = e.api.Do("POST", "/v1/presence", body, nil)
+				err = e.api.Do(context.Background(), false, "POST", "/v1/presence", body, nil)
 				return err
 			}})
 	}

@@ -2,14 +2,13 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/herald-push/herald/client"
 	"github.com/herald-push/herald/vendors"
 	"github.com/herald-push/herald/vendors/simkit"
 )
@@ -334,20 +333,7 @@ func (e *runEnv) deadLetters(ctx context.Context) ([]VendorCount, error) {
 		var n int64
 		after := ""
 		for {
-			q := "/v1/admin/dead-letters?limit=1000&vendor=" + url.QueryEscape(v)
-			if after != "" {
-				q += "&after=" + url.QueryEscape(after)
-			}
-			var page struct {
-				DeadLetters []struct {
-					MessageID string `json:"message_id"`
-				} `json:"dead_letters"`
-				Next string `json:"next"`
-			}
-			body, err := e.api.Text(q)
-			if err == nil {
-				err = json.Unmarshal(body, &page)
-			}
+			page, err := setup(e.api).DeadLetters(ctx, v, client.Page{After: after, Limit: 1000})
 			if err != nil {
 				return out, err
 			}

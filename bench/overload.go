@@ -164,7 +164,7 @@ func runOverload(ctx context.Context, e *runEnv) error {
 				return nil
 			case code == 503:
 				overloaded.Add(1)
-				if ra != "" {
+				if ra {
 					retryAfter.Add(1)
 				}
 				return errOverloaded

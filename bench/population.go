@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/herald-push/herald/client"
 )
 
 // population names a run's users and devices. Every device gets a global
@@ -63,8 +65,8 @@ func (u *userSet) devices() []Device {
 	for i := 0; i < u.n; i++ {
 		for j := 0; j < u.dpu; j++ {
 			idx := u.firstDev + int64(i*u.dpu+j)
-			d := Device{UserID: u.id(i), DeviceID: "d" + strconv.Itoa(j), Vendor: u.vendor(i, j),
-				Token: u.pop.tokenPrefix() + strconv.FormatInt(idx, 10)}
+			d := Device{UserID: u.id(i), DeviceID: "d" + strconv.Itoa(j), PutDeviceRequest: client.PutDeviceRequest{Vendor: u.vendor(i, j),
+				Token: u.pop.tokenPrefix() + strconv.FormatInt(idx, 10)}}
 			if u.voip && d.Vendor == "apns" {
 				d.VoIPToken = u.pop.tokenPrefix() + "v" + strconv.FormatInt(idx, 10)
 			}
@@ -110,7 +112,7 @@ func (e *runEnv) setup(ctx context.Context, blocks []*userSet, groups map[string
 		users += int64(b.n)
 	}
 	e.prog.setupTotal.Store(int64(len(devs)))
-	err := e.api.RegisterDevices(ctx, devs, e.sc.SetupWorkers, func(n int) { e.prog.setupDone.Add(int64(n)) })
+	err := registerDevices(ctx, e.api, devs, e.sc.SetupWorkers, func(n int) { e.prog.setupDone.Add(int64(n)) })
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func (e *runEnv) setup(ctx context.Context, blocks []*userSet, groups map[string
 		if len(members) == 0 {
 			continue
 		}
-		if err := e.api.AddGroupMembers(ctx, g, members, e.sc.SetupWorkers); err != nil {
+		if err := addGroupMembers(ctx, e.api, g, members, e.sc.SetupWorkers); err != nil {
 			return err
 		}
 	}

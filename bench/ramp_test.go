@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/herald-push/herald/client"
 )
 
 func TestParseRamp(t *testing.T) {
@@ -97,18 +99,18 @@ func TestRawServer(t *testing.T) {
 	if !reflect.DeepEqual(ans, want) || ans.Offline == nil || *ans.Offline != 1 {
 		t.Fatalf("answer %+v, want the fixed %s", ans, rawAnswer)
 	}
-	code, err := api.Do("POST", "/v1/messages", []byte(`{}`), nil)
-	if code != http.StatusAccepted || err != nil {
-		t.Fatalf("POST: %d %v", code, err)
+	ctx := t.Context()
+	if err := api.Do(ctx, false, "POST", "/v1/messages", []byte(`{}`), nil); err != nil {
+		t.Fatalf("POST: %v", err)
 	}
-	if code, _ := api.Do("GET", "/readyz", nil, nil); code != http.StatusOK {
-		t.Fatalf("readyz: %d", code)
+	if err := api.Ready(ctx); err != nil {
+		t.Fatalf("readyz: %v", err)
 	}
-	if code, _ := api.Do("GET", "/v1/messages", nil, nil); code != http.StatusMethodNotAllowed {
-		t.Fatalf("GET /v1/messages: %d", code)
+	if err := api.Do(ctx, false, "GET", "/v1/messages", nil, nil); client.StatusCode(err) != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /v1/messages: %v", err)
 	}
-	if code, _ := api.Do("POST", "/v1/devices/batch", []byte(`{}`), nil); code != http.StatusNotFound {
-		t.Fatalf("other path: %d", code)
+	if err := api.Do(ctx, false, "POST", "/v1/devices/batch", []byte(`{}`), nil); client.StatusCode(err) != http.StatusNotFound {
+		t.Fatalf("other path: %v", err)
 	}
 }
 

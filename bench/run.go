@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-push/herald/client"
 	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/vendors/sim"
 	"github.com/herald-push/herald/vendors/simkit"
@@ -321,7 +322,7 @@ func waitReady(ctx context.Context, api *API) error {
 func waitReadyEvery(ctx context.Context, api *API, timeout, poll time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		_, err := api.Do("GET", "/readyz", nil, nil)
+		err := api.Ready(ctx)
 		if err == nil {
 			return nil
 		}
@@ -353,7 +354,7 @@ func (e *runEnv) heraldStats() map[string]heraldVendor {
 	var out struct {
 		Vendors map[string]heraldVendor `json:"vendors"`
 	}
-	if _, err := e.api.Do("GET", "/v1/stats", nil, &out); err != nil {
+	if err := e.api.Do(context.Background(), true, "GET", "/v1/stats", nil, &out); err != nil {
 		return nil
 	}
 	return out.Vendors
@@ -421,17 +422,18 @@ func postMessage(api *API, id, from, toType, to string) (MessageAnswer, error) {
 	return ans, err
 }
 
-// postMessageStatus is postMessage that also returns the HTTP status (0 =
-// no answer) and the Retry-After header.
-func postMessageStatus(api *API, id, from, toType, to string) (MessageAnswer, int, string, error) {
-	body, err := json.Marshal(message{MessageID: id, From: from, To: messageTo{Type: toType, ID: to},
-		Body: map[string]any{"text": "herald bench " + id}, Push: &messagePush{Title: "herald bench", Content: "message " + id}})
+// postMessageStatus is postMessage that also returns the HTTP status of
+// an error answer (0 = none) and whether it had a Retry-After header.
+func postMessageStatus(api *API, id, from, toType, to string) (MessageAnswer, int, bool, error) {
+	body, err := json.Marshal(map[string]string{"text": "herald bench " + id})
 	if err != nil {
-		return MessageAnswer{}, 0, "", err
+		return MessageAnswer{}, 0, false, err
 	}
-	var ans MessageAnswer
-	code, retryAfter, err := api.DoRetryAfter("POST", "/v1/messages", body, &ans)
-	return ans, code, retryAfter, err
+	ans, err := api.SendMessage(context.Background(), client.MessageRequest{MessageID: id, From: from, To: &client.MessageTo{Type: toType, ID: to},
+		Body: body, Push: &client.MessagePush{Title: "herald bench", Content: "message " + id}})
+	var ae *client.Error
+	retryAfter := errors.As(err, &ae) && ae.RetryAfter > 0
+	return ans, client.StatusCode(err), retryAfter, err
 }
 
 // waitCounted polls the simulators until the unique notifications since

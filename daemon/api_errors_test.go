@@ -196,7 +196,8 @@ func TestOversizeBody(t *testing.T) {
 }
 
 // POST /v1/admin/reload says what it applied, what needs a restart and
-// whether the file says what is running; never null lists.
+// whether the file says what is running; never null lists. /v1/stats
+// shows the limits in force, before and after.
 func TestReloadAnswer(t *testing.T) {
 	var mu sync.Mutex
 	var next configs.Config
@@ -222,16 +223,33 @@ func TestReloadAnswer(t *testing.T) {
 		}
 		return out
 	}
+	limits := func(vendor string) api.VendorLimits {
+		t.Helper()
+		r := s.do(t, "GET", "/v1/stats", "")
+		wantStatus(t, r, 200)
+		var out api.StatsResponse
+		r.json(t, &out)
+		return out.Vendors[vendor].Limits
+	}
+	def := s.d.cfg.Vendors.FCM.Limits
+	if got := limits("fcm"); got.QPS != def.QPS || got.Burst != def.Burst || got.MaxInFlight != def.MaxInFlight ||
+		got.BatchSize != def.BatchSize || got.MaxQueued != def.MaxQueued || got.DailyQuota != nil || got.BatchWaitMS != def.BatchWait.Std().Milliseconds() {
+		t.Fatalf("fcm limits in /v1/stats %+v; want %+v", got, def)
+	}
 	set(func(*configs.Config) {})
 	if out := reload(); !out.Unchanged || len(out.Applied) != 0 || len(out.NeedsRestart) != 0 {
 		t.Fatalf("nothing changed: %+v", out)
 	}
 	set(func(c *configs.Config) {
 		c.Vendors.FCM.Limits.QPS = 123
+		c.Vendors.FCM.Limits.DailyQuota = 5000
 		c.Inbox.MaxPerUser = 77
 	})
 	if out := reload(); out.Unchanged || !slices.Equal(out.Applied, []string{"vendors.fcm.limits/retry"}) || !slices.Equal(out.NeedsRestart, []string{"inbox"}) {
 		t.Fatalf("limits and inbox changed: %+v", out)
+	}
+	if got := limits("fcm"); got.QPS != 123 || got.DailyQuota == nil || *got.DailyQuota != 5000 {
+		t.Fatalf("fcm limits after the reload %+v; want qps 123, daily_quota 5000", got)
 	}
 }
 

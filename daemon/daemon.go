@@ -121,6 +121,17 @@ func New(cfg configs.Config, env Env) (*Daemon, error) {
 	return d, nil
 }
 
+// liveLimits is each vendor's limits in the running configuration.
+func (d *Daemon) liveLimits() map[vendors.Kind]configs.VendorLimits {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	out := map[vendors.Kind]configs.VendorLimits{}
+	for name, v := range d.live.Vendors.ByName() {
+		out[vendors.Kind(name)] = v.Limits
+	}
+	return out
+}
+
 // space is the data directory's free space (zero before the store opens).
 func (d *Daemon) space() store.Space {
 	if d.store == nil {
@@ -239,7 +250,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.api, err = api.New(api.Deps{Config: d.cfg, Log: d.log, Clock: d.clock, Auth: d.auth, Store: st, Users: d.users, Calls: d.calls,
 		Dispatch: d.dispatch, Senders: d.senders, Yield: d.yield, Composer: d.composer, Vendors: d.push.senders,
-		Receipts: rs.receiptVendors(d.push.senders, d.clock), Webhooks: wh, Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
+		Receipts: rs.receiptVendors(d.push.senders, d.clock), Webhooks: wh, Limits: d.liveLimits, Reload: d.Reload, Metrics: d.metricH, Ready: d.ready.Load, ObserveRequest: d.m.observeRequest})
 	if err != nil {
 		return err
 	}

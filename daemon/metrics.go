@@ -119,7 +119,7 @@ var senderMetricHelp = map[string]string{
 	"queued":               "Notifications waiting in the sender.",
 	"spilled":              "Notifications of group fan-outs waiting in the outbox on disk for room in the sender (limits.max_queued).",
 	"in_flight":            "Notifications in requests to the vendor.",
-	"daily_quota_left":     "Daily quota left (-1 = unlimited).",
+	"daily_quota_left":     "Daily quota left; absent for a vendor without a quota (unlimited), as daily_quota_left is null in /v1/stats.",
 	"breaker":              "The vendor's circuit breaker: 0 closed, 1 open (the vendor looks down: nothing is sent), 2 half-open (one probe batch).",
 	"breaker_opened_total": "Times the circuit breaker opened.",
 	"message_sent_total":   "Sent notifications that were a message's (not a call's): what arrival receipts are asked for where the vendor posts them.",
@@ -169,7 +169,9 @@ func (c *senderCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("queued", s.Queued)
 		gauge("spilled", s.Spilled)
 		gauge("in_flight", s.InFlight)
-		gauge("daily_quota_left", s.QuotaLeft)
+		if s.QuotaLeft >= 0 { // < 0: no quota, no series (one convention with /v1/stats' null)
+			gauge("daily_quota_left", s.QuotaLeft)
+		}
 		gauge("paused", s.Paused)
 		gauge("breaker", int64(s.Breaker))
 		counter("breaker_opened_total", s.BreakerOpened)

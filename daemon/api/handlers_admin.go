@@ -4,58 +4,27 @@ import (
 	"fmt"
 
 	"github.com/herald-push/herald/actors"
+	"github.com/herald-push/herald/configs"
 	"github.com/herald-push/herald/store"
 	"github.com/herald-push/herald/vendors"
 	"github.com/valyala/fasthttp"
 )
 
-// VendorStats is one vendor's counters and state in GET /v1/stats.
-type VendorStats struct {
-	Sent           int64  `json:"sent"`
-	Failed         int64  `json:"failed"`
-	InvalidTokens  int64  `json:"invalid_tokens"`
-	RateLimited    int64  `json:"rate_limited"`
-	Retried        int64  `json:"retried"`
-	Dead           int64  `json:"dead"`
-	Expired        int64  `json:"expired"`
-	Queued         int64  `json:"queued"`
-	Spilled        int64  `json:"spilled"`
-	InFlight       int64  `json:"in_flight"`
-	DailyQuotaLeft *int64 `json:"daily_quota_left"`
-	Paused         bool   `json:"paused"`
-	Breaker        string `json:"breaker"`        // closed, open (the vendor looks down), half_open (probing)
-	BreakerOpened  int64  `json:"breaker_opened"` // times the breaker opened
-	// FailedByCode is Failed by the vendor's code (at most 64 codes,
-	// then "other").
-	FailedByCode map[string]int64 `json:"failed_by_code"`
-	TestPushes   TestPushStats    `json:"test_pushes"`
-	// Receipts are the vendor's arrival receipts; absent for a vendor
-	// that posts none (APNs, FCM, Web) and when receipts are off.
-	Receipts *ReceiptStats `json:"receipts,omitempty"`
-}
-
-// ReceiptStats are one vendor's arrival receipts in GET /v1/stats.
-type ReceiptStats struct {
-	Asked     int64 `json:"asked"`     // message notifications sent asking for a receipt
-	Delivered int64 `json:"delivered"` // devices the vendor reported the notification reached
-	Duplicate int64 `json:"duplicate"` // receipt entries counted before (vendor retries)
-	Unmatched int64 `json:"unmatched"` // entries naming no kept message (expired, forged, none)
-	// ArrivalRate is delivered / asked: receipts come seconds after the
-	// send, and never for a device that stays offline past the vendor's
-	// TTL, so it trails sent.
-	ArrivalRate float64 `json:"arrival_rate"`
-}
-
-// TestPushStats counts one vendor's test pushes (POST /v1/push/test) by
-// verdict; they go to the vendor directly, so no other counter has them.
-type TestPushStats struct {
-	Sent          int64 `json:"sent"`
-	Failed        int64 `json:"failed"`
-	InvalidTokens int64 `json:"invalid_tokens"`
+// limitsInForce is each vendor's limits as the last reload left them.
+func (s *Server) limitsInForce() map[vendors.Kind]configs.VendorLimits {
+	if s.Limits != nil {
+		return s.Limits()
+	}
+	out := map[vendors.Kind]configs.VendorLimits{}
+	for name, v := range s.Config.Vendors.ByName() {
+		out[vendors.Kind(name)] = v.Limits
+	}
+	return out
 }
 
 func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 	out := map[string]VendorStats{}
+	limits := s.limitsInForce()
 	for k, st := range s.Senders.Stats() {
 		v := VendorStats{Sent: st.Sent, Failed: st.Failed, InvalidTokens: st.Invalid, RateLimited: st.RateLimited,
 			Retried: st.Retried, Dead: st.Dead, Expired: st.Expired, Queued: st.Queued, Spilled: st.Spilled, InFlight: st.InFlight, Paused: st.Paused == 1,
@@ -73,35 +42,20 @@ func (s *Server) getStats(rc *fasthttp.RequestCtx, _ params) *apiError {
 			q := st.QuotaLeft
 			v.DailyQuotaLeft = &q
 		}
+		if l, ok := limits[k]; ok {
+			v.Limits = VendorLimits{QPS: l.QPS, Burst: l.Burst, MaxInFlight: l.MaxInFlight, BatchSize: l.BatchSize,
+				BatchWaitMS: l.BatchWait.Std().Milliseconds(), MaxQueued: l.MaxQueued}
+			if l.DailyQuota > 0 {
+				q := l.DailyQuota
+				v.Limits.DailyQuota = &q
+			}
+		}
 		out[string(k)] = v
 	}
 	sp := s.Store.Space()
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"vendors": out,
-		"storage": StorageStats{FreeBytes: sp.Free, MinFreeBytes: sp.MinFree, Low: sp.Low}})
+	writeJSON(rc, fasthttp.StatusOK, StatsResponse{Vendors: out,
+		Storage: StorageStats{FreeBytes: sp.Free, MinFreeBytes: sp.MinFree, Low: sp.Low}})
 	return nil
-}
-
-// StorageStats is the data directory's free space in /v1/stats.
-type StorageStats struct {
-	FreeBytes    uint64 `json:"free_bytes"`
-	MinFreeBytes uint64 `json:"min_free_bytes"` // min_free_space; 0 = not watched
-	Low          bool   `json:"low"`            // writes that add data get 507 storage_full
-}
-
-// DeadLetter is one dead letter in GET /v1/admin/dead-letters.
-type DeadLetter struct {
-	Vendor string `json:"vendor"`
-	// Kind is what the row pushed: message, call_invite (MessageID is the
-	// call_id) or call_cancel (the call_id, with Reason: why it stopped
-	// ringing).
-	Kind      string `json:"kind"`
-	MessageID string `json:"message_id"`
-	Reason    string `json:"reason,omitempty"`
-	UserID    string `json:"user_id"`
-	DeviceID  string `json:"device_id"`
-	PushID    string `json:"push_id"`
-	Attempts  int64  `json:"attempts"`
-	LastCode  string `json:"last_code"`
 }
 
 // getDeadLetters lists dead letters: ?vendor=huawei (optional: every
@@ -138,17 +92,8 @@ func (s *Server) getDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError {
 		out = append(out, DeadLetter{Vendor: r.Key.Vendor, Kind: r.Key.Kind.String(), MessageID: r.Key.ID, Reason: r.Key.Reason, UserID: r.Key.UserID,
 			DeviceID: r.Key.DeviceID, PushID: r.Key.Vendor + ":" + r.Entry.Token, Attempts: r.Entry.Attempts, LastCode: r.Entry.LastCode})
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"dead_letters": out, "next": next})
+	writeJSON(rc, fasthttp.StatusOK, DeadLettersPage{DeadLetters: out, Next: next})
 	return nil
-}
-
-// ReplayRequest picks the dead letters to send again.
-type ReplayRequest struct {
-	Vendor    string `json:"vendor"`
-	MessageID string `json:"message_id"` // a message's id or a call's call_id
-	Kind      string `json:"kind"`       // message, call_invite or call_cancel ("" = any)
-	LastCode  string `json:"last_code"`
-	Limit     *int   `json:"limit"`
 }
 
 // replayDeadLetters moves matching dead letters back to the outbox (one
@@ -191,7 +136,7 @@ func (s *Server) replayDeadLetters(rc *fasthttp.RequestCtx, _ params) *apiError 
 	}
 	s.Senders.Enqueue(rows, actors.Backfill)
 	s.Log.Info("dead letters replayed", "vendor", k, "rows", len(rows), "message_id", req.MessageID, "last_code", req.LastCode, "more", more)
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"replayed": len(rows), "more": more})
+	writeJSON(rc, fasthttp.StatusOK, ReplayResponse{Replayed: len(rows), More: more})
 	return nil
 }
 
@@ -212,12 +157,4 @@ func (s *Server) postReload(rc *fasthttp.RequestCtx, _ params) *apiError {
 type ReloadResult struct {
 	Applied      []string
 	NeedsRestart []string
-}
-
-// ReloadResponse is POST /v1/admin/reload's answer.
-type ReloadResponse struct {
-	Reloaded     bool     `json:"reloaded"`
-	Applied      []string `json:"applied"`       // e.g. "vendors.fcm.limits/retry", "resources", "tls", "vendors.huawei.ca_file"
-	NeedsRestart []string `json:"needs_restart"` // top-level config sections, e.g. "webhooks", "listen"
-	Unchanged    bool     `json:"unchanged"`     // the file says what is running
 }

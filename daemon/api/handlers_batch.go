@@ -10,18 +10,6 @@ import (
 // maxDeviceBatch is the most devices in one POST /v1/devices/batch.
 const maxDeviceBatch = 1000
 
-// BatchDevice is one device of POST /v1/devices/batch.
-type BatchDevice struct {
-	UserID   string `json:"user_id"`
-	DeviceID string `json:"device_id"`
-	PutDeviceRequest
-}
-
-// DeviceBatchRequest is the body of POST /v1/devices/batch.
-type DeviceBatchRequest struct {
-	Devices []BatchDevice `json:"devices"`
-}
-
 // postDeviceBatch binds up to 1000 devices in one request (bulk
 // registration for migrations and load tests). The batch is validated whole
 // first; binds then run concurrently, each durable on its own. Binding is
@@ -90,6 +78,6 @@ func (s *Server) postDeviceBatch(rc *fasthttp.RequestCtx, _ params) *apiError {
 			len(items)-failed, len(items), ae.Message)
 		return ae
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"results": out})
+	writeJSON(rc, fasthttp.StatusOK, DeviceBatchResponse{Results: out})
 	return nil
 }

@@ -13,55 +13,16 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// CallRequest is the body of POST /v1/calls.
-type CallRequest struct {
-	CallID   string          `json:"call_id"`
-	Inviter  string          `json:"inviter"`
-	Invitees []string        `json:"invitees"`
-	TimeoutS *int64          `json:"timeout_s"`
-	Data     json.RawMessage `json:"data"`
-	Push     *CallPush       `json:"push"`
-}
-
-// CallPush is the push an invitation rings offline invitees with.
-type CallPush struct {
-	Title       string `json:"title"`
-	Content     string `json:"content"`
-	ResourcesID string `json:"resources_id"`
-}
-
-// CallByRequest is the body of a call action (cancel, accept, reject, end): who acts.
-type CallByRequest struct {
-	By string `json:"by"`
-}
-
-// InviteeResponse is one invitee of a call and its state.
-type InviteeResponse struct {
-	UserID string          `json:"user_id"`
-	State  store.CallState `json:"state"`
-	Online *bool           `json:"online,omitempty"`
-}
-
-// CallResponse is a call as the API shows it.
-type CallResponse struct {
-	CallID   string            `json:"call_id"`
-	Inviter  string            `json:"inviter"`
-	State    store.CallState   `json:"state"`
-	Deadline string            `json:"deadline"`
-	Invitees []InviteeResponse `json:"invitees"`
-	Data     json.RawMessage   `json:"data,omitempty"`
-}
-
 const maxCallTimeoutS = 600
 
 func toCallResponse(c store.Call, online map[string]bool) CallResponse {
-	out := CallResponse{CallID: c.CallID, Inviter: c.Inviter, State: c.State,
+	out := CallResponse{CallID: c.CallID, Inviter: c.Inviter, State: string(c.State),
 		Deadline: time.UnixMilli(c.DeadlineAt).UTC().Format(time.RFC3339Nano), Invitees: make([]InviteeResponse, 0, len(c.Invitees))}
 	if len(c.Data) > 0 {
 		out.Data = c.Data
 	}
 	for _, iv := range c.Invitees {
-		r := InviteeResponse{UserID: iv.UserID, State: iv.State}
+		r := InviteeResponse{UserID: iv.UserID, State: string(iv.State)}
 		if online != nil {
 			o := online[iv.UserID]
 			r.Online = &o
@@ -238,6 +199,6 @@ func (s *Server) getUserCalls(rc *fasthttp.RequestCtx, p params) *apiError {
 			out = append(out, toCallResponse(call, nil))
 		}
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"calls": out})
+	writeJSON(rc, fasthttp.StatusOK, CallList{Calls: out})
 	return nil
 }

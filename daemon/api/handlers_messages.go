@@ -14,50 +14,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// GroupMembersRequest is the body of PUT /v1/groups/{group_id}/members.
-type GroupMembersRequest struct {
-	Add    []string `json:"add"`
-	Remove []string `json:"remove"`
-}
-
-// MessageRequest is the body of POST /v1/messages.
-type MessageRequest struct {
-	MessageID string          `json:"message_id"`
-	From      string          `json:"from"`
-	To        *MessageTo      `json:"to"`
-	Body      json.RawMessage `json:"body"`
-	Push      *MessagePush    `json:"push"`
-}
-
-// MessageTo is a message's recipients: a peer, a list of users or a group.
-type MessageTo struct {
-	Type string   `json:"type"`
-	ID   string   `json:"id,omitempty"`
-	IDs  []string `json:"ids,omitempty"`
-}
-
-// MessagePush is the offline push of a message.
-type MessagePush struct {
-	Title          string `json:"title"`
-	Content        string `json:"content"`
-	Payload        string `json:"payload"`
-	ResourcesID    string `json:"resources_id"`
-	BadgeIncrement int64  `json:"badge_increment"`
-	Passthrough    bool   `json:"passthrough"`
-	TTLS           *int64 `json:"ttl_s"`
-	Priority       string `json:"priority"`
-	CollapseID     string `json:"collapse_id"`
-}
-
-// MessageResponse is the answer to POST /v1/messages.
-type MessageResponse struct {
-	MessageID  string `json:"message_id"`
-	Recipients int64  `json:"recipients"`
-	Online     *int64 `json:"online"`
-	Offline    *int64 `json:"offline"`
-	Duplicate  bool   `json:"duplicate"`
-}
-
 const (
 	maxPushTTL     = 28 * 24 * 3600 // FCM's maximum, the longest any vendor keeps a push
 	maxBadgeChange = 10000
@@ -88,7 +44,7 @@ func (s *Server) putGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
 	if err != nil {
 		return s.actorError("group_members", err)
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]int64{"members": ch.Members})
+	writeJSON(rc, fasthttp.StatusOK, GroupMembersResponse{Members: ch.Members})
 	return nil
 }
 
@@ -115,7 +71,7 @@ func (s *Server) getGroupMembers(rc *fasthttp.RequestCtx, p params) *apiError {
 	if more {
 		next = members[len(members)-1]
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"members": members, "next": next})
+	writeJSON(rc, fasthttp.StatusOK, GroupMembersPage{Members: members, Next: next})
 	return nil
 }
 
@@ -277,16 +233,6 @@ func (s *Server) postMessage(rc *fasthttp.RequestCtx, _ params) *apiError {
 	return nil
 }
 
-// InboxMessage is one entry of GET /v1/users/{user_id}/inbox.
-type InboxMessage struct {
-	Seq       int64           `json:"seq"`
-	MessageID string          `json:"message_id"`
-	From      string          `json:"from"`
-	To        MessageTo       `json:"to"`
-	Body      json.RawMessage `json:"body"`
-	SentAt    string          `json:"sent_at"`
-}
-
 func (s *Server) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 	if e := s.pathIDs(p, "user_id"); e != nil {
 		return e
@@ -304,10 +250,7 @@ func (s *Server) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 	if err != nil {
 		return s.actorError("inbox", err)
 	}
-	out := struct {
-		Messages []InboxMessage `json:"messages"`
-		Next     int64          `json:"next"`
-	}{Messages: make([]InboxMessage, 0, len(items)), Next: int64(after)}
+	out := InboxPage{Messages: make([]InboxMessage, 0, len(items)), Next: int64(after)}
 	for _, it := range items {
 		out.Next = it.Seq
 		if it.Message == nil {
@@ -324,11 +267,6 @@ func (s *Server) getInbox(rc *fasthttp.RequestCtx, p params) *apiError {
 	}
 	writeJSON(rc, fasthttp.StatusOK, out)
 	return nil
-}
-
-// AckRequest is the body of POST /v1/users/{user_id}/inbox/ack.
-type AckRequest struct {
-	UpTo *int64 `json:"up_to"`
 }
 
 func (s *Server) ackInbox(rc *fasthttp.RequestCtx, p params) *apiError {

@@ -7,32 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// PresenceRequest is the body of POST /v1/presence.
-type PresenceRequest struct {
-	Updates []PresenceUpdate `json:"updates"`
-}
-
-// PresenceUpdate is one device session's presence in a PresenceRequest.
-type PresenceUpdate struct {
-	UserID   string `json:"user_id"`
-	DeviceID string `json:"device_id"`
-	Online   *bool  `json:"online"`
-	TTLS     *int64 `json:"ttl_s"`
-}
-
-// PresenceResponse is the answer to POST /v1/presence.
-type PresenceResponse struct {
-	Applied    int          `json:"applied"`
-	CameOnline []CameOnline `json:"came_online"`
-}
-
-// CameOnline is a user who came online in a presence batch, with what waits in their inbox.
-type CameOnline struct {
-	UserID       string   `json:"user_id"`
-	InboxPending int64    `json:"inbox_pending"`
-	RingingCalls []string `json:"ringing_calls"`
-}
-
 // parsePresence validates a presence batch completely before anything is
 // applied, so a bad item anywhere rejects the whole batch.
 func (s *Server) parsePresence(req PresenceRequest) ([]actors.PresenceUpdate, *apiError) {

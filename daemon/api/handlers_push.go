@@ -15,39 +15,11 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// PushTestRequest is the body of POST /v1/push/test.
-type PushTestRequest struct {
-	PushID      string `json:"push_id"`
-	UserID      string `json:"user_id"`
-	Title       string `json:"title"`
-	Content     string `json:"content"`
-	Payload     string `json:"payload"`
-	ResourcesID string `json:"resources_id"`
-	VoIP        bool   `json:"voip"`
-}
-
-// PushTestResult is one target's verdict in the answer to POST /v1/push/test.
-type PushTestResult struct {
-	PushID    string `json:"push_id"`
-	DeviceID  string `json:"device_id,omitempty"`
-	Vendor    string `json:"vendor"`
-	OK        bool   `json:"ok"`
-	Code      string `json:"code"`
-	Reason    string `json:"reason"`
-	LatencyMS int64  `json:"latency_ms"`
-
-	// Unbound: the vendor declared the token invalid and its binding was
-	// removed, as for any other push.
-	Unbound bool `json:"unbound,omitempty"`
-
+// testVerdict is one target's result and what the handler does next.
+type testVerdict struct {
+	PushTestResult
 	resolvedEnv string // APNs: the environment that accepted an automatic token
 	invalid     bool   // the verdict was TokenInvalid
-}
-
-// PushTestResponse is the answer to POST /v1/push/test.
-type PushTestResponse struct {
-	MessageID string           `json:"message_id"`
-	Results   []PushTestResult `json:"results"`
 }
 
 // PushTestTimeout bounds one test push end to end.
@@ -128,10 +100,10 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 	}
 	msgID := "test-" + randomHex(8)
 	content := vendors.Content{MessageID: msgID, Title: req.Title, Body: req.Content, Payload: req.Payload, Priority: vendors.PriorityHigh}
-	out := PushTestResponse{MessageID: msgID, Results: s.sendTest(ctx, content, res, targets)}
+	verdicts := s.sendTest(ctx, content, res, targets)
 	for i, t := range targets {
 		// Remember which environment an automatic APNs token belongs to.
-		if env := out.Results[i].resolvedEnv; req.UserID != "" && env != "" && !t.VoIP && t.Device.APNsEnv == "automatic" {
+		if env := verdicts[i].resolvedEnv; req.UserID != "" && env != "" && !t.VoIP && t.Device.APNsEnv == "automatic" {
 			if err := s.Users.RememberAPNsEnv(ctx, req.UserID, t.DeviceID, t.Device.Token, env); err != nil {
 				s.Log.Warn("remembering APNs environment failed", "user_id", req.UserID, "device_id", t.DeviceID, "err", err)
 			}
@@ -141,9 +113,13 @@ func (s *Server) pushTest(rc *fasthttp.RequestCtx, _ params) *apiError {
 		// A VoIP push to a bare push_id may have been sent on an ordinary
 		// token (APNs then answers DeviceTokenNotForTopic, an invalid
 		// verdict): that says nothing about the binding, which stays.
-		if out.Results[i].invalid && (req.UserID != "" || !t.VoIP) {
-			out.Results[i].Unbound = s.unbindTested(req.UserID, t)
+		if verdicts[i].invalid && (req.UserID != "" || !t.VoIP) {
+			verdicts[i].Unbound = s.unbindTested(req.UserID, t)
 		}
+	}
+	out := PushTestResponse{MessageID: msgID, Results: make([]PushTestResult, len(verdicts))}
+	for i, v := range verdicts {
+		out.Results[i] = v.PushTestResult
 	}
 	writeJSON(rc, fasthttp.StatusOK, out)
 	return nil
@@ -180,13 +156,13 @@ func (s *Server) unbindTested(userID string, t push.Target) bool {
 }
 
 // sendTest sends to every target at once and reports each verdict.
-func (s *Server) sendTest(ctx context.Context, c vendors.Content, res configs.Resource, targets []push.Target) []PushTestResult {
+func (s *Server) sendTest(ctx context.Context, c vendors.Content, res configs.Resource, targets []push.Target) []testVerdict {
 	outcomes := push.SendDirect(ctx, s.Vendors, c, res, targets)
-	out := make([]PushTestResult, len(targets))
+	out := make([]testVerdict, len(targets))
 	for i, t := range targets {
 		o := outcomes[i]
-		out[i] = PushTestResult{PushID: string(t.Kind) + ":" + t.Target.Token, DeviceID: t.DeviceID, Vendor: string(t.Kind),
-			LatencyMS: o.Latency.Milliseconds()}
+		out[i] = testVerdict{PushTestResult: PushTestResult{PushID: string(t.Kind) + ":" + t.Target.Token, DeviceID: t.DeviceID, Vendor: string(t.Kind),
+			LatencyMS: o.Latency.Milliseconds()}}
 		r := o.Result
 		switch {
 		case errors.Is(o.Err, push.ErrNoClient): // no sender either: nothing to count

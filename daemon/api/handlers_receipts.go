@@ -20,14 +20,6 @@ type ReceiptVendor struct {
 	Verify func(h *fasthttp.RequestHeader) error
 }
 
-// ReceiptResponse answers a receipt the store took.
-type ReceiptResponse struct {
-	Delivered int `json:"delivered"` // devices counted as delivered now
-	Duplicate int `json:"duplicate"` // already counted (the vendor repeated its receipt)
-	Unmatched int `json:"unmatched"` // references naming no kept message: expired, forged, or none
-	Other     int `json:"other"`     // entries that are not arrivals (clicked, token invalid, …): not counted
-}
-
 // postReceipt takes a vendor's arrival receipt: POST /v1/receipts/{vendor}.
 // The vendors send no API key: a receipt counts only when its reference
 // is one herald made (a keyed hash of the message id) and, for a vendor

@@ -11,48 +11,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// MessageStatusResponse is the answer to GET /v1/messages/{message_id}.
-type MessageStatusResponse struct {
-	MessageID string `json:"message_id"`
-	// State is fanning_out while a group's members are still being
-	// planned, sending while rows wait in the outbox (queued, in flight
-	// or due for a retry), done when every row reached a final verdict.
-	State      string                         `json:"state"`
-	CreatedAt  string                         `json:"created_at"`
-	Recipients int64                          `json:"recipients"`
-	Online     int64                          `json:"online"`
-	Offline    int64                          `json:"offline"`
-	Vendors    map[string]MessageVendorStatus `json:"vendors"`
-}
-
-// MessageVendorStatus is what became of one vendor's notifications of a
-// message.
-type MessageVendorStatus struct {
-	Queued int64 `json:"queued"`
-	Sent   int64 `json:"sent"`
-	// Delivered is how many devices the vendor's arrival receipts said
-	// the notification reached; absent for a vendor that posts none
-	// (APNs, FCM, Web) and when receipts are off.
-	Delivered     *int64           `json:"delivered,omitempty"`
-	InvalidTokens int64            `json:"invalid_tokens"`
-	Dead          int64            `json:"dead"`
-	Expired       int64            `json:"expired"`
-	FailedByCode  map[string]int64 `json:"failed_by_code"`
-}
-
-// MessageFailure is one device in GET /v1/messages/{id}/failures.
-type MessageFailure struct {
-	Vendor   string `json:"vendor"`
-	UserID   string `json:"user_id"`
-	DeviceID string `json:"device_id"`
-	// PushID is the dead letter's "<vendor>:<token>"; empty for an invalid
-	// token, which was unbound and is not kept.
-	PushID   string `json:"push_id,omitempty"`
-	Failure  string `json:"failure"` // dead (among the dead letters) or invalid_token (unbound)
-	Code     string `json:"code"`
-	Attempts int64  `json:"attempts"`
-}
-
 // kindNames are every vendor's name, in vendors.Kinds order: a message's
 // rows are looked for under each, configured or not.
 func kindNames() []string {
@@ -146,7 +104,7 @@ func (s *Server) getMessageFailures(rc *fasthttp.RequestCtx, p params) *apiError
 	if next != nil {
 		cursor = base64.RawURLEncoding.EncodeToString(next)
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"failures": out, "next": cursor})
+	writeJSON(rc, fasthttp.StatusOK, MessageFailuresPage{Failures: out, Next: cursor})
 	return nil
 }
 

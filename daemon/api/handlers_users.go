@@ -14,51 +14,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// PutDeviceRequest is the body of PUT /v1/users/{user_id}/devices/{device_id}.
-type PutDeviceRequest struct {
-	Vendor    string `json:"vendor"`
-	Token     string `json:"token"`
-	APNsEnv   string `json:"apns_env"`
-	VoIPToken string `json:"voip_token"`
-	Locale    string `json:"locale"`
-}
-
-// PutDeviceResponse is the answer to PUT /v1/users/{user_id}/devices/{device_id}.
-type PutDeviceResponse struct {
-	PushID    string  `json:"push_id"`
-	UserID    string  `json:"user_id"`
-	DeviceID  string  `json:"device_id"`
-	MovedFrom *string `json:"moved_from"`
-}
-
-// LogoutRequest is the body of POST /v1/users/{user_id}/logout.
-type LogoutRequest struct {
-	DeviceID string `json:"device_id"`
-}
-
-// BadgeRequest is the body of PUT /v1/users/{user_id}/badge.
-type BadgeRequest struct {
-	Count *int64 `json:"count"`
-}
-
-// UserResponse is the answer to GET /v1/users/{user_id}.
-type UserResponse struct {
-	UserID       string           `json:"user_id"`
-	Online       bool             `json:"online"`
-	Devices      []DeviceResponse `json:"devices"`
-	Badge        int64            `json:"badge"`
-	InboxPending int64            `json:"inbox_pending"`
-	RingingCalls []string         `json:"ringing_calls"`
-}
-
-// DeviceResponse is one bound device in a UserResponse.
-type DeviceResponse struct {
-	DeviceID string `json:"device_id"`
-	PushID   string `json:"push_id"`
-	Vendor   string `json:"vendor"`
-	Online   bool   `json:"online"`
-}
-
 const maxBadge = 1_000_000
 
 // requireJSON answers 415 unless the request says its body is JSON.

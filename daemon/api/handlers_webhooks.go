@@ -1,34 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/herald-push/herald/store"
-	"github.com/herald-push/herald/webhooks"
 	"github.com/valyala/fasthttp"
 )
-
-// WebhookEndpoint is one endpoint in GET /v1/admin/webhooks: its delivery
-// state and what waits in the store (its URL is left out: it may hold a
-// secret).
-type WebhookEndpoint struct {
-	webhooks.EndpointStats
-	Pending int64 `json:"pending"` // events awaiting delivery
-	Dead    int64 `json:"dead"`    // events dead-lettered (GET …/dead-letters, POST …/replay)
-}
-
-// WebhookDeadEvent is one dead-lettered event.
-type WebhookDeadEvent struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Timestamp time.Time       `json:"timestamp"`
-	Attempts  int64           `json:"attempts"`
-	LastError string          `json:"last_error"`
-	Data      json.RawMessage `json:"data"`
-}
 
 func webhooksOff() *apiError {
 	return &apiError{Status: fasthttp.StatusNotFound, Code: codeNotFound, Field: "endpoint",
@@ -56,10 +35,12 @@ func (s *Server) getWebhooks(rc *fasthttp.RequestCtx, _ params) *apiError {
 			if err != nil {
 				return s.actorError("webhooks", err)
 			}
-			out = append(out, WebhookEndpoint{EndpointStats: st, Pending: pending, Dead: dead})
+			out = append(out, WebhookEndpoint{Name: st.Name, Events: st.Events, Delivered: st.Delivered, Requests: st.Requests,
+				Failures: st.Failures, DeadLettered: st.DeadLettered, Failing: st.Failing, LastError: st.LastError,
+				LastSuccess: st.LastSuccess, NextAttemptAt: st.NextAttemptAt, Pending: pending, Dead: dead})
 		}
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"endpoints": out})
+	writeJSON(rc, fasthttp.StatusOK, WebhookList{Endpoints: out})
 	return nil
 }
 
@@ -90,14 +71,8 @@ func (s *Server) getWebhookDead(rc *fasthttp.RequestCtx, p params) *apiError {
 		out = append(out, WebhookDeadEvent{ID: ev.ID, Type: ev.Type, Timestamp: time.UnixMilli(ev.At).UTC(), Attempts: ev.Attempts,
 			LastError: ev.LastError, Data: ev.Data})
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"events": out, "next": next})
+	writeJSON(rc, fasthttp.StatusOK, WebhookDeadPage{Events: out, Next: next})
 	return nil
-}
-
-// WebhookReplayRequest is POST /v1/admin/webhooks/{endpoint}/replay's
-// body (optional).
-type WebhookReplayRequest struct {
-	Limit *int `json:"limit"` // most events moved back, 1..10000; default 1000
 }
 
 func (s *Server) replayWebhooks(rc *fasthttp.RequestCtx, p params) *apiError {
@@ -123,6 +98,6 @@ func (s *Server) replayWebhooks(rc *fasthttp.RequestCtx, p params) *apiError {
 		return s.actorError("webhook_replay", err)
 	}
 	s.Log.Info("webhook dead letters replayed", "endpoint", name, "events", n, "more", more)
-	writeJSON(rc, fasthttp.StatusOK, map[string]any{"replayed": n, "more": more})
+	writeJSON(rc, fasthttp.StatusOK, ReplayResponse{Replayed: n, More: more})
 	return nil
 }

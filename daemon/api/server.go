@@ -38,6 +38,7 @@ type Deps struct {
 	// Webhooks delivers the webhook events; nil = no endpoints configured.
 	Webhooks *webhooks.Dispatcher
 
+	Limits         func() map[vendors.Kind]configs.VendorLimits            // each vendor's limits in force (GET /v1/stats); nil = Config's
 	Reload         func() (ReloadResult, error)                            // POST /v1/admin/reload
 	Metrics        fasthttp.RequestHandler                                 // GET /metrics
 	Ready          func() bool                                             // GET /readyz
@@ -196,7 +197,7 @@ func (s *Server) handleParseError(rc *fasthttp.RequestCtx, err error) {
 const otherMethod = "other"
 
 func (s *Server) healthz(rc *fasthttp.RequestCtx, _ params) *apiError {
-	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(rc, fasthttp.StatusOK, HealthResponse{Status: "ok"})
 	return nil
 }
 
@@ -204,7 +205,7 @@ func (s *Server) readyz(rc *fasthttp.RequestCtx, _ params) *apiError {
 	if !s.Ready() {
 		return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: codeOverloaded, Message: "not ready", RetryAfter: 1}
 	}
-	writeJSON(rc, fasthttp.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(rc, fasthttp.StatusOK, HealthResponse{Status: "ready"})
 	return nil
 }
 

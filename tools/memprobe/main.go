@@ -22,7 +22,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -36,7 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/herald-push/herald/bench"
+	"github.com/herald-push/herald/client"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -87,7 +86,7 @@ type run struct {
 	cache         string
 
 	pid   int
-	api   *bench.API
+	api   *client.Client
 	start time.Time
 }
 
@@ -140,7 +139,7 @@ func (r *run) do() error {
 	}
 	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
 	r.pid = srv.Process.Pid
-	if r.api, err = bench.NewAPI("http://"+listen, "", 16); err != nil {
+	if r.api, err = client.New("http://"+listen, client.Options{MaxConns: 16}); err != nil {
 		return err
 	}
 	defer r.api.Close()
@@ -153,8 +152,10 @@ func (r *run) do() error {
 
 	devs := r.devices()
 	t0 := time.Now()
-	if err := r.api.RegisterDevices(ctx, devs, 4, nil); err != nil {
-		return fmt.Errorf("register: %w", err)
+	for s := 0; s < len(devs); s += 1000 {
+		if _, err := r.api.PutDevices(ctx, devs[s:min(s+1000, len(devs))]); err != nil {
+			return fmt.Errorf("register: %w", err)
+		}
 	}
 	r.sample(fmt.Sprintf("registered (%.1fs, %.0f devices/s)", time.Since(t0).Seconds(), float64(len(devs))/time.Since(t0).Seconds()))
 
@@ -163,13 +164,15 @@ func (r *run) do() error {
 		for i := range ids {
 			ids[i] = userID(i)
 		}
-		if err := r.api.AddGroupMembers(ctx, "probe", ids, 4); err != nil {
-			return fmt.Errorf("group: %w", err)
+		for s := 0; s < len(ids); s += 10000 {
+			if _, err := r.api.ChangeGroup(ctx, "probe", ids[s:min(s+10000, len(ids))], nil); err != nil {
+				return fmt.Errorf("group: %w", err)
+			}
 		}
 		base := r.verdicts()
 		t1 := time.Now()
-		body := `{"message_id":"probe-1","from":"probe-sender","to":{"type":"group","id":"probe"},"body":{"text":"hi"},"push":{"title":"t","content":"c"}}`
-		if _, err := r.api.Do("POST", "/v1/messages", []byte(body), nil); err != nil {
+		if _, err := r.api.SendMessage(ctx, client.MessageRequest{MessageID: "probe-1", From: "probe-sender",
+			To: &client.MessageTo{Type: "group", ID: "probe"}, Body: []byte(`{"text":"hi"}`), Push: &client.MessagePush{Title: "t", Content: "c"}}); err != nil {
 			return fmt.Errorf("message: %w", err)
 		}
 		deadline := time.Now().Add(10 * time.Minute)
@@ -183,19 +186,13 @@ func (r *run) do() error {
 	}
 	if r.active > 0 {
 		n := min(r.active, r.users)
-		type up struct {
-			UserID   string `json:"user_id"`
-			DeviceID string `json:"device_id"`
-			Online   bool   `json:"online"`
-			TTLS     int    `json:"ttl_s"`
-		}
+		online, ttl := true, int64(3600)
 		for s := 0; s < n; s += 1000 {
-			var ups []up
+			var ups []client.PresenceUpdate
 			for i := s; i < min(s+1000, n); i++ {
-				ups = append(ups, up{UserID: userID(i), DeviceID: "d0", Online: true, TTLS: 3600})
+				ups = append(ups, client.PresenceUpdate{UserID: userID(i), DeviceID: "d0", Online: &online, TTLS: &ttl})
 			}
-			b, _ := json.Marshal(map[string]any{"updates": ups})
-			if _, err := r.api.Do("POST", "/v1/presence", b, nil); err != nil {
+			if _, err := r.api.Presence(ctx, ups); err != nil {
 				return fmt.Errorf("presence: %w", err)
 			}
 		}
@@ -255,11 +252,11 @@ var vendorPlan = []string{"apns", "huawei", "fcm", "xiaomi", "apns", "oppo", "ap
 
 func userID(i int) string { return "probe-user-" + strconv.Itoa(i) }
 
-func (r *run) devices() []bench.Device {
-	out := make([]bench.Device, r.users)
+func (r *run) devices() []client.BatchDevice {
+	out := make([]client.BatchDevice, r.users)
 	for i := range out {
-		out[i] = bench.Device{UserID: userID(i), DeviceID: "d0", Vendor: vendorPlan[i%len(vendorPlan)],
-			Token: "probe-token-" + strconv.Itoa(i)}
+		out[i] = client.BatchDevice{UserID: userID(i), DeviceID: "d0", PutDeviceRequest: client.PutDeviceRequest{Vendor: vendorPlan[i%len(vendorPlan)],
+			Token: "probe-token-" + strconv.Itoa(i)}}
 	}
 	return out
 }
@@ -267,7 +264,7 @@ func (r *run) devices() []bench.Device {
 func (r *run) waitReady() error {
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		if code, err := r.api.Do("GET", "/readyz", nil, nil); err == nil && code == 200 {
+		if err := r.api.Ready(context.Background()); err == nil {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
